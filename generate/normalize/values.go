@@ -1,0 +1,137 @@
+package normalize
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Value checks: each returns the canonical form of a value or the reason it cannot become a rule.
+
+var (
+	placeholder = regexp.MustCompile(`^(?:<[^<>]*>|\{\{.*\}\}|\[[A-Za-z0-9 _-]*\]|x{3,}|n/?a|none|null|tbd|todo|unknown|redacted|-+|\?+)$`)
+	hexDigits   = regexp.MustCompile(`^[0-9a-f]+$`)
+	domainLabel = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	topLabel    = regexp.MustCompile(`^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$`)
+)
+
+// hashLengths maps the hash types rulegen renders to their hex length.
+var hashLengths = map[string]int{"md5": 32, "sha1": 40, "sha256": 64}
+
+func isPlaceholder(v string) bool {
+	return placeholder.MatchString(strings.ToLower(strings.TrimSpace(v)))
+}
+
+// refang undoes the usual defanging of network indicators: hxxp, [.], (.), {.}, [:], [at].
+func refang(v string) string {
+	r := strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "(dot)", ".",
+		"[:]", ":", "[://]", "://", "[at]", "@", "[@]", "@")
+	v = r.Replace(strings.TrimSpace(v))
+	lower := strings.ToLower(v)
+	for _, p := range []string{"hxxps", "hxxp", "hXXps", "hXXp"} {
+		if strings.HasPrefix(lower, strings.ToLower(p)) {
+			return "http" + v[len("hxxp"):]
+		}
+	}
+	return v
+}
+
+func checkHash(kind, v string) (string, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	want := hashLengths[kind]
+	if len(v) != want || !hexDigits.MatchString(v) {
+		return "", fmt.Errorf("malformed %s: want %d hex digits", kind, want)
+	}
+	if strings.Trim(v, "0") == "" {
+		return "", fmt.Errorf("malformed %s: all zeros", kind)
+	}
+	return v, nil
+}
+
+func checkDomain(v string) (string, error) {
+	v = strings.TrimSuffix(strings.ToLower(refang(v)), ".")
+	if len(v) > 253 {
+		return "", fmt.Errorf("domain longer than 253 characters")
+	}
+	labels := strings.Split(v, ".")
+	if len(labels) < 2 {
+		return "", fmt.Errorf("not a domain name: needs at least two labels")
+	}
+	for _, l := range labels[:len(labels)-1] {
+		if !domainLabel.MatchString(l) {
+			return "", fmt.Errorf("not a domain name: bad label %q", l)
+		}
+	}
+	if !topLabel.MatchString(labels[len(labels)-1]) {
+		return "", fmt.Errorf("not a domain name: bad top-level label %q", labels[len(labels)-1])
+	}
+	return v, nil
+}
+
+// checkIP accepts only public unicast addresses: a private or reserved address in a rule fires
+// on every network that uses it.
+func checkIP(v string) (string, error) {
+	addr, err := netip.ParseAddr(refang(v))
+	if err != nil {
+		return "", fmt.Errorf("not an IP address")
+	}
+	addr = addr.Unmap()
+	switch {
+	case addr.IsPrivate():
+		return "", fmt.Errorf("private address")
+	case addr.IsLoopback(), addr.IsUnspecified(), addr.IsMulticast(), addr.IsLinkLocalUnicast(),
+		addr.IsLinkLocalMulticast(), addr.IsInterfaceLocalMulticast():
+		return "", fmt.Errorf("reserved address")
+	case !addr.IsGlobalUnicast():
+		return "", fmt.Errorf("not a global unicast address")
+	}
+	for _, p := range reservedPrefixes {
+		if p.Contains(addr) {
+			return "", fmt.Errorf("reserved address (%s)", p)
+		}
+	}
+	return addr.String(), nil
+}
+
+// Ranges that netip's predicates do not cover: shared address space, documentation, benchmarking,
+// protocol assignments and the former class E space.
+var reservedPrefixes = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
+		"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "2001:db8::/32", "64:ff9b::/96"} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}()
+
+func checkPort(v string) (int, error) {
+	p, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || p < 1 || p > 65535 {
+		return 0, fmt.Errorf("port %q: want 1-65535", v)
+	}
+	return p, nil
+}
+
+func checkSize(v string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("size %q: want a positive number of bytes", v)
+	}
+	return n, nil
+}
+
+// checkFileName rejects names that are paths, empty or too generic to detect on their own.
+func checkFileName(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return "", fmt.Errorf("empty file name")
+	case strings.ContainsAny(v, `\/`):
+		return "", fmt.Errorf("file name holds a path separator")
+	case len(v) < 3:
+		return "", fmt.Errorf("file name shorter than 3 characters")
+	}
+	return v, nil
+}

@@ -1,0 +1,176 @@
+// Package report is the model every stage shares: parsers fill the raw part (attributes and
+// objects as the input states them), normalise fills the typed indicators that templates render.
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// idNamespace seeds every UUIDv5 rulegen derives, so ids are stable across runs and machines.
+var idNamespace = uuid.MustParse("3d753775-1432-4213-a6ec-d9242d0c28f0")
+
+// StableID returns a UUIDv5 of the parts: the same parts give the same id on every run.
+func StableID(parts ...string) string {
+	return uuid.NewSHA1(idNamespace, []byte(strings.Join(parts, "\x00"))).String()
+}
+
+// Pos says where a value came from: a file and a line (markdown) or a JSON path (MISP).
+type Pos struct {
+	File string
+	Line int    // 1-based; 0 when the format has no lines
+	Path string // JSON path such as Event.Attribute[3]; empty for line-based formats
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.Line > 0 && p.Path != "":
+		return fmt.Sprintf("%s:%d (%s)", p.File, p.Line, p.Path)
+	case p.Line > 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	case p.Path != "":
+		return fmt.Sprintf("%s: %s", p.File, p.Path)
+	}
+	return p.File
+}
+
+// Attribute is one typed value as the report states it (a MISP attribute).
+type Attribute struct {
+	Category string
+	Type     string // MISP attribute type, e.g. "md5", "regkey|value", "ip-dst|port"
+	Relation string // the attribute's role inside an object (MISP object_relation); "" = Type
+	Value    string
+	Comment  string
+	ToIDS    bool
+	Pos      Pos
+}
+
+// Object groups attributes that describe one thing (a MISP object such as "file").
+type Object struct {
+	Name        string
+	Description string
+	Attributes  []Attribute
+	Pos         Pos
+}
+
+// ThreatLevel is MISP's threat_level_id with its name.
+type ThreatLevel struct {
+	ID   int
+	Name string
+}
+
+// Technique is a current ATT&CK technique; ReplacedID names the revoked or deprecated id the
+// report used, if any.
+type Technique struct {
+	ID         string
+	Name       string
+	Tactics    []string
+	ReplacedID string
+}
+
+// File is a sample or dropped file with what is known of it. Hashes are lowercase hex.
+type File struct {
+	Name string
+	Path string // as the report gives it, e.g. %USERPROFILE%\dir\x.exe
+	// PathTail is Path without the machine-specific head (drive, user profile, environment
+	// variable), starting with a backslash: \dir\x.exe. Empty when there is no path.
+	PathTail string
+	Size     int64 // 0 when unknown
+	MD5      string
+	SHA1     string
+	SHA256   string
+	Role     string // "sample" (has a hash) or "dropped" (name or path only)
+	Pos      Pos
+}
+
+// RegistryValue is a registry value set by the malware. Key excludes the hive.
+type RegistryValue struct {
+	Hive string // HKLM, HKU, HKCU, ...
+	Key  string // path below the hive, e.g. S-1-5-21-...\Software\...\RunOnce
+	Name string // value name; empty for the default value
+	Data string
+	// KeyTail is Key without the per-machine user SID, starting with a backslash:
+	// \Software\Microsoft\Windows\CurrentVersion\RunOnce.
+	KeyTail string
+	// DataTail is Data as a path tail when Data is a file path (see File.PathTail), else empty.
+	DataTail string
+	// Specific says the value name alone identifies this report's persistence; generic
+	// names such as "Update" need the data path too.
+	Specific bool
+	Pos      Pos
+}
+
+// Endpoint is an IP address, with a port when the report pairs them (0 when it does not).
+type Endpoint struct {
+	IP   string
+	Port int
+	Pos  Pos
+}
+
+// Indicator is a single-valued indicator (domain, hostname, URL, mutex).
+type Indicator struct {
+	Value string
+	Pos   Pos
+}
+
+// Skipped is a value that could not become a safe rule, with the reason why.
+type Skipped struct {
+	Value  string
+	Kind   string // attribute type
+	Reason string
+	Source Pos
+}
+
+// Report is one threat report. Parsers set the identity, Tags, Attributes and Objects;
+// normalise derives everything below them.
+type Report struct {
+	Source      string // input file
+	ID          string // MISP event uuid, or a UUIDv5 of title and date
+	Title       string
+	Date        string // YYYY-MM-DD
+	ThreatLevel ThreatLevel
+	Tags        []string // raw tags as stated, including galaxy tags
+	Attributes  []Attribute
+	Objects     []Object
+
+	Slug       string
+	TLP        string // TLPv2 name in lowercase: clear, green, amber, amber+strict, red; empty if unknown
+	Families   []string
+	Labels     []string // plain tags that are neither TLP nor galaxy
+	Techniques []Technique
+	References []string
+	Files      []File
+	Registry   []RegistryValue
+	Domains    []Indicator
+	Hostnames  []Indicator
+	Endpoints  []Endpoint
+	URLs       []Indicator
+	Mutexes    []Indicator
+	Skipped    []Skipped
+}
+
+// Samples returns the files that carry at least one hash.
+func (r *Report) Samples() []File {
+	var out []File
+	for _, f := range r.Files {
+		if f.MD5 != "" || f.SHA1 != "" || f.SHA256 != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Rel is the attribute's role: its object relation, or its type outside objects.
+func (a Attribute) Rel() string {
+	if a.Relation != "" {
+		return a.Relation
+	}
+	return a.Type
+}
+
+// Skip records a value that will not become a rule.
+func (r *Report) Skip(a Attribute, reason string) {
+	r.Skipped = append(r.Skipped, Skipped{Value: a.Value, Kind: a.Type, Reason: reason, Source: a.Pos})
+}
