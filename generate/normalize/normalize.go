@@ -110,7 +110,11 @@ func attribute(r *report.Report, a report.Attribute) {
 	case a.Type == "url":
 		url(r, a)
 	case a.Type == "mutex":
-		r.Mutexes = append(r.Mutexes, report.Indicator{Value: strings.TrimSpace(a.Value), Pos: a.Pos})
+		if m := strings.TrimSpace(a.Value); len(m) < 6 {
+			r.Skip(a, "mutex name shorter than 6 characters is too common")
+		} else {
+			r.Mutexes = append(r.Mutexes, report.Indicator{Value: m, Pos: a.Pos})
+		}
 	default:
 		r.Skip(a, skipReason(a.Type))
 	}

@@ -1,0 +1,159 @@
+// Package render writes normalised reports as rule files through text/template templates. It
+// decides how rules are written, never what they detect: that was settled by normalize.
+package render
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// Options are the settings templates see besides the report.
+type Options struct {
+	Author    string
+	Templates fs.FS // overrides the embedded templates by file name; nil for none
+}
+
+// File is one rendered output file, its path relative to the output directory.
+type File struct {
+	Path string
+	Body []byte
+}
+
+// Renderer holds parsed templates; one Renderer renders any number of reports.
+type Renderer struct {
+	opts Options
+	yara *Set
+}
+
+// New parses the templates.
+func New(opts Options) (*Renderer, error) {
+	y, err := LoadTemplates(opts.Templates, "yara")
+	if err != nil {
+		return nil, err
+	}
+	return &Renderer{opts: opts, yara: y}, nil
+}
+
+// Render renders every report. Reports must have unique slugs (see UniqueSlugs). Files come
+// back sorted by path.
+func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
+	names := ruleBases(reports)
+	var files []File
+	for _, r := range reports {
+		out, err := rd.renderReport(r, names[r])
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", r.Source, err)
+		}
+		files = append(files, out...)
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	for i := 1; i < len(files); i++ {
+		if files[i].Path == files[i-1].Path {
+			return nil, fmt.Errorf("two outputs for %s: report slugs must be unique", files[i].Path)
+		}
+	}
+	return files, nil
+}
+
+func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, error) {
+	view := newYaraView(r, rd.opts.Author, ruleBase)
+	var files []File
+	for _, entry := range rd.yara.entries {
+		body, err := rd.yara.execute(entry, view)
+		if err != nil {
+			return nil, err
+		}
+		if f, ok := newFile(yaraPath(entry, r.Slug), body); ok {
+			files = append(files, f)
+		}
+	}
+	if f, ok := newFile(path.Join("skipped", r.Slug+".tsv"), SkipList(r)); ok {
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// newFile normalises line endings and the final newline; a template that said nothing makes
+// no file.
+func newFile(p string, body []byte) (File, bool) {
+	body = bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n"))
+	body = bytes.TrimRight(body, " \t\n")
+	if len(bytes.TrimSpace(body)) == 0 {
+		return File{}, false
+	}
+	return File{Path: p, Body: append(body, '\n')}, true
+}
+
+func yaraPath(entry, slug string) string {
+	name := strings.TrimSuffix(path.Base(entry), ".tmpl")
+	if name == "report" {
+		return path.Join("yara", slug+".yar")
+	}
+	return path.Join("yara", slug+"_"+name+".yar")
+}
+
+// ruleBases gives every report a rule-name stem from its title, unique across the run so that
+// rule names are unique across rules/.
+func ruleBases(reports []*report.Report) map[*report.Report]string {
+	sorted := slices.Clone(reports)
+	slices.SortFunc(sorted, func(a, b *report.Report) int { return cmp.Compare(a.ID, b.ID) })
+	out := map[*report.Report]string{}
+	used := map[string]bool{}
+	for _, r := range sorted {
+		base := YaraIdent("MAL_" + r.Title)
+		if len(base) > 96 { // leave room for the kind suffix within 128 characters
+			base = strings.TrimRight(base[:96], "_")
+		}
+		if used[base] {
+			base += "_" + strings.ReplaceAll(r.ID, "-", "")[:8]
+		}
+		used[base] = true
+		out[r] = base
+	}
+	return out
+}
+
+// UniqueSlugs suffixes slugs shared by several reports with the report id, in id order, so
+// every report has its own output files whatever order the inputs come in.
+func UniqueSlugs(reports []*report.Report) {
+	bySlug := map[string][]*report.Report{}
+	for _, r := range reports {
+		bySlug[r.Slug] = append(bySlug[r.Slug], r)
+	}
+	for _, group := range bySlug {
+		if len(group) < 2 {
+			continue
+		}
+		for _, r := range group {
+			r.Slug += "_" + strings.ReplaceAll(r.ID, "-", "")[:8]
+		}
+	}
+}
+
+// SkipList is the tab-separated list of skipped values kept beside the rules: where each came
+// from, its type, the value and why it made no rule.
+func SkipList(r *report.Report) []byte {
+	if len(r.Skipped) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Values of %q that made no rule.\n# source\ttype\tvalue\treason\n", Comment(r.Title))
+	for _, s := range r.Skipped {
+		src := s.Source
+		src.File = path.Base(strings.ReplaceAll(src.File, `\`, "/"))
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", tsvField(src.String()), tsvField(s.Kind), tsvField(s.Value), tsvField(s.Reason))
+	}
+	return b.Bytes()
+}
+
+// tsvField keeps a value on one line and in one column.
+func tsvField(s string) string {
+	return strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
+}

@@ -1,0 +1,81 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/rulegen/rulegen/templates"
+)
+
+// Set is the parsed templates of one output format (a directory of the template FS).
+type Set struct {
+	format  string // "yara" or "sigma"
+	tmpl    *template.Template
+	entries []string // names of entry templates, sorted
+}
+
+// LoadTemplates parses the embedded templates, with files from override (may be nil) replacing
+// embedded ones of the same name or adding new ones.
+func LoadTemplates(override fs.FS, format string) (*Set, error) {
+	files := map[string]fs.FS{}
+	if err := collect(templates.FS, format, files); err != nil {
+		return nil, err
+	}
+	if override != nil {
+		if err := collect(override, format, files); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	s := &Set{format: format, tmpl: template.New(format).Funcs(FuncMap()).Option("missingkey=error")}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		src, err := fs.ReadFile(files[name], name)
+		if err != nil {
+			return nil, fmt.Errorf("read template %s: %w", name, err)
+		}
+		if _, err := s.tmpl.New(name).Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("parse template: %w", err)
+		}
+		if !strings.HasPrefix(path.Base(name), "_") {
+			s.entries = append(s.entries, name)
+		}
+	}
+	if len(s.entries) == 0 {
+		return nil, fmt.Errorf("no %s entry templates (files not starting with _)", format)
+	}
+	return s, nil
+}
+
+func collect(fsys fs.FS, dir string, into map[string]fs.FS) error {
+	names, err := fs.Glob(fsys, dir+"/*.tmpl")
+	if err != nil {
+		return err
+	}
+	if _, err := fs.Stat(fsys, dir); err != nil {
+		return err
+	}
+	for _, n := range names {
+		into[n] = fsys
+	}
+	return nil
+}
+
+// execute runs one entry template and reports errors with the template's name and line, which
+// text/template already includes in its messages.
+func (s *Set) execute(name string, data any) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("template %s: panic: %v", name, p)
+		}
+	}()
+	var b strings.Builder
+	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}

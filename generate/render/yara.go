@@ -1,0 +1,68 @@
+package render
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// yaraView is what YARA templates receive: the report plus the lists each rule needs, already
+// chosen, sorted and deduplicated. Templates escape values with yaraString as they write them.
+type yaraView struct {
+	Report       *report.Report
+	Author       string
+	RuleBase     string        // unique rule-name stem; rules are <RuleBase>_<Kind>
+	TechniqueIDs []string      // current ATT&CK ids
+	Samples      []report.File // files with a hash: the hash rule
+	Domains      []string      // domains and hostnames
+	IPs          []string      // unique addresses, ports dropped: YARA sees text, not flows
+	URLs         []string
+	Persistence  []report.RegistryValue
+	DroppedPaths []string // dropped-file path tails not already in a registry value's data
+	Mutexes      []string
+}
+
+func newYaraView(r *report.Report, author, ruleBase string) yaraView {
+	v := yaraView{Report: r, Author: author, RuleBase: ruleBase, Samples: r.Samples(), Persistence: r.Registry}
+	for _, t := range r.Techniques {
+		v.TechniqueIDs = append(v.TechniqueIDs, t.ID)
+	}
+	v.Domains = sortedValues(r.Domains, r.Hostnames)
+	v.URLs = sortedValues(r.URLs)
+	v.Mutexes = sortedValues(r.Mutexes)
+	for _, e := range r.Endpoints {
+		v.IPs = append(v.IPs, e.IP) // endpoints are sorted by address already
+	}
+	v.IPs = slices.Compact(v.IPs)
+	v.DroppedPaths = droppedPaths(r)
+	return v
+}
+
+func sortedValues(lists ...[]report.Indicator) []string {
+	var out []string
+	for _, l := range lists {
+		for _, i := range l {
+			out = append(out, i.Value)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// droppedPaths keeps path tails with a directory and a file name (a bare name such as
+// "324.doc" is too common to search for) that no registry value already covers.
+func droppedPaths(r *report.Report) []string {
+	covered := map[string]bool{}
+	for _, v := range r.Registry {
+		covered[strings.ToLower(v.DataTail)] = true
+	}
+	var out []string
+	for _, f := range r.Files {
+		if f.Role == "dropped" && strings.Count(f.PathTail, `\`) >= 2 && !covered[strings.ToLower(f.PathTail)] {
+			out = append(out, f.PathTail)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,198 @@
+//go:build cgo
+
+// Package yara compiles and runs generated rules with libyara (through go-yara). It is the only
+// package that needs cgo.
+package yara
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	yr "github.com/hillu/go-yara/v4"
+)
+
+// Available says whether this build can compile and scan (it needs cgo and libyara).
+const Available = true
+
+// Message is a compiler error or warning at a line of a named source.
+type Message struct {
+	File string
+	Line int
+	Rule string
+	Text string
+}
+
+func (m Message) String() string {
+	s := fmt.Sprintf("%s:%d: %s", m.File, m.Line, m.Text)
+	if m.Rule != "" {
+		s = fmt.Sprintf("%s:%d: rule %s: %s", m.File, m.Line, m.Rule, m.Text)
+	}
+	return s
+}
+
+// CompileError lists everything the compiler had to say about a source; warnings count as
+// failures because generated rules must compile clean.
+type CompileError struct {
+	Errors, Warnings []Message
+}
+
+func (e *CompileError) Error() string {
+	var lines []string
+	for _, m := range e.Errors {
+		lines = append(lines, "error: "+m.String())
+	}
+	for _, m := range e.Warnings {
+		lines = append(lines, "warning: "+m.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Rules is a compiled ruleset.
+type Rules struct{ rules *yr.Rules }
+
+// Source is one YARA source file to compile.
+type Source struct {
+	Name string // shown in messages
+	Text string
+}
+
+// Compile compiles sources into one ruleset, each in its own namespace, and fails on any
+// error or warning.
+func Compile(sources ...Source) (*Rules, error) {
+	c, err := yr.NewCompiler()
+	if err != nil {
+		return nil, fmt.Errorf("yara compiler: %w", err)
+	}
+	defer c.Destroy()
+	c.DisableIncludes()
+	var fail CompileError
+	for _, s := range sources {
+		nErr, nWarn := len(c.Errors), len(c.Warnings)
+		err := c.AddString(s.Text, s.Name)
+		// libyara leaves the file name empty for string sources: name them here.
+		fail.Errors = append(fail.Errors, messages(c.Errors[nErr:], s.Name)...)
+		fail.Warnings = append(fail.Warnings, messages(c.Warnings[nWarn:], s.Name)...)
+		if err != nil {
+			break // after an error the compiler is unusable (go-yara's AddString doc)
+		}
+	}
+	if len(fail.Errors) > 0 || len(fail.Warnings) > 0 {
+		return nil, &fail
+	}
+	rules, err := c.GetRules()
+	if err != nil {
+		return nil, fmt.Errorf("yara rules: %w", err)
+	}
+	return &Rules{rules: rules}, nil
+}
+
+func messages(in []yr.CompilerMessage, file string) []Message {
+	var out []Message
+	for _, m := range in {
+		msg := Message{File: file, Line: m.Line, Text: m.Text}
+		if m.Rule != nil {
+			msg.Rule = m.Rule.Identifier()
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// CompileFiles reads and compiles rule files.
+func CompileFiles(paths ...string) (*Rules, error) {
+	var sources []Source
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read rules: %w", err)
+		}
+		sources = append(sources, Source{Name: p, Text: string(b)})
+	}
+	return Compile(sources...)
+}
+
+// RuleNames lists the identifiers of the compiled rules, sorted.
+func (r *Rules) RuleNames() []string {
+	var names []string
+	for _, rule := range r.rules.GetRules() {
+		names = append(names, rule.Identifier())
+	}
+	slices.Sort(names)
+	return names
+}
+
+const scanTimeout = time.Minute
+
+// ScanFile returns the names of the rules that match the file, sorted and unique.
+func (r *Rules) ScanFile(path string) ([]string, error) {
+	var m yr.MatchRules
+	if err := r.rules.ScanFile(path, 0, scanTimeout, &m); err != nil {
+		return nil, fmt.Errorf("scan %s: %w", path, err)
+	}
+	return matchNames(m), nil
+}
+
+// ScanMem returns the names of the rules that match buf.
+func (r *Rules) ScanMem(buf []byte) ([]string, error) {
+	var m yr.MatchRules
+	if err := r.rules.ScanMem(buf, 0, scanTimeout, &m); err != nil {
+		return nil, fmt.Errorf("scan memory: %w", err)
+	}
+	return matchNames(m), nil
+}
+
+func matchNames(m yr.MatchRules) []string {
+	var names []string
+	for _, x := range m {
+		names = append(names, x.Rule)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// Hit is a file a ruleset matched.
+type Hit struct {
+	Path  string
+	Rules []string
+}
+
+// ScanTree scans every regular file under root, skipping directories for which skip returns
+// true, and returns the files that matched. Files that cannot be read are skipped: a benign
+// corpus such as /usr/lib holds sockets and unreadable files.
+func (r *Rules) ScanTree(root string, skip func(path string) bool) ([]Hit, int, error) {
+	var hits []Hit
+	scanned := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			if p != root && skip != nil && skip(p) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		names, err := r.ScanFile(p)
+		if err != nil {
+			return nil
+		}
+		scanned++
+		if len(names) > 0 {
+			hits = append(hits, Hit{Path: p, Rules: names})
+		}
+		return nil
+	})
+	return hits, scanned, err
+}
