@@ -50,7 +50,7 @@ func classifyTags(r *report.Report) {
 }
 
 func addTechnique(r *report.Report, tag, value string, seen map[string]bool) {
-	tagPos := report.Pos{File: r.Source}
+	tagPos := r.TagsPos
 	id := techniqueID.FindStringSubmatch(value)
 	if id == nil {
 		r.Skipped = append(r.Skipped, report.Skipped{Value: tag, Kind: "tag", Reason: "ATT&CK galaxy value without a technique id", Source: tagPos})

@@ -124,7 +124,7 @@ func (p *markdownParser) title(pos report.Pos, text string) error {
 	text = strings.TrimSpace(strings.TrimPrefix(text, "Threat Report:"))
 	if m := datedTitle.FindString(text); m != "" {
 		if p.r.Date == "" {
-			p.r.Date = strings.TrimSpace(strings.TrimSuffix(m, ": "))[:10]
+			p.r.Date = m[:10]
 		}
 		text = text[len(m):]
 	}
@@ -200,6 +200,7 @@ func (p *markdownParser) keyIntel(pos report.Pos, item string) error {
 			return inputError(pos, "tags %q: %v", value, err)
 		}
 		p.r.Tags = append(p.r.Tags, tags...)
+		p.r.TagsPos = pos
 	case "uuid", "event uuid":
 		p.r.ID = value
 	}

@@ -132,6 +132,7 @@ type Report struct {
 	Date        string // YYYY-MM-DD
 	ThreatLevel ThreatLevel
 	Tags        []string // raw tags as stated, including galaxy tags
+	TagsPos     Pos      // where the tags are stated
 	Attributes  []Attribute
 	Objects     []Object
 

@@ -62,7 +62,7 @@ type Source struct {
 	Text string
 }
 
-// Compile compiles sources into one ruleset, each in its own namespace, and fails on any
+// Compile compiles sources into one ruleset and fails on any
 // error or warning.
 func Compile(sources ...Source) (*Rules, error) {
 	c, err := yr.NewCompiler()
@@ -74,7 +74,9 @@ func Compile(sources ...Source) (*Rules, error) {
 	var fail CompileError
 	for _, s := range sources {
 		nErr, nWarn := len(c.Errors), len(c.Warnings)
-		err := c.AddString(s.Text, s.Name)
+		// One namespace for all: a rules repository loads its files together, so a rule name
+		// used twice anywhere must fail here too.
+		err := c.AddString(s.Text, "")
 		// libyara leaves the file name empty for string sources: name them here.
 		fail.Errors = append(fail.Errors, messages(c.Errors[nErr:], s.Name)...)
 		fail.Warnings = append(fail.Warnings, messages(c.Warnings[nWarn:], s.Name)...)

@@ -1,0 +1,182 @@
+//go:build cgo
+
+package yara_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/yara"
+)
+
+func committedRules(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(golden.RepoRoot(t), "rules", "yara", "*.yar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no rules/yara/*.yar (%v): run make rules", err)
+	}
+	return files
+}
+
+// TestCommittedRulesCompileClean compiles every committed file alone and all of them together
+// (which also catches a rule name used in two files), with zero errors and zero warnings.
+func TestCommittedRulesCompileClean(t *testing.T) {
+	files := committedRules(t)
+	for _, f := range files {
+		if _, err := yara.CompileFiles(f); err != nil {
+			t.Errorf("%s:\n%v", f, err)
+		}
+	}
+	if _, err := yara.CompileFiles(files...); err != nil {
+		t.Errorf("all rules together:\n%v", err)
+	}
+}
+
+type manifest struct {
+	Fixtures []struct {
+		File  string   `yaml:"file"`
+		Why   string   `yaml:"why"`
+		Match []string `yaml:"match"`
+	} `yaml:"fixtures"`
+}
+
+// TestFixturesMeetManifest scans every fixture with all committed rules: each must match
+// exactly the rules its manifest entry names.
+func TestFixturesMeetManifest(t *testing.T) {
+	root := golden.RepoRoot(t)
+	dir := filepath.Join(root, "testdata", "fixtures")
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("manifest.yaml: %v", err)
+	}
+	rules, err := yara.CompileFiles(committedRules(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := rules.RuleNames()
+	listed := map[string]bool{"manifest.yaml": true, "make-fixtures.sh": true}
+	for _, f := range m.Fixtures {
+		listed[f.File] = true
+		for _, r := range f.Match {
+			if !slices.Contains(known, r) {
+				t.Errorf("%s: manifest names rule %s, which rules/yara does not define", f.File, r)
+			}
+		}
+		got, err := rules.ScanFile(filepath.Join(dir, f.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Sorted(slices.Values(f.Match))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s (%s): matched %v, want %v", f.File, f.Why, got, want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !listed[e.Name()] {
+			t.Errorf("fixture %s is not in manifest.yaml", e.Name())
+		}
+	}
+}
+
+// TestBenignCorpusMatchesNothing scans the repository's own code and the Go toolchain: rules
+// that fire there would fire on every developer's machine.
+func TestBenignCorpusMatchesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scans GOROOT")
+	}
+	rules, err := yara.CompileFiles(committedRules(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := golden.RepoRoot(t)
+	// testdata/ and rules/ hold the indicators on purpose; bin/ holds a build.
+	skipRepo := func(p string) bool {
+		switch filepath.Base(p) {
+		case "testdata", ".git", "bin":
+			return true
+		}
+		return p == filepath.Join(root, "rules")
+	}
+	for _, corpus := range []struct {
+		root string
+		skip func(string) bool
+	}{{root, skipRepo}, {goroot(t), nil}} {
+		hits, scanned, err := rules.ScanTree(corpus.root, corpus.skip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if scanned < 10 {
+			t.Fatalf("%s: only %d files scanned", corpus.root, scanned)
+		}
+		for _, h := range hits {
+			t.Errorf("benign file %s matched %v", h.Path, h.Rules)
+		}
+		t.Logf("%s: %d files, %d matches", corpus.root, scanned, len(hits))
+	}
+}
+
+func goroot(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestEscapedStringsMatchTheirBytes renders every byte value through YaraString and proves that
+// the compiled string matches exactly those bytes and compiles without warnings.
+func TestEscapedStringsMatchTheirBytes(t *testing.T) {
+	var all []byte
+	for b := range 256 {
+		all = append(all, byte(b))
+	}
+	values := []string{string(all), `C:\Users\x" condition: true }`, "line\nbreak\r\n\t", "\xff\xfe invalid utf-8", "ünïcödé"}
+	for i, v := range values {
+		src := "rule t {\n strings:\n  $a = " + render.YaraString(v) + "\n condition:\n  $a\n}\n"
+		rules, err := yara.Compile(yara.Source{Name: "escape", Text: src})
+		if err != nil {
+			t.Fatalf("value %d: %v\n%s", i, err, src)
+		}
+		hit, _ := rules.ScanMem([]byte("prefix" + v + "suffix"))
+		miss, _ := rules.ScanMem([]byte("prefix" + v[:len(v)-1] + "suffix"))
+		if len(hit) != 1 || len(miss) != 0 {
+			t.Errorf("value %d %q: hit %v, miss %v", i, v, hit, miss)
+		}
+	}
+}
+
+func TestCompileErrorNamesFileLineAndWarnings(t *testing.T) {
+	_, err := yara.Compile(yara.Source{Name: "ok.yar", Text: "rule a { condition: true }"},
+		yara.Source{Name: "bad.yar", Text: "rule b {\n condition:\n  nosuchthing\n}\n"})
+	var ce *yara.CompileError
+	if !errors.As(err, &ce) || len(ce.Errors) != 1 || ce.Errors[0].File != "bad.yar" || ce.Errors[0].Line != 3 {
+		t.Fatalf("got %#v", err)
+	}
+	if !strings.Contains(err.Error(), "bad.yar:3:") {
+		t.Errorf("message %q does not name bad.yar:3", err)
+	}
+	// A rule name used twice across files fails: rules load together in one namespace.
+	_, err = yara.Compile(yara.Source{Name: "a.yar", Text: "rule dup { condition: true }"}, yara.Source{Name: "b.yar", Text: "rule dup { condition: true }"})
+	if err == nil || !strings.Contains(err.Error(), "b.yar:1:") || !strings.Contains(err.Error(), "dup") {
+		t.Errorf("duplicate rule name: got %v", err)
+	}
+	// Warnings fail too: generated rules must compile clean.
+	_, err = yara.Compile(yara.Source{Name: "slow.yar", Text: "rule slow {\n strings:\n  $a = { 00 ?? }\n condition:\n  $a\n}\n"})
+	if !errors.As(err, &ce) || len(ce.Warnings) == 0 || !strings.Contains(err.Error(), "warning: slow.yar:") {
+		t.Errorf("want a warning naming slow.yar, got %v", err)
+	}
+}
