@@ -39,10 +39,10 @@ func Report(r *report.Report) error {
 func identify(r *report.Report) error {
 	pos := report.Pos{File: r.Source}
 	if strings.TrimSpace(r.Title) == "" {
-		return fmt.Errorf("%s: report has no title: %w", pos, ErrReport)
+		return fmt.Errorf("%s: report has no title (%w)", pos, ErrReport)
 	}
 	if _, err := time.Parse(time.DateOnly, r.Date); err != nil {
-		return fmt.Errorf("%s: report date %q: want YYYY-MM-DD (rules are dated by their report, never by the clock): %w", pos, r.Date, ErrReport)
+		return fmt.Errorf("%s: report date %q: want YYYY-MM-DD (rules are dated by their report, never by the clock) (%w)", pos, r.Date, ErrReport)
 	}
 	if r.ID == "" {
 		// Markdown renderings carry no event uuid; title and date identify the report, and unlike
@@ -63,8 +63,8 @@ func Slug(title, id string) string {
 	if len(s) > 60 {
 		s = strings.TrimRight(s[:60], "_")
 	}
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		s = "report_" + strings.ReplaceAll(id, "-", "")[:8] + strings.TrimPrefix("_"+s, "_")
+	if s == "" { // a title in a script without [a-z0-9], e.g. Cyrillic
+		s = "report_" + report.ShortID(id)
 	}
 	return s
 }

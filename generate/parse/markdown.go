@@ -236,14 +236,15 @@ func (p *markdownParser) objectAttribute(pos report.Pos, item string) error {
 	return nil
 }
 
-// typedValue splits "type: value". Types never contain ": ", values may (URLs contain ":").
+// typedValue splits "type: value". Types never contain ":"; values may (URLs do), so the first
+// colon ends the type, and it must be followed by a space: "https://x" is not "type: value".
 func typedValue(pos report.Pos, item string) (string, string, error) {
-	typ, value, ok := strings.Cut(item, ": ")
+	typ, value, ok := strings.Cut(item, ":")
 	typ = strings.TrimSpace(typ)
-	value = strings.Trim(strings.TrimSpace(value), "`")
-	if !ok || typ == "" || strings.ContainsAny(typ, " \t") {
+	if !ok || typ == "" || strings.ContainsAny(typ, " \t") || value != "" && value[0] != ' ' && value[0] != '\t' {
 		return "", "", inputError(pos, "indicator line %q: want '* <type>: <value>'", item)
 	}
+	value = strings.Trim(strings.TrimSpace(value), "`")
 	if value == "" {
 		return "", "", inputError(pos, "%s: empty value", typ)
 	}

@@ -11,12 +11,21 @@ import (
 	"github.com/rulegen/rulegen/generate/report"
 )
 
-// ErrInput marks errors caused by the input itself (as opposed to I/O failures).
+// ErrInput marks errors caused by the input itself (as opposed to I/O failures); test for it
+// with errors.Is.
 var ErrInput = errors.New("invalid input")
 
-// inputError names the position and the offending value.
+// InputError is a problem with the input at a position; its message quotes the offending value.
+type InputError struct {
+	Pos report.Pos
+	Msg string
+}
+
+func (e *InputError) Error() string        { return e.Pos.String() + ": " + e.Msg }
+func (e *InputError) Is(target error) bool { return target == ErrInput }
+
 func inputError(pos report.Pos, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %w", pos, fmt.Sprintf(format, args...), ErrInput)
+	return &InputError{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
 // File reads and parses one report file, choosing the parser from its content.

@@ -74,12 +74,12 @@ func Run(inputs []string, opts Options) (*Result, error) {
 	}
 	res := &Result{}
 	for _, in := range inputs {
-		r, err := parse.File(in)
+		r, err := parse.File(in) // its errors name the file and line
 		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", in, err)
+			return nil, err
 		}
 		if err := normalize.Report(r); err != nil {
-			return nil, fmt.Errorf("normalize %s: %w", in, err)
+			return nil, err
 		}
 		res.Reports = append(res.Reports, r)
 	}

@@ -112,7 +112,7 @@ func ruleBases(reports []*report.Report) map[*report.Report]string {
 			base = strings.TrimRight(base[:96], "_")
 		}
 		if used[base] {
-			base += "_" + strings.ReplaceAll(r.ID, "-", "")[:8]
+			base += "_" + report.ShortID(r.ID)
 		}
 		used[base] = true
 		out[r] = base
@@ -132,7 +132,7 @@ func UniqueSlugs(reports []*report.Report) {
 			continue
 		}
 		for _, r := range group {
-			r.Slug += "_" + strings.ReplaceAll(r.ID, "-", "")[:8]
+			r.Slug += "_" + report.ShortID(r.ID)
 		}
 	}
 }

@@ -175,3 +175,12 @@ func (a Attribute) Rel() string {
 func (r *Report) Skip(a Attribute, reason string) {
 	r.Skipped = append(r.Skipped, Skipped{Value: a.Value, Kind: a.Type, Reason: reason, Source: a.Pos})
 }
+
+// ShortID is eight hex digits that stand for a report id in file and rule names.
+func ShortID(id string) string {
+	s := strings.ReplaceAll(id, "-", "")
+	if len(s) < 8 || strings.Trim(strings.ToLower(s[:8]), "0123456789abcdef") != "" {
+		s = strings.ReplaceAll(StableID("short", id), "-", "")
+	}
+	return strings.ToLower(s[:8])
+}

@@ -164,8 +164,8 @@ type Hit struct {
 	Rules []string
 }
 
-// ScanTree scans every regular file under root, skipping directories for which skip returns
-// true, and returns the files that matched. Files that cannot be read are skipped: a benign
+// ScanTree scans every regular file under root, skipping files and directories for which skip
+// returns true, and returns the files that matched. Files that cannot be read are skipped: a benign
 // corpus such as /usr/lib holds sockets and unreadable files.
 func (r *Rules) ScanTree(root string, skip func(path string) bool) ([]Hit, int, error) {
 	var hits []Hit
@@ -183,7 +183,7 @@ func (r *Rules) ScanTree(root string, skip func(path string) bool) ([]Hit, int, 
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		if !d.Type().IsRegular() || skip != nil && skip(p) {
 			return nil
 		}
 		names, err := r.ScanFile(p)

@@ -1,0 +1,99 @@
+package parse_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+func TestMarkdownSeedReport(t *testing.T) {
+	path := filepath.Join(golden.RepoRoot(t), "testdata", "reports", "remcos-rat-2020-03-03.md")
+	r, err := parse.File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Title != "Remcos RAT 02-28-20" || r.Date != "2020-03-03" || r.ThreatLevel != (report.ThreatLevel{ID: 3, Name: "Low"}) {
+		t.Errorf("identity: %q %q %+v", r.Title, r.Date, r.ThreatLevel)
+	}
+	if len(r.Tags) != 12 || r.Tags[0] != `misp-galaxy:malpedia="Remcos"` || r.Tags[11] != "tlp:white" {
+		t.Errorf("tags: %q", r.Tags)
+	}
+	types := map[string]int{}
+	for _, a := range r.Attributes {
+		types[a.Type]++
+	}
+	if types["domain"] != 20 || types["ip-dst|port"] != 2 || types["regkey|value"] != 1 || types["link"] != 1 {
+		t.Errorf("attribute types: %v", types)
+	}
+	if len(r.Objects) != 3 || r.Objects[1].Name != "file" || len(r.Objects[1].Attributes) != 6 {
+		t.Fatalf("objects: %+v", r.Objects)
+	}
+	sample := r.Objects[1].Attributes[0]
+	if sample.Type != "malware-sample" || sample.Category != "Payload delivery" || sample.Value != "324.doc|94a6b123b494cf3990d872d047b0071d" {
+		t.Errorf("object attribute: %+v", sample)
+	}
+	if sample.Pos.Line != 52 || sample.Pos.File != path {
+		t.Errorf("position %v, want %s:52", sample.Pos, path)
+	}
+}
+
+func TestMarkdownTagsKeepQuotedCommas(t *testing.T) {
+	src := "# Threat Report: 2024-05-01: T\n## Key Intelligence\n* Tags: a, misp-galaxy:x=\"one, two\", tlp:amber\n"
+	r, err := parse.Bytes("t.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Tags, "|"); got != `a|misp-galaxy:x="one, two"|tlp:amber` || r.Date != "2024-05-01" {
+		t.Errorf("tags %q date %q", got, r.Date)
+	}
+}
+
+// TestInvalidInputs pairs each bad input in testdata/invalid with its exact error message,
+// kept in a .err golden file beside it.
+func TestInvalidInputs(t *testing.T) {
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.md"))
+	if len(inputs) == 0 {
+		t.Fatal("no invalid inputs")
+	}
+	for _, in := range inputs {
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			_, err := parse.File(in)
+			if err == nil {
+				t.Fatal("parsed without error")
+			}
+			if !errors.Is(err, parse.ErrInput) {
+				t.Errorf("error %v is not ErrInput", err)
+			}
+			golden.Assert(t, strings.TrimSuffix(in, ".md")+".err", []byte(err.Error()+"\n"))
+		})
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := parse.File(filepath.Join(t.TempDir(), "nope.md"))
+	if !errors.Is(err, os.ErrNotExist) || errors.Is(err, parse.ErrInput) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func FuzzMarkdown(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.md"))
+	seeds = append(seeds, filepath.Join("..", "..", "testdata", "reports", "remcos-rat-2020-03-03.md"))
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := parse.Bytes("fuzz.md", data)
+		if (r == nil) == (err == nil) {
+			t.Fatalf("want a report or an error, got %v and %v", r, err)
+		}
+	})
+}
