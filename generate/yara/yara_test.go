@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/golden"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/yara"
 )
@@ -38,6 +38,26 @@ func TestCommittedRulesCompileClean(t *testing.T) {
 	}
 	if _, err := yara.CompileFiles(files...); err != nil {
 		t.Errorf("all rules together:\n%v", err)
+	}
+}
+
+// TestRenderGoldensCompileClean compiles the render package's golden files, which exercise
+// every template branch and a title written to break out of comments and strings.
+func TestRenderGoldensCompileClean(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(golden.RepoRoot(t), "generate", "render", "testdata", "*.yar"))
+	if len(files) == 0 {
+		t.Fatal("no render goldens")
+	}
+	for _, f := range files {
+		rules, err := yara.CompileFiles(f)
+		if err != nil {
+			t.Errorf("%s:\n%v", f, err)
+			continue
+		}
+		// The title tried to inject "condition: true": no rule may match an empty buffer.
+		if hits, _ := rules.ScanMem(nil); len(hits) > 0 {
+			t.Errorf("%s: %v match an empty buffer", f, hits)
+		}
 	}
 }
 

@@ -1,0 +1,50 @@
+# rulegen: `make rules` regenerates rules/ from testdata/reports/, `make test` runs every test.
+# Both install what they need (Debian's libyara-dev for go-yara's cgo binding) when it is missing.
+
+GO      ?= go
+BIN     := bin/rulegen
+AUTHOR  := rulegen
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build rules test test-short update-golden bench scan-ratio clean
+
+all: build
+
+# go-yara v4.2.3 builds against libyara 4.2 through pkg-config; the yara CLI is used by
+# scan-ratio. Installed only when missing.
+deps:
+	@if ! command -v pkg-config >/dev/null || ! pkg-config --exists yara || ! command -v yara >/dev/null; then \
+		echo "installing libyara-dev, yara, pkg-config"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libyara-dev yara pkg-config; \
+	fi
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/rulegen
+
+# Regenerate the committed rules from the bundled reports.
+rules: build
+	./$(BIN) generate --author $(AUTHOR) --out rules testdata/reports
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# Everything but the GOROOT benign scan.
+test-short: deps
+	$(GO) test -short ./...
+
+# Rewrite golden files (and rules/) from the current code; review the diff before committing.
+update-golden: deps
+	UPDATE_GOLDEN=1 $(GO) test ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Wall-time ratio of scanning GOROOT with rules/yara against an empty ruleset, with the
+# project's shared measuring script (beside the repository, not in it).
+SCAN_RATIO ?= ../shared/scripts/scan-ratio
+scan-ratio: deps
+	bash $(SCAN_RATIO) rules/yara "$$($(GO) env GOROOT)" 5
+
+clean:
+	rm -rf bin

@@ -1,0 +1,32 @@
+package cli_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/rulegen/rulegen/cmd/rulegen/cli"
+	"github.com/rulegen/rulegen/generate/golden"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"rulegen": func() { os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script: exit codes, messages and the
+// files each command writes. UPDATE_GOLDEN=1 rewrites the expected output inside the scripts.
+func TestScripts(t *testing.T) {
+	root := golden.RepoRoot(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		UpdateScripts:       golden.Update(),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", root)
+			return nil
+		},
+	})
+}

@@ -1,0 +1,145 @@
+package render_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/rulegen/rulegen/generate/golden"
+	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+func load(t *testing.T, path string) *report.Report {
+	t.Helper()
+	r, err := parse.File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := normalize.Report(r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestGolden renders each testdata/*.md and compares every output file with its golden copy
+// (testdata/<name>.<output file>); the YARA test package compiles those goldens with libyara.
+func TestGolden(t *testing.T) {
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.md"))
+	if len(inputs) == 0 {
+		t.Fatal("no render cases")
+	}
+	rd, err := render.New(render.Options{Author: "golden test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range inputs {
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			files, err := rd.Render([]*report.Report{load(t, in)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				golden.Assert(t, strings.TrimSuffix(in, ".md")+"."+strings.ReplaceAll(f.Path, "/", "."), f.Body)
+			}
+		})
+	}
+}
+
+func TestTemplateOverrideByName(t *testing.T) {
+	override := fstest.MapFS{"yara/_mutexes.tmpl": {Data: []byte(`{{define "mutexes"}}{{range .Mutexes}}
+// mutex {{comment .}}{{end}}{{end}}`)}}
+	rd, err := render.New(render.Options{Author: "a", Templates: override})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := rd.Render([]*report.Report{load(t, filepath.Join("testdata", "every-branch.md"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(files[0].Body)
+	if !strings.Contains(body, `// mutex Global\AgentTeslaMutex_77`) || strings.Contains(body, "_Mutexes") {
+		t.Errorf("override not used:\n%s", body)
+	}
+	if !strings.Contains(body, "_Persistence") {
+		t.Error("templates not overridden went missing")
+	}
+}
+
+func TestTemplateErrorsNameTemplateAndLine(t *testing.T) {
+	_, err := render.New(render.Options{Templates: fstest.MapFS{"yara/_meta.tmpl": {Data: []byte("{{define \"meta\"}}\n{{nosuchfunc .}}\n{{end}}")}}})
+	if err == nil || !strings.Contains(err.Error(), "yara/_meta.tmpl:2") {
+		t.Errorf("parse error: %v", err)
+	}
+	rd, err := render.New(render.Options{Templates: fstest.MapFS{"yara/report.tmpl": {Data: []byte("x\n{{.NoSuchField}}")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rd.Render([]*report.Report{load(t, filepath.Join("testdata", "every-branch.md"))})
+	if err == nil || !strings.Contains(err.Error(), "yara/report.tmpl:2") {
+		t.Errorf("execution error: %v", err)
+	}
+}
+
+// TestFuncMapIsHermetic pins that no template can read the clock, the environment, the network
+// or a random source: output must be the same bytes on every run.
+func TestFuncMapIsHermetic(t *testing.T) {
+	f := render.FuncMap()
+	for _, name := range []string{"env", "expandenv", "getHostByName", "now", "randAlphaNum", "uuidv4", "shuffle", "genPrivateKey", "bcrypt", "randInt"} {
+		if _, ok := f[name]; ok {
+			t.Errorf("template function %s is available", name)
+		}
+	}
+	for _, name := range []string{"yaraString", "yaraIdent", "comment", "stableID", "join", "upper", "default", "dict"} {
+		if _, ok := f[name]; !ok {
+			t.Errorf("template function %s is missing", name)
+		}
+	}
+}
+
+func TestYaraIdent(t *testing.T) {
+	for in, want := range map[string]string{
+		"MAL_Remcos RAT 02-28-20": "MAL_Remcos_RAT_02_28_20",
+		"2020 report":             "_2020_report",
+		"condition":               "_condition",
+		"Über—ärger!":             "ber_rger",
+		"":                        "_",
+		strings.Repeat("x", 200):  strings.Repeat("x", 128),
+	} {
+		if got := render.YaraIdent(in); got != want {
+			t.Errorf("YaraIdent(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestYaraString(t *testing.T) {
+	for in, want := range map[string]string{
+		`C:\Users\x`: `"C:\\Users\\x"`,
+		`say "hi"`:   `"say \"hi\""`,
+		"a\nb\x00":   `"a\x0ab\x00"`,
+		"é":          `"\xc3\xa9"`,
+	} {
+		if got := render.YaraString(in); got != want {
+			t.Errorf("YaraString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestWriteIsAtomicAndSkipsUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	files := []render.File{{Path: "yara/a.yar", Body: []byte("rule a { condition: false }\n")}}
+	if n, err := render.Write(dir, files); err != nil || n != 1 {
+		t.Fatalf("first write: %d, %v", n, err)
+	}
+	if n, err := render.Write(dir, files); err != nil || n != 0 {
+		t.Fatalf("rewrite of unchanged file: %d, %v", n, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "yara"))
+	if len(entries) != 1 {
+		t.Errorf("leftover temporary files: %v", entries)
+	}
+}
