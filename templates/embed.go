@@ -7,5 +7,5 @@ import "embed"
 // FS holds yara/*.tmpl and sigma/*.tmpl. Files whose name starts with "_" are partials that
 // define named templates; the others are entry points rendered once per report.
 //
-//go:embed yara/*.tmpl
+//go:embed yara/*.tmpl sigma/*.tmpl
 var FS embed.FS

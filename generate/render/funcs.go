@@ -25,17 +25,23 @@ var nonHermetic = []string{
 //	yaraString  quotes a value as a YARA text string or meta value ("..." with \" \\ \xNN escapes)
 //	yaraIdent   turns any text into a YARA identifier ([A-Za-z_][A-Za-z0-9_]*, at most 128 chars)
 //	comment     flattens a value for a one-line comment (no newlines, no comment terminators)
+//	sigmaString quotes a value for a Sigma detection (wildcards and backslashes escaped, YAML-quoted)
+//	sigmaText   quotes free text (title, description) as a YAML scalar
 //	stableID    UUIDv5 of its arguments: the same on every run
+//	prefixAll   puts a prefix before every string of a list: .Domains | prefixAll "."
 func FuncMap() template.FuncMap {
 	f := sprig.TxtFuncMap()
 	for _, name := range nonHermetic {
 		delete(f, name)
 	}
 	maps.Copy(f, template.FuncMap{
-		"yaraString": YaraString,
-		"yaraIdent":  YaraIdent,
-		"comment":    Comment,
-		"stableID":   report.StableID,
+		"yaraString":  YaraString,
+		"yaraIdent":   YaraIdent,
+		"comment":     Comment,
+		"sigmaString": SigmaString,
+		"sigmaText":   SigmaText,
+		"stableID":    report.StableID,
+		"prefixAll":   prefixAll,
 	})
 	return f
 }
@@ -114,4 +120,12 @@ func Comment(s string) string {
 		return r
 	}, s)
 	return strings.NewReplacer("*/", "* /", "/*", "/ *").Replace(s)
+}
+
+func prefixAll(prefix string, values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = prefix + v
+	}
+	return out
 }

@@ -28,8 +28,9 @@ type File struct {
 
 // Renderer holds parsed templates; one Renderer renders any number of reports.
 type Renderer struct {
-	opts Options
-	yara *Set
+	opts  Options
+	yara  *Set
+	sigma *Set
 }
 
 // New parses the templates.
@@ -38,7 +39,11 @@ func New(opts Options) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Renderer{opts: opts, yara: y}, nil
+	s, err := LoadTemplates(opts.Templates, "sigma")
+	if err != nil {
+		return nil, err
+	}
+	return &Renderer{opts: opts, yara: y, sigma: s}, nil
 }
 
 // Render renders every report. Reports must have unique slugs (see UniqueSlugs). Files come
@@ -63,19 +68,32 @@ func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
 }
 
 func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, error) {
-	view := newYaraView(r, rd.opts.Author, ruleBase)
+	yaraFiles, err := rd.yara.renderAll(newYaraView(r, rd.opts.Author, ruleBase), func(entry string) string { return yaraPath(entry, r.Slug) })
+	if err != nil {
+		return nil, err
+	}
+	sigmaFiles, err := rd.sigma.renderAll(newSigmaView(r, rd.opts.Author), func(entry string) string { return sigmaPath(entry, r.Slug) })
+	if err != nil {
+		return nil, err
+	}
+	files := append(yaraFiles, sigmaFiles...)
+	if f, ok := newFile(path.Join("skipped", r.Slug+".tsv"), SkipList(r)); ok {
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// renderAll runs every entry template of the set on view; outPath names each entry's file.
+func (s *Set) renderAll(view any, outPath func(entry string) string) ([]File, error) {
 	var files []File
-	for _, entry := range rd.yara.entries {
-		body, err := rd.yara.execute(entry, view)
+	for _, entry := range s.entries {
+		body, err := s.execute(entry, view)
 		if err != nil {
 			return nil, err
 		}
-		if f, ok := newFile(yaraPath(entry, r.Slug), body); ok {
+		if f, ok := newFile(outPath(entry), body); ok {
 			files = append(files, f)
 		}
-	}
-	if f, ok := newFile(path.Join("skipped", r.Slug+".tsv"), SkipList(r)); ok {
-		files = append(files, f)
 	}
 	return files, nil
 }

@@ -1,0 +1,176 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// sigmaView is what Sigma templates receive: one list per log source category, with values
+// already generalised (no SID, no environment variable), sorted and deduplicated. Templates
+// write each value with sigmaString.
+type sigmaView struct {
+	Report    *report.Report
+	Author    string
+	TitleStem string   // the report title, cut so that rule titles stay within 256 characters
+	Tags      []string // attack.<tactic>, attack.tNNNN, detection.*, tlp.*
+	Registry  []sigmaRegistry
+	Domains   []string          // QueryName / DestinationHostname, exact or as a parent domain
+	Endpoints []report.Endpoint // IP with port
+	IPs       []string          // IPs the report gives without a port
+	Images    []string          // process image path tails of dropped executables
+	Hashes    []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=...
+	Dropped   []string          // dropped-file path tails
+	Level     map[string]string // rule level per category, by how specific its indicators are
+}
+
+type sigmaRegistry struct {
+	Target  string // TargetObject tail: key tail and value name
+	Details string // Details tail; empty when the data is not a path
+}
+
+// Extensions of files that run as a process image.
+var executableExt = []string{".exe", ".scr", ".com", ".pif"}
+
+func newSigmaView(r *report.Report, author string) sigmaView {
+	v := sigmaView{Report: r, Author: author, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{}}
+	for _, reg := range r.Registry {
+		v.Registry = append(v.Registry, sigmaRegistry{Target: reg.KeyTail + `\` + reg.Name, Details: reg.DataTail})
+	}
+	v.Domains = sortedValues(r.Domains, r.Hostnames)
+	for _, e := range r.Endpoints {
+		if e.Port > 0 {
+			v.Endpoints = append(v.Endpoints, e)
+		} else {
+			v.IPs = append(v.IPs, e.IP)
+		}
+	}
+	v.IPs = slices.Compact(v.IPs)
+	nameOnly := false
+	for _, f := range r.Files {
+		executable := slices.Contains(executableExt, strings.ToLower(path.Ext(f.Name)))
+		switch {
+		case f.Role == "sample" && (executable || f.Name == ""):
+			v.Hashes = append(v.Hashes, sysmonHashes(f)...)
+		case f.Role == "dropped" && executable && f.PathTail != "":
+			v.Images = append(v.Images, f.PathTail)
+		case f.Role == "dropped" && executable:
+			v.Images = append(v.Images, `\`+f.Name)
+			nameOnly = true
+		}
+		if f.Role == "dropped" && f.PathTail != "" {
+			v.Dropped = append(v.Dropped, f.PathTail)
+		}
+	}
+	for _, l := range []*[]string{&v.Hashes, &v.Images, &v.Dropped} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
+	v.Level["registry_set"], v.Level["dns_query"], v.Level["file_event"] = "high", "high", "high"
+	v.Level["network_connection"] = "high"
+	if len(v.Endpoints) == 0 && len(v.Domains) == 0 {
+		v.Level["network_connection"] = "medium" // bare IPs get reassigned
+	}
+	v.Level["process_creation"] = "high"
+	if nameOnly {
+		v.Level["process_creation"] = "medium" // a file name alone is shared by benign programs
+	}
+	return v
+}
+
+// sysmonHashes writes a file's hashes as Sysmon's Hashes field holds them.
+func sysmonHashes(f report.File) []string {
+	var out []string
+	for _, h := range []struct{ algo, v string }{{"MD5", f.MD5}, {"SHA1", f.SHA1}, {"SHA256", f.SHA256}} {
+		if h.v != "" {
+			out = append(out, h.algo+"="+strings.ToUpper(h.v))
+		}
+	}
+	return out
+}
+
+// sigmaTLP maps TLPv2 names to Sigma's tlp.* tags.
+var sigmaTLP = map[string]string{"clear": "tlp.clear", "green": "tlp.green", "amber": "tlp.amber", "amber+strict": "tlp.amber-strict", "red": "tlp.red"}
+
+func sigmaTags(r *report.Report) []string {
+	var tactics, techniques []string
+	for _, t := range r.Techniques {
+		techniques = append(techniques, "attack."+strings.ToLower(t.ID))
+		for _, tactic := range t.Tactics {
+			tactics = append(tactics, "attack."+tactic)
+		}
+	}
+	slices.Sort(tactics)
+	tags := append(slices.Compact(tactics), techniques...)
+	tags = append(tags, "detection.emerging-threats")
+	if tlp := sigmaTLP[r.TLP]; tlp != "" {
+		tags = append(tags, tlp)
+	}
+	return tags
+}
+
+// SigmaString writes a value as a YAML scalar that a Sigma engine reads as exactly that
+// literal value: Sigma's wildcards * and ? are escaped with a backslash, a backslash that
+// would otherwise escape the next character is doubled, and the result is single-quoted YAML
+// (double-quoted with escapes when it holds control characters or invalid UTF-8).
+func SigmaString(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '*' || c == '?':
+			b.WriteByte('\\')
+		case c == '\\' && (i+1 == len(s) || strings.IndexByte(`*?\`, s[i+1]) >= 0):
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return yamlQuote(b.String())
+}
+
+func yamlQuote(s string) string {
+	plain := utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\ufeff' || r == '\u2028' || r == '\u2029'
+	})
+	if plain {
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	// YAML double-quoted escapes: \xNN here is a code point, so invalid UTF-8 bytes are
+	// written as the replacement character rather than guessed at.
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case unicode.IsControl(r) || r == '\ufeff' || r == '\u2028' || r == '\u2029':
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// SigmaText quotes free text (titles, descriptions) for YAML without Sigma escaping: these
+// fields are not matched against events.
+func SigmaText(s string) string { return yamlQuote(s) }
+
+// sigmaPath is where a Sigma entry template's rule goes: one directory per report.
+func sigmaPath(entry, slug string) string {
+	return path.Join("sigma", slug, strings.TrimSuffix(path.Base(entry), ".tmpl")+".yml")
+}
+
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(string([]rune(s)[:n])) + "…"
+}
