@@ -14,6 +14,7 @@ import (
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
+	"github.com/rulegen/rulegen/generate/sigma"
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
@@ -87,6 +88,9 @@ func Run(inputs []string, opts Options) (*Result, error) {
 	if res.Files, err = rd.Render(res.Reports); err != nil {
 		return nil, err
 	}
+	if err := validateSigma(res.Files); err != nil {
+		return nil, err
+	}
 	if yara.Available {
 		if err := compileYARA(res.Files); err != nil {
 			return nil, err
@@ -94,6 +98,18 @@ func Run(inputs []string, opts Options) (*Result, error) {
 		res.CompileCheck = true
 	}
 	return res, nil
+}
+
+// validateSigma proves every rendered Sigma rule meets the schema and parses with sigma-go.
+func validateSigma(files []render.File) error {
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yml") {
+			if _, err := sigma.Load(f.Path, f.Body); err != nil {
+				return fmt.Errorf("generated Sigma is invalid (a template or escaping defect):\n%w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // compileYARA proves every rendered YARA file compiles clean before anything is written.

@@ -61,7 +61,12 @@ func TestTemplateOverrideByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := string(files[0].Body)
+	var body string
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			body = string(f.Body)
+		}
+	}
 	if !strings.Contains(body, `// mutex Global\AgentTeslaMutex_77`) || strings.Contains(body, "_Mutexes") {
 		t.Errorf("override not used:\n%s", body)
 	}

@@ -40,7 +40,11 @@ var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 func newSigmaView(r *report.Report, author string) sigmaView {
 	v := sigmaView{Report: r, Author: author, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{}}
 	for _, reg := range r.Registry {
-		v.Registry = append(v.Registry, sigmaRegistry{Target: reg.KeyTail + `\` + reg.Name, Details: reg.DataTail})
+		name := reg.Name
+		if name == "" {
+			name = "(Default)" // how Sysmon names a key's default value in TargetObject
+		}
+		v.Registry = append(v.Registry, sigmaRegistry{Target: reg.KeyTail + `\` + name, Details: reg.DataTail})
 	}
 	v.Domains = sortedValues(r.Domains, r.Hostnames)
 	for _, e := range r.Endpoints {

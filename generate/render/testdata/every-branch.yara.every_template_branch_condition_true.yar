@@ -58,14 +58,18 @@ rule MAL_Every_template_branch_condition_true_Persistence
         report_id = "50678ac6-b4c1-570a-a961-32162a5f67a5"
         id = "1d74c405-feb0-58a1-8e40-acda5650e14a"
     strings:
-        $reg0_data = "\\WinUpdater\\svc.exe" ascii wide nocase
-        $reg0_key = "Software\\Microsoft\\Windows\\CurrentVersion\\Run" ascii wide nocase
-        $reg1_name = "Taskmgr32" ascii wide nocase fullword
-        $reg1_key = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon" ascii wide nocase
+        $reg0_name = "it's*a?name" ascii wide nocase fullword
+        $reg0_data = "\\ProgramData\\a*b?\\x.exe" ascii wide nocase
+        $reg0_key = "Software\\Classes" ascii wide nocase
+        $reg1_data = "\\WinUpdater\\svc.exe" ascii wide nocase
+        $reg1_key = "Software\\Microsoft\\Windows\\CurrentVersion\\Run" ascii wide nocase
+        $reg2_name = "Taskmgr32" ascii wide nocase fullword
+        $reg2_key = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon" ascii wide nocase
         $drop0 = "\\Microsoft\\WinUpd\\wupd.dll" ascii wide nocase
     condition:
-        ($reg0_data and $reg0_key)
-        or ($reg1_name and $reg1_key)
+        ($reg0_data or ($reg0_name and $reg0_key))
+        or ($reg1_data and $reg1_key)
+        or ($reg2_name and $reg2_key)
         or $drop0
 }
 
