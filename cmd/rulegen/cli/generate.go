@@ -25,11 +25,13 @@ func newGenerate(stdout io.Writer, logger func() *slog.Logger) *cobra.Command {
 	var f generateFlags
 	cmd := &cobra.Command{
 		Use:   "generate [flags] INPUT...",
-		Short: "Write YARA rules (and a skip list) for each report",
+		Short: "Write YARA and Sigma rules (and a skip list) for each report",
 		Long: `generate reads threat reports (files, or directories of them) and writes
-  OUT/yara/<slug>.yar       the YARA rules of each report
-  OUT/skipped/<slug>.tsv    the values that made no rule, with the reason
-Nothing is written unless every input parses and every rule compiles.`,
+  OUT/yara/<slug>.yar                the YARA rules of each report
+  OUT/sigma/<slug>/<category>_*.yml  one Sigma rule per log source category
+  OUT/skipped/<slug>.tsv             the values that made no rule, with the reason
+Nothing is written unless every input parses, every YARA rule compiles and every
+Sigma rule validates.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("generate needs at least one INPUT report file or directory")}
@@ -41,7 +43,7 @@ Nothing is written unless every input parses and every rule compiles.`,
 		},
 	}
 	cmd.Flags().StringVarP(&f.out, "out", "o", "rules", "output directory")
-	cmd.Flags().StringVar(&f.templates, "templates", "", "directory whose yara/*.tmpl files override the built-in templates by name")
+	cmd.Flags().StringVar(&f.templates, "templates", "", "directory whose yara/*.tmpl and sigma/*.tmpl files override the built-in templates by name")
 	cmd.Flags().StringVar(&f.author, "author", "rulegen", "author written into every rule")
 	return cmd
 }
