@@ -23,9 +23,14 @@ func object(r *report.Report, o report.Object) {
 func fileObject(r *report.Report, o report.Object) (report.File, bool) {
 	f := report.File{Pos: o.Pos}
 	var pathText []report.Attribute // free text that may be the file's path
+	dir := ""                       // MISP's "path" relation: the directory, without the name
 	for _, a := range o.Attributes {
 		if isPlaceholder(a.Value) {
 			r.Skip(a, "placeholder, not a value")
+			continue
+		}
+		if a.Rel() == "path" {
+			dir = strings.TrimRight(strings.TrimSpace(a.Value), `\`)
 			continue
 		}
 		if err := fileAttribute(&f, a, &pathText); err != "" {
@@ -38,6 +43,9 @@ func fileObject(r *report.Report, o report.Object) (report.File, bool) {
 		} else {
 			r.Skip(a, "free text, not an indicator")
 		}
+	}
+	if f.Path == "" && dir != "" && f.Name != "" {
+		f.Path = dir + `\` + f.Name
 	}
 	if f.Name == "" && f.Path != "" {
 		f.Name = f.Path[strings.LastIndex(f.Path, `\`)+1:]
@@ -83,7 +91,7 @@ func fileAttribute(f *report.File, a report.Attribute, pathText *[]report.Attrib
 			return err.Error()
 		}
 		f.Size = size
-	case rel == "fullpath" || rel == "path" && strings.Contains(a.Value, "."):
+	case rel == "fullpath":
 		f.Path = strings.TrimSpace(a.Value)
 	case rel == "text":
 		*pathText = append(*pathText, a)

@@ -142,3 +142,22 @@ func TestSlug(t *testing.T) {
 		}
 	}
 }
+
+func TestFileObjectJoinsPathAndName(t *testing.T) {
+	pos := report.Pos{File: "t.md", Line: 3}
+	r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Objects: []report.Object{{Name: "file", Pos: pos, Attributes: []report.Attribute{
+		{Type: "path", Value: `%APPDATA%\Vendor\`, Pos: pos},
+		{Type: "filename", Value: "agent.exe", Pos: pos},
+		{Type: "size-in-bytes", Value: "0", Pos: pos},
+	}}}}
+	if err := normalize.Report(r); err != nil {
+		t.Fatal(err)
+	}
+	f := r.Files[0]
+	if f.Path != `%APPDATA%\Vendor\agent.exe` || f.PathTail != `\Vendor\agent.exe` || f.Role != "dropped" || f.Size != 0 {
+		t.Errorf("file %+v", f)
+	}
+	if len(r.Skipped) != 1 || !strings.Contains(r.Skipped[0].Reason, "positive number") {
+		t.Errorf("zero size not skipped: %+v", r.Skipped)
+	}
+}

@@ -38,7 +38,9 @@ type sigmaRegistry struct {
 var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 
 func newSigmaView(r *report.Report, author string) sigmaView {
-	v := sigmaView{Report: r, Author: author, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{}}
+	v := sigmaView{Report: r, Author: author, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{
+		"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
+	}}
 	for _, reg := range r.Registry {
 		name := reg.Name
 		if name == "" {
@@ -75,12 +77,9 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 		slices.Sort(*l)
 		*l = slices.Compact(*l)
 	}
-	v.Level["registry_set"], v.Level["dns_query"], v.Level["file_event"] = "high", "high", "high"
-	v.Level["network_connection"] = "high"
 	if len(v.Endpoints) == 0 && len(v.Domains) == 0 {
 		v.Level["network_connection"] = "medium" // bare IPs get reassigned
 	}
-	v.Level["process_creation"] = "high"
 	if nameOnly {
 		v.Level["process_creation"] = "medium" // a file name alone is shared by benign programs
 	}

@@ -5,7 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -85,8 +85,8 @@ func runGenerate(stdout io.Writer, log *slog.Logger, f generateFlags, args []str
 func printReport(w io.Writer, r *report.Report, files []render.File) {
 	var outputs []string
 	for _, f := range files {
-		if strings.Contains(f.Path, r.Slug) && !strings.HasPrefix(f.Path, "skipped/") {
-			outputs = append(outputs, filepath.ToSlash(f.Path))
+		if f.Path == "yara/"+r.Slug+".yar" || path.Dir(f.Path) == "sigma/"+r.Slug {
+			outputs = append(outputs, f.Path)
 		}
 	}
 	fmt.Fprintf(w, "%s: %q → %s\n", r.Source, r.Title, strings.Join(outputs, ", "))
