@@ -198,7 +198,7 @@ func registry(r *report.Report, a report.Attribute, key, data string) {
 func domain(r *report.Report, a report.Attribute, v string) {
 	d, err := checkDomain(v)
 	if err != nil {
-		r.Skipped = append(r.Skipped, report.Skipped{Value: v, Kind: a.Type, Reason: err.Error(), Source: a.Pos})
+		r.SkipPart(a, v, err.Error())
 		return
 	}
 	ind := report.Indicator{Value: d, Pos: a.Pos}
@@ -210,18 +210,15 @@ func domain(r *report.Report, a report.Attribute, v string) {
 }
 
 func endpoint(r *report.Report, a report.Attribute, ip, port string) {
-	skip := func(v string, err error) {
-		r.Skipped = append(r.Skipped, report.Skipped{Value: v, Kind: a.Type, Reason: err.Error(), Source: a.Pos})
-	}
 	addr, err := checkIP(ip)
 	if err != nil {
-		skip(ip, err)
+		r.SkipPart(a, ip, err.Error())
 		return
 	}
 	e := report.Endpoint{IP: addr, Pos: a.Pos}
 	if port != "" {
 		if e.Port, err = checkPort(port); err != nil {
-			skip(a.Value, err)
+			r.Skip(a, err.Error())
 			return
 		}
 	}

@@ -24,11 +24,12 @@ func isPlaceholder(v string) bool {
 	return placeholder.MatchString(strings.ToLower(strings.TrimSpace(v)))
 }
 
+var defangMarks = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "(dot)", ".",
+	"[:]", ":", "[://]", "://", "[at]", "@", "[@]", "@")
+
 // refang undoes the usual defanging of network indicators: hxxp, [.], (.), {.}, [:], [at].
 func refang(v string) string {
-	r := strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "(dot)", ".",
-		"[:]", ":", "[://]", "://", "[at]", "@", "[@]", "@")
-	v = r.Replace(strings.TrimSpace(v))
+	v = defangMarks.Replace(strings.TrimSpace(v))
 	lower := strings.ToLower(v)
 	for _, p := range []string{"hxxps", "hxxp", "hXXps", "hXXp"} {
 		if strings.HasPrefix(lower, strings.ToLower(p)) {

@@ -119,8 +119,10 @@ func Comment(s string) string {
 		}
 		return r
 	}, s)
-	return strings.NewReplacer("*/", "* /", "/*", "/ *").Replace(s)
+	return commentDelimiters.Replace(s)
 }
+
+var commentDelimiters = strings.NewReplacer("*/", "* /", "/*", "/ *")
 
 func prefixAll(prefix string, values []string) []string {
 	out := make([]string, len(values))

@@ -173,5 +173,7 @@ func SkipList(r *report.Report) []byte {
 
 // tsvField keeps a value on one line and in one column.
 func tsvField(s string) string {
-	return strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(s)
+	return tsvEscapes.Replace(s)
 }
+
+var tsvEscapes = strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)

@@ -173,7 +173,13 @@ func (a Attribute) Rel() string {
 
 // Skip records a value that will not become a rule.
 func (r *Report) Skip(a Attribute, reason string) {
-	r.Skipped = append(r.Skipped, Skipped{Value: a.Value, Kind: a.Type, Reason: reason, Source: a.Pos})
+	r.SkipPart(a, a.Value, reason)
+}
+
+// SkipPart records one part of a composite attribute (the IP of "domain|ip") that will not
+// become a rule.
+func (r *Report) SkipPart(a Attribute, part, reason string) {
+	r.Skipped = append(r.Skipped, Skipped{Value: part, Kind: a.Type, Reason: reason, Source: a.Pos})
 }
 
 // ShortID is eight hex digits that stand for a report id in file and rule names.
