@@ -13,24 +13,47 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rulegen/rulegen/generate/normalize/warninglist"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
 // ErrReport marks a report that cannot be normalised as a whole (no date, no title).
 var ErrReport = errors.New("invalid report")
 
+// Options are the policies a run applies to every report.
+type Options struct {
+	// AllAttributes uses attributes that are not flagged for detection (MISP to_ids false).
+	AllAttributes bool
+	// Warninglists hold well-known benign values; a value on one is skipped, naming the list.
+	Warninglists *warninglist.Set
+}
+
+// Reasons shared by the skip list and the run summary.
+const (
+	ReasonNotFlagged  = "not flagged for detection (to_ids is false; --all-attributes includes it)"
+	ReasonDeleted     = "deleted in MISP"
+	ReasonPlaceholder = "placeholder, not a value"
+)
+
+// normalizer holds one report and the run's options while its attributes are read.
+type normalizer struct {
+	r    *report.Report
+	opts Options
+}
+
 // Report fills r's typed indicators from its attributes and objects. It fails only when the
 // report as a whole is unusable; bad values are recorded in r.Skipped.
-func Report(r *report.Report) error {
+func Report(r *report.Report, opts Options) error {
 	if err := identify(r); err != nil {
 		return err
 	}
 	classifyTags(r)
+	n := &normalizer{r: r, opts: opts}
 	for _, a := range r.Attributes {
-		attribute(r, a)
+		n.attribute(a)
 	}
 	for _, o := range r.Objects {
-		object(r, o)
+		n.object(o)
 	}
 	tidy(r)
 	return nil
@@ -51,6 +74,12 @@ func identify(r *report.Report) error {
 	}
 	if r.Slug == "" {
 		r.Slug = Slug(r.Title, r.ID)
+		if r.Format == "misp" && !strings.HasSuffix(r.Slug, report.ShortID(r.ID)) {
+			// Feed events share titles ("... (part 2 of 5)" cut at 60 characters) and arrive
+			// one by one; the event id makes each event's files and rule names its own
+			// whatever else the feed holds, so names never move when events are added.
+			r.Slug += "_" + report.ShortID(r.ID)
+		}
 	}
 	return nil
 }
@@ -70,23 +99,38 @@ func Slug(title, id string) string {
 }
 
 // attribute handles one attribute outside objects (or inside an object that is not a file).
-func attribute(r *report.Report, a report.Attribute) {
-	if isPlaceholder(a.Value) {
-		r.Skip(a, "placeholder, not a value")
+func (n *normalizer) attribute(a report.Attribute) {
+	r := n.r
+	switch {
+	case a.Deleted:
+		r.Skip(a, ReasonDeleted)
+		return
+	case strings.TrimSpace(a.Value) == "":
+		r.Skip(a, "empty value")
+		return
+	case isPlaceholder(a.Value):
+		r.Skip(a, ReasonPlaceholder)
+		return
+	case a.Type == "link":
+		reference(r, a) // a reference, not an indicator: to_ids does not apply
+		return
+	case !indicatorType(a.Type):
+		r.Skip(a, skipReason(a.Type))
+		return
+	case !a.ToIDS && !n.opts.AllAttributes:
+		r.Skip(a, ReasonNotFlagged)
 		return
 	}
-	kind, second, composite := strings.Cut(a.Type, "|")
+	kind, second, _ := strings.Cut(a.Type, "|")
 	switch {
-	case a.Type == "link":
-		reference(r, a)
 	case hashLengths[a.Type] > 0:
-		hashFile(r, a, "", a.Type, a.Value)
-	case composite && kind == "filename" && hashLengths[second] > 0:
+		n.hashFile(a, "", a.Type, a.Value)
+	case kind == "filename" && hashLengths[second] > 0:
 		name, hash, _ := strings.Cut(a.Value, "|")
-		hashFile(r, a, name, second, hash)
+		n.hashFile(a, name, second, hash)
 	case a.Type == "malware-sample":
 		name, hash, _ := strings.Cut(a.Value, "|")
-		hashFile(r, a, name, "md5", hash)
+		n.hashFile(a, name, "md5", hash)
 	case a.Type == "filename":
 		if name, err := checkFileName(a.Value); err != nil {
 			r.Skip(a, err.Error())
@@ -97,27 +141,36 @@ func attribute(r *report.Report, a report.Attribute) {
 		key, data, _ := strings.Cut(a.Value, "|")
 		registry(r, a, key, data)
 	case a.Type == "domain" || a.Type == "hostname":
-		domain(r, a, a.Value)
+		n.domain(a, a.Type, a.Value)
 	case a.Type == "domain|ip":
 		d, ip, _ := strings.Cut(a.Value, "|")
-		domain(r, a, d)
-		endpoint(r, a, ip, "")
+		n.domain(a, "domain", d)
+		n.endpoint(a, ip, "")
 	case a.Type == "ip-dst" || a.Type == "ip-src":
-		endpoint(r, a, a.Value, "")
-	case a.Type == "ip-dst|port" || a.Type == "ip-src|port":
+		n.endpoint(a, a.Value, "")
+	case kind == "ip-dst" || kind == "ip-src": // ip-dst|port, ip-src|port
 		ip, port, _ := strings.Cut(a.Value, "|")
-		endpoint(r, a, ip, port)
+		n.endpoint(a, ip, port)
 	case a.Type == "url":
-		url(r, a)
+		n.url(a)
 	case a.Type == "mutex":
 		if m := strings.TrimSpace(a.Value); len(m) < 6 {
 			r.Skip(a, "mutex name shorter than 6 characters is too common")
 		} else {
 			r.Mutexes = append(r.Mutexes, report.Indicator{Value: m, Pos: a.Pos})
 		}
-	default:
-		r.Skip(a, skipReason(a.Type))
 	}
+}
+
+// indicatorType says whether rulegen writes rules for an attribute type.
+func indicatorType(typ string) bool {
+	kind, second, _ := strings.Cut(typ, "|")
+	switch typ {
+	case "malware-sample", "filename", "regkey", "regkey|value", "domain", "hostname", "domain|ip",
+		"ip-dst", "ip-src", "ip-dst|port", "ip-src|port", "url", "mutex":
+		return true
+	}
+	return hashLengths[typ] > 0 || kind == "filename" && hashLengths[second] > 0
 }
 
 // skipReason explains why a type rulegen reads has no rule.
@@ -125,9 +178,15 @@ func skipReason(typ string) string {
 	switch typ {
 	case "text", "comment", "other":
 		return "free text, not an indicator"
-	case "sha512", "sha224", "sha384", "ssdeep", "tlsh", "imphash", "authentihash", "pehash", "impfuzzy",
-		"filename|sha512", "filename|ssdeep", "filename|imphash", "filename|tlsh", "filename|authentihash":
-		return "hash type not rendered (rulegen writes md5, sha1 and sha256)"
+	case "sha512", "sha224", "sha384", "sha512/224", "sha512/256", "sha3-256", "sha3-512",
+		"filename|sha512", "filename|sha224", "filename|sha384":
+		return "hash type neither format can express: YARA's hash module has md5, sha1, sha256; Sysmon's Hashes field has no " + strings.TrimPrefix(typ, "filename|")
+	case "ssdeep", "tlsh", "impfuzzy", "filename|ssdeep", "filename|tlsh":
+		return "fuzzy hash: YARA has no module for it and Sysmon does not log it"
+	case "imphash", "authentihash", "pehash", "filename|imphash", "filename|authentihash", "filename|pehash":
+		return "PE hash not rendered yet (YARA needs the pe module; rulegen writes md5, sha1 and sha256)"
+	case "":
+		return "attribute without a type"
 	case "size-in-bytes":
 		return "file size outside a file object"
 	}
@@ -143,9 +202,10 @@ func reference(r *report.Report, a report.Attribute) {
 	r.References = append(r.References, v)
 }
 
-func hashFile(r *report.Report, a report.Attribute, name, kind, hash string) {
+func (n *normalizer) hashFile(a report.Attribute, name, kind, hash string) {
+	r := n.r
 	f := report.File{Role: "sample", Pos: a.Pos}
-	if err := setHash(&f, kind, hash); err != nil {
+	if err := n.setHash(&f, kind, hash); err != nil {
 		r.Skip(a, err.Error())
 		return
 	}
@@ -157,12 +217,15 @@ func hashFile(r *report.Report, a report.Attribute, name, kind, hash string) {
 	r.Files = append(r.Files, f)
 }
 
-func setHash(f *report.File, kind, v string) error {
+func (n *normalizer) setHash(f *report.File, kind, v string) error {
 	if isPlaceholder(v) {
-		return errors.New("placeholder, not a value")
+		return errors.New(ReasonPlaceholder)
 	}
 	h, err := checkHash(kind, v)
 	if err != nil {
+		return err
+	}
+	if err := n.warninglisted(kind, h); err != nil {
 		return err
 	}
 	slot := map[string]*string{"md5": &f.MD5, "sha1": &f.SHA1, "sha256": &f.SHA256}[kind]
@@ -195,22 +258,36 @@ func registry(r *report.Report, a report.Attribute, key, data string) {
 	r.Registry = append(r.Registry, v)
 }
 
-func domain(r *report.Report, a report.Attribute, v string) {
+// domain adds a domain or hostname; kind is "domain" or "hostname" whatever the attribute's
+// type (the domain of a "domain|ip").
+func (n *normalizer) domain(a report.Attribute, kind, v string) {
+	r := n.r
 	d, err := checkDomain(v)
+	if err == nil {
+		err = n.warninglisted(kind, d)
+	}
 	if err != nil {
 		r.SkipPart(a, v, err.Error())
 		return
 	}
 	ind := report.Indicator{Value: d, Pos: a.Pos}
-	if a.Type == "hostname" {
+	if kind == "hostname" {
 		r.Hostnames = append(r.Hostnames, ind)
 	} else {
 		r.Domains = append(r.Domains, ind)
 	}
 }
 
-func endpoint(r *report.Report, a report.Attribute, ip, port string) {
+func (n *normalizer) endpoint(a report.Attribute, ip, port string) {
+	r := n.r
 	addr, err := checkIP(ip)
+	if err == nil {
+		kind := "ip-dst"
+		if strings.HasPrefix(a.Type, "ip-src") {
+			kind = "ip-src"
+		}
+		err = n.warninglisted(kind, addr)
+	}
 	if err != nil {
 		r.SkipPart(a, ip, err.Error())
 		return
@@ -225,7 +302,8 @@ func endpoint(r *report.Report, a report.Attribute, ip, port string) {
 	r.Endpoints = append(r.Endpoints, e)
 }
 
-func url(r *report.Report, a report.Attribute) {
+func (n *normalizer) url(a report.Attribute) {
+	r := n.r
 	v := refang(a.Value)
 	scheme, rest, ok := strings.Cut(v, "://")
 	if !ok || scheme == "" || rest == "" {
@@ -242,7 +320,19 @@ func url(r *report.Report, a report.Attribute) {
 			return
 		}
 	}
+	if err := n.warninglisted("url", v); err != nil {
+		r.Skip(a, err.Error())
+		return
+	}
 	r.URLs = append(r.URLs, report.Indicator{Value: v, Pos: a.Pos})
+}
+
+// warninglisted returns an error naming the warninglist that holds value, or nil.
+func (n *normalizer) warninglisted(kind, value string) error {
+	if name, ok := n.opts.Warninglists.Match(kind, value); ok {
+		return fmt.Errorf("on warninglist %q", name)
+	}
+	return nil
 }
 
 // tidy sorts and deduplicates every list so that the same input renders the same bytes.

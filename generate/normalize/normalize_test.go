@@ -15,8 +15,8 @@ import (
 func normalizeOne(t *testing.T, typ, value string) *report.Report {
 	t.Helper()
 	r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01",
-		Attributes: []report.Attribute{{Type: typ, Value: value, Pos: report.Pos{File: "t.md", Line: 7}}}}
-	if err := normalize.Report(r); err != nil {
+		Attributes: []report.Attribute{{Type: typ, Value: value, ToIDS: true, Pos: report.Pos{File: "t.md", Line: 7}}}}
+	if err := normalize.Report(r, normalize.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -100,7 +100,7 @@ func TestSeedReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := normalize.Report(r); err != nil {
+	if err := normalize.Report(r, normalize.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if r.TLP != "clear" || strings.Join(r.Families, ",") != "Remcos" || r.Slug != "remcos_rat_02_28_20" {
@@ -124,7 +124,7 @@ func TestSeedReport(t *testing.T) {
 
 func TestReportWithoutDateFails(t *testing.T) {
 	r := &report.Report{Source: "x.md", Title: "T"}
-	err := normalize.Report(r)
+	err := normalize.Report(r, normalize.Options{})
 	if err == nil || !strings.Contains(err.Error(), `x.md: report date ""`) {
 		t.Errorf("got %v", err)
 	}
@@ -147,10 +147,10 @@ func TestFileObjectJoinsPathAndName(t *testing.T) {
 	pos := report.Pos{File: "t.md", Line: 3}
 	r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Objects: []report.Object{{Name: "file", Pos: pos, Attributes: []report.Attribute{
 		{Type: "path", Value: `%APPDATA%\Vendor\`, Pos: pos},
-		{Type: "filename", Value: "agent.exe", Pos: pos},
+		{Type: "filename", Value: "agent.exe", ToIDS: true, Pos: pos},
 		{Type: "size-in-bytes", Value: "0", Pos: pos},
 	}}}}
-	if err := normalize.Report(r); err != nil {
+	if err := normalize.Report(r, normalize.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	f := r.Files[0]

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,6 +25,21 @@ var tlpNames = map[string]string{
 
 // tlpRank orders TLP levels from least to most restrictive.
 var tlpRank = map[string]int{"clear": 0, "green": 1, "amber": 2, "amber+strict": 3, "red": 4}
+
+// ParseTLP reads a TLP name as a flag gives it: "red", "TLP:AMBER+STRICT", "white".
+func ParseTLP(s string) (string, error) {
+	name, ok := tlpNames[strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "tlp:")]
+	if !ok {
+		return "", fmt.Errorf("TLP %q: want clear, green, amber, amber+strict or red", s)
+	}
+	return name, nil
+}
+
+// AboveTLP says whether a report's TLP is more restrictive than max; a report without a TLP
+// tag is not.
+func AboveTLP(tlp, max string) bool {
+	return tlp != "" && tlpRank[tlp] > tlpRank[max]
+}
 
 func classifyTags(r *report.Report) {
 	seenTech := map[string]bool{}

@@ -62,11 +62,11 @@ func checkDomain(v string) (string, error) {
 	}
 	for _, l := range labels[:len(labels)-1] {
 		if !domainLabel.MatchString(l) {
-			return "", fmt.Errorf("not a domain name: bad label %q", l)
+			return "", fmt.Errorf("not a domain name: bad label")
 		}
 	}
 	if !topLabel.MatchString(labels[len(labels)-1]) {
-		return "", fmt.Errorf("not a domain name: bad top-level label %q", labels[len(labels)-1])
+		return "", fmt.Errorf("not a domain name: bad top-level label")
 	}
 	return v, nil
 }
@@ -110,7 +110,7 @@ var reservedPrefixes = func() []netip.Prefix {
 func checkPort(v string) (int, error) {
 	p, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || p < 1 || p > 65535 {
-		return 0, fmt.Errorf("port %q: want 1-65535", v)
+		return 0, fmt.Errorf("port: want 1-65535")
 	}
 	return p, nil
 }
@@ -118,7 +118,7 @@ func checkPort(v string) (int, error) {
 func checkSize(v string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("size %q: want a positive number of bytes", v)
+		return 0, fmt.Errorf("size: want a positive number of bytes")
 	}
 	return n, nil
 }

@@ -3,14 +3,18 @@
 package pipeline
 
 import (
+	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/normalize/warninglist"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
@@ -18,102 +22,272 @@ import (
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
+// DefaultMaxTLP is the most restrictive TLP that gets rules unless --max-tlp says otherwise:
+// TLP:RED material is for named recipients, not for a rules repository.
+const DefaultMaxTLP = "amber+strict"
+
 // Options configure a run.
 type Options struct {
 	Author    string
 	Templates fs.FS // template overrides; nil for the embedded templates
+	Format    parse.Format
+	Normalize normalize.Options // a nil Warninglists means the bundled lists
+	MaxTLP    string            // TLPv2 name; "" means DefaultMaxTLP
+	Workers   int               // reports processed at once; 0 means one per CPU
+	// InputDone, if set, is called after each input file (or report read up front) is done,
+	// from any goroutine: it drives a progress display.
+	InputDone func()
 }
 
-// Result is what a run produced, before anything is written.
+// Outcome is what one report produced, before anything is written.
+type Outcome struct {
+	Report *report.Report
+	Files  []render.File
+	// Withheld says why the report has no files at all (its TLP is above the limit); "" when
+	// it was rendered.
+	Withheld string
+	Rules    int // YARA rules and Sigma rules in Files
+}
+
+// Result sums up a run.
 type Result struct {
-	Reports      []*report.Report
-	Files        []render.File
+	Reports      int
 	CompileCheck bool // whether the YARA output was compiled with libyara
 }
 
-// reportExtensions are the file names a directory input contributes.
-var reportExtensions = []string{".md", ".markdown"}
-
-// Inputs expands directories into the report files they hold, sorted; files are kept as given.
-func Inputs(args []string) ([]string, error) {
-	var out []string
-	for _, a := range args {
-		info, err := os.Stat(a)
-		if err != nil {
-			return nil, fmt.Errorf("input: %w", err)
-		}
-		if !info.IsDir() {
-			out = append(out, a)
-			continue
-		}
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) {
-				out = append(out, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", a, err)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no report files in %s", strings.Join(args, ", "))
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
-}
-
-// Run reads every input and renders the rules in memory. Any bad input fails the whole run, so
-// that a caller writes all of the output or none of it.
-func Run(inputs []string, opts Options) (*Result, error) {
+// Run reads every input and passes each report's outcome to emit as soon as it is rendered and
+// verified. Reports are processed concurrently and emit may be called from several goroutines
+// at once. Memory stays bounded by the reports in flight, never the whole input. Any bad input
+// stops the run with an error; the caller decides what to do with what it was already given.
+func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome) error) (*Result, error) {
 	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates})
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	for _, in := range inputs {
-		r, err := parse.File(in) // its errors name the file and line
+	if opts.MaxTLP == "" {
+		opts.MaxTLP = DefaultMaxTLP
+	}
+	if opts.Normalize.Warninglists == nil {
+		if opts.Normalize.Warninglists, err = bundledWarninglists(); err != nil {
+			return nil, err
+		}
+	}
+	p := &run{opts: opts, rd: rd, emit: emit, outputs: map[string]string{}, rules: map[string]string{}}
+	inMemory, streamed := split(inputs, opts.Format)
+	// Report files that are not MISP JSON (markdown renderings) are few and small: they are read
+	// first, so that reports sharing a title can be told apart by their ids, as a set.
+	var early []*report.Report
+	for _, in := range inMemory {
+		err := parse.ReadFile(in, opts.Format, func(r *report.Report) error {
+			early = append(early, r)
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		if err := normalize.Report(r); err != nil {
-			return nil, err
-		}
-		res.Reports = append(res.Reports, r)
 	}
-	render.UniqueSlugs(res.Reports)
-	if res.Files, err = rd.Render(res.Reports); err != nil {
+	if err := p.identify(early); err != nil {
 		return nil, err
 	}
-	if err := validateSigma(res.Files); err != nil {
-		return nil, err
-	}
-	if yara.Available {
-		if err := compileYARA(res.Files); err != nil {
-			return nil, err
-		}
-		res.CompileCheck = true
-	}
-	return res, nil
+	err = p.parallel(ctx, early, streamed)
+	return &Result{Reports: p.reports, CompileCheck: yara.Available}, err
 }
 
-// validateSigma proves every rendered Sigma rule meets the schema and parses with sigma-go.
-func validateSigma(files []render.File) error {
-	for _, f := range files {
-		if strings.HasSuffix(f.Path, ".yml") {
-			if _, err := sigma.Load(f.Path, f.Body); err != nil {
-				return fmt.Errorf("generated Sigma is invalid (a template or escaping defect):\n%w", err)
-			}
+var bundledWarninglists = sync.OnceValues(func() (*warninglist.Set, error) {
+	lists, err := warninglist.Bundled()
+	return warninglist.NewSet(lists...), err
+})
+
+// Collect runs the pipeline and returns every outcome, sorted by source, and every file,
+// sorted by path. It holds the whole output in memory: for tests and small runs.
+func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []render.File, error) {
+	var mu sync.Mutex
+	var outcomes []*Outcome
+	var files []render.File
+	_, err := Run(ctx, inputs, opts, func(o *Outcome) error {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes = append(outcomes, o)
+		files = append(files, o.Files...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(outcomes, func(a, b *Outcome) int {
+		return cmp.Or(strings.Compare(a.Report.Source, b.Report.Source), strings.Compare(a.Report.Slug, b.Report.Slug))
+	})
+	slices.SortFunc(files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
+	return outcomes, files, nil
+}
+
+// split puts MISP JSON files (by name, or all files when --format misp) in the streamed set.
+func split(inputs []string, format parse.Format) (inMemory, streamed []string) {
+	for _, in := range inputs {
+		if format == parse.FormatMISP || format == parse.FormatAuto && strings.EqualFold(pathExt(in), ".json") {
+			streamed = append(streamed, in)
+		} else {
+			inMemory = append(inMemory, in)
 		}
 	}
+	return inMemory, streamed
+}
+
+type run struct {
+	opts Options
+	rd   *render.Renderer
+	emit func(*Outcome) error
+
+	mu      sync.Mutex
+	reports int
+	outputs map[string]string // output path → the report that wrote it
+	rules   map[string]string // YARA rule name → the report that defined it
+}
+
+// identify normalises the reports read up front and gives those sharing a slug distinct ones.
+func (p *run) identify(reports []*report.Report) error {
+	for _, r := range reports {
+		if err := normalize.Report(r, p.opts.Normalize); err != nil {
+			return err
+		}
+	}
+	render.UniqueSlugs(reports)
 	return nil
 }
 
-// compileYARA proves every rendered YARA file compiles clean before anything is written.
-func compileYARA(files []render.File) error {
+// parallel processes the in-memory reports and the streamed files on a pool of workers and
+// returns the first error, after every worker has stopped.
+func (p *run) parallel(ctx context.Context, early []*report.Report, files []string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type job struct {
+		report *report.Report // already parsed and normalised
+		path   string         // a MISP JSON file to read
+	}
+	jobs := make(chan job)
+	workers := p.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				var err error
+				if j.report != nil {
+					err = p.process(j.report)
+				} else {
+					err = parse.ReadFile(j.path, p.opts.Format, func(r *report.Report) error {
+						if err := ctx.Err(); err != nil {
+							return err
+						}
+						if err := normalize.Report(r, p.opts.Normalize); err != nil {
+							return err
+						}
+						return p.process(r)
+					})
+				}
+				if err != nil {
+					cancel(err)
+				}
+				if p.opts.InputDone != nil {
+					p.opts.InputDone()
+				}
+			}
+		})
+	}
+	send := func(j job) bool {
+		select {
+		case jobs <- j:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+feed:
+	for _, r := range early {
+		if !send(job{report: r}) {
+			break feed
+		}
+	}
+	for _, f := range files {
+		if !send(job{path: f}) {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+// process renders and verifies one normalised report and hands it on.
+func (p *run) process(r *report.Report) error {
+	if normalize.AboveTLP(r.TLP, p.opts.MaxTLP) {
+		return p.deliver(&Outcome{Report: r, Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
+			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
+	}
+	files, err := p.rd.Render([]*report.Report{r})
+	if err != nil {
+		return err
+	}
+	out := &Outcome{Report: r, Files: files}
+	if out.Rules, err = validateSigma(files); err != nil {
+		return err
+	}
+	var names []string
+	if yara.Available {
+		if names, err = compileYARA(files); err != nil {
+			return err
+		}
+		out.Rules += len(names)
+	}
+	return p.deliver(out, names)
+}
+
+// deliver claims the outcome's paths and rule names for its report, then emits it. A path or
+// name that another report already has means two inputs hold the same event.
+func (p *run) deliver(out *Outcome, ruleNames []string) error {
+	who := fmt.Sprintf("%s (event %s)", out.Report.Source, out.Report.ID)
+	p.mu.Lock()
+	for _, f := range out.Files {
+		if prev, dup := p.outputs[f.Path]; dup {
+			p.mu.Unlock()
+			return fmt.Errorf("%s and %s both write %s: is the same event in two inputs?", prev, who, f.Path)
+		}
+		p.outputs[f.Path] = who
+	}
+	for _, n := range ruleNames {
+		if prev, dup := p.rules[n]; dup {
+			p.mu.Unlock()
+			return fmt.Errorf("%s and %s both define YARA rule %s", prev, who, n)
+		}
+		p.rules[n] = who
+	}
+	p.reports++
+	p.mu.Unlock()
+	return p.emit(out)
+}
+
+// validateSigma proves every rendered Sigma rule meets the schema and parses with sigma-go, and
+// counts them.
+func validateSigma(files []render.File) (int, error) {
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yml") {
+			if _, err := sigma.Load(f.Path, f.Body); err != nil {
+				return 0, fmt.Errorf("generated Sigma is invalid (a template or escaping defect):\n%w", err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// compileYARA proves a report's YARA files compile clean and returns their rule names.
+func compileYARA(files []render.File) ([]string, error) {
 	var sources []yara.Source
 	for _, f := range files {
 		if strings.HasSuffix(f.Path, ".yar") {
@@ -121,10 +295,11 @@ func compileYARA(files []render.File) error {
 		}
 	}
 	if len(sources) == 0 {
-		return nil
+		return nil, nil
 	}
-	if _, err := yara.Compile(sources...); err != nil {
-		return fmt.Errorf("generated YARA does not compile (a template or escaping defect):\n%w", err)
+	names, err := yara.Check(sources...)
+	if err != nil {
+		return nil, fmt.Errorf("generated YARA does not compile (a template or escaping defect):\n%w", err)
 	}
-	return nil
+	return names, nil
 }

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,11 +27,11 @@ func generateBundled(t *testing.T, reverse bool) []render.File {
 	if reverse {
 		slices.Reverse(inputs)
 	}
-	res, err := pipeline.Run(inputs, pipeline.Options{Author: committedAuthor})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: committedAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.Files
+	return files
 }
 
 // TestRulesUpToDate is the staleness check: rules/ must be exactly what the bundled reports
@@ -82,9 +83,9 @@ func TestRunFailsWholeOnOneBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := filepath.Join(root, "testdata", "reports", "remcos-rat-2020-03-03.md")
-	res, err := pipeline.Run([]string{good, bad}, pipeline.Options{Author: "t"})
-	if err == nil || res != nil {
-		t.Fatalf("got %v, %v; want an error and no result", res, err)
+	_, files, err := pipeline.Collect(context.Background(), []string{good, bad}, pipeline.Options{Author: "t"})
+	if err == nil || files != nil {
+		t.Fatalf("got %d files, %v; want an error and no files", len(files), err)
 	}
 	if want := bad + ": empty file"; !bytes.Contains([]byte(err.Error()), []byte(want)) {
 		t.Errorf("error %q does not name %q", err, want)
@@ -103,18 +104,18 @@ func TestSameTitleGetsDistinctFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := pipeline.Run(inputs, pipeline.Options{Author: "t"})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var yaraFiles []string
-	for _, p := range paths(res.Files) {
+	for _, p := range paths(files) {
 		if filepath.Ext(p) == ".yar" {
 			yaraFiles = append(yaraFiles, p)
 		}
 	}
 	if len(yaraFiles) != 2 || yaraFiles[0] == yaraFiles[1] {
-		t.Fatalf("want two distinct YARA files, got %v", paths(res.Files))
+		t.Fatalf("want two distinct YARA files, got %v", paths(files))
 	}
 }
 

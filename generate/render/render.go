@@ -4,7 +4,6 @@ package render
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"io/fs"
 	"path"
@@ -49,10 +48,9 @@ func New(opts Options) (*Renderer, error) {
 // Render renders every report. Reports must have unique slugs (see UniqueSlugs). Files come
 // back sorted by path.
 func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
-	names := ruleBases(reports)
 	var files []File
 	for _, r := range reports {
-		out, err := rd.renderReport(r, names[r])
+		out, err := rd.renderReport(r, RuleBase(r))
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", r.Source, err)
 		}
@@ -117,25 +115,18 @@ func yaraPath(entry, slug string) string {
 	return path.Join("yara", slug+"_"+name+".yar")
 }
 
-// ruleBases gives every report a rule-name stem from its title, unique across the run so that
-// rule names are unique across rules/.
-func ruleBases(reports []*report.Report) map[*report.Report]string {
-	sorted := slices.Clone(reports)
-	slices.SortFunc(sorted, func(a, b *report.Report) int { return cmp.Compare(a.ID, b.ID) })
-	out := map[*report.Report]string{}
-	used := map[string]bool{}
-	for _, r := range sorted {
-		base := YaraIdent("MAL_" + r.Title)
-		if len(base) > 96 { // leave room for the kind suffix within 128 characters
-			base = strings.TrimRight(base[:96], "_")
-		}
-		if used[base] {
-			base += "_" + report.ShortID(r.ID)
-		}
-		used[base] = true
-		out[r] = base
+// RuleBase is a report's rule-name stem: its title as an identifier, with the report's short id
+// when its slug carries one (slugs shared by several reports, MISP events, titles without
+// letters), so that rule names are unique wherever slugs are.
+func RuleBase(r *report.Report) string {
+	base := YaraIdent("MAL_" + r.Title)
+	if len(base) > 96 { // leave room for the short id and the kind suffix within 128 characters
+		base = strings.TrimRight(base[:96], "_")
 	}
-	return out
+	if short := report.ShortID(r.ID); strings.HasSuffix(r.Slug, "_"+short) {
+		base += "_" + short
+	}
+	return base
 }
 
 // UniqueSlugs suffixes slugs shared by several reports with the report id, in id order, so

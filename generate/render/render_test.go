@@ -20,7 +20,7 @@ func load(t *testing.T, path string) *report.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := normalize.Report(r); err != nil {
+	if err := normalize.Report(r, normalize.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return r

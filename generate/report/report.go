@@ -43,7 +43,8 @@ type Attribute struct {
 	Relation string // the attribute's role inside an object (MISP object_relation); "" = Type
 	Value    string
 	Comment  string
-	ToIDS    bool
+	ToIDS    bool // flagged for detection (MISP to_ids)
+	Deleted  bool // soft-deleted in MISP: never a rule
 	Pos      Pos
 }
 
@@ -52,6 +53,7 @@ type Object struct {
 	Name        string
 	Description string
 	Attributes  []Attribute
+	Deleted     bool
 	Pos         Pos
 }
 
@@ -127,6 +129,7 @@ type Skipped struct {
 // normalise derives everything below them.
 type Report struct {
 	Source      string // input file
+	Format      string // "markdown" or "misp"
 	ID          string // MISP event uuid, or a UUIDv5 of title and date
 	Title       string
 	Date        string // YYYY-MM-DD

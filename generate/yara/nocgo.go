@@ -26,3 +26,6 @@ func Compile(...Source) (*Rules, error) { return nil, ErrUnavailable }
 
 // CompileFiles always fails without cgo.
 func CompileFiles(...string) (*Rules, error) { return nil, ErrUnavailable }
+
+// Check always fails without cgo.
+func Check(...Source) ([]string, error) { return nil, ErrUnavailable }

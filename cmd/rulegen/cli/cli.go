@@ -66,6 +66,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	}
-	root.AddCommand(newGenerate(stdout, logger))
+	root.AddCommand(newGenerate(stdout, stderr, logger))
 	return root
 }

@@ -1,99 +1,156 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path"
-	"strings"
+	"os/signal"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/normalize/warninglist"
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
-	"github.com/rulegen/rulegen/generate/report"
 )
 
 type generateFlags struct {
-	out       string
-	templates string
-	author    string
+	out           string
+	templates     string
+	author        string
+	format        string
+	allAttributes bool
+	maxTLP        string
+	warninglists  []string
+	jobs          int
 }
 
-func newGenerate(stdout io.Writer, logger func() *slog.Logger) *cobra.Command {
+func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
 	var f generateFlags
 	cmd := &cobra.Command{
 		Use:   "generate [flags] INPUT...",
 		Short: "Write YARA and Sigma rules (and a skip list) for each report",
-		Long: `generate reads threat reports (files, or directories of them) and writes
+		Long: `generate reads threat reports and writes
   OUT/yara/<slug>.yar                the YARA rules of each report
   OUT/sigma/<slug>/<category>_*.yml  one Sigma rule per log source category
   OUT/skipped/<slug>.tsv             the values that made no rule, with the reason
+
+An INPUT is a markdown report, a MISP JSON file ({"Event":...}, {"response":[...]},
+a list of events or a bare event), a MISP feed directory (manifest.json and
+<uuid>.json files) or a directory of any of these. The format is sniffed from
+the content unless --format says otherwise.
+
+Only MISP attributes flagged to_ids become rules unless --all-attributes; values
+on a warninglist (bundled: private and reserved ranges, empty-file and common
+benign hashes, popular domains, public DNS resolvers, sinkholes; more with
+--warninglists) are skipped and listed with the list's name. Reports above
+--max-tlp get no files at all.
+
 Nothing is written unless every input parses, every YARA rule compiles and every
-Sigma rule validates.`,
+Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("generate needs at least one INPUT report file or directory")}
 			}
 			return nil
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
-			return runGenerate(stdout, logger(), f, args)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGenerate(cmd.Context(), stdout, stderr, logger(), f, args)
 		},
 	}
-	cmd.Flags().StringVarP(&f.out, "out", "o", "rules", "output directory")
-	cmd.Flags().StringVar(&f.templates, "templates", "", "directory whose yara/*.tmpl and sigma/*.tmpl files override the built-in templates by name")
-	cmd.Flags().StringVar(&f.author, "author", "rulegen", "author written into every rule")
+	fl := cmd.Flags()
+	fl.StringVarP(&f.out, "out", "o", "rules", "output directory")
+	fl.StringVar(&f.templates, "templates", "", "directory whose yara/*.tmpl and sigma/*.tmpl files override the built-in templates by name")
+	fl.StringVar(&f.author, "author", "rulegen", "author written into every rule")
+	fl.StringVar(&f.format, "format", "auto", "input format: auto, markdown or misp")
+	fl.BoolVar(&f.allAttributes, "all-attributes", false, "also use MISP attributes that are not flagged to_ids")
+	fl.StringVar(&f.maxTLP, "max-tlp", pipeline.DefaultMaxTLP, "most restrictive TLP that gets rules: clear, green, amber, amber+strict or red")
+	fl.StringArrayVar(&f.warninglists, "warninglists", nil, "directory of MISP warninglist JSON files to apply besides the bundled ones (repeatable)")
+	fl.IntVarP(&f.jobs, "jobs", "j", 0, "reports processed at once (default: one per CPU)")
 	return cmd
 }
 
-func runGenerate(stdout io.Writer, log *slog.Logger, f generateFlags, args []string) error {
+func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
+	opts := pipeline.Options{Author: f.author, Workers: f.jobs}
+	var err error
+	if opts.Format, err = parse.ParseFormat(f.format); err != nil {
+		return opts, usageError{fmt.Errorf("--format: %w", err)}
+	}
+	if opts.MaxTLP, err = normalize.ParseTLP(f.maxTLP); err != nil {
+		return opts, usageError{fmt.Errorf("--max-tlp: %w", err)}
+	}
+	if f.templates != "" {
+		info, err := os.Stat(f.templates)
+		if err != nil || !info.IsDir() {
+			return opts, usageError{fmt.Errorf("--templates %s: not a directory", f.templates)}
+		}
+		opts.Templates = os.DirFS(f.templates)
+	}
+	opts.Normalize.AllAttributes = f.allAttributes
+	if len(f.warninglists) == 0 {
+		return opts, nil // the pipeline applies the bundled lists
+	}
+	lists, err := warninglist.Bundled()
+	if err != nil {
+		return opts, err
+	}
+	for _, dir := range f.warninglists {
+		more, err := warninglist.LoadDir(dir)
+		if err != nil {
+			return opts, err
+		}
+		lists = append(lists, more...)
+	}
+	opts.Normalize.Warninglists = warninglist.NewSet(lists...)
+	return opts, nil
+}
+
+func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, f generateFlags, args []string) error {
+	opts, err := f.pipelineOptions()
+	if err != nil {
+		return err
+	}
 	inputs, err := pipeline.Inputs(args)
 	if err != nil {
 		return err
 	}
-	opts := pipeline.Options{Author: f.author}
-	if f.templates != "" {
-		info, err := os.Stat(f.templates)
-		if err != nil || !info.IsDir() {
-			return usageError{fmt.Errorf("--templates %s: not a directory", f.templates)}
-		}
-		opts.Templates = os.DirFS(f.templates)
-	}
-	log.Debug("generating", "inputs", len(inputs), "out", f.out)
-	res, err := pipeline.Run(inputs, opts)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	stage, err := render.NewStage(f.out)
 	if err != nil {
+		return err
+	}
+	defer stage.Discard() // a no-op after Commit
+	sum := newSummary(f.maxTLP)
+	bar := startProgress(stderr, len(inputs))
+	opts.InputDone = bar.inputDone
+	log.Debug("generating", "inputs", len(inputs), "out", f.out)
+	res, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error {
+		for _, file := range o.Files {
+			if err := stage.Put(file); err != nil {
+				return err
+			}
+		}
+		sum.add(o)
+		return nil
+	})
+	bar.stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: nothing written, %s left as it was", f.out)
+		}
 		return err
 	}
 	if !res.CompileCheck {
 		log.Warn("built without cgo: YARA output was not compile-checked")
 	}
-	written, err := render.Write(f.out, res.Files)
+	written, unchanged, err := stage.Commit()
 	if err != nil {
 		return err
 	}
-	for _, r := range res.Reports {
-		printReport(stdout, r, res.Files)
-	}
-	fmt.Fprintf(stdout, "%d reports, %d files in %s (%d written, %d unchanged)\n",
-		len(res.Reports), len(res.Files), f.out, written, len(res.Files)-written)
+	sum.print(stdout, f.out, written, unchanged)
 	return nil
-}
-
-// printReport prints one report's line of the run summary and its skip list.
-func printReport(w io.Writer, r *report.Report, files []render.File) {
-	var outputs []string
-	for _, f := range files {
-		if f.Path == "yara/"+r.Slug+".yar" || path.Dir(f.Path) == "sigma/"+r.Slug {
-			outputs = append(outputs, f.Path)
-		}
-	}
-	fmt.Fprintf(w, "%s: %q → %s\n", r.Source, r.Title, strings.Join(outputs, ", "))
-	fmt.Fprintf(w, "  %d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes; %d skipped\n",
-		len(r.Samples()), len(r.Files)-len(r.Samples()), len(r.Registry), len(r.Domains)+len(r.Hostnames),
-		len(r.Endpoints), len(r.URLs), len(r.Mutexes), len(r.Skipped))
-	for _, s := range r.Skipped {
-		fmt.Fprintf(w, "  skipped %s %s %q: %s\n", s.Source, s.Kind, s.Value, s.Reason)
-	}
 }

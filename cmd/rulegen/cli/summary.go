@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// Runs with at most this many reports print a paragraph per report; larger runs (feeds) print
+// the totals only, and the skip lists in OUT/skipped/ hold the detail.
+const maxDetailReports = 50
+
+// A report with more skipped values than this prints them grouped by reason.
+const maxListedSkips = 20
+
+// summary adds up a run's outcomes; add is called from several goroutines.
+type summary struct {
+	maxTLP string
+
+	mu                       sync.Mutex
+	reports, withheld        int
+	unflagged                int // reports with attributes but none flagged to_ids
+	indicators, rules, files int
+	skipped                  map[string]int
+	details                  []reportDetail // only while reports <= maxDetailReports
+}
+
+// reportDetail is what the paragraph of one report needs, without the report itself.
+type reportDetail struct {
+	source, title, slug, withheld string
+	outputs                       []string
+	counts                        string
+	unflagged                     bool
+	skipped                       []report.Skipped
+}
+
+func newSummary(maxTLP string) *summary {
+	return &summary{maxTLP: maxTLP, skipped: map[string]int{}}
+}
+
+func (s *summary) add(o *pipeline.Outcome) {
+	r := o.Report
+	d := reportDetail{source: r.Source, title: r.Title, slug: r.Slug, withheld: o.Withheld, unflagged: nothingFlagged(r)}
+	for _, f := range o.Files {
+		if f.Path == "yara/"+r.Slug+".yar" || path.Dir(f.Path) == "sigma/"+r.Slug {
+			d.outputs = append(d.outputs, f.Path)
+		}
+	}
+	indicators := len(r.Files) + len(r.Registry) + len(r.Domains) + len(r.Hostnames) + len(r.Endpoints) + len(r.URLs) + len(r.Mutexes)
+	d.counts = fmt.Sprintf("%d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes; %d skipped",
+		len(r.Samples()), len(r.Files)-len(r.Samples()), len(r.Registry), len(r.Domains)+len(r.Hostnames),
+		len(r.Endpoints), len(r.URLs), len(r.Mutexes), len(r.Skipped))
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reports++
+	if o.Withheld != "" {
+		s.withheld++
+	} else {
+		s.indicators += indicators
+		for _, sk := range r.Skipped {
+			s.skipped[sk.Reason]++
+		}
+		d.skipped = r.Skipped
+	}
+	if d.unflagged {
+		s.unflagged++
+	}
+	s.rules += o.Rules
+	s.files += len(o.Files)
+	if s.reports <= maxDetailReports {
+		s.details = append(s.details, d)
+	} else {
+		s.details = nil
+	}
+}
+
+// nothingFlagged says whether a report has attributes but flags none of them for detection,
+// as many published MISP events do.
+func nothingFlagged(r *report.Report) bool {
+	n, flagged := 0, false
+	count := func(attrs []report.Attribute) {
+		for _, a := range attrs {
+			n++
+			flagged = flagged || a.ToIDS
+		}
+	}
+	count(r.Attributes)
+	for _, o := range r.Objects {
+		count(o.Attributes)
+	}
+	return n > 0 && !flagged
+}
+
+func (s *summary) print(w io.Writer, out string, written, unchanged int) {
+	slices.SortFunc(s.details, func(a, b reportDetail) int {
+		return cmp.Or(strings.Compare(a.source, b.source), strings.Compare(a.slug, b.slug))
+	})
+	if s.reports <= maxDetailReports {
+		for _, d := range s.details {
+			d.print(w, out)
+		}
+	}
+	line := fmt.Sprintf("%d reports, %d indicators, %d rules, %d files in %s (%d written, %d unchanged)",
+		s.reports, s.indicators, s.rules, s.files, out, written, unchanged)
+	if s.withheld > 0 {
+		line += fmt.Sprintf("; %d withheld by TLP (--max-tlp %s)", s.withheld, s.maxTLP)
+	}
+	if s.unflagged > 0 {
+		line += fmt.Sprintf("; %d with no attribute flagged to_ids (--all-attributes uses them)", s.unflagged)
+	}
+	if len(s.skipped) > 0 {
+		line += "; skipped " + countsByReason(s.skipped)
+	}
+	fmt.Fprintln(w, line)
+}
+
+// countsByReason writes "N (reason: n; reason: n)", the most frequent reason first.
+func countsByReason(m map[string]int) string {
+	type group struct {
+		reason string
+		n      int
+	}
+	var groups []group
+	total := 0
+	for reason, n := range m {
+		groups = append(groups, group{reason, n})
+		total += n
+	}
+	slices.SortFunc(groups, func(a, b group) int { return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.reason, b.reason)) })
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		parts[i] = fmt.Sprintf("%s: %d", g.reason, g.n)
+	}
+	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, "; "))
+}
+
+// print writes one report's paragraph: its outputs, its counts and what was skipped.
+func (d reportDetail) print(w io.Writer, out string) {
+	if d.withheld != "" {
+		fmt.Fprintf(w, "%s: %q: %s\n", d.source, d.title, d.withheld)
+		return
+	}
+	fmt.Fprintf(w, "%s: %q → %s\n", d.source, d.title, orNone(strings.Join(d.outputs, ", ")))
+	fmt.Fprintf(w, "  %s\n", d.counts)
+	if d.unflagged {
+		fmt.Fprintf(w, "  no attribute is flagged to_ids, so none became a rule: --all-attributes uses them\n")
+	}
+	if len(d.skipped) <= maxListedSkips {
+		for _, s := range d.skipped {
+			fmt.Fprintf(w, "  skipped %s %s %q: %s\n", s.Source, s.Kind, s.Value, s.Reason)
+		}
+		return
+	}
+	reasons := map[string]int{}
+	for _, s := range d.skipped {
+		reasons[s.Reason]++
+	}
+	fmt.Fprintf(w, "  skipped %s, listed in %s\n", countsByReason(reasons), path.Join(out, "skipped", d.slug+".tsv"))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no rules"
+	}
+	return s
+}
+
+// progress draws a bar on stderr while a run reads its inputs, when stderr is a terminal.
+type progress struct {
+	total int
+	done  atomic.Int64
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startProgress(stderr io.Writer, total int) *progress {
+	p := &progress{total: total, quit: make(chan struct{})}
+	f, ok := stderr.(*os.File)
+	if !ok {
+		return p
+	}
+	if info, err := f.Stat(); err != nil || info.Mode()&os.ModeCharDevice == 0 {
+		return p
+	}
+	p.wg.Go(func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.quit:
+				fmt.Fprint(f, "\r\033[K")
+				return
+			case <-tick.C:
+				p.draw(f)
+			}
+		}
+	})
+	return p
+}
+
+func (p *progress) inputDone() { p.done.Add(1) }
+
+func (p *progress) draw(w io.Writer) {
+	const width = 30
+	done := int(p.done.Load())
+	filled := width * done / max(p.total, 1)
+	fmt.Fprintf(w, "\r[%s%s] %d/%d inputs", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total)
+}
+
+func (p *progress) stop() {
+	close(p.quit)
+	p.wg.Wait()
+}
