@@ -154,8 +154,8 @@ func (n *normalizer) attribute(a report.Attribute) {
 	case a.Type == "url":
 		n.url(a)
 	case a.Type == "mutex":
-		if m := strings.TrimSpace(a.Value); len(m) < 6 {
-			r.Skip(a, "mutex name shorter than 6 characters is too common")
+		if m, err := checkMutex(a.Value); err != nil {
+			r.Skip(a, err.Error())
 		} else {
 			r.Mutexes = append(r.Mutexes, report.Indicator{Value: m, Pos: a.Pos})
 		}
@@ -242,18 +242,31 @@ func registry(r *report.Report, a report.Attribute, key, data string) {
 		r.Skip(a, "registry key without a known hive (HKLM, HKCU, HKU, HKCR)")
 		return
 	}
+	data = strings.TrimSpace(data)
 	parent, name := path, ""
 	if i := strings.LastIndex(path, `\`); i >= 0 {
 		parent, name = path[:i], path[i+1:]
 	}
-	v := report.RegistryValue{
-		Hive: hive, Key: parent, Name: name, Data: strings.TrimSpace(data),
-		KeyTail: keyTail(parent), DataTail: pathTail(data), Pos: a.Pos,
+	v := report.RegistryValue{Hive: hive, Key: parent, Name: name, Data: data, DataTail: pathTail(data), Pos: a.Pos}
+	keyOnly := strings.HasSuffix(strings.TrimSpace(key), `\`) && data == ""
+	if keyOnly || autostartKeys[strings.ToLower(name)] {
+		// The report names a key, not a value: "...\Run" with the data it starts, or a key
+		// of the malware's own ending in a backslash. Any value set under it counts.
+		v.Key, v.Name, v.AnyValue = path, "", true
 	}
-	v.Specific = len(name) >= 4 && !genericValueNames[strings.ToLower(name)]
-	if !v.Specific && v.DataTail == "" {
-		r.Skip(a, "registry value name is too generic and its data is not a file path")
+	v.KeyTail = keyTail(v.Key)
+	switch {
+	case v.AnyValue && v.DataTail == "" && !ownKey(v.KeyTail):
+		r.Skip(a, "registry key shared by many programs, without a value name or a data path")
 		return
+	case v.AnyValue:
+		v.Specific = v.DataTail == ""
+	default:
+		v.Specific = len(name) >= 4 && !genericValueNames[strings.ToLower(name)]
+		if !v.Specific && v.DataTail == "" {
+			r.Skip(a, "registry value name is too generic and its data is not a file path")
+			return
+		}
 	}
 	r.Registry = append(r.Registry, v)
 }
@@ -359,7 +372,10 @@ func tidy(r *report.Report) {
 	r.Registry = slices.CompactFunc(r.Registry, func(a, b report.RegistryValue) bool {
 		return a.Hive == b.Hive && a.Key == b.Key && a.Name == b.Name && a.Data == b.Data
 	})
+	// Skips were recorded in document order (tags, attributes, objects); markdown lines put
+	// tag skips in place too. JSON paths are left in document order, which sorting them as
+	// strings would break (Attribute[11] < Attribute[7]).
 	slices.SortStableFunc(r.Skipped, func(a, b report.Skipped) int {
-		return cmp.Or(strings.Compare(a.Source.File, b.Source.File), cmp.Compare(a.Source.Line, b.Source.Line), strings.Compare(a.Source.Path, b.Source.Path))
+		return cmp.Or(strings.Compare(a.Source.File, b.Source.File), cmp.Compare(a.Source.Line, b.Source.Line))
 	})
 }

@@ -30,6 +30,21 @@ var genericValueNames = map[string]bool{
 	"service": true, "system": true, "security": true, "svchost": true, "explorer": true,
 }
 
+// autostartKeys are keys whose values are the autostart entries; a report that ends a
+// registry path with one names the key, and the value name is unknown.
+var autostartKeys = map[string]bool{"run": true, "runonce": true, "runonceex": true, "runservices": true, "runservicesonce": true}
+
+// sharedKeys are the first components under \Software that belong to Windows or to every
+// program, not to one vendor.
+var sharedKeys = map[string]bool{"microsoft": true, "classes": true, "policies": true, "wow6432node": true, "clients": true}
+
+// ownKey says whether a key tail is a vendor's own key below \Software (\Software\EpicNet
+// Inc.\CloudNet), which the malware's author chose, so that any value set under it is telling.
+func ownKey(tail string) bool {
+	parts := strings.Split(strings.Trim(tail, `\`), `\`)
+	return len(parts) >= 2 && strings.EqualFold(parts[0], "software") && !sharedKeys[strings.ToLower(parts[1])] && len(parts[1]) >= 3
+}
+
 // pathTail drops the machine-specific head of a Windows path and keeps the rest with a leading
 // backslash; "" when v is not a path with at least a directory or a file name after the head.
 func pathTail(v string) string {

@@ -11,7 +11,7 @@ import (
 // Value checks: each returns the canonical form of a value or the reason it cannot become a rule.
 
 var (
-	placeholder = regexp.MustCompile(`^(?:<[^<>]*>|\{\{.*\}\}|\[[A-Za-z0-9 _-]*\]|x{3,}|n/?a|none|null|tbd|todo|unknown|redacted|-+|\?+)$`)
+	placeholder = regexp.MustCompile(`^(?:<[^<>]*>|\{\{.*\}\}|\[[A-Za-z0-9 _-]*\]|x{3,}|n/?a|none|null|tbd|todo|unknown|no idea|redacted|-+|\?+)$`)
 	hexDigits   = regexp.MustCompile(`^[0-9a-f]+$`)
 	domainLabel = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	topLabel    = regexp.MustCompile(`^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$`)
@@ -68,7 +68,21 @@ func checkDomain(v string) (string, error) {
 	if !topLabel.MatchString(labels[len(labels)-1]) {
 		return "", fmt.Errorf("not a domain name: bad top-level label")
 	}
+	if reservedDomain(labels) {
+		return "", fmt.Errorf("reserved for documentation and testing (RFC 2606, RFC 6761)")
+	}
 	return v, nil
+}
+
+// reservedDomain says whether a name is under a top-level domain or an example domain that
+// RFC 2606 and RFC 6761 set aside: test events use them, real infrastructure cannot.
+func reservedDomain(labels []string) bool {
+	switch labels[len(labels)-1] {
+	case "test", "example", "invalid", "localhost":
+		return true
+	}
+	n := len(labels)
+	return labels[n-2] == "example" && (labels[n-1] == "com" || labels[n-1] == "net" || labels[n-1] == "org")
 }
 
 // checkIP accepts only public unicast addresses: a private or reserved address in a rule fires
@@ -133,6 +147,22 @@ func checkFileName(v string) (string, error) {
 		return "", fmt.Errorf("file name holds a path separator")
 	case len(v) < 3:
 		return "", fmt.Errorf("file name shorter than 3 characters")
+	}
+	return v, nil
+}
+
+var plainWords = regexp.MustCompile(`^[A-Za-z]+(?: [A-Za-z]+)*$`)
+
+// checkMutex refuses names too common to mean one family: short ones, and a few plain words
+// ("no idea", "Mutex"), which occur in text everywhere and are not what malware names its
+// mutexes (GUIDs, family names with digits or underscores, Global\ prefixes).
+func checkMutex(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case len(v) < 6:
+		return "", fmt.Errorf("mutex name shorter than 6 characters is too common")
+	case len(v) < 16 && plainWords.MatchString(v):
+		return "", fmt.Errorf("mutex name of plain words is too common")
 	}
 	return v, nil
 }

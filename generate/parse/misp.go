@@ -358,7 +358,9 @@ func jsonError(name string, data []byte, err error) error {
 		return inputError(report.Pos{File: name, Line: line}, "column %d: not valid JSON: %s", col, syntax.Error())
 	case errors.As(err, &typ):
 		line, col := lineCol(data, typ.Offset)
-		return inputError(report.Pos{File: name, Line: line, Path: typ.Field},
+		// The decoder names fields by Go path; the embedded bare-event struct is not in the JSON.
+		field := strings.ReplaceAll(typ.Field, "mispEvent.", "")
+		return inputError(report.Pos{File: name, Line: line, Path: field},
 			"column %d: a JSON %s where MISP has %s", col, typ.Value, kindOf(typ.Type.Kind().String()))
 	}
 	return inputError(report.Pos{File: name}, "not valid JSON: %v", err)

@@ -13,12 +13,15 @@ import (
 // reportExtensions are the file names a directory input contributes.
 var reportExtensions = []string{".md", ".markdown", ".json"}
 
+// docFiles are documentation kept beside reports (where they came from), not reports.
+var docFiles = []string{"README.md", "SOURCES.md"}
+
 // feedManifest marks a directory as a MISP feed: manifest.json indexes <uuid>.json event files.
 const feedManifest = "manifest.json"
 
 // Inputs expands directories into the report files they hold, sorted; files are kept as given.
 // A directory with a manifest.json is a MISP feed and contributes the events its manifest
-// lists; hidden files and directories are passed over.
+// lists; hidden files and directories, README.md and SOURCES.md are passed over.
 func Inputs(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -66,7 +69,7 @@ func walk(root string) ([]string, error) {
 			}
 			return nil
 		}
-		if slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) {
+		if slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()) {
 			out = append(out, p)
 		}
 		return nil

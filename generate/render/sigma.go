@@ -30,7 +30,8 @@ type sigmaView struct {
 }
 
 type sigmaRegistry struct {
-	Target  string // TargetObject tail: key tail and value name
+	Target  string // TargetObject tail: key tail and value name, or the key tail and "\\"
+	Under   bool   // Target is a key: match any value below it (contains, not endswith)
 	Details string // Details tail; empty when the data is not a path
 }
 
@@ -43,10 +44,10 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 	}}
 	for _, reg := range r.Registry {
 		name := reg.Name
-		if name == "" {
+		if name == "" && !reg.AnyValue {
 			name = "(Default)" // how Sysmon names a key's default value in TargetObject
 		}
-		v.Registry = append(v.Registry, sigmaRegistry{Target: reg.KeyTail + `\` + name, Details: reg.DataTail})
+		v.Registry = append(v.Registry, sigmaRegistry{Target: reg.KeyTail + `\` + name, Under: reg.AnyValue, Details: reg.DataTail})
 	}
 	v.Domains = sortedValues(r.Domains, r.Hostnames)
 	for _, e := range r.Endpoints {

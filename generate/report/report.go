@@ -98,9 +98,12 @@ type RegistryValue struct {
 	KeyTail string
 	// DataTail is Data as a path tail when Data is a file path (see File.PathTail), else empty.
 	DataTail string
-	// Specific says the value name alone identifies this report's persistence; generic
-	// names such as "Update" need the data path too.
+	// Specific says the value name alone (for AnyValue, the key alone) identifies this
+	// report's persistence; generic names such as "Update" need the data path too.
 	Specific bool
+	// AnyValue says the report names a key rather than a value (Name is empty): any value set
+	// under Key counts, such as a Run key's value whose name the report does not give.
+	AnyValue bool
 	Pos      Pos
 }
 

@@ -158,7 +158,7 @@ func (d reportDetail) print(w io.Writer, out string) {
 	}
 	if len(d.skipped) <= maxListedSkips {
 		for _, s := range d.skipped {
-			fmt.Fprintf(w, "  skipped %s %s %q: %s\n", s.Source, s.Kind, s.Value, s.Reason)
+			fmt.Fprintf(w, "  skipped %s %s %q: %s\n", s.Source, s.Kind, shorten(s.Value), s.Reason)
 		}
 		return
 	}
@@ -167,6 +167,15 @@ func (d reportDetail) print(w io.Writer, out string) {
 		reasons[s.Reason]++
 	}
 	fmt.Fprintf(w, "  skipped %s, listed in %s\n", countsByReason(reasons), path.Join(out, "skipped", d.slug+".tsv"))
+}
+
+// shorten keeps a skipped value to one readable line; the skip list keeps it whole.
+func shorten(v string) string {
+	const max = 80
+	if r := []rune(v); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return v
 }
 
 func orNone(s string) string {
