@@ -95,7 +95,7 @@ func TestRunFailsWholeOnOneBadInput(t *testing.T) {
 func TestSameTitleGetsDistinctFiles(t *testing.T) {
 	dir := t.TempDir()
 	for i, date := range []string{"2024-01-01", "2024-02-02"} {
-		body := "# Threat Report: Same Title\n## Key Intelligence\n* Date: " + date + "\n## Indicators of Compromise (IOCs)\n### Network activity\n* domain: evil-" + string(rune('a'+i)) + ".example.net\n"
+		body := "# Threat Report: Same Title\n## Key Intelligence\n* Date: " + date + "\n## Indicators of Compromise (IOCs)\n### Network activity\n* domain: evil-" + string(rune('a'+i)) + "-c2.net\n"
 		if err := os.WriteFile(filepath.Join(dir, date+".md"), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
