@@ -323,9 +323,19 @@ func (n *normalizer) url(a report.Attribute) {
 		r.Skip(a, "not a URL: want scheme://host/...")
 		return
 	}
-	host := rest
-	if i := strings.IndexAny(host, "/?#"); i >= 0 {
-		host = host[:i]
+	host, path := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:] // user:password@
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i] // :port
+	}
+	if strings.Trim(path, "/") == "" {
+		r.Skip(a, "URL without a path is no more specific than its host")
+		return
 	}
 	if _, err := checkDomain(host); err != nil {
 		if _, ipErr := checkIP(strings.Trim(host, "[]")); ipErr != nil {

@@ -58,19 +58,21 @@ func TestMarkdownTagsKeepQuotedCommas(t *testing.T) {
 // kept in a .err golden file beside it.
 func TestInvalidInputs(t *testing.T) {
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.md"))
+	jsonInputs, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.json"))
+	inputs = append(inputs, jsonInputs...)
 	if len(inputs) == 0 {
 		t.Fatal("no invalid inputs")
 	}
 	for _, in := range inputs {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			_, err := parse.File(in)
+			err := parse.ReadFile(in, parse.FormatAuto, func(*report.Report) error { return nil })
 			if err == nil {
 				t.Fatal("parsed without error")
 			}
 			if !errors.Is(err, parse.ErrInput) {
 				t.Errorf("error %v is not ErrInput", err)
 			}
-			golden.Assert(t, strings.TrimSuffix(in, ".md")+".err", []byte(err.Error()+"\n"))
+			golden.Assert(t, strings.TrimSuffix(in, filepath.Ext(in))+".err", []byte(err.Error()+"\n"))
 		})
 	}
 }

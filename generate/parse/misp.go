@@ -140,6 +140,7 @@ func quoteJSON(raw json.RawMessage) string {
 // stops at the first error, which names the file and the JSON path (or line and column for
 // JSON that does not decode).
 func MISP(name string, data []byte, yield func(*report.Report) error) error {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a byte-order mark some exporters write
 	var list []mispDocument
 	var doc mispDocument
 	var err error

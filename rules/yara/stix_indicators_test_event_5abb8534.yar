@@ -70,8 +70,7 @@ rule MAL_STIX_indicators_test_event_5abb8534_C2
         $domain0 = "circl.lu" ascii wide nocase fullword
         $domain1 = "www.circl.lu" ascii wide nocase fullword
         $domain2 = "www.hostname.circl.lu" ascii wide nocase fullword
-        $url0 = "https://www.circl.lu" ascii wide nocase
-        $url1 = "https://www.circl.lu/team" ascii wide nocase
+        $url0 = "https://www.circl.lu/team" ascii wide nocase
     condition:
         any of them
 }

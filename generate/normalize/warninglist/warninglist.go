@@ -200,10 +200,13 @@ func parsePrefix(entry string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-// NewSet indexes lists for Match.
+// NewSet indexes lists for Match. Lists are tried smallest first: when several hold a value,
+// the smallest says most precisely why (empty-file hashes before common false positives).
 func NewSet(lists ...*List) *Set {
 	s := &Set{lists: lists, byKind: map[string][]*List{}}
-	for _, l := range lists {
+	bySize := slices.Clone(lists)
+	slices.SortStableFunc(bySize, func(a, b *List) int { return a.size() - b.size() })
+	for _, l := range bySize {
 		if len(l.Kinds) == 0 {
 			s.any = append(s.any, l)
 		}
@@ -212,6 +215,10 @@ func NewSet(lists ...*List) *Set {
 		}
 	}
 	return s
+}
+
+func (l *List) size() int {
+	return len(l.exact) + len(l.suffixes) + len(l.substrings) + len(l.patterns) + len(l.prefixes)
 }
 
 // Lists returns the lists in the set, in the order given.
