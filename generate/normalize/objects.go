@@ -47,6 +47,10 @@ func (n *normalizer) usable(o report.Object) []report.Attribute {
 		switch {
 		case o.Deleted || a.Deleted:
 			n.r.Skip(a, ReasonDeleted)
+		case !flagged && !n.opts.AllAttributes && (indicatorType(a.Type) || contextRelations[a.Rel()]):
+			n.r.Skip(a, ReasonNotFlagged) // nothing in the object is meant for detection
+		case !flagged && !n.opts.AllAttributes && a.Type != "link": // links are references: used
+			n.r.Skip(a, skipReason(a.Type))
 		case a.ToIDS || n.opts.AllAttributes || !indicatorType(a.Type) || flagged && contextRelations[a.Rel()]:
 			a.ToIDS = true
 			out = append(out, a)

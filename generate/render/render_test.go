@@ -148,3 +148,34 @@ func TestWriteIsAtomicAndSkipsUnchanged(t *testing.T) {
 		t.Errorf("leftover temporary files: %v", entries)
 	}
 }
+
+// A stage beside a relative output directory, in a new tree and then over existing files.
+func TestStageRelativeOutput(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, want := range []struct{ written, unchanged int }{{2, 0}, {1, 1}} {
+		stage, err := render.NewStage("rules")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := "rule a { condition: false }\n"
+		if want.unchanged == 1 {
+			body = "rule b { condition: false }\n"
+		}
+		for _, f := range []render.File{{Path: "sigma/x/a.yml", Body: []byte("title: a\n")}, {Path: "yara/x.yar", Body: []byte(body)}} {
+			if err := stage.Put(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		written, unchanged, err := stage.Commit()
+		if err != nil || written != want.written || unchanged != want.unchanged {
+			t.Fatalf("written %d unchanged %d (%v), want %+v", written, unchanged, err, want)
+		}
+	}
+	got, err := os.ReadFile(filepath.Join("rules", "yara", "x.yar"))
+	if err != nil || string(got) != "rule b { condition: false }\n" {
+		t.Errorf("yara/x.yar: %q %v", got, err)
+	}
+	if left, _ := filepath.Glob(".rulegen-stage-*"); len(left) != 0 {
+		t.Errorf("stage left behind: %v", left)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Write writes files under dir. Each file is written to a temporary file beside its target and
@@ -54,12 +55,18 @@ func writeAtomic(target string, body []byte) error {
 	return nil
 }
 
-// Stage is a directory beside the output directory where a run writes its files as reports
-// are rendered; Commit moves the changed ones into place. A run that fails or is interrupted
-// discards its stage and leaves the output as it was.
+// Stage is a directory beside the output directory where a run writes its new and changed
+// files as reports are rendered; Commit moves them into place. A run that fails or is
+// interrupted discards its stage and leaves the output as it was.
 type Stage struct {
 	dir string // the stage, a hidden sibling of out
 	out string
+
+	mu        sync.Mutex
+	dirs      map[string]bool // directories made in the stage
+	fresh     bool            // out did not exist: nothing to compare with
+	staged    int
+	unchanged int
 }
 
 // NewStage makes a stage for out; out's parent is created if missing.
@@ -72,68 +79,90 @@ func NewStage(out string) (*Stage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write rules: %w", err)
 	}
-	return &Stage{dir: dir, out: out}, nil
+	dir = filepath.Clean(dir) // MkdirTemp("." ...) says "./x"; paths joined below say "x"
+	_, statErr := os.Stat(out)
+	return &Stage{dir: dir, out: out, dirs: map[string]bool{dir: true}, fresh: errors.Is(statErr, os.ErrNotExist)}, nil
 }
 
-// Put writes one file into the stage. It is safe for concurrent use with distinct paths.
+// Put stages one file, unless the output already holds it byte for byte. It is safe for
+// concurrent use with distinct paths.
 func (s *Stage) Put(f File) error {
-	target := filepath.Join(s.dir, filepath.FromSlash(f.Path))
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+	rel := filepath.FromSlash(f.Path)
+	if s.fresh {
+		// nothing to compare with
+	} else if old, err := os.ReadFile(filepath.Join(s.out, rel)); err == nil && bytes.Equal(old, f.Body) {
+		s.mu.Lock()
+		s.unchanged++
+		s.mu.Unlock()
+		return nil
+	}
+	target := filepath.Join(s.dir, rel)
+	if err := s.mkdir(filepath.Dir(target)); err != nil {
 		return fmt.Errorf("stage rules: %w", err)
 	}
 	if err := os.WriteFile(target, f.Body, 0o644); err != nil {
 		return fmt.Errorf("stage rules: %w", err)
 	}
+	s.mu.Lock()
+	s.staged++
+	s.mu.Unlock()
 	return nil
 }
 
-// Commit renames every staged file whose content differs into the output directory and
-// leaves identical files alone (their timestamps too). It then removes the stage.
+// mkdir makes a stage directory and its parents once each.
+func (s *Stage) mkdir(dir string) error {
+	s.mu.Lock()
+	done, parentDone := s.dirs[dir], s.dirs[filepath.Dir(dir)]
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if parent := filepath.Dir(dir); !parentDone && parent != dir {
+		if err := s.mkdir(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	s.mu.Lock()
+	s.dirs[dir] = true
+	s.mu.Unlock()
+	return nil
+}
+
+// Commit moves the staged files into the output directory (renames, so a reader never sees
+// half a file; files whose content was unchanged were never staged and keep their
+// timestamps), then removes the stage. When the output directory does not exist yet, the
+// stage becomes it in one rename.
 func (s *Stage) Commit() (written, unchanged int, err error) {
 	defer s.Discard()
+	if _, err := os.Stat(s.out); errors.Is(err, os.ErrNotExist) {
+		if err := os.Rename(s.dir, s.out); err != nil {
+			return 0, 0, fmt.Errorf("write rules: %w", err)
+		}
+		return s.staged, s.unchanged, nil
+	}
+	made := map[string]bool{}
 	err = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(s.dir, p)
 		target := filepath.Join(s.out, rel)
-		same, err := sameContent(p, target)
-		if err != nil {
-			return err
+		if dir := filepath.Dir(target); !made[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			made[dir] = true
 		}
-		if same {
-			unchanged++
-			return nil
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		if err := os.Rename(p, target); err != nil {
-			return err
-		}
-		written++
-		return nil
+		return os.Rename(p, target)
 	})
 	if err != nil {
-		return written, unchanged, fmt.Errorf("write rules: %w", err)
+		return 0, 0, fmt.Errorf("write rules: %w", err)
 	}
-	return written, unchanged, nil
+	return s.staged, s.unchanged, nil
 }
 
 // Discard removes the stage and everything in it.
 func (s *Stage) Discard() error { return os.RemoveAll(s.dir) }
-
-func sameContent(a, b string) (bool, error) {
-	old, err := os.ReadFile(b)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	staged, err := os.ReadFile(a)
-	if err != nil {
-		return false, err
-	}
-	return bytes.Equal(old, staged), nil
-}

@@ -32,11 +32,12 @@ type Rule struct {
 
 // Load validates a rule file and parses it with sigma-go.
 func Load(name string, body []byte) (Rule, error) {
-	if err := Validate(name, body); err != nil {
+	node, err := parseAndValidate(name, body)
+	if err != nil {
 		return Rule{}, err
 	}
-	r, err := sigmago.ParseRule(body)
-	if err != nil {
+	var r sigmago.Rule
+	if err := node.Decode(&r); err != nil {
 		return Rule{}, fmt.Errorf("%s: sigma-go: %w", name, err)
 	}
 	if err := literalValues(&r); err != nil {

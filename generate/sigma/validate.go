@@ -45,10 +45,21 @@ var (
 // Validate checks a rule file against the JSON schema and the conventions every generated rule
 // follows, and returns every problem found, each naming the file.
 func Validate(name string, body []byte) error {
+	_, err := parseAndValidate(name, body)
+	return err
+}
+
+// parseAndValidate parses a rule file once and validates it; the node it returns decodes into
+// sigma-go's rule without a second YAML parse.
+func parseAndValidate(name string, body []byte) (*yaml.Node, error) {
 	var node yaml.Node
 	if err := yaml.Unmarshal(body, &node); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	return &node, validateNode(name, &node)
+}
+
+func validateNode(name string, node *yaml.Node) error {
 	if len(node.Content) == 0 {
 		return fmt.Errorf("%s: empty rule", name)
 	}

@@ -70,22 +70,8 @@ func Compile(sources ...Source) (*Rules, error) {
 		return nil, fmt.Errorf("yara compiler: %w", err)
 	}
 	defer c.Destroy()
-	c.DisableIncludes()
-	var fail CompileError
-	for _, s := range sources {
-		nErr, nWarn := len(c.Errors), len(c.Warnings)
-		// One namespace for all: a rules repository loads its files together, so a rule name
-		// used twice anywhere must fail here too.
-		err := c.AddString(s.Text, "")
-		// libyara leaves the file name empty for string sources: name them here.
-		fail.Errors = append(fail.Errors, messages(c.Errors[nErr:], s.Name)...)
-		fail.Warnings = append(fail.Warnings, messages(c.Warnings[nWarn:], s.Name)...)
-		if err != nil {
-			break // after an error the compiler is unusable (go-yara's AddString doc)
-		}
-	}
-	if len(fail.Errors) > 0 || len(fail.Warnings) > 0 {
-		return nil, &fail
+	if err := add(c, sources); err != nil {
+		return nil, err
 	}
 	rules, err := c.GetRules()
 	if err != nil {
@@ -106,15 +92,74 @@ func messages(in []yr.CompilerMessage, file string) []Message {
 	return out
 }
 
-// Check compiles sources as Compile does and returns the rule names, freeing the compiled
-// rules at once: generate proves thousands of files and keeps none of them.
+// Check runs sources through libyara's compiler as Compile does, failing on any error or
+// warning, and returns the names of the rules they declare. It stops before building the
+// scanning automaton (yr_compiler_get_rules), which only lays out what the parser accepted and
+// costs twice the parse: generate checks thousands of files and keeps none of them compiled.
+// Tests and scans use Compile, which builds everything.
 func Check(sources ...Source) ([]string, error) {
-	r, err := Compile(sources...)
+	c, err := yr.NewCompiler()
 	if err != nil {
+		return nil, fmt.Errorf("yara compiler: %w", err)
+	}
+	defer c.Destroy()
+	if err := add(c, sources); err != nil {
 		return nil, err
 	}
-	defer r.rules.Destroy()
-	return r.RuleNames(), nil
+	var names []string
+	for _, s := range sources {
+		names = append(names, declaredRules(s.Text)...)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// declaredRules lists the rule names declared in source that libyara accepted. Generated files
+// start every declaration at the beginning of a line ("rule X", "private rule X").
+func declaredRules(source string) []string {
+	var names []string
+	for line := range strings.Lines(source) {
+		for _, modifier := range []string{"private ", "global "} {
+			line = strings.TrimPrefix(line, modifier)
+		}
+		rest, ok := strings.CutPrefix(line, "rule ")
+		if !ok {
+			continue
+		}
+		end := strings.IndexFunc(rest, func(r rune) bool {
+			return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		})
+		if end < 0 {
+			end = len(rest)
+		}
+		if end > 0 {
+			names = append(names, rest[:end])
+		}
+	}
+	return names
+}
+
+// add adds sources to the compiler in one namespace and returns a *CompileError holding every
+// error and warning, or nil.
+func add(c *yr.Compiler, sources []Source) error {
+	c.DisableIncludes()
+	var fail CompileError
+	for _, s := range sources {
+		nErr, nWarn := len(c.Errors), len(c.Warnings)
+		// One namespace for all: a rules repository loads its files together, so a rule name
+		// used twice anywhere must fail here too.
+		err := c.AddString(s.Text, "")
+		// libyara leaves the file name empty for string sources: name them here.
+		fail.Errors = append(fail.Errors, messages(c.Errors[nErr:], s.Name)...)
+		fail.Warnings = append(fail.Warnings, messages(c.Warnings[nWarn:], s.Name)...)
+		if err != nil {
+			break // after an error the compiler is unusable (go-yara's AddString doc)
+		}
+	}
+	if len(fail.Errors) > 0 || len(fail.Warnings) > 0 {
+		return &fail
+	}
+	return nil
 }
 
 // CompileFiles reads and compiles rule files.
