@@ -200,3 +200,29 @@ func TestCompileErrorNamesFileLineAndWarnings(t *testing.T) {
 		t.Errorf("want a warning naming slow.yar, got %v", err)
 	}
 }
+
+// Check is the generate-time proof: libyara's parser accepts every source, and the names it
+// returns are the rules declared.
+func TestCheck(t *testing.T) {
+	if !yara.Available {
+		t.Skip("no cgo")
+	}
+	names, err := yara.Check(
+		yara.Source{Name: "a.yar", Text: "import \"hash\"\nrule A_1 { condition: filesize == 1 }\nprivate rule B { strings: $a = \"abcd\" condition: $a }\n"},
+		yara.Source{Name: "b.yar", Text: "// rule NotARule in a comment\nglobal rule C { condition: true }\n"},
+	)
+	if err != nil || strings.Join(names, ",") != "A_1,B,C" {
+		t.Fatalf("names %v, %v", names, err)
+	}
+	for _, bad := range []struct{ src, want string }{
+		{"rule D { condition: true }\nrule D { condition: true }\n", "duplicated identifier"},
+		{"rule E { strings: $a = \"x\" condition: $a }\n", "may slow down scanning"},
+		{"rule F { condition: nosuch }\n", "undefined identifier"},
+	} {
+		_, err := yara.Check(yara.Source{Name: "bad.yar", Text: bad.src})
+		var ce *yara.CompileError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "bad.yar") {
+			t.Errorf("%q: got %v, want %q naming bad.yar", bad.src, err, bad.want)
+		}
+	}
+}
