@@ -6,7 +6,7 @@ BIN     := bin/rulegen
 AUTHOR  := rulegen
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build rules test test-short update-golden bench scan-ratio clean
+.PHONY: all deps build rules test test-short update-golden bench bench-feed scan-ratio clean
 
 all: build
 
@@ -39,6 +39,12 @@ update-golden: deps
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# rulegen generate on a synthetic feed of 10,000 events and 1,000,000 attributes, against a
+# plain encoding/json decode of it; BENCH_DIR=/dev/shm/x measures on tmpfs.
+bench-feed: build
+	$(GO) build -o bin/synthfeed ./cmd/synthfeed
+	bash testdata/bench/feed.sh 10000 1000000 3
 
 # Wall-time ratio of scanning GOROOT with rules/yara against an empty ruleset, with the
 # project's shared measuring script (beside the repository, not in it).

@@ -119,7 +119,7 @@ func TestObjectsKeepTheirParts(t *testing.T) {
 		"8.8.8.8":                          `on warninglist "List of known IPv4 public DNS resolvers"`,
 		"c2-b.net":                         "part of its object's url",
 		"94a6b123b494cf3990d872d047b0071d": normalize.ReasonNotFlagged,
-		"file":                             "neither a usable hash nor a file name",
+		"file":                             "object without attributes",
 	} {
 		if !strings.Contains(skips[value], reason) {
 			t.Errorf("%s: skipped for %q, want %q", value, skips[value], reason)

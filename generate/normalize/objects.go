@@ -19,7 +19,14 @@ var contextRelations = map[string]bool{
 // object handles a MISP object: what belongs together (a file's hashes, name and size; an
 // address and its port; a key and its value) becomes one indicator.
 func (n *normalizer) object(o report.Object) {
+	if len(o.Attributes) == 0 {
+		n.r.Skipped = append(n.r.Skipped, report.Skipped{Value: o.Name, Kind: "object", Reason: "object without attributes", Source: o.Pos})
+		return
+	}
 	attrs := n.usable(o)
+	if len(attrs) == 0 {
+		return // every attribute is already in the skip list, with its reason
+	}
 	switch o.Name {
 	case "file":
 		if f, ok := n.fileObject(o, attrs); ok {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"runtime"
 	"slices"
@@ -72,7 +73,7 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 			return nil, err
 		}
 	}
-	p := &run{opts: opts, rd: rd, emit: emit, outputs: map[string]string{}, rules: map[string]string{}}
+	p := &run{opts: opts, rd: rd, emit: emit, outputs: map[uint64]int32{}, rules: map[uint64]int32{}, seed: maphash.MakeSeed()}
 	inMemory, streamed := split(inputs, opts.Format)
 	// Report files that are not MISP JSON (markdown renderings) are few and small: they are read
 	// first, so that reports sharing a title can be told apart by their ids, as a set.
@@ -138,10 +139,14 @@ type run struct {
 	rd   *render.Renderer
 	emit func(*Outcome) error
 
+	// Every output path and rule name must belong to one report. A feed writes tens of
+	// thousands of them, so they are kept as 64-bit hashes pointing at the report's index.
 	mu      sync.Mutex
 	reports int
-	outputs map[string]string // output path → the report that wrote it
-	rules   map[string]string // YARA rule name → the report that defined it
+	seed    maphash.Seed
+	outputs map[uint64]int32 // hash of an output path → the report that wrote it
+	rules   map[uint64]int32 // hash of a YARA rule name → the report that defined it
+	sources []string         // per report: its file and event id, for messages
 }
 
 // identify normalises the reports read up front and gives those sharing a slug distinct ones.
@@ -252,22 +257,32 @@ func (p *run) process(r *report.Report) error {
 func (p *run) deliver(out *Outcome, ruleNames []string) error {
 	who := fmt.Sprintf("%s (event %s)", out.Report.Source, out.Report.ID)
 	p.mu.Lock()
-	for _, f := range out.Files {
-		if prev, dup := p.outputs[f.Path]; dup {
-			p.mu.Unlock()
-			return fmt.Errorf("%s and %s both write %s: is the same event in two inputs?", prev, who, f.Path)
+	me := int32(len(p.sources))
+	claim := func(m map[uint64]int32, key, what string) error {
+		h := maphash.String(p.seed, key)
+		if prev, dup := m[h]; dup {
+			return fmt.Errorf("%s and %s both %s", p.sources[prev], who, what)
 		}
-		p.outputs[f.Path] = who
+		m[h] = me
+		return nil
+	}
+	p.sources = append(p.sources, who)
+	var err error
+	for _, f := range out.Files {
+		if err == nil {
+			err = claim(p.outputs, f.Path, "write "+f.Path+": is the same event in two inputs?")
+		}
 	}
 	for _, n := range ruleNames {
-		if prev, dup := p.rules[n]; dup {
-			p.mu.Unlock()
-			return fmt.Errorf("%s and %s both define YARA rule %s", prev, who, n)
+		if err == nil {
+			err = claim(p.rules, n, "define YARA rule "+n)
 		}
-		p.rules[n] = who
 	}
 	p.reports++
 	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	return p.emit(out)
 }
 

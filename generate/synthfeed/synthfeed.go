@@ -125,7 +125,9 @@ func (g *gen) word(min, max int) string {
 
 var tlds = []string{"com", "net", "org", "info", "xyz", "top", "ru", "biz"}
 
-func (g *gen) domain() string { return g.word(6, 14) + "-" + g.word(3, 8) + "." + tlds[g.rng.IntN(len(tlds))] }
+func (g *gen) domain() string {
+	return g.word(6, 14) + "-" + g.word(3, 8) + "." + tlds[g.rng.IntN(len(tlds))]
+}
 
 // ip draws from 45.0.0.0-95.255.255.255, public unicast space with no special-purpose range.
 func (g *gen) ip() string {
