@@ -78,6 +78,10 @@ func Technique(id string) (report.Technique, error) {
 		if next == "" {
 			return report.Technique{}, fmt.Errorf("ATT&CK technique %s is deprecated without a replacement", id)
 		}
+		if strings.Contains(next, ";") {
+			return report.Technique{}, fmt.Errorf("ATT&CK technique %s is deprecated; MITRE suggests one of %s, which the report does not choose",
+				id, strings.ReplaceAll(next, ";", ", "))
+		}
 		if replaced == "" {
 			replaced = id
 		}

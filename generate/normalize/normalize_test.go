@@ -90,6 +90,9 @@ func TestTechniquesMapToCurrentIDs(t *testing.T) {
 	if _, err := normalize.Technique("T1053.004"); err == nil || !strings.Contains(err.Error(), "without a replacement") {
 		t.Errorf("T1053.004: %v", err)
 	}
+	if _, err := normalize.Technique("T1108"); err == nil || !strings.Contains(err.Error(), "suggests one of T1136, T1505.003, T1133") {
+		t.Errorf("T1108: %v", err)
+	}
 	if _, err := normalize.Technique("T9999"); err == nil {
 		t.Error("T9999 accepted")
 	}

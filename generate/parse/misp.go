@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -227,7 +228,9 @@ func eventReport(name, path string, ev *mispEvent) (*report.Report, error) {
 			if tag == "" { // older exports name the cluster without its tag
 				tag = fmt.Sprintf("misp-galaxy:%s=%q", c.str(g.Type, fmt.Sprintf("%s[%d].type", join(path, "Galaxy"), i)), c.str(cl.Value, p+".value"))
 			}
-			r.Tags = append(r.Tags, tag)
+			if !slices.Contains(r.Tags, tag) { // exports list a cluster in Tag and in Galaxy
+				r.Tags = append(r.Tags, tag)
+			}
 		}
 	}
 	for i := range ev.Attribute {
