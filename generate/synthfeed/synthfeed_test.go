@@ -1,0 +1,54 @@
+package synthfeed_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/report"
+	"github.com/rulegen/rulegen/generate/synthfeed"
+)
+
+// A synthetic feed is the same bytes for the same seed, holds the attributes asked for, and is
+// a MISP feed rulegen reads.
+func TestFeedIsDeterministicAndReadable(t *testing.T) {
+	size := synthfeed.Size{Events: 7, Attributes: 500, Seed: 3}
+	a, b := t.TempDir(), t.TempDir()
+	n, err := synthfeed.Write(a, size)
+	if err != nil || n != 500 {
+		t.Fatalf("wrote %d attributes, %v", n, err)
+	}
+	if _, err := synthfeed.Write(b, size); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(a, "*.json"))
+	if len(files) != 8 { // 7 events and the manifest
+		t.Fatalf("%d files", len(files))
+	}
+	attributes := 0
+	for _, f := range files {
+		one, _ := os.ReadFile(f)
+		two, err := os.ReadFile(filepath.Join(b, filepath.Base(f)))
+		if err != nil || !bytes.Equal(one, two) {
+			t.Errorf("%s differs between two runs with one seed", filepath.Base(f))
+		}
+		if filepath.Base(f) == "manifest.json" {
+			continue
+		}
+		err = parse.ReadFile(f, parse.FormatAuto, func(r *report.Report) error {
+			attributes += len(r.Attributes)
+			for _, o := range r.Objects {
+				attributes += len(o.Attributes)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if attributes != 500 {
+		t.Errorf("parsed %d attributes", attributes)
+	}
+}
