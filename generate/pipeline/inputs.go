@@ -107,5 +107,3 @@ func FeedEvents(dir string) ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
-
-func pathExt(p string) string { return filepath.Ext(p) }

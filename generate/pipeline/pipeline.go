@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io/fs"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -125,7 +126,7 @@ func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []
 // split puts MISP JSON files (by name, or all files when --format misp) in the streamed set.
 func split(inputs []string, format parse.Format) (inMemory, streamed []string) {
 	for _, in := range inputs {
-		if format == parse.FormatMISP || format == parse.FormatAuto && strings.EqualFold(pathExt(in), ".json") {
+		if format == parse.FormatMISP || format == parse.FormatAuto && strings.EqualFold(filepath.Ext(in), ".json") {
 			streamed = append(streamed, in)
 		} else {
 			inMemory = append(inMemory, in)
