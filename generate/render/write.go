@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 )
 
@@ -166,3 +167,50 @@ func (s *Stage) Commit() (written, unchanged int, err error) {
 
 // Discard removes the stage and everything in it.
 func (s *Stage) Discard() error { return os.RemoveAll(s.dir) }
+
+// outputKinds are the directories and extensions generate writes: only such files can be
+// orphans, so that a README or CI file kept in the output directory is never touched.
+var outputKinds = map[string]string{"yara": ".yar", "sigma": ".yml", "skipped": ".tsv"}
+
+// Orphans lists the rule files under out, as slash paths relative to it and sorted, that are
+// not in produced: left over from reports that are gone or now give no rule.
+func Orphans(out string, produced map[string]bool) ([]string, error) {
+	var orphans []string
+	for dir, ext := range outputKinds {
+		root := filepath.Join(out, dir)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return filepath.SkipDir
+			}
+			if err != nil || d.IsDir() || filepath.Ext(p) != ext {
+				return err
+			}
+			rel, _ := filepath.Rel(out, p)
+			if rel = filepath.ToSlash(rel); !produced[rel] {
+				orphans = append(orphans, rel)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("orphans: %w", err)
+		}
+	}
+	slices.Sort(orphans)
+	return orphans, nil
+}
+
+// Prune removes orphans from out and the directories they leave empty.
+func Prune(out string, orphans []string) error {
+	for _, rel := range orphans {
+		p := filepath.Join(out, filepath.FromSlash(rel))
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("prune: %w", err)
+		}
+		for dir := filepath.Dir(p); dir != filepath.Clean(out); dir = filepath.Dir(dir) {
+			if os.Remove(dir) != nil { // not empty: stop climbing
+				break
+			}
+		}
+	}
+	return nil
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -69,73 +68,8 @@ func TestRenderGoldensValidate(t *testing.T) {
 	}
 }
 
-type eventCase struct {
-	Why    string         `json:"why"`
-	Format string         `json:"format"`
-	Fires  []string       `json:"fires"`
-	Event  map[string]any `json:"event"`
-}
-
-// TestEventsFireTheirRules evaluates every rule on every event in testdata/events: each event
-// must fire exactly the rules it names.
-func TestEventsFireTheirRules(t *testing.T) {
-	rules := loadCommitted(t)
-	ecs, err := sigma.Config("winlogbeat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	evaluators := map[string]*sigma.Evaluator{"sysmon": sigma.NewEvaluator(rules), "winlogbeat": sigma.NewEvaluator(rules, ecs)}
-	names := map[string]bool{}
-	for _, r := range rules {
-		names[r.Name] = true
-	}
-	fired := map[string]bool{}
-	files, _ := filepath.Glob(filepath.Join(golden.RepoRoot(t), "testdata", "events", "*.jsonl"))
-	for _, file := range files {
-		for line, c := range readCases(t, file) {
-			ev := evaluators[c.Format]
-			if ev == nil {
-				t.Fatalf("%s:%d: format %q: want sysmon or winlogbeat", file, line, c.Format)
-			}
-			got, err := ev.Matches(context.Background(), c.Event)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", file, line, err)
-			}
-			for _, want := range c.Fires {
-				if !names[want] {
-					t.Errorf("%s:%d names rule %s, which rules/sigma does not hold", filepath.Base(file), line, want)
-				}
-				fired[want] = true
-			}
-			if !slices.Equal(got, slices.Sorted(slices.Values(c.Fires))) {
-				t.Errorf("%s:%d (%s): fired %v, want %v", filepath.Base(file), line, c.Why, got, c.Fires)
-			}
-		}
-	}
-	for name := range names {
-		if !fired[name] {
-			t.Errorf("rule %s has no positive event in testdata/events", name)
-		}
-	}
-}
-
-func readCases(t *testing.T, file string) map[int]eventCase {
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[int]eventCase{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		var c eventCase
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatalf("%s:%d: %v", file, n, err)
-		}
-		out[n] = c
-	}
-	return out
-}
+// The event cases (testdata/events/*.jsonl) are checked by generate/verify's
+// TestCommittedRulesPassTheGate, through the code `rulegen test` runs.
 
 func realLogs(t testing.TB) []map[string]any {
 	files, _ := filepath.Glob(filepath.Join(golden.RepoRoot(t), "testdata", "logs", "*.jsonl"))

@@ -29,3 +29,6 @@ func CompileFiles(...string) (*Rules, error) { return nil, ErrUnavailable }
 
 // Check always fails without cgo.
 func Check(...Source) ([]string, error) { return nil, ErrUnavailable }
+
+// CompileLenient always fails without cgo.
+func CompileLenient(...Source) (*Rules, []Message, error) { return nil, nil, ErrUnavailable }

@@ -65,19 +65,58 @@ type Source struct {
 // Compile compiles sources into one ruleset and fails on any
 // error or warning.
 func Compile(sources ...Source) (*Rules, error) {
+	rules, warnings, err := CompileLenient(sources...)
+	if err != nil {
+		return nil, err
+	}
+	if len(warnings) > 0 {
+		rules.Destroy()
+		return nil, &CompileError{Warnings: warnings}
+	}
+	return rules, nil
+}
+
+// CompileLenient compiles sources into one ruleset, failing on errors only, and returns the
+// warnings: `rulegen test --allow-warnings` accepts rules written elsewhere that warn.
+func CompileLenient(sources ...Source) (*Rules, []Message, error) {
 	c, err := yr.NewCompiler()
 	if err != nil {
-		return nil, fmt.Errorf("yara compiler: %w", err)
+		return nil, nil, fmt.Errorf("yara compiler: %w", err)
 	}
 	defer c.Destroy()
+	var warnings []Message
 	if err := add(c, sources); err != nil {
-		return nil, err
+		ce := err.(*CompileError)
+		if len(ce.Errors) > 0 {
+			return nil, nil, err
+		}
+		warnings = ce.Warnings
 	}
 	rules, err := c.GetRules()
 	if err != nil {
-		return nil, fmt.Errorf("yara rules: %w", err)
+		return nil, nil, fmt.Errorf("yara rules: %w", err)
 	}
-	return &Rules{rules: rules}, nil
+	return &Rules{rules: rules}, warnings, nil
+}
+
+// Destroy frees the compiled rules at once rather than at garbage collection.
+func (r *Rules) Destroy() { r.rules.Destroy() }
+
+// Meta is one meta entry of a compiled rule.
+type Meta struct {
+	Rule, Key string
+	Value     any
+}
+
+// Metas lists every rule's meta entries, in rule order.
+func (r *Rules) Metas() []Meta {
+	var out []Meta
+	for _, rule := range r.rules.GetRules() {
+		for _, m := range rule.Metas() {
+			out = append(out, Meta{Rule: rule.Identifier(), Key: m.Identifier, Value: m.Value})
+		}
+	}
+	return out
 }
 
 func messages(in []yr.CompilerMessage, file string) []Message {
@@ -164,6 +203,15 @@ func add(c *yr.Compiler, sources []Source) error {
 
 // CompileFiles reads and compiles rule files.
 func CompileFiles(paths ...string) (*Rules, error) {
+	sources, err := ReadSources(paths...)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(sources...)
+}
+
+// ReadSources reads rule files, each named by its path.
+func ReadSources(paths ...string) ([]Source, error) {
 	var sources []Source
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -172,7 +220,7 @@ func CompileFiles(paths ...string) (*Rules, error) {
 		}
 		sources = append(sources, Source{Name: p, Text: string(b)})
 	}
-	return Compile(sources...)
+	return sources, nil
 }
 
 // RuleNames lists the identifiers of the compiled rules, sorted.

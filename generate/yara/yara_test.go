@@ -4,14 +4,10 @@ package yara_test
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/rulegen/rulegen/generate/golden"
 	"github.com/rulegen/rulegen/generate/render"
@@ -61,56 +57,8 @@ func TestRenderGoldensCompileClean(t *testing.T) {
 	}
 }
 
-type manifest struct {
-	Fixtures []struct {
-		File  string   `yaml:"file"`
-		Why   string   `yaml:"why"`
-		Match []string `yaml:"match"`
-	} `yaml:"fixtures"`
-}
-
-// TestFixturesMeetManifest scans every fixture with all committed rules: each must match
-// exactly the rules its manifest entry names.
-func TestFixturesMeetManifest(t *testing.T) {
-	root := golden.RepoRoot(t)
-	dir := filepath.Join(root, "testdata", "fixtures")
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m manifest
-	if err := yaml.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("manifest.yaml: %v", err)
-	}
-	rules, err := yara.CompileFiles(committedRules(t)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	known := rules.RuleNames()
-	listed := map[string]bool{"manifest.yaml": true, "make-fixtures.sh": true}
-	for _, f := range m.Fixtures {
-		listed[f.File] = true
-		for _, r := range f.Match {
-			if !slices.Contains(known, r) {
-				t.Errorf("%s: manifest names rule %s, which rules/yara does not define", f.File, r)
-			}
-		}
-		got, err := rules.ScanFile(filepath.Join(dir, f.File))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := slices.Sorted(slices.Values(f.Match))
-		if !slices.Equal(got, want) {
-			t.Errorf("%s (%s): matched %v, want %v", f.File, f.Why, got, want)
-		}
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if !listed[e.Name()] {
-			t.Errorf("fixture %s is not in manifest.yaml", e.Name())
-		}
-	}
-}
+// The fixture manifest (testdata/fixtures/manifest.yaml) is checked by generate/verify's
+// TestCommittedRulesPassTheGate, through the code `rulegen test` runs.
 
 // TestBenignCorpusMatchesNothing scans the repository's own code and the Go toolchain: rules
 // that fire there would fire on every developer's machine.

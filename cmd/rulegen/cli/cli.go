@@ -38,6 +38,8 @@ func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, errFailed):
+		return ExitFail // the report above says what failed
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "rulegen: %v\nRun 'rulegen --help' for usage.\n", err)
 		return ExitUsage
@@ -66,6 +68,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	}
-	root.AddCommand(newGenerate(stdout, stderr, logger))
+	root.AddCommand(newGenerate(stdout, stderr, logger), newTest(stdout), newLint(stdout))
 	return root
 }

@@ -1,14 +1,23 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"path"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"sync"
 
+	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 
 	"github.com/rulegen/rulegen/generate/normalize"
@@ -27,6 +36,8 @@ type generateFlags struct {
 	maxTLP        string
 	warninglists  []string
 	jobs          int
+	check         bool
+	prune         bool
 }
 
 func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
@@ -71,6 +82,8 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	fl.StringVar(&f.maxTLP, "max-tlp", pipeline.DefaultMaxTLP, "most restrictive TLP that gets rules: clear, green, amber, amber+strict or red")
 	fl.StringArrayVar(&f.warninglists, "warninglists", nil, "directory of MISP warninglist JSON files to apply besides the bundled ones (repeatable)")
 	fl.IntVarP(&f.jobs, "jobs", "j", 0, "reports processed at once (default: one per CPU)")
+	fl.BoolVar(&f.check, "check", false, "write nothing: compare what would be written with OUT, print a unified diff and the orphaned rule files, exit 1 if they differ")
+	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	return cmd
 }
 
@@ -125,20 +138,25 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	bar := startProgress(stderr, len(inputs))
+	opts.InputDone = bar.inputDone
+	log.Debug("generating", "inputs", len(inputs), "out", f.out, "check", f.check)
+	if f.check {
+		return runCheck(ctx, stdout, f.out, inputs, opts, bar)
+	}
 	stage, err := render.NewStage(f.out)
 	if err != nil {
 		return err
 	}
 	defer stage.Discard() // a no-op after Commit
 	sum := newSummary(f.maxTLP)
-	bar := startProgress(stderr, len(inputs))
-	opts.InputDone = bar.inputDone
-	log.Debug("generating", "inputs", len(inputs), "out", f.out)
+	produced := newPathSet()
 	res, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error {
 		for _, file := range o.Files {
 			if err := stage.Put(file); err != nil {
 				return err
 			}
+			produced.add(file.Path)
 		}
 		sum.add(o)
 		return nil
@@ -157,6 +175,73 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	sum.print(stdout, f.out, written, unchanged)
+	orphans, err := render.Orphans(f.out, produced.paths)
+	if err != nil {
+		return err
+	}
+	if f.prune {
+		if err := render.Prune(f.out, orphans); err != nil {
+			return err
+		}
+	}
+	sum.print(stdout, f.out, written, unchanged, orphans, f.prune)
+	return nil
+}
+
+// pathSet collects the output paths of a run from several goroutines.
+type pathSet struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+func newPathSet() *pathSet { return &pathSet{paths: map[string]bool{}} }
+
+func (s *pathSet) add(p string) {
+	s.mu.Lock()
+	s.paths[p] = true
+	s.mu.Unlock()
+}
+
+// runCheck regenerates in memory and compares with OUT: a CI gate for a rules repository.
+func runCheck(ctx context.Context, stdout io.Writer, out string, inputs []string, opts pipeline.Options, bar *progress) error {
+	produced := newPathSet()
+	var mu sync.Mutex
+	diffs := map[string][]byte{}
+	_, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error {
+		for _, file := range o.Files {
+			produced.add(file.Path)
+			old, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(file.Path)))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			if bytes.Equal(old, file.Body) && err == nil {
+				continue
+			}
+			d := diff.Diff(path.Join(out, file.Path), old, path.Join(out, file.Path)+" (generated)", file.Body)
+			mu.Lock()
+			diffs[file.Path] = d
+			mu.Unlock()
+		}
+		return nil
+	})
+	bar.stop()
+	if err != nil {
+		return err
+	}
+	orphans, err := render.Orphans(out, produced.paths)
+	if err != nil {
+		return err
+	}
+	for _, p := range slices.Sorted(maps.Keys(diffs)) {
+		stdout.Write(diffs[p])
+	}
+	for _, o := range orphans {
+		fmt.Fprintf(stdout, "orphan: %s is produced by no input (remove it, or run generate --prune)\n", path.Join(out, o))
+	}
+	if len(diffs)+len(orphans) > 0 {
+		fmt.Fprintf(stdout, "%s is stale: %d files differ from what the inputs generate, %d orphaned; run rulegen generate --prune and commit\n", out, len(diffs), len(orphans))
+		return errFailed
+	}
+	fmt.Fprintf(stdout, "%s is up to date: %d files match what the inputs generate\n", out, len(produced.paths))
 	return nil
 }

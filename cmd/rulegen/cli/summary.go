@@ -102,7 +102,7 @@ func nothingFlagged(r *report.Report) bool {
 	return n > 0 && !flagged
 }
 
-func (s *summary) print(w io.Writer, out string, written, unchanged int) {
+func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans []string, pruned bool) {
 	slices.SortFunc(s.details, func(a, b reportDetail) int {
 		return cmp.Or(strings.Compare(a.source, b.source), strings.Compare(a.slug, b.slug))
 	})
@@ -121,6 +121,12 @@ func (s *summary) print(w io.Writer, out string, written, unchanged int) {
 	}
 	if len(s.skipped) > 0 {
 		line += "; skipped " + countsByReason(s.skipped)
+	}
+	switch {
+	case len(orphans) > 0 && pruned:
+		line += fmt.Sprintf("; %d orphaned files removed", len(orphans))
+	case len(orphans) > 0:
+		line += fmt.Sprintf("; %d orphaned files no input produces (--prune removes them)", len(orphans))
 	}
 	fmt.Fprintln(w, line)
 }

@@ -1,0 +1,321 @@
+package verify
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/yara"
+)
+
+// LintOptions tune `rulegen lint`.
+type LintOptions struct {
+	// MaxValues is the most values one Sigma field may list before the rule should be split
+	// (SigmaHQ splits long IOC lists); 0 means DefaultMaxValues.
+	MaxValues int
+}
+
+// DefaultMaxValues is the default of LintOptions.MaxValues.
+const DefaultMaxValues = 100
+
+// MinAtom is the shortest YARA string that makes a good atom: libyara looks for a string by
+// up to four of its bytes, and shorter strings are found in nearly every file.
+const MinAtom = 4
+
+var (
+	requiredYARAMeta  = []string{"description", "author", "date"}
+	requiredSigma     = []string{"title", "id", "status", "description", "author", "date", "tags", "logsource", "detection", "falsepositives", "level"}
+	techniqueInMeta   = regexp.MustCompile(`\bT\d{4}(?:\.\d{3})?\b`)
+	techniqueTag      = regexp.MustCompile(`^attack\.(t\d{4}(?:\.\d{3})?)$`)
+	stringDeclaration = regexp.MustCompile(`^\s*\$([A-Za-z0-9_]*)\s*=\s*(.*)$`)
+)
+
+// linter collects findings as cases of the lint suite.
+type linter struct {
+	cases []Case
+}
+
+func (l *linter) add(status Status, check, file string, line int, format string, args ...any) {
+	l.cases = append(l.cases, Case{Suite: "lint", Name: check, File: file, Line: line, Status: status, Message: fmt.Sprintf(format, args...)})
+}
+
+// Lint checks that the rules under dir are well made. Every file checked without a finding
+// is a passing case, so reports list what was looked at.
+func Lint(dir string, opts LintOptions) ([]Case, error) {
+	if opts.MaxValues <= 0 {
+		opts.MaxValues = DefaultMaxValues
+	}
+	rf, err := Find(dir)
+	if err != nil {
+		return nil, err
+	}
+	l := &linter{}
+	if err := l.yaraFiles(rf.YARA); err != nil {
+		return nil, err
+	}
+	if err := l.sigmaFiles(rf.Sigma, opts.MaxValues); err != nil {
+		return nil, err
+	}
+	sortCases(l.cases)
+	return l.cases, nil
+}
+
+// withPasses adds a passing case for each file without a finding.
+func (l *linter) pass(file string, before int) {
+	for _, c := range l.cases[before:] {
+		if c.File == file {
+			return
+		}
+	}
+	l.add(Pass, "clean", file, 0, "")
+}
+
+// yaraFiles lints each YARA file and rule names across files.
+func (l *linter) yaraFiles(paths []string) error {
+	sources, err := yara.ReadSources(paths...)
+	if err != nil {
+		return err
+	}
+	declared := map[string]string{} // rule name → file:line that declares it first
+	for _, s := range sources {
+		before := len(l.cases)
+		decls := declarations(s.Text)
+		for _, d := range decls {
+			where := fmt.Sprintf("%s:%d", s.Name, d.line)
+			if prev, dup := declared[d.name]; dup {
+				l.add(Fail, "duplicate-rule-name", s.Name, d.line, "rule %s is also defined at %s: a scanner loading both files fails", d.name, prev)
+			} else {
+				declared[d.name] = where
+			}
+		}
+		l.shortStrings(s)
+		if yara.Available {
+			l.compiled(s, decls)
+		}
+		l.pass(s.Name, before)
+	}
+	return nil
+}
+
+type declaration struct {
+	name string
+	line int
+}
+
+// declarations lists the rules a source declares with their lines.
+func declarations(source string) []declaration {
+	var out []declaration
+	n := 0
+	for line := range strings.Lines(source) {
+		n++
+		for _, name := range yaraRuleNames(line) {
+			out = append(out, declaration{name, n})
+		}
+	}
+	return out
+}
+
+func yaraRuleNames(line string) []string {
+	fields := strings.Fields(line)
+	for i := 0; i < len(fields); i++ {
+		switch fields[i] {
+		case "private", "global":
+			continue
+		case "rule":
+			if i+1 < len(fields) {
+				name, _, _ := strings.Cut(fields[i+1], ":")
+				name, _, _ = strings.Cut(name, "{")
+				return []string{name}
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
+// compiled checks what needs the compiled rules: required meta, a match on an empty file and
+// ATT&CK ids in meta.
+func (l *linter) compiled(s yara.Source, decls []declaration) {
+	rules, _, err := yara.CompileLenient(s)
+	if err != nil {
+		l.add(Fail, "compile", s.Name, 0, "%v", err)
+		return
+	}
+	defer rules.Destroy()
+	lineOf := map[string]int{}
+	for _, d := range decls {
+		lineOf[d.name] = d.line
+	}
+	metas := map[string]map[string]bool{}
+	for _, m := range rules.Metas() {
+		if metas[m.Rule] == nil {
+			metas[m.Rule] = map[string]bool{}
+		}
+		metas[m.Rule][m.Key] = true
+		if str, ok := m.Value.(string); ok && strings.Contains(strings.ToLower(m.Key), "attack") {
+			for _, id := range techniqueInMeta.FindAllString(str, -1) {
+				l.technique(s.Name, lineOf[m.Rule], "rule "+m.Rule+" meta "+m.Key, id)
+			}
+		}
+	}
+	for _, name := range rules.RuleNames() {
+		for _, key := range requiredYARAMeta {
+			if !metas[name][key] {
+				l.add(Fail, "missing-meta", s.Name, lineOf[name], "rule %s has no %s meta", name, key)
+			}
+		}
+		if !metas[name]["reference"] {
+			l.add(Warn, "missing-meta", s.Name, lineOf[name], "rule %s has no reference meta", name)
+		}
+	}
+	matched, err := rules.ScanMem(nil)
+	if err != nil {
+		l.add(Fail, "compile", s.Name, 0, "%v", err)
+		return
+	}
+	for _, name := range matched {
+		l.add(Fail, "matches-empty-file", s.Name, lineOf[name], "rule %s matches an empty file: it would fire on any file its other terms do not rule out", name)
+	}
+}
+
+// technique reports ATT&CK ids that are revoked, deprecated or unknown.
+func (l *linter) technique(file string, line int, where, id string) {
+	t, err := normalize.Technique(id)
+	switch {
+	case err != nil:
+		l.add(Warn, "attack-id", file, line, "%s: %v", where, err)
+	case t.ReplacedID != "":
+		l.add(Warn, "attack-id", file, line, "%s: %s is revoked or deprecated: use %s (%s)", where, id, t.ID, t.Name)
+	}
+}
+
+// shortStrings reports text and hex strings shorter than MinAtom bytes.
+func (l *linter) shortStrings(s yara.Source) {
+	n := 0
+	for line := range strings.Lines(s.Text) {
+		n++
+		m := stringDeclaration.FindStringSubmatch(strings.TrimRight(line, "\r\n"))
+		if m == nil {
+			continue
+		}
+		size, ok := literalSize(strings.TrimSpace(m[2]))
+		if ok && size < MinAtom {
+			l.add(Warn, "short-string", s.Name, n, "string $%s is %d bytes: under %d bytes libyara finds it in almost every file", m[1], size, MinAtom)
+		}
+	}
+}
+
+// literalSize is the byte length of a text string literal, or the longest run of fixed bytes
+// of a hex string; regular expressions are not measured.
+func literalSize(v string) (int, bool) {
+	switch {
+	case strings.HasPrefix(v, `"`):
+		size := 0
+		for i := 1; i < len(v); i++ {
+			switch v[i] {
+			case '"':
+				return size, true
+			case '\\':
+				if i+1 < len(v) && v[i+1] == 'x' {
+					i += 3
+				} else {
+					i++
+				}
+			}
+			size++
+		}
+	case strings.HasPrefix(v, "{"):
+		body, _, ok := strings.Cut(v[1:], "}")
+		if !ok {
+			return 0, false
+		}
+		longest, run := 0, 0
+		for _, tok := range strings.FieldsFunc(body, func(r rune) bool { return r == ' ' || r == '\t' }) {
+			if len(tok) == 2 && !strings.ContainsAny(tok, "?~[]()|-") {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+		return longest, true
+	}
+	return 0, false
+}
+
+// sigmaFiles lints each Sigma rule and ids across files.
+func (l *linter) sigmaFiles(paths []string, maxValues int) error {
+	ids := map[string]string{}
+	for _, p := range paths {
+		before := len(l.cases)
+		body, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("lint: %w", err)
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(body, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+			l.add(Fail, "not-a-rule", p, 0, "not a YAML mapping: %v", err)
+			continue
+		}
+		root := doc.Content[0]
+		fields := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			fields[root.Content[i].Value] = root.Content[i+1]
+		}
+		for _, key := range requiredSigma {
+			if fields[key] == nil {
+				l.add(Fail, "missing-field", p, 1, "no %s", key)
+			}
+		}
+		if fields["references"] == nil {
+			l.add(Warn, "missing-field", p, 1, "no references")
+		}
+		if id := fields["id"]; id != nil {
+			if prev, dup := ids[id.Value]; dup {
+				l.add(Fail, "duplicate-id", p, id.Line, "id %s is also the id of %s", id.Value, prev)
+			} else {
+				ids[id.Value] = fmt.Sprintf("%s:%d", p, id.Line)
+			}
+		}
+		if tags := fields["tags"]; tags != nil {
+			for _, t := range tags.Content {
+				if m := techniqueTag.FindStringSubmatch(t.Value); m != nil {
+					l.technique(p, t.Line, "tag "+t.Value, strings.ToUpper(m[1]))
+				}
+			}
+		}
+		if det := fields["detection"]; det != nil {
+			l.longLists(p, det, maxValues)
+		}
+		l.pass(p, before)
+	}
+	return nil
+}
+
+// longLists reports fields of a detection listing more than max values.
+func (l *linter) longLists(file string, detection *yaml.Node, max int) {
+	var walk func(n *yaml.Node, field string)
+	walk = func(n *yaml.Node, field string) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], n.Content[i].Value)
+			}
+		case yaml.SequenceNode:
+			scalars := slices.IndexFunc(n.Content, func(c *yaml.Node) bool { return c.Kind != yaml.ScalarNode }) < 0
+			if scalars && len(n.Content) > max {
+				l.add(Warn, "long-value-list", file, n.Line, "field %s lists %d values (more than %d): split the rule", field, len(n.Content), max)
+				return
+			}
+			for _, c := range n.Content {
+				walk(c, field)
+			}
+		}
+	}
+	walk(detection, "detection")
+}
