@@ -6,7 +6,7 @@ BIN     := bin/rulegen
 AUTHOR  := rulegen
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build rules test test-short update-golden bench bench-feed scan-ratio clean
+.PHONY: all deps build rules test gate test-short update-golden bench bench-feed scan-ratio clean
 
 all: build
 
@@ -28,6 +28,14 @@ rules: build
 test: deps
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(MAKE) --no-print-directory gate
+
+# The gate examples/github-actions.yml runs in a rules repository, run on rules/: rules/ is what
+# the bundled reports generate, lints without errors, and passes its fixtures and events.
+gate: build
+	./$(BIN) generate --check --author $(AUTHOR) --out rules testdata/reports
+	./$(BIN) lint rules
+	./$(BIN) test rules --fixtures testdata/fixtures/manifest.yaml --events testdata/events --junit bin/junit.xml
 
 # Everything but the GOROOT benign scan.
 test-short: deps

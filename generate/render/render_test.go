@@ -1,6 +1,8 @@
 package render_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
+	"github.com/rulegen/rulegen/generate/sigma"
 )
 
 func load(t *testing.T, path string) *report.Report {
@@ -178,4 +181,50 @@ func TestStageRelativeOutput(t *testing.T) {
 	if left, _ := filepath.Glob(".rulegen-stage-*"); len(left) != 0 {
 		t.Errorf("stage left behind: %v", left)
 	}
+}
+
+// Long IOC lists are split into selections of at most SigmaMaxValues values, and the rule still
+// fires on a value of every part.
+func TestLongListsSplitIntoSelections(t *testing.T) {
+	r := &report.Report{Source: "t.json", Format: "misp", ID: "5aa2e21b-79d8-4fd7-b15d-34670a016219", Title: "Many", Date: "2024-01-01"}
+	for i := range 250 {
+		r.Attributes = append(r.Attributes, report.Attribute{Type: "domain", Value: fmt.Sprintf("c2-%03d.net", i), ToIDS: true})
+	}
+	if err := normalize.Report(r, normalize.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := render.New(render.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := rd.Render([]*report.Report{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, "dns_query_win_malware_c2.yml") {
+			continue
+		}
+		body := string(f.Body)
+		for _, sel := range []string{"selection_domain:", "selection_domain_2:", "selection_domain_3:", "selection_subdomain_3:"} {
+			if !strings.Contains(body, "    "+sel+"\n") {
+				t.Errorf("no %s in\n%s", sel, body)
+			}
+		}
+		if strings.Contains(body, "selection_domain_4:") || strings.Count(body, "            - '") != 500 {
+			t.Errorf("%d values, want 250 domains and 250 parents", strings.Count(body, "            - '"))
+		}
+		rule, err := sigma.Load("many/dns", f.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := sigma.NewEvaluator([]sigma.Rule{rule})
+		for _, q := range []string{"c2-000.net", "x.c2-150.net", "c2-249.net"} {
+			if got, _ := ev.Matches(context.Background(), map[string]any{"EventID": 22, "QueryName": q}); len(got) != 1 {
+				t.Errorf("%s fired %v", q, got)
+			}
+		}
+		return
+	}
+	t.Fatal("no DNS rule")
 }

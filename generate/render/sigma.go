@@ -15,18 +15,20 @@ import (
 // already generalised (no SID, no environment variable), sorted and deduplicated. Templates
 // write each value with sigmaString.
 type sigmaView struct {
-	Report    *report.Report
-	Author    string
-	TitleStem string   // the report title, cut so that rule titles stay within 256 characters
-	Tags      []string // attack.<tactic>, attack.tNNNN, detection.*, tlp.*
-	Registry  []sigmaRegistry
-	Domains   []string          // QueryName / DestinationHostname, exact or as a parent domain
-	Endpoints []report.Endpoint // IP with port
-	IPs       []string          // IPs the report gives without a port
-	Images    []string          // process image path tails of dropped executables
-	Hashes    []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=...
-	Dropped   []string          // dropped-file path tails
-	Level     map[string]string // rule level per category, by how specific its indicators are
+	Report     *report.Report
+	Author     string
+	References []string // the report's links, or where the rule came from (see References)
+	TitleStem  string   // the report title, cut so that rule titles stay within 256 characters
+	MaxValues  int      // values per field in one selection; longer lists are split
+	Tags       []string // attack.<tactic>, attack.tNNNN, detection.*, tlp.*
+	Registry   []sigmaRegistry
+	Domains    []string          // QueryName / DestinationHostname, exact or as a parent domain
+	Endpoints  []report.Endpoint // IP with port
+	IPs        []string          // IPs the report gives without a port
+	Images     []string          // process image path tails of dropped executables
+	Hashes     []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=...
+	Dropped    []string          // dropped-file path tails
+	Level      map[string]string // rule level per category, by how specific its indicators are
 }
 
 type sigmaRegistry struct {
@@ -39,7 +41,7 @@ type sigmaRegistry struct {
 var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 
 func newSigmaView(r *report.Report, author string) sigmaView {
-	v := sigmaView{Report: r, Author: author, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{
+	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{
 		"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
 	}}
 	for _, reg := range r.Registry {
@@ -96,6 +98,23 @@ func sysmonHashes(f report.File) []string {
 		}
 	}
 	return out
+}
+
+// SigmaMaxValues is the most values one field of a Sigma selection lists; longer lists go into
+// further selections (selection_domain_2, ...), as SigmaHQ splits long IOC lists, and
+// `rulegen lint` warns about fields listing more.
+const SigmaMaxValues = 100
+
+// References are the report's links. A report without one still names its source, as rule
+// style guides ask: the MISP event by uuid, or "Internal Research" for an analyst's rendering.
+func References(r *report.Report) []string {
+	switch {
+	case len(r.References) > 0:
+		return r.References
+	case r.Format == "misp":
+		return []string{"MISP event " + r.ID}
+	}
+	return []string{"Internal Research"}
 }
 
 // sigmaTLP maps TLPv2 names to Sigma's tlp.* tags.

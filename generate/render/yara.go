@@ -12,6 +12,7 @@ import (
 type yaraView struct {
 	Report       *report.Report
 	Author       string
+	References   []string      // the report's links, or where the rule came from (see References)
 	RuleBase     string        // unique rule-name stem; rules are <RuleBase>_<Kind>
 	TechniqueIDs []string      // current ATT&CK ids
 	Samples      []report.File // files with a hash: the hash rule
@@ -24,7 +25,7 @@ type yaraView struct {
 }
 
 func newYaraView(r *report.Report, author, ruleBase string) yaraView {
-	v := yaraView{Report: r, Author: author, RuleBase: ruleBase, Samples: r.Samples(), Persistence: r.Registry}
+	v := yaraView{Report: r, Author: author, References: References(r), RuleBase: ruleBase, Samples: r.Samples(), Persistence: r.Registry}
 	for _, t := range r.Techniques {
 		v.TechniqueIDs = append(v.TechniqueIDs, t.ID)
 	}

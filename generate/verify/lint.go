@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
@@ -20,8 +21,8 @@ type LintOptions struct {
 	MaxValues int
 }
 
-// DefaultMaxValues is the default of LintOptions.MaxValues.
-const DefaultMaxValues = 100
+// DefaultMaxValues is the default of LintOptions.MaxValues: what generate writes at most.
+const DefaultMaxValues = render.SigmaMaxValues
 
 // MinAtom is the shortest YARA string that makes a good atom: libyara looks for a string by
 // up to four of its bytes, and shorter strings are found in nearly every file.

@@ -10,6 +10,7 @@ rule MAL_Ebury_is_alive_but_unseen_13cb1207_Hashes
     meta:
         description = "Detects the samples of Ebury is alive but unseen by file hash"
         author = "rulegen"
+        reference = "MISP event 13cb1207-0674-4a54-a999-df5ff8e35c1a"
         date = "2024-05-14"
         threat_level = "Medium"
         mitre_attack = "T1003.008, T1014, T1016.001, T1018, T1021.004, T1027.001, T1027.002, T1027.007, T1036.005, T1040, T1041, T1046, T1048.002, T1056.004, T1059, T1059.004, T1068, T1070.006, T1071.001, T1071.004, T1078, T1082, T1083, T1090.003, T1110.001, T1110.004, T1129, T1190, T1212, T1552.001, T1552.004, T1554, T1556, T1557.002, T1560.001, T1565.002, T1568.002, T1568.003, T1573.002, T1574.006, T1583.001, T1583.003, T1583.004, T1583.006, T1584.004, T1587.001, T1587.004, T1589.001, T1592.002, T1592.004, T1609, T1622, T1685, T1685.006, T1686"
@@ -139,6 +140,7 @@ rule MAL_Ebury_is_alive_but_unseen_13cb1207_C2
     meta:
         description = "Detects the command-and-control domains and addresses of Ebury is alive but unseen"
         author = "rulegen"
+        reference = "MISP event 13cb1207-0674-4a54-a999-df5ff8e35c1a"
         date = "2024-05-14"
         threat_level = "Medium"
         mitre_attack = "T1003.008, T1014, T1016.001, T1018, T1021.004, T1027.001, T1027.002, T1027.007, T1036.005, T1040, T1041, T1046, T1048.002, T1056.004, T1059, T1059.004, T1068, T1070.006, T1071.001, T1071.004, T1078, T1082, T1083, T1090.003, T1110.001, T1110.004, T1129, T1190, T1212, T1552.001, T1552.004, T1554, T1556, T1557.002, T1560.001, T1565.002, T1568.002, T1568.003, T1573.002, T1574.006, T1583.001, T1583.003, T1583.004, T1583.006, T1584.004, T1587.001, T1587.004, T1589.001, T1592.002, T1592.004, T1609, T1622, T1685, T1685.006, T1686"

@@ -10,6 +10,7 @@ rule MAL_Glupteba_AY_research_related_IoCs_5aa2e21b_Hashes
     meta:
         description = "Detects the samples of Glupteba.AY research related IoCs by file hash"
         author = "rulegen"
+        reference = "MISP event 5aa2e21b-79d8-4fd7-b15d-34670a016219"
         date = "2018-03-09"
         threat_level = "High"
         report_id = "5aa2e21b-79d8-4fd7-b15d-34670a016219"
@@ -34,6 +35,7 @@ rule MAL_Glupteba_AY_research_related_IoCs_5aa2e21b_C2
     meta:
         description = "Detects the command-and-control domains and addresses of Glupteba.AY research related IoCs"
         author = "rulegen"
+        reference = "MISP event 5aa2e21b-79d8-4fd7-b15d-34670a016219"
         date = "2018-03-09"
         threat_level = "High"
         report_id = "5aa2e21b-79d8-4fd7-b15d-34670a016219"
@@ -364,6 +366,7 @@ rule MAL_Glupteba_AY_research_related_IoCs_5aa2e21b_Persistence
     meta:
         description = "Detects the registry persistence and dropped files of Glupteba.AY research related IoCs"
         author = "rulegen"
+        reference = "MISP event 5aa2e21b-79d8-4fd7-b15d-34670a016219"
         date = "2018-03-09"
         threat_level = "High"
         report_id = "5aa2e21b-79d8-4fd7-b15d-34670a016219"

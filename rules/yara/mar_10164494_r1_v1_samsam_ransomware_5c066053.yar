@@ -10,6 +10,7 @@ rule MAL_MAR_10164494_r1_v1_SamSam_ransomware_5c066053_Hashes
     meta:
         description = "Detects the samples of MAR-10164494.r1.v1 (SamSam ransomware) by file hash"
         author = "rulegen"
+        reference = "MISP event 5c066053-0e94-46eb-9746-4b7d950d210f"
         date = "2018-11-27"
         tlp = "TLP:CLEAR"
         threat_level = "Low"

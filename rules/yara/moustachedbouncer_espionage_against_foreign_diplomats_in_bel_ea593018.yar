@@ -10,6 +10,7 @@ rule MAL_MoustachedBouncer_Espionage_against_foreign_diplomats_in_Belarus_ea5930
     meta:
         description = "Detects the samples of MoustachedBouncer: Espionage against foreign diplomats in Belarus by file hash"
         author = "rulegen"
+        reference = "MISP event ea593018-b2e9-4e7e-8da9-cc20a751e3f6"
         date = "2023-07-21"
         threat_level = "High"
         report_id = "ea593018-b2e9-4e7e-8da9-cc20a751e3f6"
@@ -78,6 +79,7 @@ rule MAL_MoustachedBouncer_Espionage_against_foreign_diplomats_in_Belarus_ea5930
     meta:
         description = "Detects the command-and-control domains and addresses of MoustachedBouncer: Espionage against foreign diplomats in Belarus"
         author = "rulegen"
+        reference = "MISP event ea593018-b2e9-4e7e-8da9-cc20a751e3f6"
         date = "2023-07-21"
         threat_level = "High"
         report_id = "ea593018-b2e9-4e7e-8da9-cc20a751e3f6"

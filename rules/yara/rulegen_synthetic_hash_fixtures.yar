@@ -10,6 +10,7 @@ rule MAL_rulegen_synthetic_hash_fixtures_Hashes
     meta:
         description = "Detects the samples of rulegen synthetic hash fixtures by file hash"
         author = "rulegen"
+        reference = "Internal Research"
         date = "2026-11-25"
         tlp = "TLP:GREEN"
         threat_level = "Undefined"
