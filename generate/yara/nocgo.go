@@ -12,12 +12,6 @@ const Available = false
 // ErrUnavailable is returned by every function of a build without cgo.
 var ErrUnavailable = errors.New("YARA support needs a build with cgo and libyara")
 
-// Source is one YARA source file to compile.
-type Source struct {
-	Name string
-	Text string
-}
-
 // Rules is a compiled ruleset; a build without cgo never has one.
 type Rules struct{}
 
@@ -32,3 +26,21 @@ func Check(...Source) ([]string, error) { return nil, ErrUnavailable }
 
 // CompileLenient always fails without cgo.
 func CompileLenient(...Source) (*Rules, []Message, error) { return nil, nil, ErrUnavailable }
+
+// RuleNames has no rules to name without cgo.
+func (*Rules) RuleNames() []string { return nil }
+
+// Metas has no rules to describe without cgo.
+func (*Rules) Metas() []Meta { return nil }
+
+// ScanFile always fails without cgo.
+func (*Rules) ScanFile(string) ([]string, error) { return nil, ErrUnavailable }
+
+// ScanMem always fails without cgo.
+func (*Rules) ScanMem([]byte) ([]string, error) { return nil, ErrUnavailable }
+
+// ScanTree always fails without cgo.
+func (*Rules) ScanTree(string, func(string) bool) ([]Hit, int, error) { return nil, 0, ErrUnavailable }
+
+// Destroy has nothing to free without cgo.
+func (*Rules) Destroy() {}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,47 +19,8 @@ import (
 // Available says whether this build can compile and scan (it needs cgo and libyara).
 const Available = true
 
-// Message is a compiler error or warning at a line of a named source.
-type Message struct {
-	File string
-	Line int
-	Rule string
-	Text string
-}
-
-func (m Message) String() string {
-	s := fmt.Sprintf("%s:%d: %s", m.File, m.Line, m.Text)
-	if m.Rule != "" {
-		s = fmt.Sprintf("%s:%d: rule %s: %s", m.File, m.Line, m.Rule, m.Text)
-	}
-	return s
-}
-
-// CompileError lists everything the compiler had to say about a source; warnings count as
-// failures because generated rules must compile clean.
-type CompileError struct {
-	Errors, Warnings []Message
-}
-
-func (e *CompileError) Error() string {
-	var lines []string
-	for _, m := range e.Errors {
-		lines = append(lines, "error: "+m.String())
-	}
-	for _, m := range e.Warnings {
-		lines = append(lines, "warning: "+m.String())
-	}
-	return strings.Join(lines, "\n")
-}
-
 // Rules is a compiled ruleset.
 type Rules struct{ rules *yr.Rules }
-
-// Source is one YARA source file to compile.
-type Source struct {
-	Name string // shown in messages
-	Text string
-}
 
 // Compile compiles sources into one ruleset and fails on any
 // error or warning.
@@ -101,12 +61,6 @@ func CompileLenient(sources ...Source) (*Rules, []Message, error) {
 
 // Destroy frees the compiled rules at once rather than at garbage collection.
 func (r *Rules) Destroy() { r.rules.Destroy() }
-
-// Meta is one meta entry of a compiled rule.
-type Meta struct {
-	Rule, Key string
-	Value     any
-}
 
 // Metas lists every rule's meta entries, in rule order.
 func (r *Rules) Metas() []Meta {
@@ -210,19 +164,6 @@ func CompileFiles(paths ...string) (*Rules, error) {
 	return Compile(sources...)
 }
 
-// ReadSources reads rule files, each named by its path.
-func ReadSources(paths ...string) ([]Source, error) {
-	var sources []Source
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read rules: %w", err)
-		}
-		sources = append(sources, Source{Name: p, Text: string(b)})
-	}
-	return sources, nil
-}
-
 // RuleNames lists the identifiers of the compiled rules, sorted.
 func (r *Rules) RuleNames() []string {
 	var names []string
@@ -260,12 +201,6 @@ func matchNames(m yr.MatchRules) []string {
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
-}
-
-// Hit is a file a ruleset matched.
-type Hit struct {
-	Path  string
-	Rules []string
 }
 
 // ScanTree scans every regular file under root, skipping files and directories for which skip
