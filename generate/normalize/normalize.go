@@ -26,7 +26,17 @@ type Options struct {
 	AllAttributes bool
 	// Warninglists hold well-known benign values; a value on one is skipped, naming the list.
 	Warninglists *warninglist.Set
+	// MaxValueBytes is the longest value that may become a rule; longer values are skipped.
+	// 0 means DefaultMaxValueBytes.
+	MaxValueBytes int
 }
+
+// DefaultMaxValueBytes is the default of Options.MaxValueBytes: longer than any domain, URL,
+// path or registry value a rule should hold, short of what a pasted document would be.
+const DefaultMaxValueBytes = 8192
+
+// maxTitleRunes keeps titles, which every rule repeats in its meta and description, readable.
+const maxTitleRunes = 500
 
 // Reasons shared by the skip list and the run summary.
 const (
@@ -48,6 +58,9 @@ func Report(r *report.Report, opts Options) error {
 		return err
 	}
 	classifyTags(r)
+	if opts.MaxValueBytes <= 0 {
+		opts.MaxValueBytes = DefaultMaxValueBytes
+	}
 	n := &normalizer{r: r, opts: opts}
 	for _, a := range r.Attributes {
 		n.attribute(a)
@@ -71,6 +84,9 @@ func identify(r *report.Report) error {
 		// Markdown renderings carry no event uuid; title and date identify the report, and unlike
 		// a content hash they survive a typo fix elsewhere in the file.
 		r.ID = report.StableID("report", r.Date, r.Title)
+	}
+	if runes := []rune(r.Title); len(runes) > maxTitleRunes {
+		r.Title = string(runes[:maxTitleRunes]) + "…" // after the id: a markdown id hashes the whole title
 	}
 	if r.Slug == "" {
 		r.Slug = Slug(r.Title, r.ID)
@@ -107,6 +123,8 @@ func (n *normalizer) attribute(a report.Attribute) {
 		return
 	case strings.TrimSpace(a.Value) == "":
 		r.Skip(a, "empty value")
+		return
+	case n.tooLong(a):
 		return
 	case isPlaceholder(a.Value):
 		r.Skip(a, ReasonPlaceholder)
@@ -388,4 +406,21 @@ func tidy(r *report.Report) {
 	slices.SortStableFunc(r.Skipped, func(a, b report.Skipped) int {
 		return cmp.Or(strings.Compare(a.Source.File, b.Source.File), cmp.Compare(a.Source.Line, b.Source.Line))
 	})
+}
+
+// tooLong skips a value over the length limit; the skip list keeps its start.
+func (n *normalizer) tooLong(a report.Attribute) bool {
+	if len(a.Value) <= n.opts.MaxValueBytes {
+		return false
+	}
+	n.r.SkipPart(a, cutRunes(a.Value, 100), fmt.Sprintf("value of %d bytes: longer than %d (--max-value-bytes)", len(a.Value), n.opts.MaxValueBytes))
+	return true
+}
+
+// cutRunes keeps the first n runes of s, marking a cut with "…".
+func cutRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

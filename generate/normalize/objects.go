@@ -54,6 +54,7 @@ func (n *normalizer) usable(o report.Object) []report.Attribute {
 		switch {
 		case o.Deleted || a.Deleted:
 			n.r.Skip(a, ReasonDeleted)
+		case n.tooLong(a):
 		case !flagged && !n.opts.AllAttributes && (indicatorType(a.Type) || contextRelations[a.Rel()]):
 			n.r.Skip(a, ReasonNotFlagged) // nothing in the object is meant for detection
 		case !flagged && !n.opts.AllAttributes && a.Type != "link": // links are references: used

@@ -65,7 +65,7 @@ func TestInvalidInputs(t *testing.T) {
 	}
 	for _, in := range inputs {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			err := parse.ReadFile(in, parse.FormatAuto, func(*report.Report) error { return nil })
+			err := parse.ReadFile(in, parse.Options{}, func(*report.Report) error { return nil })
 			if err == nil {
 				t.Fatal("parsed without error")
 			}

@@ -388,3 +388,27 @@ func lineCol(data []byte, offset int64) (int, int) {
 	line := bytes.Count(before, []byte("\n")) + 1
 	return line, int(offset) - bytes.LastIndexByte(before, '\n')
 }
+
+// checkDepth refuses JSON nested deeper than max before it is decoded: MISP events nest about
+// six levels, and deep nesting only costs the decoder stack and time.
+func checkDepth(name string, data []byte, max int) error {
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > max {
+				line, col := lineCol(data, int64(i))
+				return inputError(report.Pos{File: name, Line: line}, "column %d: JSON nested more than %d levels deep (--max-depth)", col, max)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}

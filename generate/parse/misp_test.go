@@ -12,7 +12,7 @@ import (
 func parseAll(t *testing.T, name, src string) []*report.Report {
 	t.Helper()
 	var out []*report.Report
-	if err := parse.Each(name, []byte(src), parse.FormatAuto, func(r *report.Report) error {
+	if err := parse.Each(name, []byte(src), parse.Options{}, func(r *report.Report) error {
 		out = append(out, r)
 		return nil
 	}); err != nil {
@@ -109,7 +109,7 @@ func TestMISPRealEvents(t *testing.T) {
 		t.Fatalf("only %d real events", len(files))
 	}
 	for _, f := range files {
-		err := parse.ReadFile(f, parse.FormatAuto, func(r *report.Report) error {
+		err := parse.ReadFile(f, parse.Options{}, func(r *report.Report) error {
 			if r.Title == "" || r.Date == "" || len(r.Attributes)+len(r.Objects) == 0 {
 				t.Errorf("%s: %q %q %d attributes %d objects", f, r.Title, r.Date, len(r.Attributes), len(r.Objects))
 			}

@@ -57,32 +57,86 @@ func Sniff(data []byte) Format {
 	return FormatMarkdown
 }
 
+// Limits bound what one input may hold, so that a hostile or broken file fails with a clear
+// error instead of exhausting memory or time. Zero fields take the defaults.
+type Limits struct {
+	FileBytes  int64 // size of one input file
+	Depth      int   // JSON nesting depth
+	Attributes int   // attributes of one event, objects' attributes included
+}
+
+// DefaultLimits are generous for real MISP events and feeds (the largest real event here is
+// 0.6 MB with 340 attributes) and stop what no report needs.
+var DefaultLimits = Limits{FileBytes: 256 << 20, Depth: 64, Attributes: 500_000}
+
+func (l Limits) withDefaults() Limits {
+	if l.FileBytes <= 0 {
+		l.FileBytes = DefaultLimits.FileBytes
+	}
+	if l.Depth <= 0 {
+		l.Depth = DefaultLimits.Depth
+	}
+	if l.Attributes <= 0 {
+		l.Attributes = DefaultLimits.Attributes
+	}
+	return l
+}
+
+// Options choose the format and the limits of a parse.
+type Options struct {
+	Format Format
+	Limits Limits
+}
+
 // Each parses a report file held in memory and calls yield with each report in file order (a
 // MISP file may hold many events). name is used in positions and errors.
-func Each(name string, data []byte, format Format, yield func(*report.Report) error) error {
+func Each(name string, data []byte, opts Options, yield func(*report.Report) error) error {
+	limits := opts.Limits.withDefaults()
+	if int64(len(data)) > limits.FileBytes {
+		return inputError(report.Pos{File: name}, "%d bytes: larger than the limit of %d bytes (--max-input-bytes)", len(data), limits.FileBytes)
+	}
 	if firstByte(data) == 0 {
 		return inputError(report.Pos{File: name}, "empty file")
 	}
+	format := opts.Format
 	if format == FormatAuto {
 		format = Sniff(data)
 	}
+	count := func(r *report.Report) error {
+		n := len(r.Attributes)
+		for _, o := range r.Objects {
+			n += len(o.Attributes)
+		}
+		if n > limits.Attributes {
+			return inputError(report.Pos{File: name}, "event %q has %d attributes: more than the limit of %d (--max-attributes)", r.Title, n, limits.Attributes)
+		}
+		return yield(r)
+	}
 	if format == FormatMISP {
-		return MISP(name, data, yield)
+		if err := checkDepth(name, data, limits.Depth); err != nil {
+			return err
+		}
+		return MISP(name, data, count)
 	}
 	r, err := Markdown(name, data)
 	if err != nil {
 		return err
 	}
-	return yield(r)
+	return count(r)
 }
 
-// ReadFile reads a report file and calls yield with each report it holds.
-func ReadFile(path string, format Format, yield func(*report.Report) error) error {
+// ReadFile reads a report file and calls yield with each report it holds. A file over the size
+// limit is refused before it is read.
+func ReadFile(path string, opts Options, yield func(*report.Report) error) error {
+	limit := opts.Limits.withDefaults().FileBytes
+	if info, err := os.Stat(path); err == nil && info.Size() > limit {
+		return inputError(report.Pos{File: path}, "%d bytes: larger than the limit of %d bytes (--max-input-bytes)", info.Size(), limit)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read report: %w", err)
 	}
-	return Each(path, data, format, yield)
+	return Each(path, data, opts, yield)
 }
 
 // File reads a file that holds exactly one report.
@@ -97,7 +151,7 @@ func File(path string) (*report.Report, error) {
 // Bytes parses data that holds exactly one report, sniffing its format.
 func Bytes(name string, data []byte) (*report.Report, error) {
 	var reports []*report.Report
-	err := Each(name, data, FormatAuto, func(r *report.Report) error {
+	err := Each(name, data, Options{}, func(r *report.Report) error {
 		reports = append(reports, r)
 		return nil
 	})

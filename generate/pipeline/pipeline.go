@@ -33,6 +33,7 @@ type Options struct {
 	Author    string
 	Templates fs.FS // template overrides; nil for the embedded templates
 	Format    parse.Format
+	Limits    parse.Limits      // zero fields: parse.DefaultLimits
 	Normalize normalize.Options // a nil Warninglists means the bundled lists
 	MaxTLP    string            // TLPv2 name; "" means DefaultMaxTLP
 	Workers   int               // reports processed at once; 0 means one per CPU
@@ -80,7 +81,7 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 	// first, so that reports sharing a title can be told apart by their ids, as a set.
 	var early []*report.Report
 	for _, in := range inMemory {
-		err := parse.ReadFile(in, opts.Format, func(r *report.Report) error {
+		err := parse.ReadFile(in, parse.Options{Format: opts.Format, Limits: opts.Limits}, func(r *report.Report) error {
 			early = append(early, r)
 			return nil
 		})
@@ -183,7 +184,7 @@ func (p *run) parallel(ctx context.Context, early []*report.Report, files []stri
 				if j.report != nil {
 					err = p.process(j.report)
 				} else {
-					err = parse.ReadFile(j.path, p.opts.Format, func(r *report.Report) error {
+					err = parse.ReadFile(j.path, parse.Options{Format: p.opts.Format, Limits: p.opts.Limits}, func(r *report.Report) error {
 						if err := ctx.Err(); err != nil {
 							return err
 						}

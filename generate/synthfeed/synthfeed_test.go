@@ -37,7 +37,7 @@ func TestFeedIsDeterministicAndReadable(t *testing.T) {
 		if filepath.Base(f) == "manifest.json" {
 			continue
 		}
-		err = parse.ReadFile(f, parse.FormatAuto, func(r *report.Report) error {
+		err = parse.ReadFile(f, parse.Options{}, func(r *report.Report) error {
 			attributes += len(r.Attributes)
 			for _, o := range r.Objects {
 				attributes += len(o.Attributes)

@@ -38,6 +38,8 @@ type generateFlags struct {
 	jobs          int
 	check         bool
 	prune         bool
+	limits        parse.Limits
+	maxValueBytes int
 }
 
 func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
@@ -82,13 +84,20 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	fl.StringVar(&f.maxTLP, "max-tlp", pipeline.DefaultMaxTLP, "most restrictive TLP that gets rules: clear, green, amber, amber+strict or red")
 	fl.StringArrayVar(&f.warninglists, "warninglists", nil, "directory of MISP warninglist JSON files to apply besides the bundled ones (repeatable)")
 	fl.IntVarP(&f.jobs, "jobs", "j", 0, "reports processed at once (default: one per CPU)")
+	fl.Int64Var(&f.limits.FileBytes, "max-input-bytes", parse.DefaultLimits.FileBytes, "largest input file")
+	fl.IntVar(&f.limits.Depth, "max-depth", parse.DefaultLimits.Depth, "deepest JSON nesting")
+	fl.IntVar(&f.limits.Attributes, "max-attributes", parse.DefaultLimits.Attributes, "most attributes in one event")
+	fl.IntVar(&f.maxValueBytes, "max-value-bytes", normalize.DefaultMaxValueBytes, "longest value that may become a rule (longer ones are skipped)")
 	fl.BoolVar(&f.check, "check", false, "write nothing: compare what would be written with OUT, print a unified diff and the orphaned rule files, exit 1 if they differ")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	return cmd
 }
 
 func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
-	opts := pipeline.Options{Author: f.author, Workers: f.jobs}
+	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits}
+	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 {
+		return opts, usageError{fmt.Errorf("--max-input-bytes, --max-depth, --max-attributes and --max-value-bytes must be positive")}
+	}
 	var err error
 	if opts.Format, err = parse.ParseFormat(f.format); err != nil {
 		return opts, usageError{fmt.Errorf("--format: %w", err)}
@@ -104,6 +113,7 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 		opts.Templates = os.DirFS(f.templates)
 	}
 	opts.Normalize.AllAttributes = f.allAttributes
+	opts.Normalize.MaxValueBytes = f.maxValueBytes
 	if len(f.warninglists) == 0 {
 		return opts, nil // the pipeline applies the bundled lists
 	}
