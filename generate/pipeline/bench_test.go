@@ -81,7 +81,7 @@ func BenchmarkGenerateFeed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := stage.Commit(); err != nil {
+		if _, _, err := stage.Commit(nil); err != nil {
 			b.Fatal(err)
 		}
 	}

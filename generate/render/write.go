@@ -132,11 +132,13 @@ func (s *Stage) mkdir(dir string) error {
 	return nil
 }
 
-// Commit moves the staged files into the output directory (renames, so a reader never sees
-// half a file; files whose content was unchanged were never staged and keep their
-// timestamps), then removes the stage. When the output directory does not exist yet, the
-// stage becomes it in one rename.
-func (s *Stage) Commit() (written, unchanged int, err error) {
+// Commit puts the new rules in place as a whole. The stage is completed into the full new
+// tree, with the output's other files carried over as hard links (unchanged files keep their
+// inode and timestamps), and then exchanged with the output directory in one step, so that a
+// crash or an interrupt leaves the old rules or the new ones, never a mix. keep decides which
+// existing files that this run did not write are carried over (nil: all of them; --prune
+// passes the orphans' complement). A run that changes nothing touches nothing.
+func (s *Stage) Commit(keep func(rel string) bool) (written, unchanged int, err error) {
 	defer s.Discard()
 	if _, err := os.Stat(s.out); errors.Is(err, os.ErrNotExist) {
 		if err := os.Rename(s.dir, s.out); err != nil {
@@ -144,25 +146,84 @@ func (s *Stage) Commit() (written, unchanged int, err error) {
 		}
 		return s.staged, s.unchanged, nil
 	}
-	made := map[string]bool{}
-	err = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(s.dir, p)
-		target := filepath.Join(s.out, rel)
-		if dir := filepath.Dir(target); !made[dir] {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			made[dir] = true
-		}
-		return os.Rename(p, target)
-	})
+	dropped, err := s.carryOver(keep)
 	if err != nil {
 		return 0, 0, fmt.Errorf("write rules: %w", err)
 	}
-	return s.staged, s.unchanged, nil
+	if s.staged == 0 && dropped == 0 {
+		return 0, s.unchanged, nil
+	}
+	if err := swap(s.dir, s.out); err != nil {
+		return 0, 0, fmt.Errorf("write rules: %w", err)
+	}
+	return s.staged, s.unchanged, nil // Discard removes the old tree, now at s.dir
+}
+
+// carryOver links into the stage every file of the output that the stage does not hold and
+// keep accepts, and returns how many it left out.
+func (s *Stage) carryOver(keep func(rel string) bool) (dropped int, err error) {
+	err = filepath.WalkDir(s.out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == s.out {
+			return err
+		}
+		rel, _ := filepath.Rel(s.out, p)
+		target := filepath.Join(s.dir, rel)
+		switch {
+		case d.IsDir():
+			return nil // made below when a file needs it: directories left empty go
+		case keep != nil && !keep(filepath.ToSlash(rel)):
+			dropped++
+			return nil
+		}
+		if _, err := os.Lstat(target); err == nil {
+			return nil // written by this run
+		}
+		if err := s.mkdir(filepath.Dir(target)); err != nil {
+			return err
+		}
+		return linkOrCopy(p, target, d)
+	})
+	return dropped, err
+}
+
+func linkOrCopy(src, dst string, d fs.DirEntry) error {
+	if d.Type()&fs.ModeSymlink != 0 {
+		to, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		return os.Symlink(to, dst)
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	body, err := os.ReadFile(src) // a file system without hard links
+	if err != nil {
+		return err
+	}
+	info, err := d.Info()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, body, info.Mode().Perm())
+}
+
+// swap exchanges the stage and the output directory; where the system cannot exchange in one
+// step it renames the output aside first, leaving a moment with no output directory but the
+// old tree always on disk.
+func swap(stage, out string) error {
+	if err := exchange(stage, out); err == nil {
+		return nil
+	}
+	aside := stage + ".old"
+	if err := os.Rename(out, aside); err != nil {
+		return err
+	}
+	if err := os.Rename(stage, out); err != nil {
+		os.Rename(aside, out)
+		return err
+	}
+	return os.Rename(aside, stage) // where Discard removes it
 }
 
 // Discard removes the stage and everything in it.
@@ -197,20 +258,4 @@ func Orphans(out string, produced map[string]bool) ([]string, error) {
 	}
 	slices.Sort(orphans)
 	return orphans, nil
-}
-
-// Prune removes orphans from out and the directories they leave empty.
-func Prune(out string, orphans []string) error {
-	for _, rel := range orphans {
-		p := filepath.Join(out, filepath.FromSlash(rel))
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("prune: %w", err)
-		}
-		for dir := filepath.Dir(p); dir != filepath.Clean(out); dir = filepath.Dir(dir) {
-			if os.Remove(dir) != nil { // not empty: stop climbing
-				break
-			}
-		}
-	}
-	return nil
 }

@@ -1,18 +1,33 @@
 package cli_test
 
 import (
+	"fmt"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/rulegen/rulegen/cmd/rulegen/cli"
 	"github.com/rulegen/rulegen/generate/golden"
+	"github.com/rulegen/rulegen/generate/synthfeed"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"rulegen": func() { os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr)) },
+		// synthfeed EVENTS DIR writes a synthetic MISP feed of EVENTS events, 100 attributes each.
+		"synthfeed": func() {
+			events, err := strconv.Atoi(os.Args[1])
+			if err == nil {
+				_, err = synthfeed.Write(os.Args[2], synthfeed.Size{Events: events, Attributes: 100 * events, Seed: 1})
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		},
 	})
 }
 

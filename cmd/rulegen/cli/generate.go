@@ -181,18 +181,17 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 	if !res.CompileCheck {
 		log.Warn("built without cgo: YARA output was not compile-checked")
 	}
-	written, unchanged, err := stage.Commit()
-	if err != nil {
-		return err
-	}
 	orphans, err := render.Orphans(f.out, produced.paths)
 	if err != nil {
 		return err
 	}
+	var keep func(string) bool // --prune leaves the orphans out of the new tree
 	if f.prune {
-		if err := render.Prune(f.out, orphans); err != nil {
-			return err
-		}
+		keep = func(rel string) bool { return !slices.Contains(orphans, rel) }
+	}
+	written, unchanged, err := stage.Commit(keep)
+	if err != nil {
+		return err
 	}
 	sum.print(stdout, f.out, written, unchanged, orphans, f.prune)
 	return nil
