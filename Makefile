@@ -6,7 +6,7 @@ BIN     := bin/rulegen
 AUTHOR  := rulegen
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build rules test gate test-short update-golden bench bench-feed scan-ratio clean
+.PHONY: all deps build rules test gate fuzz test-short update-golden bench bench-feed scan-ratio clean
 
 all: build
 
@@ -40,6 +40,16 @@ gate: build
 # Everything but the GOROOT benign scan.
 test-short: deps
 	$(GO) test -short ./...
+
+# Each fuzz target for FUZZTIME (default 30s); the seed corpora alone run in every go test.
+# A short minimising time keeps a slow target (FuzzGenerate compiles YARA) fuzzing rather
+# than minimising.
+FUZZTIME ?= 30s
+fuzz: deps
+	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzMarkdown$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzMISP$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./generate/normalize/warninglist -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./generate/pipeline -run '^$$' -fuzz '^FuzzGenerate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Rewrite golden files (and rules/) from the current code; review the diff before committing.
 update-golden: deps

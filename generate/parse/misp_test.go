@@ -1,7 +1,10 @@
 package parse_test
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/golden"
@@ -119,4 +122,29 @@ func TestMISPRealEvents(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// FuzzMISP: any bytes give reports or an input error naming the file, never a panic.
+func FuzzMISP(f *testing.F) {
+	root := golden.RepoRoot(f)
+	for _, pattern := range []string{"generate/parse/testdata/invalid/*.json", "testdata/reports/misp/pymisp_*.json", "testdata/feeds/chrome-mal-ids/*.json"} {
+		paths, _ := filepath.Glob(filepath.Join(root, pattern))
+		for _, p := range paths {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(`[{"Event": {"info": "x", "date": "2024-01-01", "Attribute": [{"type": "domain", "value": 1, "to_ids": "1"}]}}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := parse.Each("fuzz.json", data, parse.Options{Format: parse.FormatMISP}, func(r *report.Report) error {
+			if r.Title == "" || r.Source != "fuzz.json" {
+				t.Fatalf("report without a title or source: %+v", r)
+			}
+			return nil
+		})
+		if err != nil && (!errors.Is(err, parse.ErrInput) || !strings.Contains(err.Error(), "fuzz.json")) {
+			t.Fatalf("error %v is not an input error naming the file", err)
+		}
+	})
 }

@@ -63,25 +63,16 @@ type Result struct {
 // at once. Memory stays bounded by the reports in flight, never the whole input. Any bad input
 // stops the run with an error; the caller decides what to do with what it was already given.
 func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome) error) (*Result, error) {
-	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates})
+	p, err := newRun(opts, emit)
 	if err != nil {
 		return nil, err
 	}
-	if opts.MaxTLP == "" {
-		opts.MaxTLP = DefaultMaxTLP
-	}
-	if opts.Normalize.Warninglists == nil {
-		if opts.Normalize.Warninglists, err = bundledWarninglists(); err != nil {
-			return nil, err
-		}
-	}
-	p := &run{opts: opts, rd: rd, emit: emit, outputs: map[uint64]int32{}, rules: map[uint64]int32{}, seed: maphash.MakeSeed()}
 	inMemory, streamed := split(inputs, opts.Format)
 	// Report files that are not MISP JSON (markdown renderings) are few and small: they are read
 	// first, so that reports sharing a title can be told apart by their ids, as a set.
 	var early []*report.Report
 	for _, in := range inMemory {
-		err := parse.ReadFile(in, parse.Options{Format: opts.Format, Limits: opts.Limits}, func(r *report.Report) error {
+		err := parse.ReadFile(in, p.parseOptions(), func(r *report.Report) error {
 			early = append(early, r)
 			return nil
 		})
@@ -94,6 +85,51 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 	}
 	err = p.parallel(ctx, early, streamed)
 	return &Result{Reports: p.reports, CompileCheck: yara.Available}, err
+}
+
+// Bytes runs the pipeline on one input held in memory, on the calling goroutine: the path
+// fuzzing drives.
+func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) error {
+	p, err := newRun(opts, emit)
+	if err != nil {
+		return err
+	}
+	var reports []*report.Report
+	if err := parse.Each(name, data, p.parseOptions(), func(r *report.Report) error {
+		reports = append(reports, r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := p.identify(reports); err != nil {
+		return err
+	}
+	for _, r := range reports {
+		if err := p.process(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
+	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates})
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxTLP == "" {
+		opts.MaxTLP = DefaultMaxTLP
+	}
+	if opts.Normalize.Warninglists == nil {
+		if opts.Normalize.Warninglists, err = bundledWarninglists(); err != nil {
+			return nil, err
+		}
+	}
+	return &run{opts: opts, rd: rd, emit: emit, outputs: map[uint64]int32{}, rules: map[uint64]int32{}, seed: maphash.MakeSeed()}, nil
+}
+
+func (p *run) parseOptions() parse.Options {
+	return parse.Options{Format: p.opts.Format, Limits: p.opts.Limits}
 }
 
 var bundledWarninglists = sync.OnceValues(func() (*warninglist.Set, error) {
@@ -184,7 +220,7 @@ func (p *run) parallel(ctx context.Context, early []*report.Report, files []stri
 				if j.report != nil {
 					err = p.process(j.report)
 				} else {
-					err = parse.ReadFile(j.path, parse.Options{Format: p.opts.Format, Limits: p.opts.Limits}, func(r *report.Report) error {
+					err = parse.ReadFile(j.path, p.parseOptions(), func(r *report.Report) error {
 						if err := ctx.Err(); err != nil {
 							return err
 						}

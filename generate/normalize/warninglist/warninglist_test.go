@@ -138,3 +138,26 @@ func TestLoadDirNamesTheFile(t *testing.T) {
 		t.Error("missing directory accepted")
 	}
 }
+
+// FuzzParse: any bytes give a list or an error, and a list answers lookups without panicking.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"rfc1918.json", "empty-hashes.json", "sinkholes.json"} {
+		if b, err := os.ReadFile(filepath.Join("lists", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"name":"r","type":"regex","list":["/^a+$/i"],"matching_attributes":["domain"]}`))
+	f.Add([]byte(`{"name":"h","type":"hostname","list":[".example.com","x"]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := warninglist.Parse(data)
+		if err != nil {
+			return
+		}
+		s := warninglist.NewSet(l)
+		for _, v := range []string{"10.0.0.1", "a.example.com", "http://x/y", "", "::1"} {
+			s.Match("domain", v)
+			s.Match("ip-dst", v)
+			s.Match("url", v)
+		}
+	})
+}

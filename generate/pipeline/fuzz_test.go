@@ -1,0 +1,85 @@
+package pipeline_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/golden"
+	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/sigma"
+	"github.com/rulegen/rulegen/generate/yara"
+)
+
+// fuzzSeeds are the repository's small reports and bad inputs, markdown and MISP JSON.
+func fuzzSeeds(f *testing.F) {
+	root := golden.RepoRoot(f)
+	var paths []string
+	for _, pattern := range []string{
+		"testdata/reports/*.md",
+		"generate/render/testdata/*.md",
+		"generate/parse/testdata/invalid/*",
+		"testdata/reports/misp/pymisp_ursnif_domains_url.json",
+		"testdata/reports/misp/pymisp_xorist_ransomware_regkeyvalue.json",
+		"testdata/reports/misp/misp-stix_test_events_collection_1.json",
+		"testdata/reports/misp/pymisp_whois_object_defparam.json",
+		"testdata/feeds/chrome-mal-ids/049f01a5-7e01-559b-83e8-3a67738bbbe1.json",
+	} {
+		m, _ := filepath.Glob(filepath.Join(root, pattern))
+		paths = append(paths, m...)
+	}
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".err") {
+			continue
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+}
+
+// FuzzGenerate: for any input, generate returns an input error, or rules that libyara compiles
+// in full, that match no empty file, and that validate and parse as Sigma. A template or
+// escaping defect ("generated ... is invalid") is never an acceptable answer.
+func FuzzGenerate(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var files []string
+		var sources []yara.Source
+		err := pipeline.Bytes("fuzz", data, pipeline.Options{Author: "fuzz"}, func(o *pipeline.Outcome) error {
+			for _, file := range o.Files {
+				files = append(files, file.Path)
+				switch {
+				case strings.HasSuffix(file.Path, ".yml"):
+					if _, err := sigma.Load(file.Path, file.Body); err != nil {
+						t.Fatalf("emitted Sigma does not load: %v\n%s", err, file.Body)
+					}
+				case strings.HasSuffix(file.Path, ".yar"):
+					sources = append(sources, yara.Source{Name: file.Path, Text: string(file.Body)})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			if !errors.Is(err, parse.ErrInput) && !errors.Is(err, normalize.ErrReport) {
+				t.Fatalf("not an input error: %v", err)
+			}
+			return
+		}
+		if !yara.Available || len(sources) == 0 {
+			return
+		}
+		rules, err := yara.Compile(sources...)
+		if err != nil {
+			t.Fatalf("emitted YARA does not compile: %v\n%s", err, sources[0].Text)
+		}
+		defer rules.Destroy()
+		if m, err := rules.ScanMem(nil); err != nil || len(m) > 0 {
+			t.Fatalf("rules %v match an empty file (%v)", m, err)
+		}
+	})
+}
