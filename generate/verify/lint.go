@@ -66,7 +66,7 @@ func Lint(dir string, opts LintOptions) ([]Case, error) {
 	return l.cases, nil
 }
 
-// withPasses adds a passing case for each file without a finding.
+// pass adds a passing case for file when the checks since before found nothing in it.
 func (l *linter) pass(file string, before int) {
 	for _, c := range l.cases[before:] {
 		if c.File == file {

@@ -149,6 +149,7 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	bar := startProgress(stderr, len(inputs))
+	defer bar.stop()
 	opts.InputDone = bar.inputDone
 	log.Debug("generating", "inputs", len(inputs), "out", f.out, "check", f.check)
 	if f.check {

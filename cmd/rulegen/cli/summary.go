@@ -193,10 +193,11 @@ func orNone(s string) string {
 
 // progress draws a bar on stderr while a run reads its inputs, when stderr is a terminal.
 type progress struct {
-	total int
-	done  atomic.Int64
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	total    int
+	done     atomic.Int64
+	quit     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 func startProgress(stderr io.Writer, total int) *progress {
@@ -233,7 +234,10 @@ func (p *progress) draw(w io.Writer) {
 	fmt.Fprintf(w, "\r[%s%s] %d/%d inputs", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total)
 }
 
+// stop ends the bar and clears its line; calling it again does nothing.
 func (p *progress) stop() {
-	close(p.quit)
-	p.wg.Wait()
+	p.stopOnce.Do(func() {
+		close(p.quit)
+		p.wg.Wait()
+	})
 }
