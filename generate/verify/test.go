@@ -23,6 +23,10 @@ type TestOptions struct {
 	Fixtures      []string // YARA fixture manifests (see FixtureManifest)
 	Events        []string // Sigma event case files (*.jsonl) or directories of them
 	Benign        []string // files or directories no YARA rule may match
+	// Compiled is a file of compiled YARA rules (generate --yara-compiled, yarac) to prove
+	// instead of compiling DIR's sources: it must hold exactly their rules, and it is what
+	// the fixtures and benign files are scanned with.
+	Compiled string
 }
 
 // FixtureManifest is the YARA fixture format: each fixture names a file, relative to the
@@ -70,6 +74,14 @@ func Test(ctx context.Context, dir string, opts TestOptions) ([]Case, error) {
 		return nil, err
 	}
 	cases = append(cases, yaraCases...)
+	if opts.Compiled != "" {
+		compiled, c := loadCompiled(opts.Compiled, rules)
+		cases = append(cases, c)
+		if rules != nil {
+			rules.Destroy()
+		}
+		rules = compiled
+	}
 	loaded, sigmaCases := loadSigma(rf)
 	cases = append(cases, sigmaCases...)
 	for _, m := range opts.Fixtures {
@@ -135,6 +147,46 @@ func compileYARA(rf RuleFiles, allowWarnings bool) (*yara.Rules, []Case, error) 
 	}
 	rules, _, err := yara.CompileLenient(sources...)
 	return rules, cases, err
+}
+
+// loadCompiled loads compiled rules and checks they are the sources' rules, by name.
+func loadCompiled(path string, sources *yara.Rules) (*yara.Rules, Case) {
+	c := Case{Suite: "yara-compiled", Name: path, File: path, Status: Pass}
+	compiled, err := yara.Load(path)
+	if err != nil {
+		c.Status, c.Message = Fail, err.Error()
+		return nil, c
+	}
+	if sources == nil {
+		c.Status, c.Message = Fail, "the YARA sources did not compile: nothing to compare the compiled rules with"
+		return compiled, c
+	}
+	got, want := compiled.RuleNames(), sources.RuleNames()
+	if !slices.Equal(got, want) {
+		var missing, extra []string
+		for _, n := range want {
+			if !slices.Contains(got, n) {
+				missing = append(missing, n)
+			}
+		}
+		for _, n := range got {
+			if !slices.Contains(want, n) {
+				extra = append(extra, n)
+			}
+		}
+		c.Status = Fail
+		c.Message = fmt.Sprintf("stale: %d rules of the sources missing %v, %d rules not in the sources %v", len(missing), firstFew(missing), len(extra), firstFew(extra))
+	} else {
+		c.Message = fmt.Sprintf("%d rules, the same as the sources", len(got))
+	}
+	return compiled, c
+}
+
+func firstFew(names []string) []string {
+	if len(names) > 5 {
+		return append(names[:5:5], "...")
+	}
+	return names
 }
 
 func compileCase(name string, allowWarnings bool, sources ...yara.Source) Case {

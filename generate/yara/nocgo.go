@@ -44,3 +44,9 @@ func (*Rules) ScanTree(string, func(string) bool) ([]Hit, int, error) { return n
 
 // Destroy has nothing to free without cgo.
 func (*Rules) Destroy() {}
+
+// Save always fails without cgo.
+func (*Rules) Save(string) error { return ErrUnavailable }
+
+// Load always fails without cgo.
+func Load(string) (*Rules, error) { return nil, ErrUnavailable }

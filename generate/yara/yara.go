@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -57,6 +58,37 @@ func CompileLenient(sources ...Source) (*Rules, []Message, error) {
 		return nil, nil, fmt.Errorf("yara rules: %w", err)
 	}
 	return &Rules{rules: rules}, warnings, nil
+}
+
+// Save writes the compiled rules in libyara's format (what `yarac` writes and `yara -C` and
+// engines that load compiled rules read) to path, atomically: a temporary file beside it is
+// renamed into place.
+func (r *Rules) Save(path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save compiled rules: %w", err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	if err := r.rules.Save(tmp.Name()); err != nil {
+		return fmt.Errorf("save compiled rules %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("save compiled rules: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save compiled rules: %w", err)
+	}
+	return nil
+}
+
+// Load reads rules compiled by Save or by yarac.
+func Load(path string) (*Rules, error) {
+	rules, err := yr.LoadRules(path)
+	if err != nil {
+		return nil, fmt.Errorf("load compiled rules %s: %w", path, err)
+	}
+	return &Rules{rules: rules}, nil
 }
 
 // Destroy frees the compiled rules at once rather than at garbage collection.

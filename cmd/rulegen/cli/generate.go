@@ -25,6 +25,7 @@ import (
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/yara"
 )
 
 type generateFlags struct {
@@ -40,6 +41,7 @@ type generateFlags struct {
 	prune         bool
 	limits        parse.Limits
 	maxValueBytes int
+	compiled      string
 }
 
 func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
@@ -89,6 +91,7 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	fl.IntVar(&f.limits.Attributes, "max-attributes", parse.DefaultLimits.Attributes, "most attributes in one event")
 	fl.IntVar(&f.maxValueBytes, "max-value-bytes", normalize.DefaultMaxValueBytes, "longest value that may become a rule (longer ones are skipped)")
 	fl.BoolVar(&f.check, "check", false, "write nothing: compare what would be written with OUT, print a unified diff and the orphaned rule files, exit 1 if they differ")
+	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	return cmd
 }
@@ -195,6 +198,27 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 		return err
 	}
 	sum.print(stdout, f.out, written, unchanged, orphans, f.prune)
+	if f.compiled != "" {
+		return saveCompiled(stdout, f.out, f.compiled)
+	}
+	return nil
+}
+
+// saveCompiled compiles every YARA file under out, as a scanner loads them, into one file.
+func saveCompiled(stdout io.Writer, out, path string) error {
+	files, err := filepath.Glob(filepath.Join(out, "yara", "*.yar"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("--yara-compiled: no YARA rules in %s", filepath.Join(out, "yara"))
+	}
+	rules, err := yara.CompileFiles(files...)
+	if err != nil {
+		return fmt.Errorf("--yara-compiled: %w", err)
+	}
+	defer rules.Destroy()
+	if err := rules.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d YARA rules from %d files compiled into %s\n", len(rules.RuleNames()), len(files), path)
 	return nil
 }
 

@@ -103,6 +103,7 @@ The manifest and event formats are described in the README ("rulegen test").`,
 	fl.StringArrayVar(&opts.Fixtures, "fixtures", nil, "YARA fixture manifest `FILE` (repeatable)")
 	fl.StringArrayVar(&opts.Events, "events", nil, "Sigma event cases: a .jsonl `PATH` or a directory of them (repeatable)")
 	fl.StringArrayVar(&opts.Benign, "benign", nil, "file or directory `PATH` no YARA rule may match (repeatable)")
+	fl.StringVar(&opts.Compiled, "yara-compiled", "", "compiled YARA rules `FILE` (generate --yara-compiled, yarac): must hold DIR's rules, and is what fixtures and benign files are scanned with")
 	out.register(cmd)
 	return cmd
 }
