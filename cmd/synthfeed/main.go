@@ -19,8 +19,10 @@ func main() {
 	attributes := flag.Int("attributes", 1000000, "attributes to write, in total")
 	seed := flag.Uint64("seed", 1, "random seed: the same seed writes the same feed")
 	decode := flag.Bool("decode", false, "time a plain encoding/json decode of the feed in DIR instead of writing one")
+	event := flag.String("event", "", "write one event of `KIND` (hashes, hashes-nosize, domains) with -count indicators to the file given instead of DIR")
+	count := flag.Int("count", 1000, "indicators in the -event")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR")
+		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -29,6 +31,13 @@ func main() {
 		os.Exit(2)
 	}
 	dir := flag.Arg(0)
+	if *event != "" {
+		if err := synthfeed.WriteEvent(dir, *event, *count, *seed); err != nil {
+			fmt.Fprintln(os.Stderr, "synthfeed:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *decode {
 		if err := timeDecode(dir); err != nil {
 			fmt.Fprintln(os.Stderr, "synthfeed:", err)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/rulegen/rulegen/generate/golden"
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/synthfeed"
+	"github.com/rulegen/rulegen/generate/yara"
 )
 
 func writeFile(t *testing.T, path, body string) string {
@@ -123,5 +125,49 @@ func TestCancelledRunStops(t *testing.T) {
 	}
 	if _, _, err := pipeline.Collect(ctx, inputs, pipeline.Options{Author: "t"}); err == nil {
 		t.Error("a cancelled run succeeded")
+	}
+}
+
+// An event with thousands of domains generates: libyara warns on a rule with too many strings,
+// so they are split over rules of at most YaraMaxStrings, and each domain still matches.
+func TestManyDomainsSplitOverRules(t *testing.T) {
+	if !yara.Available {
+		t.Skip("no cgo")
+	}
+	in := filepath.Join(t.TempDir(), "many.json")
+	if err := synthfeed.WriteEvent(in, synthfeed.KindDomains, 2000, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []yara.Source
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+		}
+	}
+	rules, err := yara.Compile(sources...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rules.Destroy()
+	var c2 []string
+	for _, n := range rules.RuleNames() {
+		if strings.Contains(n, "_C2") {
+			c2 = append(c2, n)
+		}
+	}
+	if len(c2) != 5 || strings.Count(sources[0].Text, "ascii wide nocase fullword") != 2000 {
+		t.Fatalf("C2 rules %v", c2)
+	}
+	// The last domain in sorted order is in the last rule.
+	text := sources[0].Text
+	i := strings.LastIndex(text, `$domain`)
+	domain := strings.Split(text[i:], `"`)[1]
+	got, err := rules.ScanMem([]byte("GET http://" + domain + "/x"))
+	if err != nil || len(got) != 1 || !strings.HasSuffix(got[0], "_C2_5") {
+		t.Errorf("%s matched %v (%v)", domain, got, err)
 	}
 }

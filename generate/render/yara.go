@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -19,6 +20,7 @@ type yaraView struct {
 	Domains      []string      // domains and hostnames
 	IPs          []string      // unique addresses, ports dropped: YARA sees text, not flows
 	URLs         []string
+	C2           []c2Rule // Domains, IPs and URLs split into rules libyara scans without warning
 	Persistence  []report.RegistryValue
 	DroppedPaths []string // dropped-file path tails not already in a registry value's data
 	Mutexes      []string
@@ -36,8 +38,48 @@ func newYaraView(r *report.Report, author, ruleBase string) yaraView {
 		v.IPs = append(v.IPs, e.IP) // endpoints are sorted by address already
 	}
 	v.IPs = slices.Compact(v.IPs)
+	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs)
 	v.DroppedPaths = droppedPaths(r)
 	return v
+}
+
+// YaraMaxStrings is the most strings one generated rule holds. libyara warns that a rule "is
+// slowing down scanning" once its strings give too many atoms (between 1,000 and 2,000
+// `ascii wide nocase` domains), and a warning fails generate; larger lists go into further
+// rules: _C2, _C2_2, ...
+const YaraMaxStrings = 400
+
+// c2Rule is one C2 rule's share of the strings; Suffix is "" for the first rule, then "_2", ...
+type c2Rule struct {
+	Suffix             string
+	Domains, IPs, URLs []string
+}
+
+func c2Rules(domains, ips, urls []string) []c2Rule {
+	var out []c2Rule
+	cur := c2Rule{}
+	n := 0
+	add := func(list *[]string, v string) {
+		if n == YaraMaxStrings {
+			out = append(out, cur)
+			cur, n = c2Rule{Suffix: fmt.Sprintf("_%d", len(out)+1)}, 0
+		}
+		*list = append(*list, v)
+		n++
+	}
+	for _, d := range domains {
+		add(&cur.Domains, d)
+	}
+	for _, ip := range ips {
+		add(&cur.IPs, ip)
+	}
+	for _, u := range urls {
+		add(&cur.URLs, u)
+	}
+	if n > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 func sortedValues(lists ...[]report.Indicator) []string {

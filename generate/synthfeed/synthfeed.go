@@ -199,3 +199,41 @@ func (g *gen) file(flag bool) object {
 	add("size-in-bytes", "size-in-bytes", fmt.Sprint(1024+g.rng.IntN(4<<20)), false)
 	return o
 }
+
+// Kinds of single-event reports WriteEvent writes for the scan benchmarks.
+const (
+	KindHashes       = "hashes"        // file objects with a sha256 and a size
+	KindHashesNoSize = "hashes-nosize" // sha256 attributes alone
+	KindDomains      = "domains"       // domain attributes
+)
+
+// WriteEvent writes one MISP event (as {"Event": ...}) holding n indicators of one kind, all
+// flagged to_ids, to path.
+func WriteEvent(path, kind string, n int, seed uint64) error {
+	g := &gen{rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+	ev := event{UUID: g.id(), Info: fmt.Sprintf("Synthetic %d %s", n, kind), Date: "2026-01-01",
+		ThreatLevelID: "2", Analysis: "2", Published: true, Timestamp: "1700000000", Tag: []tag{{Name: "tlp:clear"}}}
+	for range n {
+		switch kind {
+		case KindHashes:
+			o := object{UUID: g.id(), Name: "file", MetaCat: "file"}
+			for _, a := range []struct{ rel, value string }{{"sha256", g.hex(64)}, {"size-in-bytes", fmt.Sprint(1024 + g.rng.IntN(8<<20))}} {
+				at := g.attr(a.rel, "Payload delivery", a.value, true)
+				at.ObjectRelation = a.rel
+				o.Attribute = append(o.Attribute, at)
+			}
+			ev.Object = append(ev.Object, o)
+		case KindHashesNoSize:
+			ev.Attribute = append(ev.Attribute, g.attr("sha256", "Payload delivery", g.hex(64), true))
+		case KindDomains:
+			ev.Attribute = append(ev.Attribute, g.attr("domain", "Network activity", g.domain(), true))
+		default:
+			return fmt.Errorf("kind %q: want %s, %s or %s", kind, KindHashes, KindHashesNoSize, KindDomains)
+		}
+	}
+	body, err := json.MarshalIndent(map[string]any{"Event": ev}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, body, 0o644)
+}

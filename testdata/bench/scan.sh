@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Scan cost of generated YARA rules, as ratios against an empty ruleset measured in the same
+# run on the same corpus, in pairs (rules, empty, rules, empty, ...) so that drift cancels.
+# Prints, per ruleset, its rule count, compile time, compiled size and, per corpus, the median
+# wall-time and CPU-time ratios.
+#
+#   testdata/bench/scan.sh [PAIRS]       (make bench-scan)
+#
+# CORPORA (default: the Go toolchain and /usr/lib/x86_64-linux-gnu) and RULESETS (default: all)
+# narrow the run. Needs bin/rulegen, bin/synthfeed and the yara CLI (yara, yarac).
+set -euo pipefail
+pairs=${1:-5}
+corpora=${CORPORA:-"$(go env GOROOT) /usr/lib/x86_64-linux-gnu"}
+rulesets=${RULESETS:-"seed hashes-1k hashes-10k hashes-100k nosize-10k domains-10k"}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# ruleset NAME: the YARA source of one ruleset in $work/NAME.yar.
+ruleset() {
+	case $1 in
+	seed) cat rules/yara/remcos_rat_02_28_20.yar >"$work/$1.yar"; return ;;
+	hashes-1k) kind=hashes n=1000 ;;
+	hashes-10k) kind=hashes n=10000 ;;
+	hashes-100k) kind=hashes n=100000 ;;
+	nosize-10k) kind=hashes-nosize n=10000 ;;
+	domains-10k) kind=domains n=10000 ;;
+	*) echo "unknown ruleset $1" >&2; exit 2 ;;
+	esac
+	bin/synthfeed -event "$kind" -count "$n" "$work/$1.json"
+	bin/rulegen generate --out "$work/$1.out" "$work/$1.json" >/dev/null
+	cat "$work/$1.out"/yara/*.yar >"$work/$1.yar"
+}
+
+# scan RULES CORPUS: prints "wall_ms cpu_ms" of one scan.
+scan() {
+	local s e
+	s=$(date +%s%N)
+	/usr/bin/time -f "%U %S" -o "$work/cpu" yara -C -r -p "$(nproc)" "$1" "$2" >/dev/null 2>&1 || true
+	e=$(date +%s%N)
+	awk -v w=$(((e - s) / 1000000)) '{printf "%d %d\n", w, ($1 + $2) * 1000}' "$work/cpu"
+}
+
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+printf 'rule empty_baseline { condition: false }\n' >"$work/empty.yar"
+yarac "$work/empty.yar" "$work/empty.yarc"
+printf '%-12s %7s %9s %10s  %-34s %6s %6s\n' ruleset rules compile_s compiled_kb corpus wall cpu
+for r in $rulesets; do
+	ruleset "$r"
+	start=$(date +%s%N)
+	yarac "$work/$r.yar" "$work/$r.yarc"
+	compile=$(awk -v n=$(($(date +%s%N) - start)) 'BEGIN {printf "%.2f", n / 1e9}')
+	rules=$(grep -c '^rule ' "$work/$r.yar")
+	size=$(($(stat -c %s "$work/$r.yarc") / 1024))
+	for c in $corpora; do
+		scan "$work/empty.yarc" "$c" >/dev/null # warm the page cache
+		: >"$work/wall"
+		: >"$work/cpuratio"
+		for _ in $(seq "$pairs"); do
+			read -r aw ac < <(scan "$work/$r.yarc" "$c")
+			read -r bw bc < <(scan "$work/empty.yarc" "$c")
+			awk -v a="$aw" -v b="$bw" 'BEGIN {printf "%.3f\n", a / b}' >>"$work/wall"
+			awk -v a="$ac" -v b="$bc" 'BEGIN {printf "%.3f\n", a / (b ? b : 1)}' >>"$work/cpuratio"
+		done
+		printf '%-12s %7d %9s %10d  %-34s %6s %6s\n' "$r" "$rules" "$compile" "$size" "$c" \
+			"$(median <"$work/wall")x" "$(median <"$work/cpuratio")x"
+	done
+done
