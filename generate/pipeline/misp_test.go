@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,5 +171,67 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 	got, err := rules.ScanMem([]byte("GET http://" + domain + "/x"))
 	if err != nil || len(got) != 1 || !strings.HasSuffix(got[0], "_C2_5") {
 		t.Errorf("%s matched %v (%v)", domain, got, err)
+	}
+}
+
+// Large sample sets are laid out over rules with disjoint size ranges and a size tree inside;
+// every sample still matches its rule, and only its own content does.
+func TestManySamplesLaidOutBySize(t *testing.T) {
+	if !yara.Available {
+		t.Skip("no cgo")
+	}
+	var objects []string
+	var contents [][]byte
+	for i := range 600 {
+		body := []byte(strings.Repeat(fmt.Sprintf("sample %d;", i), 1+i%37))
+		contents = append(contents, body)
+		sum := sha256.Sum256(body)
+		objects = append(objects, fmt.Sprintf(`{"name": "file", "Attribute": [
+			{"object_relation": "sha256", "type": "sha256", "value": "%x", "to_ids": true},
+			{"object_relation": "size-in-bytes", "type": "size-in-bytes", "value": "%d", "to_ids": false}]}`, sum, len(body)))
+	}
+	var unsized []string
+	for i := range 300 {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("unsized %d", i)))
+		unsized = append(unsized, fmt.Sprintf(`{"type": "sha256", "value": "%x", "to_ids": true}`, sum))
+	}
+	in := writeFile(t, filepath.Join(t.TempDir(), "many.json"), `{"Event": {"uuid": "1410750b-ab52-54af-89f7-8dde0f320384", "info": "Many samples", "date": "2024-01-01",
+		"Attribute": [`+strings.Join(unsized, ",")+`], "Object": [`+strings.Join(objects, ",")+`]}}`)
+	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src string
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			src = string(f.Body)
+		}
+	}
+	rules, err := yara.Compile(yara.Source{Name: "many.yar", Text: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rules.Destroy()
+	want := []string{"_Hashes", "_Hashes_2", "_Hashes_3", "_Hashes_4", "_Hashes_5"}
+	if names := rules.RuleNames(); len(names) != len(want) {
+		t.Fatalf("rules %v", names)
+	}
+	matchedBy := map[string]int{}
+	for i, body := range contents {
+		got, err := rules.ScanMem(body)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("sample %d (%d bytes) matched %v (%v)", i, len(body), got, err)
+		}
+		matchedBy[got[0]]++
+		other := append([]byte("X"), body[1:]...) // same size, other content
+		if got, _ := rules.ScanMem(other); len(got) != 0 {
+			t.Errorf("a look-alike of sample %d matched %v", i, got)
+		}
+	}
+	if len(matchedBy) != 3 {
+		t.Errorf("sized samples matched by %v, want three rules", matchedBy)
+	}
+	if strings.Count(src, "filesize >= ") < 3 || !strings.Contains(src, "(filesize < ") {
+		t.Errorf("no size ranges or tree:\n%.2000s", src)
 	}
 }

@@ -16,7 +16,8 @@ type yaraView struct {
 	References   []string      // the report's links, or where the rule came from (see References)
 	RuleBase     string        // unique rule-name stem; rules are <RuleBase>_<Kind>
 	TechniqueIDs []string      // current ATT&CK ids
-	Samples      []report.File // files with a hash: the hash rule
+	Samples      []report.File // files with a hash
+	Hashes       []hashRule    // the samples laid out in hash rules (see hashes.go)
 	Domains      []string      // domains and hostnames
 	IPs          []string      // unique addresses, ports dropped: YARA sees text, not flows
 	URLs         []string
@@ -39,6 +40,7 @@ func newYaraView(r *report.Report, author, ruleBase string) yaraView {
 	}
 	v.IPs = slices.Compact(v.IPs)
 	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs)
+	v.Hashes = hashRules(v.Samples)
 	v.DroppedPaths = droppedPaths(r)
 	return v
 }
