@@ -212,8 +212,7 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rules.Destroy()
-	want := []string{"_Hashes", "_Hashes_2", "_Hashes_3", "_Hashes_4", "_Hashes_5"}
-	if names := rules.RuleNames(); len(names) != len(want) {
+	if names := rules.RuleNames(); len(names) != 2 { // the sized samples, and the 300 without a size
 		t.Fatalf("rules %v", names)
 	}
 	matchedBy := map[string]int{}
@@ -228,10 +227,10 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 			t.Errorf("a look-alike of sample %d matched %v", i, got)
 		}
 	}
-	if len(matchedBy) != 3 {
-		t.Errorf("sized samples matched by %v, want three rules", matchedBy)
+	if len(matchedBy) != 1 {
+		t.Errorf("sized samples matched by %v, want one rule", matchedBy)
 	}
-	if strings.Count(src, "filesize >= ") < 3 || !strings.Contains(src, "(filesize < ") {
+	if !strings.Contains(src, "filesize >= ") || !strings.Contains(src, "(filesize < ") {
 		t.Errorf("no size ranges or tree:\n%.2000s", src)
 	}
 }

@@ -17,7 +17,9 @@ import (
 //
 //   - rules of at most HashesPerRule samples, each over a range of file sizes that does not
 //     overlap the others' (samples sorted by size), so that a file outside the range costs
-//     one or two comparisons;
+//     one or two comparisons. Fewer, larger rules are cheaper: over the Go toolchain, 100,000
+//     samples cost 1.35x an empty ruleset in rules of 256, 1.13x in rules of 2,048 and 1.11x
+//     in rules of 8,192; a single condition of 10,000 leaves is beyond libyara's parser;
 //   - inside a rule, a balanced tree on the file size: a file descends about log2(n) levels
 //     to the few samples of its size, and only then is hashed.
 //
@@ -25,7 +27,7 @@ import (
 // the digest per file) and compared with each of them. They go into rules of their own.
 const (
 	flatHashes    = 16
-	HashesPerRule = 256
+	HashesPerRule = 8192
 	treeLeaves    = 4 // samples compared in one leaf of the size tree
 )
 

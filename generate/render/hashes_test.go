@@ -1,0 +1,62 @@
+package render
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// The layout keeps every sample once, in rules whose size ranges do not overlap, with every
+// sample of one size in one rule, and trees that send each size to the leaf holding it.
+func TestHashRulesLayout(t *testing.T) {
+	var samples []report.File
+	for i := range 2*HashesPerRule + 100 {
+		samples = append(samples, report.File{SHA256: fmt.Sprintf("%064x", i+1), Size: int64(1000 + i/3)}) // three samples per size
+	}
+	for i := range 20 {
+		samples = append(samples, report.File{MD5: fmt.Sprintf("%032x", i+1)})
+	}
+	rules := hashRules(samples)
+	if len(rules) != 4 || rules[0].Suffix != "" || rules[1].Suffix != "_2" || !rules[3].Unsized || len(rules[3].Samples) != 20 {
+		t.Fatalf("%d rules: %+v", len(rules), rules[len(rules)-1].Suffix)
+	}
+	seen := 0
+	for i, r := range rules[:3] {
+		seen += len(r.Samples)
+		if i > 0 && r.Lo <= rules[i-1].Hi {
+			t.Errorf("rule %d starts at %d, inside the range of rule %d (up to %d)", i, r.Lo, i-1, rules[i-1].Hi)
+		}
+		for _, f := range r.Samples {
+			if !reaches(r.Tree, f) {
+				t.Errorf("rule %d: size %d does not reach sample %s", i, f.Size, f.SHA256)
+			}
+		}
+	}
+	if seen != 2*HashesPerRule+100 {
+		t.Errorf("%d sized samples laid out", seen)
+	}
+	if small := hashRules(samples[:flatHashes]); len(small) != 1 || small[0].Tree != nil {
+		t.Error("a small report is not one flat rule")
+	}
+	if hashRules(nil) != nil {
+		t.Error("rules without samples")
+	}
+}
+
+// reaches follows the tree as libyara evaluates it for a file of f's size.
+func reaches(n *sizeNode, f report.File) bool {
+	for n.Leaves == nil {
+		if f.Size < n.Pivot {
+			n = n.Left
+		} else {
+			n = n.Right
+		}
+	}
+	for _, l := range n.Leaves {
+		if l == f {
+			return true
+		}
+	}
+	return false
+}
