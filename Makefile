@@ -6,7 +6,7 @@ BIN     := bin/rulegen
 AUTHOR  := rulegen
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build rules test gate fuzz test-short update-golden bench bench-feed scan-ratio clean
+.PHONY: all deps build rules test gate fuzz bench-scan test-short update-golden bench bench-feed scan-ratio clean
 
 all: build
 
@@ -63,6 +63,14 @@ bench: deps
 bench-feed: build
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/feed.sh 10000 1000000 3
+
+# Scan cost of generated YARA (seed report; 1,000, 10,000 and 100,000 hashes with sizes;
+# 10,000 without; 10,000 domains) against an empty ruleset over the Go toolchain and /usr/lib,
+# with compile time and compiled size. CORPORA, RULESETS and PAIRS narrow it.
+PAIRS ?= 5
+bench-scan: build
+	$(GO) build -o bin/synthfeed ./cmd/synthfeed
+	bash testdata/bench/scan.sh $(PAIRS)
 
 # Wall-time ratio of scanning GOROOT with rules/yara against an empty ruleset, with the
 # project's shared measuring script (beside the repository, not in it).

@@ -30,6 +30,7 @@ type summary struct {
 	mu                       sync.Mutex
 	reports, withheld        int
 	unflagged                int // reports with attributes but none flagged to_ids
+	unsized                  int // samples without a size: YARA hashes every scanned file for them
 	indicators, rules, files int
 	skipped                  map[string]int
 	details                  []reportDetail // only while reports <= maxDetailReports
@@ -57,6 +58,12 @@ func (s *summary) add(o *pipeline.Outcome) {
 		}
 	}
 	indicators := len(r.Files) + len(r.Registry) + len(r.Domains) + len(r.Hostnames) + len(r.Endpoints) + len(r.URLs) + len(r.Mutexes)
+	unsized := 0
+	for _, f := range r.Samples() {
+		if f.Size == 0 {
+			unsized++
+		}
+	}
 	d.counts = fmt.Sprintf("%d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes; %d skipped",
 		len(r.Samples()), len(r.Files)-len(r.Samples()), len(r.Registry), len(r.Domains)+len(r.Hostnames),
 		len(r.Endpoints), len(r.URLs), len(r.Mutexes), len(r.Skipped))
@@ -68,6 +75,7 @@ func (s *summary) add(o *pipeline.Outcome) {
 		s.withheld++
 	} else {
 		s.indicators += indicators
+		s.unsized += unsized
 		for _, sk := range r.Skipped {
 			s.skipped[sk.Reason]++
 		}
@@ -115,6 +123,9 @@ func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans
 		s.reports, s.indicators, s.rules, s.files, out, written, unchanged)
 	if s.withheld > 0 {
 		line += fmt.Sprintf("; %d withheld by TLP (--max-tlp %s)", s.withheld, s.maxTLP)
+	}
+	if s.unsized > 0 {
+		line += fmt.Sprintf("; %d samples without a size (YARA hashes every scanned file for them)", s.unsized)
 	}
 	if s.unflagged > 0 {
 		line += fmt.Sprintf("; %d with no attribute flagged to_ids (--all-attributes uses them)", s.unflagged)
