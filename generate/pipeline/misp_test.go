@@ -191,8 +191,11 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 			{"object_relation": "size-in-bytes", "type": "size-in-bytes", "value": "%d", "to_ids": false}]}`, sum, len(body)))
 	}
 	var unsized []string
+	var unsizedContents [][]byte
 	for i := range 300 {
-		sum := sha256.Sum256([]byte(fmt.Sprintf("unsized %d", i)))
+		body := []byte(fmt.Sprintf("unsized sample %d", i))
+		unsizedContents = append(unsizedContents, body)
+		sum := sha256.Sum256(body)
 		unsized = append(unsized, fmt.Sprintf(`{"type": "sha256", "value": "%x", "to_ids": true}`, sum))
 	}
 	in := writeFile(t, filepath.Join(t.TempDir(), "many.json"), `{"Event": {"uuid": "1410750b-ab52-54af-89f7-8dde0f320384", "info": "Many samples", "date": "2024-01-01",
@@ -229,6 +232,14 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 	}
 	if len(matchedBy) != 1 {
 		t.Errorf("sized samples matched by %v, want one rule", matchedBy)
+	}
+	for i, body := range unsizedContents { // through the digest-prefix tree
+		if got, err := rules.ScanMem(body); err != nil || len(got) != 1 || !strings.HasSuffix(got[0], "_Hashes_2") {
+			t.Fatalf("unsized sample %d matched %v (%v)", i, got, err)
+		}
+	}
+	if !strings.Contains(src, "startswith") {
+		t.Error("no digest tree for the samples without a size")
 	}
 	if !strings.Contains(src, "filesize >= ") || !strings.Contains(src, "(filesize < ") {
 		t.Errorf("no size ranges or tree:\n%.2000s", src)

@@ -23,8 +23,10 @@ import (
 //   - inside a rule, a balanced tree on the file size: a file descends about log2(n) levels
 //     to the few samples of its size, and only then is hashed.
 //
-// Samples without a known size cannot be guarded: every file is hashed once (libyara caches
-// the digest per file) and compared with each of them. They go into rules of their own.
+// Samples without a known size cannot be guarded: every file is hashed in full (libyara caches
+// the digest per file). Their rules, one per hash algorithm, branch on the digest's leading hex
+// digits (`startswith`, YARA 4.2), so that a file's digest is compared with the few samples
+// that share its prefix instead of with all of them.
 const (
 	flatHashes    = 16
 	HashesPerRule = 8192
@@ -38,6 +40,17 @@ type hashRule struct {
 	Samples []report.File // sorted by size
 	Lo, Hi  int64         // the size range of the samples (sized rules)
 	Tree    *sizeNode     // nil: a flat list of terms
+	Digests *prefixNode   // unsized rules: a tree on the digest's leading hex digits
+}
+
+// prefixNode is a node of a digest tree: its children narrow the prefix by one hex digit; a
+// leaf holds a few samples.
+type prefixNode struct {
+	Indent   string
+	Algo     string // md5, sha1 or sha256: the hash module function
+	Prefix   string
+	Children []*prefixNode
+	Leaves   []report.File
 }
 
 // sizeNode is a node of the size tree: a leaf holds a few samples; an inner node sends files
@@ -77,8 +90,22 @@ func hashRules(samples []report.File) []hashRule {
 		rules = append(rules, hashRule{Samples: part, Lo: part[0].Size, Hi: part[len(part)-1].Size, Tree: sizeTree(part, 3)})
 		start = end
 	}
-	for start := 0; start < len(unsized); start += HashesPerRule {
-		rules = append(rules, hashRule{Unsized: true, Samples: unsized[start:min(start+HashesPerRule, len(unsized))]})
+	byAlgo := map[string][]report.File{}
+	for _, f := range unsized {
+		algo, _ := strongestHash(f)
+		byAlgo[algo] = append(byAlgo[algo], f)
+	}
+	for _, algo := range []string{"sha256", "sha1", "md5"} {
+		files := byAlgo[algo]
+		slices.SortFunc(files, func(a, b report.File) int {
+			_, x := strongestHash(a)
+			_, y := strongestHash(b)
+			return strings.Compare(x, y)
+		})
+		for start := 0; start < len(files); start += HashesPerRule {
+			part := files[start:min(start+HashesPerRule, len(files))]
+			rules = append(rules, hashRule{Unsized: true, Samples: part, Digests: prefixTree(part, algo, "", 3)})
+		}
 	}
 	for i := range rules {
 		if i > 0 {
@@ -117,4 +144,43 @@ func splitPoint(samples []report.File) int {
 		}
 	}
 	return -1
+}
+
+// strongestHash is the hash a rule compares for a file, as the hashTerm template chooses it.
+func strongestHash(f report.File) (algo, digest string) {
+	switch {
+	case f.SHA256 != "":
+		return "sha256", f.SHA256
+	case f.SHA1 != "":
+		return "sha1", f.SHA1
+	}
+	return "md5", f.MD5
+}
+
+// prefixTree groups samples sorted by digest by their next hex digit after prefix.
+func prefixTree(samples []report.File, algo, prefix string, depth int) *prefixNode {
+	n := &prefixNode{Indent: strings.Repeat("    ", depth), Algo: algo, Prefix: prefix}
+	if len(samples) <= treeLeaves {
+		n.Leaves = samples
+		return n
+	}
+	for start := 0; start < len(samples); {
+		_, d := strongestHash(samples[start])
+		next := d[:len(prefix)+1]
+		end := start
+		for end < len(samples) {
+			if _, e := strongestHash(samples[end]); !strings.HasPrefix(e, next) {
+				break
+			}
+			end++
+		}
+		n.Children = append(n.Children, prefixTree(samples[start:end], algo, next, depth+1))
+		start = end
+	}
+	if len(n.Children) == 1 { // all share the next digit: no branch needed at this level
+		child := n.Children[0]
+		child.Indent = n.Indent
+		return child
+	}
+	return n
 }

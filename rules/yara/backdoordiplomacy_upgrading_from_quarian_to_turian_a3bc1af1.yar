@@ -15,50 +15,6 @@ rule MAL_BackdoorDiplomacy_Upgrading_from_Quarian_to_Turian_a3bc1af1_Hashes
         threat_level = "High"
         report_id = "a3bc1af1-e021-4685-9dd1-68013abef4d9"
         id = "b9ac0e2e-202e-5621-8f07-5024307a9a14"
-        hash = "0c1bd1390453a47f61cb715f6dae2404"
-        hash = "0f02f371b1b592cad7fadcde66b520e7"
-        hash = "68cf5aef3684292934680ef705ca9e1f"
-        hash = "7586c95266e30b343f2858570111c7aa"
-        hash = "83fb698a0216f68600561df964206f25"
-        hash = "85aa9c0f00c9f978f2b5c2a0ce68d396"
-        hash = "880399b6854be9e25a515884fe531ccb"
-        hash = "90ce1320bd999c17abdf8975c92b08f7"
-        hash = "b075f7e9b5a4f76638aabd56bb3ee99c"
-        hash = "b1cb46e1379c5c2bf17fa0ca88faa823"
-        hash = "c12e0acabdfbad2b9e6f4b6d0b97c991"
-        hash = "c17237d763e06b643122371d1bc5cd8d"
-        hash = "c1caabce0f881beb4e70f35b76659d76"
-        hash = "c93a8da9662e7a33a42f49fe5aca51fe"
-        hash = "cc2736b1572c211d3fae685156a41332"
-        hash = "d8a71ef84cdf7ba57c0e3f593bd2a728"
-        hash = "e08e5fe4abd358301b2ea49193c168b5"
-        hash = "e34333634b7208b000027be99612142d"
-        hash = "e47902295b3896c24f36873dce626f04"
-        hash = "e5f4bc359bb3c3934fb87b0b8104ee5b"
-        hash = "e79cbfab8d997af06c5736de4ba2d387"
-        hash = "f3b0edb71ae338ba4ac4db644f9352aa"
-        hash = "2183ae45adef97500a26dbbf69d910b82bfe721a"
-        hash = "255f54de241a3d12debad2df47bac5601895e458"
-        hash = "32ef3f67e06c43c18e34fb56e6e62a6534d1d694"
-        hash = "3c0db3a5194e1568e8e2164149f30763b7f3043d"
-        hash = "40e73bf21e31ee99b910809b3b4715af017db061"
-        hash = "564f1c32f2a2501c3c7b51a13a08969cdc3b0390"
-        hash = "5f87fbfe30ca5d6347f4462d02685b6e1e90e464"
-        hash = "626efb29b0c58461d831858825765c05e1098786"
-        hash = "6e1bb476ee964fff26a86e4966d7b82e7bacbf47"
-        hash = "849b970652678748cebf3c4d90f435ae1680601f"
-        hash = "8c4d2ed23958919fe10334ccfbe8d78cd0d991a8"
-        hash = "934b3934fdb4cd55dc4ea1577f9a394e9d74d660"
-        hash = "9dbbebebba20b1014830b9de4ec9331e66a159df"
-        hash = "a99cf07fba62a63a44c6d5ef6b780411cf1b1073"
-        hash = "b16393dffb130304ad627e6872403c67dd4c0af3"
-        hash = "b6936bd6f36a48dd1460eeb4ab8473c7626142ac"
-        hash = "c0a3f78cf7f0b592ef813b15fc0f1d28d94c9604"
-        hash = "c176f36a7fc273c9c98ea74a34b8bab0f490e19e"
-        hash = "cdd583bb6333644472733617b6dcee2681238a11"
-        hash = "ef4df176916ce5882f88059011072755e1ecc482"
-        hash = "fa6c20f00f3c57643f312e84cc7e46a0c7babe75"
-        hash = "fbb0a4f4c90b513c4e51f0d0903c525360faf3b7"
         hash = "063065bca918d8d3a1dedcb6a42757c4dc1a05291fefc8f88068b3e03162e129"
         hash = "11637d49f7a9ce112cd2cc78eb32608510a6296e2c282b92ce8588bd8260a098"
         hash = "133d7dc90d401428f699bf6237abc85803c8d0642c37764cdfc08d2eb85b25d8"
@@ -82,70 +38,230 @@ rule MAL_BackdoorDiplomacy_Upgrading_from_Quarian_to_Turian_a3bc1af1_Hashes
         hash = "d4fc174d6888890d29bfbaa1ac09e4ff952c53e4cc86a89ec6d509c81423ff86"
         hash = "ea2a01cae57c00df01bff6bb8a72585fdc0abb7a26a869dc1a0131bdff50b400"
     condition:
-        (hash.md5(0, filesize) == "0c1bd1390453a47f61cb715f6dae2404")
-        or (hash.md5(0, filesize) == "0f02f371b1b592cad7fadcde66b520e7")
-        or (hash.md5(0, filesize) == "68cf5aef3684292934680ef705ca9e1f")
-        or (hash.md5(0, filesize) == "7586c95266e30b343f2858570111c7aa")
-        or (hash.md5(0, filesize) == "83fb698a0216f68600561df964206f25")
-        or (hash.md5(0, filesize) == "85aa9c0f00c9f978f2b5c2a0ce68d396")
-        or (hash.md5(0, filesize) == "880399b6854be9e25a515884fe531ccb")
-        or (hash.md5(0, filesize) == "90ce1320bd999c17abdf8975c92b08f7")
-        or (hash.md5(0, filesize) == "b075f7e9b5a4f76638aabd56bb3ee99c")
-        or (hash.md5(0, filesize) == "b1cb46e1379c5c2bf17fa0ca88faa823")
-        or (hash.md5(0, filesize) == "c12e0acabdfbad2b9e6f4b6d0b97c991")
-        or (hash.md5(0, filesize) == "c17237d763e06b643122371d1bc5cd8d")
-        or (hash.md5(0, filesize) == "c1caabce0f881beb4e70f35b76659d76")
-        or (hash.md5(0, filesize) == "c93a8da9662e7a33a42f49fe5aca51fe")
-        or (hash.md5(0, filesize) == "cc2736b1572c211d3fae685156a41332")
-        or (hash.md5(0, filesize) == "d8a71ef84cdf7ba57c0e3f593bd2a728")
-        or (hash.md5(0, filesize) == "e08e5fe4abd358301b2ea49193c168b5")
-        or (hash.md5(0, filesize) == "e34333634b7208b000027be99612142d")
-        or (hash.md5(0, filesize) == "e47902295b3896c24f36873dce626f04")
-        or (hash.md5(0, filesize) == "e5f4bc359bb3c3934fb87b0b8104ee5b")
-        or (hash.md5(0, filesize) == "e79cbfab8d997af06c5736de4ba2d387")
-        or (hash.md5(0, filesize) == "f3b0edb71ae338ba4ac4db644f9352aa")
-        or (hash.sha1(0, filesize) == "2183ae45adef97500a26dbbf69d910b82bfe721a")
-        or (hash.sha1(0, filesize) == "255f54de241a3d12debad2df47bac5601895e458")
-        or (hash.sha1(0, filesize) == "32ef3f67e06c43c18e34fb56e6e62a6534d1d694")
-        or (hash.sha1(0, filesize) == "3c0db3a5194e1568e8e2164149f30763b7f3043d")
-        or (hash.sha1(0, filesize) == "40e73bf21e31ee99b910809b3b4715af017db061")
-        or (hash.sha1(0, filesize) == "564f1c32f2a2501c3c7b51a13a08969cdc3b0390")
-        or (hash.sha1(0, filesize) == "5f87fbfe30ca5d6347f4462d02685b6e1e90e464")
-        or (hash.sha1(0, filesize) == "626efb29b0c58461d831858825765c05e1098786")
-        or (hash.sha1(0, filesize) == "6e1bb476ee964fff26a86e4966d7b82e7bacbf47")
-        or (hash.sha1(0, filesize) == "849b970652678748cebf3c4d90f435ae1680601f")
-        or (hash.sha1(0, filesize) == "8c4d2ed23958919fe10334ccfbe8d78cd0d991a8")
-        or (hash.sha1(0, filesize) == "934b3934fdb4cd55dc4ea1577f9a394e9d74d660")
-        or (hash.sha1(0, filesize) == "9dbbebebba20b1014830b9de4ec9331e66a159df")
-        or (hash.sha1(0, filesize) == "a99cf07fba62a63a44c6d5ef6b780411cf1b1073")
-        or (hash.sha1(0, filesize) == "b16393dffb130304ad627e6872403c67dd4c0af3")
-        or (hash.sha1(0, filesize) == "b6936bd6f36a48dd1460eeb4ab8473c7626142ac")
-        or (hash.sha1(0, filesize) == "c0a3f78cf7f0b592ef813b15fc0f1d28d94c9604")
-        or (hash.sha1(0, filesize) == "c176f36a7fc273c9c98ea74a34b8bab0f490e19e")
-        or (hash.sha1(0, filesize) == "cdd583bb6333644472733617b6dcee2681238a11")
-        or (hash.sha1(0, filesize) == "ef4df176916ce5882f88059011072755e1ecc482")
-        or (hash.sha1(0, filesize) == "fa6c20f00f3c57643f312e84cc7e46a0c7babe75")
-        or (hash.sha1(0, filesize) == "fbb0a4f4c90b513c4e51f0d0903c525360faf3b7")
-        or (hash.sha256(0, filesize) == "063065bca918d8d3a1dedcb6a42757c4dc1a05291fefc8f88068b3e03162e129")
-        or (hash.sha256(0, filesize) == "11637d49f7a9ce112cd2cc78eb32608510a6296e2c282b92ce8588bd8260a098")
-        or (hash.sha256(0, filesize) == "133d7dc90d401428f699bf6237abc85803c8d0642c37764cdfc08d2eb85b25d8")
-        or (hash.sha256(0, filesize) == "16630d081dd4d62cbf8d7ed2c86475c71961f0e1ee3d52ea6a0baab7922f48e1")
-        or (hash.sha256(0, filesize) == "22c73bd49d95d78ec71e96d235ebc19bdf39a5c1901855f565a958ef19c2964a")
-        or (hash.sha256(0, filesize) == "25c94f9a9a8e8f6ee2230c1cd92875d1ac59e976896ed744f421d3f4feebaf28")
-        or (hash.sha256(0, filesize) == "30fbd2199c4da21234f558e5e648490828579db25ec0f2e24ac1e678c11c5be2")
-        or (hash.sha256(0, filesize) == "3fdf4924df4aff41c403d3c05b3be7122eafddb0b08bb3ff1f0727c59e2c3c61")
-        or (hash.sha256(0, filesize) == "5c01d5c1f7872c1b0242afc1c8a4674ea8d60bccd2b5bd4803d17b72cc5adc2b")
-        or (hash.sha256(0, filesize) == "666d1497031b7bfd5abf9dd5a8d740517c6d71f3880c223dceea0259c89c152d")
-        or (hash.sha256(0, filesize) == "840d5bfddf386f474415a23bef136169b8a4f85b903ded7ff678a950c5563356")
-        or (hash.sha256(0, filesize) == "a8acda5ddfc25e09e77bb6da87bfa157f204d38cf403e890d9608535c29870a0")
-        or (hash.sha256(0, filesize) == "b66116de3c3e2fc8b8eaa7a9212add64337382074cb17e8c98b120ad79412a6e")
-        or (hash.sha256(0, filesize) == "bd4a68bf7d545677910e58fc6d50c8ccd3f3ef045365634a8a5e3ed55391debc")
-        or (hash.sha256(0, filesize) == "bf0200bd4b56b6487a7ee2e4ec6bf8e4677b458c0a1b5aab24ae6c2ed4dc29f0")
-        or (hash.sha256(0, filesize) == "c884476eabe691dad1a173a573d2197baac5dc998e24626e10a18cf7ad970d4e")
-        or (hash.sha256(0, filesize) == "cb55a8b3a9022a6faf44c9f430d53a348f3ef793e1f2116b3061586cb753c9fa")
-        or (hash.sha256(0, filesize) == "cde5bc1e2ce09a61e7deeef39632ff06a5820654ee5db3c545d91fc0f99ae3a6")
-        or (hash.sha256(0, filesize) == "d467c33d2dbb4711cd9aefcb9ce74ddaed888cdddfde9f5ccd59c38315df0e27")
-        or (hash.sha256(0, filesize) == "d4e3255f3b3672dc8daca57b64cccc9e5e71e469a71d91a24b259cd49a13b7c6")
-        or (hash.sha256(0, filesize) == "d4fc174d6888890d29bfbaa1ac09e4ff952c53e4cc86a89ec6d509c81423ff86")
-        or (hash.sha256(0, filesize) == "ea2a01cae57c00df01bff6bb8a72585fdc0abb7a26a869dc1a0131bdff50b400")
+        (
+            (hash.sha256(0, filesize) startswith "0" and (
+                (hash.sha256(0, filesize) == "063065bca918d8d3a1dedcb6a42757c4dc1a05291fefc8f88068b3e03162e129")
+            ))
+            or (hash.sha256(0, filesize) startswith "1" and (
+                (hash.sha256(0, filesize) == "11637d49f7a9ce112cd2cc78eb32608510a6296e2c282b92ce8588bd8260a098")
+                or (hash.sha256(0, filesize) == "133d7dc90d401428f699bf6237abc85803c8d0642c37764cdfc08d2eb85b25d8")
+                or (hash.sha256(0, filesize) == "16630d081dd4d62cbf8d7ed2c86475c71961f0e1ee3d52ea6a0baab7922f48e1")
+            ))
+            or (hash.sha256(0, filesize) startswith "2" and (
+                (hash.sha256(0, filesize) == "22c73bd49d95d78ec71e96d235ebc19bdf39a5c1901855f565a958ef19c2964a")
+                or (hash.sha256(0, filesize) == "25c94f9a9a8e8f6ee2230c1cd92875d1ac59e976896ed744f421d3f4feebaf28")
+            ))
+            or (hash.sha256(0, filesize) startswith "3" and (
+                (hash.sha256(0, filesize) == "30fbd2199c4da21234f558e5e648490828579db25ec0f2e24ac1e678c11c5be2")
+                or (hash.sha256(0, filesize) == "3fdf4924df4aff41c403d3c05b3be7122eafddb0b08bb3ff1f0727c59e2c3c61")
+            ))
+            or (hash.sha256(0, filesize) startswith "5" and (
+                (hash.sha256(0, filesize) == "5c01d5c1f7872c1b0242afc1c8a4674ea8d60bccd2b5bd4803d17b72cc5adc2b")
+            ))
+            or (hash.sha256(0, filesize) startswith "6" and (
+                (hash.sha256(0, filesize) == "666d1497031b7bfd5abf9dd5a8d740517c6d71f3880c223dceea0259c89c152d")
+            ))
+            or (hash.sha256(0, filesize) startswith "8" and (
+                (hash.sha256(0, filesize) == "840d5bfddf386f474415a23bef136169b8a4f85b903ded7ff678a950c5563356")
+            ))
+            or (hash.sha256(0, filesize) startswith "a" and (
+                (hash.sha256(0, filesize) == "a8acda5ddfc25e09e77bb6da87bfa157f204d38cf403e890d9608535c29870a0")
+            ))
+            or (hash.sha256(0, filesize) startswith "b" and (
+                (hash.sha256(0, filesize) == "b66116de3c3e2fc8b8eaa7a9212add64337382074cb17e8c98b120ad79412a6e")
+                or (hash.sha256(0, filesize) == "bd4a68bf7d545677910e58fc6d50c8ccd3f3ef045365634a8a5e3ed55391debc")
+                or (hash.sha256(0, filesize) == "bf0200bd4b56b6487a7ee2e4ec6bf8e4677b458c0a1b5aab24ae6c2ed4dc29f0")
+            ))
+            or (hash.sha256(0, filesize) startswith "c" and (
+                (hash.sha256(0, filesize) == "c884476eabe691dad1a173a573d2197baac5dc998e24626e10a18cf7ad970d4e")
+                or (hash.sha256(0, filesize) == "cb55a8b3a9022a6faf44c9f430d53a348f3ef793e1f2116b3061586cb753c9fa")
+                or (hash.sha256(0, filesize) == "cde5bc1e2ce09a61e7deeef39632ff06a5820654ee5db3c545d91fc0f99ae3a6")
+            ))
+            or (hash.sha256(0, filesize) startswith "d" and (
+                (hash.sha256(0, filesize) == "d467c33d2dbb4711cd9aefcb9ce74ddaed888cdddfde9f5ccd59c38315df0e27")
+                or (hash.sha256(0, filesize) == "d4e3255f3b3672dc8daca57b64cccc9e5e71e469a71d91a24b259cd49a13b7c6")
+                or (hash.sha256(0, filesize) == "d4fc174d6888890d29bfbaa1ac09e4ff952c53e4cc86a89ec6d509c81423ff86")
+            ))
+            or (hash.sha256(0, filesize) startswith "e" and (
+                (hash.sha256(0, filesize) == "ea2a01cae57c00df01bff6bb8a72585fdc0abb7a26a869dc1a0131bdff50b400")
+            ))
+        )
+}
+
+rule MAL_BackdoorDiplomacy_Upgrading_from_Quarian_to_Turian_a3bc1af1_Hashes_2
+{
+    meta:
+        description = "Detects the samples of BackdoorDiplomacy: Upgrading from Quarian to Turian by file hash"
+        author = "rulegen"
+        reference = "https://www.welivesecurity.com/2021/06/10/backdoordiplomacy-upgrading-quarian-turian/"
+        date = "2021-06-07"
+        threat_level = "High"
+        report_id = "a3bc1af1-e021-4685-9dd1-68013abef4d9"
+        id = "510c38fc-4fc0-5abf-8d3c-70a87fd322c3"
+        hash = "2183ae45adef97500a26dbbf69d910b82bfe721a"
+        hash = "255f54de241a3d12debad2df47bac5601895e458"
+        hash = "32ef3f67e06c43c18e34fb56e6e62a6534d1d694"
+        hash = "3c0db3a5194e1568e8e2164149f30763b7f3043d"
+        hash = "40e73bf21e31ee99b910809b3b4715af017db061"
+        hash = "564f1c32f2a2501c3c7b51a13a08969cdc3b0390"
+        hash = "5f87fbfe30ca5d6347f4462d02685b6e1e90e464"
+        hash = "626efb29b0c58461d831858825765c05e1098786"
+        hash = "6e1bb476ee964fff26a86e4966d7b82e7bacbf47"
+        hash = "849b970652678748cebf3c4d90f435ae1680601f"
+        hash = "8c4d2ed23958919fe10334ccfbe8d78cd0d991a8"
+        hash = "934b3934fdb4cd55dc4ea1577f9a394e9d74d660"
+        hash = "9dbbebebba20b1014830b9de4ec9331e66a159df"
+        hash = "a99cf07fba62a63a44c6d5ef6b780411cf1b1073"
+        hash = "b16393dffb130304ad627e6872403c67dd4c0af3"
+        hash = "b6936bd6f36a48dd1460eeb4ab8473c7626142ac"
+        hash = "c0a3f78cf7f0b592ef813b15fc0f1d28d94c9604"
+        hash = "c176f36a7fc273c9c98ea74a34b8bab0f490e19e"
+        hash = "cdd583bb6333644472733617b6dcee2681238a11"
+        hash = "ef4df176916ce5882f88059011072755e1ecc482"
+        hash = "fa6c20f00f3c57643f312e84cc7e46a0c7babe75"
+        hash = "fbb0a4f4c90b513c4e51f0d0903c525360faf3b7"
+    condition:
+        (
+            (hash.sha1(0, filesize) startswith "2" and (
+                (hash.sha1(0, filesize) == "2183ae45adef97500a26dbbf69d910b82bfe721a")
+                or (hash.sha1(0, filesize) == "255f54de241a3d12debad2df47bac5601895e458")
+            ))
+            or (hash.sha1(0, filesize) startswith "3" and (
+                (hash.sha1(0, filesize) == "32ef3f67e06c43c18e34fb56e6e62a6534d1d694")
+                or (hash.sha1(0, filesize) == "3c0db3a5194e1568e8e2164149f30763b7f3043d")
+            ))
+            or (hash.sha1(0, filesize) startswith "4" and (
+                (hash.sha1(0, filesize) == "40e73bf21e31ee99b910809b3b4715af017db061")
+            ))
+            or (hash.sha1(0, filesize) startswith "5" and (
+                (hash.sha1(0, filesize) == "564f1c32f2a2501c3c7b51a13a08969cdc3b0390")
+                or (hash.sha1(0, filesize) == "5f87fbfe30ca5d6347f4462d02685b6e1e90e464")
+            ))
+            or (hash.sha1(0, filesize) startswith "6" and (
+                (hash.sha1(0, filesize) == "626efb29b0c58461d831858825765c05e1098786")
+                or (hash.sha1(0, filesize) == "6e1bb476ee964fff26a86e4966d7b82e7bacbf47")
+            ))
+            or (hash.sha1(0, filesize) startswith "8" and (
+                (hash.sha1(0, filesize) == "849b970652678748cebf3c4d90f435ae1680601f")
+                or (hash.sha1(0, filesize) == "8c4d2ed23958919fe10334ccfbe8d78cd0d991a8")
+            ))
+            or (hash.sha1(0, filesize) startswith "9" and (
+                (hash.sha1(0, filesize) == "934b3934fdb4cd55dc4ea1577f9a394e9d74d660")
+                or (hash.sha1(0, filesize) == "9dbbebebba20b1014830b9de4ec9331e66a159df")
+            ))
+            or (hash.sha1(0, filesize) startswith "a" and (
+                (hash.sha1(0, filesize) == "a99cf07fba62a63a44c6d5ef6b780411cf1b1073")
+            ))
+            or (hash.sha1(0, filesize) startswith "b" and (
+                (hash.sha1(0, filesize) == "b16393dffb130304ad627e6872403c67dd4c0af3")
+                or (hash.sha1(0, filesize) == "b6936bd6f36a48dd1460eeb4ab8473c7626142ac")
+            ))
+            or (hash.sha1(0, filesize) startswith "c" and (
+                (hash.sha1(0, filesize) == "c0a3f78cf7f0b592ef813b15fc0f1d28d94c9604")
+                or (hash.sha1(0, filesize) == "c176f36a7fc273c9c98ea74a34b8bab0f490e19e")
+                or (hash.sha1(0, filesize) == "cdd583bb6333644472733617b6dcee2681238a11")
+            ))
+            or (hash.sha1(0, filesize) startswith "e" and (
+                (hash.sha1(0, filesize) == "ef4df176916ce5882f88059011072755e1ecc482")
+            ))
+            or (hash.sha1(0, filesize) startswith "f" and (
+                (hash.sha1(0, filesize) == "fa6c20f00f3c57643f312e84cc7e46a0c7babe75")
+                or (hash.sha1(0, filesize) == "fbb0a4f4c90b513c4e51f0d0903c525360faf3b7")
+            ))
+        )
+}
+
+rule MAL_BackdoorDiplomacy_Upgrading_from_Quarian_to_Turian_a3bc1af1_Hashes_3
+{
+    meta:
+        description = "Detects the samples of BackdoorDiplomacy: Upgrading from Quarian to Turian by file hash"
+        author = "rulegen"
+        reference = "https://www.welivesecurity.com/2021/06/10/backdoordiplomacy-upgrading-quarian-turian/"
+        date = "2021-06-07"
+        threat_level = "High"
+        report_id = "a3bc1af1-e021-4685-9dd1-68013abef4d9"
+        id = "87a0e351-44f3-5f4f-a29d-212d0fac5bd2"
+        hash = "0c1bd1390453a47f61cb715f6dae2404"
+        hash = "0f02f371b1b592cad7fadcde66b520e7"
+        hash = "68cf5aef3684292934680ef705ca9e1f"
+        hash = "7586c95266e30b343f2858570111c7aa"
+        hash = "83fb698a0216f68600561df964206f25"
+        hash = "85aa9c0f00c9f978f2b5c2a0ce68d396"
+        hash = "880399b6854be9e25a515884fe531ccb"
+        hash = "90ce1320bd999c17abdf8975c92b08f7"
+        hash = "b075f7e9b5a4f76638aabd56bb3ee99c"
+        hash = "b1cb46e1379c5c2bf17fa0ca88faa823"
+        hash = "c12e0acabdfbad2b9e6f4b6d0b97c991"
+        hash = "c17237d763e06b643122371d1bc5cd8d"
+        hash = "c1caabce0f881beb4e70f35b76659d76"
+        hash = "c93a8da9662e7a33a42f49fe5aca51fe"
+        hash = "cc2736b1572c211d3fae685156a41332"
+        hash = "d8a71ef84cdf7ba57c0e3f593bd2a728"
+        hash = "e08e5fe4abd358301b2ea49193c168b5"
+        hash = "e34333634b7208b000027be99612142d"
+        hash = "e47902295b3896c24f36873dce626f04"
+        hash = "e5f4bc359bb3c3934fb87b0b8104ee5b"
+        hash = "e79cbfab8d997af06c5736de4ba2d387"
+        hash = "f3b0edb71ae338ba4ac4db644f9352aa"
+    condition:
+        (
+            (hash.md5(0, filesize) startswith "0" and (
+                (hash.md5(0, filesize) == "0c1bd1390453a47f61cb715f6dae2404")
+                or (hash.md5(0, filesize) == "0f02f371b1b592cad7fadcde66b520e7")
+            ))
+            or (hash.md5(0, filesize) startswith "6" and (
+                (hash.md5(0, filesize) == "68cf5aef3684292934680ef705ca9e1f")
+            ))
+            or (hash.md5(0, filesize) startswith "7" and (
+                (hash.md5(0, filesize) == "7586c95266e30b343f2858570111c7aa")
+            ))
+            or (hash.md5(0, filesize) startswith "8" and (
+                (hash.md5(0, filesize) == "83fb698a0216f68600561df964206f25")
+                or (hash.md5(0, filesize) == "85aa9c0f00c9f978f2b5c2a0ce68d396")
+                or (hash.md5(0, filesize) == "880399b6854be9e25a515884fe531ccb")
+            ))
+            or (hash.md5(0, filesize) startswith "9" and (
+                (hash.md5(0, filesize) == "90ce1320bd999c17abdf8975c92b08f7")
+            ))
+            or (hash.md5(0, filesize) startswith "b" and (
+                (hash.md5(0, filesize) == "b075f7e9b5a4f76638aabd56bb3ee99c")
+                or (hash.md5(0, filesize) == "b1cb46e1379c5c2bf17fa0ca88faa823")
+            ))
+            or (hash.md5(0, filesize) startswith "c" and (
+                (hash.md5(0, filesize) startswith "c1" and (
+                    (hash.md5(0, filesize) == "c12e0acabdfbad2b9e6f4b6d0b97c991")
+                    or (hash.md5(0, filesize) == "c17237d763e06b643122371d1bc5cd8d")
+                    or (hash.md5(0, filesize) == "c1caabce0f881beb4e70f35b76659d76")
+                ))
+                or (hash.md5(0, filesize) startswith "c9" and (
+                    (hash.md5(0, filesize) == "c93a8da9662e7a33a42f49fe5aca51fe")
+                ))
+                or (hash.md5(0, filesize) startswith "cc" and (
+                    (hash.md5(0, filesize) == "cc2736b1572c211d3fae685156a41332")
+                ))
+            ))
+            or (hash.md5(0, filesize) startswith "d" and (
+                (hash.md5(0, filesize) == "d8a71ef84cdf7ba57c0e3f593bd2a728")
+            ))
+            or (hash.md5(0, filesize) startswith "e" and (
+                (hash.md5(0, filesize) startswith "e0" and (
+                    (hash.md5(0, filesize) == "e08e5fe4abd358301b2ea49193c168b5")
+                ))
+                or (hash.md5(0, filesize) startswith "e3" and (
+                    (hash.md5(0, filesize) == "e34333634b7208b000027be99612142d")
+                ))
+                or (hash.md5(0, filesize) startswith "e4" and (
+                    (hash.md5(0, filesize) == "e47902295b3896c24f36873dce626f04")
+                ))
+                or (hash.md5(0, filesize) startswith "e5" and (
+                    (hash.md5(0, filesize) == "e5f4bc359bb3c3934fb87b0b8104ee5b")
+                ))
+                or (hash.md5(0, filesize) startswith "e7" and (
+                    (hash.md5(0, filesize) == "e79cbfab8d997af06c5736de4ba2d387")
+                ))
+            ))
+            or (hash.md5(0, filesize) startswith "f" and (
+                (hash.md5(0, filesize) == "f3b0edb71ae338ba4ac4db644f9352aa")
+            ))
+        )
 }

@@ -16,123 +16,199 @@ rule MAL_Ebury_is_alive_but_unseen_13cb1207_Hashes
         mitre_attack = "T1003.008, T1014, T1016.001, T1018, T1021.004, T1027.001, T1027.002, T1027.007, T1036.005, T1040, T1041, T1046, T1048.002, T1056.004, T1059, T1059.004, T1068, T1070.006, T1071.001, T1071.004, T1078, T1082, T1083, T1090.003, T1110.001, T1110.004, T1129, T1190, T1212, T1552.001, T1552.004, T1554, T1556, T1557.002, T1560.001, T1565.002, T1568.002, T1568.003, T1573.002, T1574.006, T1583.001, T1583.003, T1583.004, T1583.006, T1584.004, T1587.001, T1587.004, T1589.001, T1592.002, T1592.004, T1609, T1622, T1685, T1685.006, T1686"
         report_id = "13cb1207-0674-4a54-a999-df5ff8e35c1a"
         id = "5b5a4085-f98a-592b-8a75-fae14b516434"
-        hash = "ecd5a6de365683bfaeaaf555ae5dba39bf1c3591816e1549bdf521e0ae87fe5f"
+        hash = "024f0e8e28b340a657d7e955edb37b9e819507aec00148d49f524e53301e8930"
         hash = "02b0e3b6c60b53aa4daf5534459b595f9aa8e73ab257ed8a580090b0cf6fb213"
-        hash = "463907381e95aa22f9f3c2b395d1030328ed055c1a53766e85e134ea24c33920"
-        hash = "9bc6400910443c471578695f90cbe97b94866219108664df8a8d918578280a66"
-        hash = "bed696e1a0a8a23e82a17176770f2271286b87878a2415b096efe09258b1b4e9"
-        hash = "4d986f3407cf76de0318e7c84ed142e7bc1f8ac6bc99793ffef76ba904eaad5b"
-        hash = "7e9398404707c57d2a3f71ee8548045eb5b42f8c5439ebf5d5e8227738554021"
-        hash = "cfb64b329b95cfb7dbfac7fa61025b0cddfce3c77db1d224e839fa59defe8336"
-        hash = "d3f0668fee0a2bd7fc819ea1d913c6b0d51702a5afab659a7b6a6c118749cbd6"
-        hash = "1bc7eb07aaad906ca9822b827b9f0a0c6ea323ce4914f8aa5cf1df69f2462bd6"
-        hash = "803828547baf601f31f1e203db9e5c312d1c9e223539f439a3c9079e1a91ecdf"
-        hash = "bb06015d766bd6365f87b645dec7e7a469b216505921de1e3e78f0c1a6f5fc7c"
-        hash = "347c4fb37590644e2658cc97b38d5b0e09bb1f2f84928bfb3a64b0ca34fdb0b2"
-        hash = "5ff94822492a058246fa34129d0f3ec6e0f0461ef2526d2914e126eddbc7e16d"
-        hash = "bf4e30636cfc5b6a78067827f8d4b6a2639e4328b142deca1305a619ca001328"
-        hash = "d4859d47ee892be52dc936653a5e33674fa2836291e1cb145b47114438749f72"
-        hash = "38faa26350e17dd0cc9fc714b1ef800cf599397dcfb71b94812feae38ba78996"
-        hash = "5a9ea0c4103b96434c4d99aebafbbb61475ad0844e6bd8c649e96a145e6462d2"
-        hash = "7cdfdab7ddef2c8bf3bca9242bad47173eaec883cffa04c7e4fade9e7868bf78"
-        hash = "82b70aed01d65d7b83aa21f89f65ebcc3b6622efe7d977540cdf8c4e90d31de7"
-        hash = "e4618296202c53b9d8714e3028ea6c290ab83f637557e1f97dea82a6fefea8fe"
-        hash = "50ebb172d4c4e13879599981adfd4ff93e22091b29eb8c8ecde04e930932a38a"
-        hash = "998f74471bb96102781eb62713f57483dc6a6d1f27c429a957eb23bb124d7709"
-        hash = "c9a85949f61102bc27df7739c05c03620ba4f711d90ac9d4e9edff117332fe2e"
-        hash = "e2c40cb7fe69fa985a3d77fb083f3f2ab2c5d8848df3c432a94c6ef50f96dae6"
-        hash = "4b9ae4cac87f54e86ee0e42181fda4551eafc265793889cba78876e5660c391e"
-        hash = "ddd172c1483a5c4afc4b7ddfc8ecb6f23b789ad3751a392fbc07933619d5e42e"
-        hash = "ff72489289b1aef791630546223b2f917f98ceb7c2e391737bb8ff9a15cd1593"
-        hash = "2343255b3e2c6380454bf56fecb3e1368261b15b08f59f9b7eb37bc8acaae01a"
-        hash = "398811f4fe60d8088cf19a50208927761bd8d8dc73ce9ee77b407aaee91a3516"
-        hash = "1da2b0f230fdb695e161767a4fd7ed80fee1153a70a78032e4219c4898c3532d"
-        hash = "7ca7a529194978a67dd3b99f2a1c9f7b5f17215af49ec452521e442c2ffd815a"
-        hash = "91998d2f23556e3703e89b7987a87d3286ffe9b3416923e3dc3f9b86a595ce92"
-        hash = "e3a3776a15abdee85ed2d949ae32e5312ab3a6660f10b9269f03baaeecf8ac9a"
-        hash = "4f8b94046ed3c803eafbeddaf8d6e488076af5b38e499e6d59755f737a2a62e0"
-        hash = "f270258ba7902927ac917c1782b8bbfe0619d11b968758a984c9dc7f8693cea8"
-        hash = "10f7b527ccd1f846a5da8df25d6edecc7370cd98f9c25b5626fa88d152f42a95"
-        hash = "bc6067d11ae5802fc7a174d0c4abf40bf68974dceeba8d11fa6185709f412011"
-        hash = "397062b0ba3040e5a1d64b851d6b51f39df4d8ca1046f33f2186abfbae720ca4"
-        hash = "6061844bf4d4b4367bb04dd8ecffae648d45161e17d7177dd03cf20429c782f3"
-        hash = "bfefe897282c69afafc163aacb5c938e27dbbf62ad8dcb17e583b09cc1bd1493"
-        hash = "c69f9eeb6f9d936ec33405a632f8f081ccd1eaa43fb88bc8daf5e27a73937eca"
-        hash = "6ff082ff2a6fe8e1d22b186bf0250ee4d78cba006d4752190d7e637ffde14bb4"
-        hash = "c72973ac18d02c56b623bb402dc18d07ca8fa57f2f6b95b4f8341bd7b88334a0"
         hash = "06243598428c70ae07ec6651549378ee18d8b4ad4474b48a4ecf80775075a0ec"
         hash = "0e45d547d54241595a1b2504d1c1f6991296a2b0196f0e653773615a8e3f39d1"
+        hash = "10f7b527ccd1f846a5da8df25d6edecc7370cd98f9c25b5626fa88d152f42a95"
+        hash = "1bc7eb07aaad906ca9822b827b9f0a0c6ea323ce4914f8aa5cf1df69f2462bd6"
+        hash = "1da2b0f230fdb695e161767a4fd7ed80fee1153a70a78032e4219c4898c3532d"
         hash = "1ea1c30e5dfa4a42dd3d393e508a75bcee1658a1a13ddc1b593f609b8648f9fc"
+        hash = "2343255b3e2c6380454bf56fecb3e1368261b15b08f59f9b7eb37bc8acaae01a"
+        hash = "347c4fb37590644e2658cc97b38d5b0e09bb1f2f84928bfb3a64b0ca34fdb0b2"
         hash = "348148cc3efef8d544708ada0c2cb34b8d508f0715c2fb6e33b325a1247e7163"
+        hash = "38faa26350e17dd0cc9fc714b1ef800cf599397dcfb71b94812feae38ba78996"
+        hash = "397062b0ba3040e5a1d64b851d6b51f39df4d8ca1046f33f2186abfbae720ca4"
+        hash = "398811f4fe60d8088cf19a50208927761bd8d8dc73ce9ee77b407aaee91a3516"
+        hash = "463907381e95aa22f9f3c2b395d1030328ed055c1a53766e85e134ea24c33920"
+        hash = "4b9ae4cac87f54e86ee0e42181fda4551eafc265793889cba78876e5660c391e"
         hash = "4c7409753c40e78586d8421ac61e874c0d877758118de239f6ae566e020a9444"
+        hash = "4d986f3407cf76de0318e7c84ed142e7bc1f8ac6bc99793ffef76ba904eaad5b"
+        hash = "4f8b94046ed3c803eafbeddaf8d6e488076af5b38e499e6d59755f737a2a62e0"
+        hash = "50ebb172d4c4e13879599981adfd4ff93e22091b29eb8c8ecde04e930932a38a"
+        hash = "5a9ea0c4103b96434c4d99aebafbbb61475ad0844e6bd8c649e96a145e6462d2"
+        hash = "5ff94822492a058246fa34129d0f3ec6e0f0461ef2526d2914e126eddbc7e16d"
+        hash = "6061844bf4d4b4367bb04dd8ecffae648d45161e17d7177dd03cf20429c782f3"
         hash = "6275c888fca6fc10baa70954e22ec42cb09e7e4fbcc1110dee49ebc2941ea3d4"
-        hash = "817a971b0a74dfa8465c505da84c99bd30f9e34c5f8d0ad8651b932c45e95283"
-        hash = "83d269ae06d961850aa6be078f6d80a180d086b0c5a306a5692e726d55e82761"
-        hash = "927269995c67da90e44e4b74f035e6c8931f8bc25db43c1e1503cf8cda201c06"
-        hash = "c9cfa1f9d8b36ca653fa31d4796b23c12fb2e0a36acf4228982d8a92ba805f7b"
-        hash = "e06c312ca77aa439175da4792ee5ea055ee78a6efb087f1126a8ade683cab249"
-        hash = "e8e40b73fd8b903282bd9e1de138b417f50efbf594134273e6d54b865837e4f9"
-        hash = "024f0e8e28b340a657d7e955edb37b9e819507aec00148d49f524e53301e8930"
         hash = "64c548dd113403f146971a03b09033e0fe73ce653f2110ebafd773d969c44f04"
+        hash = "6ff082ff2a6fe8e1d22b186bf0250ee4d78cba006d4752190d7e637ffde14bb4"
+        hash = "7ca7a529194978a67dd3b99f2a1c9f7b5f17215af49ec452521e442c2ffd815a"
+        hash = "7cdfdab7ddef2c8bf3bca9242bad47173eaec883cffa04c7e4fade9e7868bf78"
+        hash = "7e9398404707c57d2a3f71ee8548045eb5b42f8c5439ebf5d5e8227738554021"
+        hash = "803828547baf601f31f1e203db9e5c312d1c9e223539f439a3c9079e1a91ecdf"
+        hash = "817a971b0a74dfa8465c505da84c99bd30f9e34c5f8d0ad8651b932c45e95283"
+        hash = "82b70aed01d65d7b83aa21f89f65ebcc3b6622efe7d977540cdf8c4e90d31de7"
+        hash = "83d269ae06d961850aa6be078f6d80a180d086b0c5a306a5692e726d55e82761"
+        hash = "91998d2f23556e3703e89b7987a87d3286ffe9b3416923e3dc3f9b86a595ce92"
+        hash = "927269995c67da90e44e4b74f035e6c8931f8bc25db43c1e1503cf8cda201c06"
+        hash = "998f74471bb96102781eb62713f57483dc6a6d1f27c429a957eb23bb124d7709"
+        hash = "9bc6400910443c471578695f90cbe97b94866219108664df8a8d918578280a66"
+        hash = "bb06015d766bd6365f87b645dec7e7a469b216505921de1e3e78f0c1a6f5fc7c"
+        hash = "bc6067d11ae5802fc7a174d0c4abf40bf68974dceeba8d11fa6185709f412011"
+        hash = "bed696e1a0a8a23e82a17176770f2271286b87878a2415b096efe09258b1b4e9"
+        hash = "bf4e30636cfc5b6a78067827f8d4b6a2639e4328b142deca1305a619ca001328"
+        hash = "bfefe897282c69afafc163aacb5c938e27dbbf62ad8dcb17e583b09cc1bd1493"
+        hash = "c69f9eeb6f9d936ec33405a632f8f081ccd1eaa43fb88bc8daf5e27a73937eca"
+        hash = "c72973ac18d02c56b623bb402dc18d07ca8fa57f2f6b95b4f8341bd7b88334a0"
+        hash = "c9a85949f61102bc27df7739c05c03620ba4f711d90ac9d4e9edff117332fe2e"
+        hash = "c9cfa1f9d8b36ca653fa31d4796b23c12fb2e0a36acf4228982d8a92ba805f7b"
+        hash = "cfb64b329b95cfb7dbfac7fa61025b0cddfce3c77db1d224e839fa59defe8336"
+        hash = "d3f0668fee0a2bd7fc819ea1d913c6b0d51702a5afab659a7b6a6c118749cbd6"
+        hash = "d4859d47ee892be52dc936653a5e33674fa2836291e1cb145b47114438749f72"
+        hash = "ddd172c1483a5c4afc4b7ddfc8ecb6f23b789ad3751a392fbc07933619d5e42e"
+        hash = "e06c312ca77aa439175da4792ee5ea055ee78a6efb087f1126a8ade683cab249"
+        hash = "e2c40cb7fe69fa985a3d77fb083f3f2ab2c5d8848df3c432a94c6ef50f96dae6"
+        hash = "e3a3776a15abdee85ed2d949ae32e5312ab3a6660f10b9269f03baaeecf8ac9a"
+        hash = "e4618296202c53b9d8714e3028ea6c290ab83f637557e1f97dea82a6fefea8fe"
+        hash = "e8e40b73fd8b903282bd9e1de138b417f50efbf594134273e6d54b865837e4f9"
+        hash = "ecd5a6de365683bfaeaaf555ae5dba39bf1c3591816e1549bdf521e0ae87fe5f"
+        hash = "f270258ba7902927ac917c1782b8bbfe0619d11b968758a984c9dc7f8693cea8"
+        hash = "ff72489289b1aef791630546223b2f917f98ceb7c2e391737bb8ff9a15cd1593"
     condition:
-        (hash.sha256(0, filesize) == "ecd5a6de365683bfaeaaf555ae5dba39bf1c3591816e1549bdf521e0ae87fe5f")
-        or (hash.sha256(0, filesize) == "02b0e3b6c60b53aa4daf5534459b595f9aa8e73ab257ed8a580090b0cf6fb213")
-        or (hash.sha256(0, filesize) == "463907381e95aa22f9f3c2b395d1030328ed055c1a53766e85e134ea24c33920")
-        or (hash.sha256(0, filesize) == "9bc6400910443c471578695f90cbe97b94866219108664df8a8d918578280a66")
-        or (hash.sha256(0, filesize) == "bed696e1a0a8a23e82a17176770f2271286b87878a2415b096efe09258b1b4e9")
-        or (hash.sha256(0, filesize) == "4d986f3407cf76de0318e7c84ed142e7bc1f8ac6bc99793ffef76ba904eaad5b")
-        or (hash.sha256(0, filesize) == "7e9398404707c57d2a3f71ee8548045eb5b42f8c5439ebf5d5e8227738554021")
-        or (hash.sha256(0, filesize) == "cfb64b329b95cfb7dbfac7fa61025b0cddfce3c77db1d224e839fa59defe8336")
-        or (hash.sha256(0, filesize) == "d3f0668fee0a2bd7fc819ea1d913c6b0d51702a5afab659a7b6a6c118749cbd6")
-        or (hash.sha256(0, filesize) == "1bc7eb07aaad906ca9822b827b9f0a0c6ea323ce4914f8aa5cf1df69f2462bd6")
-        or (hash.sha256(0, filesize) == "803828547baf601f31f1e203db9e5c312d1c9e223539f439a3c9079e1a91ecdf")
-        or (hash.sha256(0, filesize) == "bb06015d766bd6365f87b645dec7e7a469b216505921de1e3e78f0c1a6f5fc7c")
-        or (hash.sha256(0, filesize) == "347c4fb37590644e2658cc97b38d5b0e09bb1f2f84928bfb3a64b0ca34fdb0b2")
-        or (hash.sha256(0, filesize) == "5ff94822492a058246fa34129d0f3ec6e0f0461ef2526d2914e126eddbc7e16d")
-        or (hash.sha256(0, filesize) == "bf4e30636cfc5b6a78067827f8d4b6a2639e4328b142deca1305a619ca001328")
-        or (hash.sha256(0, filesize) == "d4859d47ee892be52dc936653a5e33674fa2836291e1cb145b47114438749f72")
-        or (hash.sha256(0, filesize) == "38faa26350e17dd0cc9fc714b1ef800cf599397dcfb71b94812feae38ba78996")
-        or (hash.sha256(0, filesize) == "5a9ea0c4103b96434c4d99aebafbbb61475ad0844e6bd8c649e96a145e6462d2")
-        or (hash.sha256(0, filesize) == "7cdfdab7ddef2c8bf3bca9242bad47173eaec883cffa04c7e4fade9e7868bf78")
-        or (hash.sha256(0, filesize) == "82b70aed01d65d7b83aa21f89f65ebcc3b6622efe7d977540cdf8c4e90d31de7")
-        or (hash.sha256(0, filesize) == "e4618296202c53b9d8714e3028ea6c290ab83f637557e1f97dea82a6fefea8fe")
-        or (hash.sha256(0, filesize) == "50ebb172d4c4e13879599981adfd4ff93e22091b29eb8c8ecde04e930932a38a")
-        or (hash.sha256(0, filesize) == "998f74471bb96102781eb62713f57483dc6a6d1f27c429a957eb23bb124d7709")
-        or (hash.sha256(0, filesize) == "c9a85949f61102bc27df7739c05c03620ba4f711d90ac9d4e9edff117332fe2e")
-        or (hash.sha256(0, filesize) == "e2c40cb7fe69fa985a3d77fb083f3f2ab2c5d8848df3c432a94c6ef50f96dae6")
-        or (hash.sha256(0, filesize) == "4b9ae4cac87f54e86ee0e42181fda4551eafc265793889cba78876e5660c391e")
-        or (hash.sha256(0, filesize) == "ddd172c1483a5c4afc4b7ddfc8ecb6f23b789ad3751a392fbc07933619d5e42e")
-        or (hash.sha256(0, filesize) == "ff72489289b1aef791630546223b2f917f98ceb7c2e391737bb8ff9a15cd1593")
-        or (hash.sha256(0, filesize) == "2343255b3e2c6380454bf56fecb3e1368261b15b08f59f9b7eb37bc8acaae01a")
-        or (hash.sha256(0, filesize) == "398811f4fe60d8088cf19a50208927761bd8d8dc73ce9ee77b407aaee91a3516")
-        or (hash.sha256(0, filesize) == "1da2b0f230fdb695e161767a4fd7ed80fee1153a70a78032e4219c4898c3532d")
-        or (hash.sha256(0, filesize) == "7ca7a529194978a67dd3b99f2a1c9f7b5f17215af49ec452521e442c2ffd815a")
-        or (hash.sha256(0, filesize) == "91998d2f23556e3703e89b7987a87d3286ffe9b3416923e3dc3f9b86a595ce92")
-        or (hash.sha256(0, filesize) == "e3a3776a15abdee85ed2d949ae32e5312ab3a6660f10b9269f03baaeecf8ac9a")
-        or (hash.sha256(0, filesize) == "4f8b94046ed3c803eafbeddaf8d6e488076af5b38e499e6d59755f737a2a62e0")
-        or (hash.sha256(0, filesize) == "f270258ba7902927ac917c1782b8bbfe0619d11b968758a984c9dc7f8693cea8")
-        or (hash.sha256(0, filesize) == "10f7b527ccd1f846a5da8df25d6edecc7370cd98f9c25b5626fa88d152f42a95")
-        or (hash.sha256(0, filesize) == "bc6067d11ae5802fc7a174d0c4abf40bf68974dceeba8d11fa6185709f412011")
-        or (hash.sha256(0, filesize) == "397062b0ba3040e5a1d64b851d6b51f39df4d8ca1046f33f2186abfbae720ca4")
-        or (hash.sha256(0, filesize) == "6061844bf4d4b4367bb04dd8ecffae648d45161e17d7177dd03cf20429c782f3")
-        or (hash.sha256(0, filesize) == "bfefe897282c69afafc163aacb5c938e27dbbf62ad8dcb17e583b09cc1bd1493")
-        or (hash.sha256(0, filesize) == "c69f9eeb6f9d936ec33405a632f8f081ccd1eaa43fb88bc8daf5e27a73937eca")
-        or (hash.sha256(0, filesize) == "6ff082ff2a6fe8e1d22b186bf0250ee4d78cba006d4752190d7e637ffde14bb4")
-        or (hash.sha256(0, filesize) == "c72973ac18d02c56b623bb402dc18d07ca8fa57f2f6b95b4f8341bd7b88334a0")
-        or (hash.sha256(0, filesize) == "06243598428c70ae07ec6651549378ee18d8b4ad4474b48a4ecf80775075a0ec")
-        or (hash.sha256(0, filesize) == "0e45d547d54241595a1b2504d1c1f6991296a2b0196f0e653773615a8e3f39d1")
-        or (hash.sha256(0, filesize) == "1ea1c30e5dfa4a42dd3d393e508a75bcee1658a1a13ddc1b593f609b8648f9fc")
-        or (hash.sha256(0, filesize) == "348148cc3efef8d544708ada0c2cb34b8d508f0715c2fb6e33b325a1247e7163")
-        or (hash.sha256(0, filesize) == "4c7409753c40e78586d8421ac61e874c0d877758118de239f6ae566e020a9444")
-        or (hash.sha256(0, filesize) == "6275c888fca6fc10baa70954e22ec42cb09e7e4fbcc1110dee49ebc2941ea3d4")
-        or (hash.sha256(0, filesize) == "817a971b0a74dfa8465c505da84c99bd30f9e34c5f8d0ad8651b932c45e95283")
-        or (hash.sha256(0, filesize) == "83d269ae06d961850aa6be078f6d80a180d086b0c5a306a5692e726d55e82761")
-        or (hash.sha256(0, filesize) == "927269995c67da90e44e4b74f035e6c8931f8bc25db43c1e1503cf8cda201c06")
-        or (hash.sha256(0, filesize) == "c9cfa1f9d8b36ca653fa31d4796b23c12fb2e0a36acf4228982d8a92ba805f7b")
-        or (hash.sha256(0, filesize) == "e06c312ca77aa439175da4792ee5ea055ee78a6efb087f1126a8ade683cab249")
-        or (hash.sha256(0, filesize) == "e8e40b73fd8b903282bd9e1de138b417f50efbf594134273e6d54b865837e4f9")
-        or (hash.sha256(0, filesize) == "024f0e8e28b340a657d7e955edb37b9e819507aec00148d49f524e53301e8930")
-        or (hash.sha256(0, filesize) == "64c548dd113403f146971a03b09033e0fe73ce653f2110ebafd773d969c44f04")
+        (
+            (hash.sha256(0, filesize) startswith "0" and (
+                (hash.sha256(0, filesize) == "024f0e8e28b340a657d7e955edb37b9e819507aec00148d49f524e53301e8930")
+                or (hash.sha256(0, filesize) == "02b0e3b6c60b53aa4daf5534459b595f9aa8e73ab257ed8a580090b0cf6fb213")
+                or (hash.sha256(0, filesize) == "06243598428c70ae07ec6651549378ee18d8b4ad4474b48a4ecf80775075a0ec")
+                or (hash.sha256(0, filesize) == "0e45d547d54241595a1b2504d1c1f6991296a2b0196f0e653773615a8e3f39d1")
+            ))
+            or (hash.sha256(0, filesize) startswith "1" and (
+                (hash.sha256(0, filesize) == "10f7b527ccd1f846a5da8df25d6edecc7370cd98f9c25b5626fa88d152f42a95")
+                or (hash.sha256(0, filesize) == "1bc7eb07aaad906ca9822b827b9f0a0c6ea323ce4914f8aa5cf1df69f2462bd6")
+                or (hash.sha256(0, filesize) == "1da2b0f230fdb695e161767a4fd7ed80fee1153a70a78032e4219c4898c3532d")
+                or (hash.sha256(0, filesize) == "1ea1c30e5dfa4a42dd3d393e508a75bcee1658a1a13ddc1b593f609b8648f9fc")
+            ))
+            or (hash.sha256(0, filesize) startswith "2" and (
+                (hash.sha256(0, filesize) == "2343255b3e2c6380454bf56fecb3e1368261b15b08f59f9b7eb37bc8acaae01a")
+            ))
+            or (hash.sha256(0, filesize) startswith "3" and (
+                (hash.sha256(0, filesize) startswith "34" and (
+                    (hash.sha256(0, filesize) == "347c4fb37590644e2658cc97b38d5b0e09bb1f2f84928bfb3a64b0ca34fdb0b2")
+                    or (hash.sha256(0, filesize) == "348148cc3efef8d544708ada0c2cb34b8d508f0715c2fb6e33b325a1247e7163")
+                ))
+                or (hash.sha256(0, filesize) startswith "38" and (
+                    (hash.sha256(0, filesize) == "38faa26350e17dd0cc9fc714b1ef800cf599397dcfb71b94812feae38ba78996")
+                ))
+                or (hash.sha256(0, filesize) startswith "39" and (
+                    (hash.sha256(0, filesize) == "397062b0ba3040e5a1d64b851d6b51f39df4d8ca1046f33f2186abfbae720ca4")
+                    or (hash.sha256(0, filesize) == "398811f4fe60d8088cf19a50208927761bd8d8dc73ce9ee77b407aaee91a3516")
+                ))
+            ))
+            or (hash.sha256(0, filesize) startswith "4" and (
+                (hash.sha256(0, filesize) startswith "46" and (
+                    (hash.sha256(0, filesize) == "463907381e95aa22f9f3c2b395d1030328ed055c1a53766e85e134ea24c33920")
+                ))
+                or (hash.sha256(0, filesize) startswith "4b" and (
+                    (hash.sha256(0, filesize) == "4b9ae4cac87f54e86ee0e42181fda4551eafc265793889cba78876e5660c391e")
+                ))
+                or (hash.sha256(0, filesize) startswith "4c" and (
+                    (hash.sha256(0, filesize) == "4c7409753c40e78586d8421ac61e874c0d877758118de239f6ae566e020a9444")
+                ))
+                or (hash.sha256(0, filesize) startswith "4d" and (
+                    (hash.sha256(0, filesize) == "4d986f3407cf76de0318e7c84ed142e7bc1f8ac6bc99793ffef76ba904eaad5b")
+                ))
+                or (hash.sha256(0, filesize) startswith "4f" and (
+                    (hash.sha256(0, filesize) == "4f8b94046ed3c803eafbeddaf8d6e488076af5b38e499e6d59755f737a2a62e0")
+                ))
+            ))
+            or (hash.sha256(0, filesize) startswith "5" and (
+                (hash.sha256(0, filesize) == "50ebb172d4c4e13879599981adfd4ff93e22091b29eb8c8ecde04e930932a38a")
+                or (hash.sha256(0, filesize) == "5a9ea0c4103b96434c4d99aebafbbb61475ad0844e6bd8c649e96a145e6462d2")
+                or (hash.sha256(0, filesize) == "5ff94822492a058246fa34129d0f3ec6e0f0461ef2526d2914e126eddbc7e16d")
+            ))
+            or (hash.sha256(0, filesize) startswith "6" and (
+                (hash.sha256(0, filesize) == "6061844bf4d4b4367bb04dd8ecffae648d45161e17d7177dd03cf20429c782f3")
+                or (hash.sha256(0, filesize) == "6275c888fca6fc10baa70954e22ec42cb09e7e4fbcc1110dee49ebc2941ea3d4")
+                or (hash.sha256(0, filesize) == "64c548dd113403f146971a03b09033e0fe73ce653f2110ebafd773d969c44f04")
+                or (hash.sha256(0, filesize) == "6ff082ff2a6fe8e1d22b186bf0250ee4d78cba006d4752190d7e637ffde14bb4")
+            ))
+            or (hash.sha256(0, filesize) startswith "7" and (
+                (hash.sha256(0, filesize) == "7ca7a529194978a67dd3b99f2a1c9f7b5f17215af49ec452521e442c2ffd815a")
+                or (hash.sha256(0, filesize) == "7cdfdab7ddef2c8bf3bca9242bad47173eaec883cffa04c7e4fade9e7868bf78")
+                or (hash.sha256(0, filesize) == "7e9398404707c57d2a3f71ee8548045eb5b42f8c5439ebf5d5e8227738554021")
+            ))
+            or (hash.sha256(0, filesize) startswith "8" and (
+                (hash.sha256(0, filesize) == "803828547baf601f31f1e203db9e5c312d1c9e223539f439a3c9079e1a91ecdf")
+                or (hash.sha256(0, filesize) == "817a971b0a74dfa8465c505da84c99bd30f9e34c5f8d0ad8651b932c45e95283")
+                or (hash.sha256(0, filesize) == "82b70aed01d65d7b83aa21f89f65ebcc3b6622efe7d977540cdf8c4e90d31de7")
+                or (hash.sha256(0, filesize) == "83d269ae06d961850aa6be078f6d80a180d086b0c5a306a5692e726d55e82761")
+            ))
+            or (hash.sha256(0, filesize) startswith "9" and (
+                (hash.sha256(0, filesize) == "91998d2f23556e3703e89b7987a87d3286ffe9b3416923e3dc3f9b86a595ce92")
+                or (hash.sha256(0, filesize) == "927269995c67da90e44e4b74f035e6c8931f8bc25db43c1e1503cf8cda201c06")
+                or (hash.sha256(0, filesize) == "998f74471bb96102781eb62713f57483dc6a6d1f27c429a957eb23bb124d7709")
+                or (hash.sha256(0, filesize) == "9bc6400910443c471578695f90cbe97b94866219108664df8a8d918578280a66")
+            ))
+            or (hash.sha256(0, filesize) startswith "b" and (
+                (hash.sha256(0, filesize) startswith "bb" and (
+                    (hash.sha256(0, filesize) == "bb06015d766bd6365f87b645dec7e7a469b216505921de1e3e78f0c1a6f5fc7c")
+                ))
+                or (hash.sha256(0, filesize) startswith "bc" and (
+                    (hash.sha256(0, filesize) == "bc6067d11ae5802fc7a174d0c4abf40bf68974dceeba8d11fa6185709f412011")
+                ))
+                or (hash.sha256(0, filesize) startswith "be" and (
+                    (hash.sha256(0, filesize) == "bed696e1a0a8a23e82a17176770f2271286b87878a2415b096efe09258b1b4e9")
+                ))
+                or (hash.sha256(0, filesize) startswith "bf" and (
+                    (hash.sha256(0, filesize) == "bf4e30636cfc5b6a78067827f8d4b6a2639e4328b142deca1305a619ca001328")
+                    or (hash.sha256(0, filesize) == "bfefe897282c69afafc163aacb5c938e27dbbf62ad8dcb17e583b09cc1bd1493")
+                ))
+            ))
+            or (hash.sha256(0, filesize) startswith "c" and (
+                (hash.sha256(0, filesize) startswith "c6" and (
+                    (hash.sha256(0, filesize) == "c69f9eeb6f9d936ec33405a632f8f081ccd1eaa43fb88bc8daf5e27a73937eca")
+                ))
+                or (hash.sha256(0, filesize) startswith "c7" and (
+                    (hash.sha256(0, filesize) == "c72973ac18d02c56b623bb402dc18d07ca8fa57f2f6b95b4f8341bd7b88334a0")
+                ))
+                or (hash.sha256(0, filesize) startswith "c9" and (
+                    (hash.sha256(0, filesize) == "c9a85949f61102bc27df7739c05c03620ba4f711d90ac9d4e9edff117332fe2e")
+                    or (hash.sha256(0, filesize) == "c9cfa1f9d8b36ca653fa31d4796b23c12fb2e0a36acf4228982d8a92ba805f7b")
+                ))
+                or (hash.sha256(0, filesize) startswith "cf" and (
+                    (hash.sha256(0, filesize) == "cfb64b329b95cfb7dbfac7fa61025b0cddfce3c77db1d224e839fa59defe8336")
+                ))
+            ))
+            or (hash.sha256(0, filesize) startswith "d" and (
+                (hash.sha256(0, filesize) == "d3f0668fee0a2bd7fc819ea1d913c6b0d51702a5afab659a7b6a6c118749cbd6")
+                or (hash.sha256(0, filesize) == "d4859d47ee892be52dc936653a5e33674fa2836291e1cb145b47114438749f72")
+                or (hash.sha256(0, filesize) == "ddd172c1483a5c4afc4b7ddfc8ecb6f23b789ad3751a392fbc07933619d5e42e")
+            ))
+            or (hash.sha256(0, filesize) startswith "e" and (
+                (hash.sha256(0, filesize) startswith "e0" and (
+                    (hash.sha256(0, filesize) == "e06c312ca77aa439175da4792ee5ea055ee78a6efb087f1126a8ade683cab249")
+                ))
+                or (hash.sha256(0, filesize) startswith "e2" and (
+                    (hash.sha256(0, filesize) == "e2c40cb7fe69fa985a3d77fb083f3f2ab2c5d8848df3c432a94c6ef50f96dae6")
+                ))
+                or (hash.sha256(0, filesize) startswith "e3" and (
+                    (hash.sha256(0, filesize) == "e3a3776a15abdee85ed2d949ae32e5312ab3a6660f10b9269f03baaeecf8ac9a")
+                ))
+                or (hash.sha256(0, filesize) startswith "e4" and (
+                    (hash.sha256(0, filesize) == "e4618296202c53b9d8714e3028ea6c290ab83f637557e1f97dea82a6fefea8fe")
+                ))
+                or (hash.sha256(0, filesize) startswith "e8" and (
+                    (hash.sha256(0, filesize) == "e8e40b73fd8b903282bd9e1de138b417f50efbf594134273e6d54b865837e4f9")
+                ))
+                or (hash.sha256(0, filesize) startswith "ec" and (
+                    (hash.sha256(0, filesize) == "ecd5a6de365683bfaeaaf555ae5dba39bf1c3591816e1549bdf521e0ae87fe5f")
+                ))
+            ))
+            or (hash.sha256(0, filesize) startswith "f" and (
+                (hash.sha256(0, filesize) == "f270258ba7902927ac917c1782b8bbfe0619d11b968758a984c9dc7f8693cea8")
+                or (hash.sha256(0, filesize) == "ff72489289b1aef791630546223b2f917f98ceb7c2e391737bb8ff9a15cd1593")
+            ))
+        )
 }
 
 rule MAL_Ebury_is_alive_but_unseen_13cb1207_C2

@@ -15,63 +15,101 @@ rule MAL_MoustachedBouncer_Espionage_against_foreign_diplomats_in_Belarus_ea5930
         threat_level = "High"
         report_id = "ea593018-b2e9-4e7e-8da9-cc20a751e3f6"
         id = "c68e5c16-5ea3-5fd1-83b7-589af0db4bbd"
-        hash = "9fc8a77b40ac77ae892bd43fd174fc21d3dafff0e7fcceefea98bd4dc7e26a32"
-        hash = "ee2c61216ed691f8bf1f080fb9c7d7cfc6f370e6f5c0d493db523b48e699a2ec"
-        hash = "b19784949e32d0cc8a032be3b58962233dbff5bfec0b26f426202820f336e845"
-        hash = "a8640da964a129ea6dcea8452c847019d10628bdaedd42e6a0beb5114e558258"
-        hash = "645aa19daec5752821b194ddbd4a4ec5f0c3072cb58fb140aa6b16abb9cbcfca"
-        hash = "45a9b848f0b8844a3819df4603fff92b16080f28f14393ac0fde42c5b5d64cbd"
-        hash = "5e3b7c34db0b8c155d06b026ee935c11cf58635532faff628281a0ddd5dd7bd0"
+        hash = "185a6b60ab35878fe24e0f84f82a276127d8aff8f547dddfa5606cacebd3bd6a"
+        hash = "2d6126df41aa69bc9fc25d6f6d13d8005b8daaa766319e4a53bd5e5042142337"
         hash = "39d534148fe7ac7f3e03da1ceeee556b2e1db9cf466f7e03c24c4f899aa0c407"
-        hash = "89b7c003b65365241e100d895a7ad7926d8eafe109ba26669cfc9f6c259ad8fd"
-        hash = "90fcbd7b4b74bb396f29825f0abfc3cd9db86ff4a5177df24def249d52ef8c66"
-        hash = "b654f03e7e9125169088a8b4ee5cd04e3f96982ff1148eef2781d9f2613b08bb"
+        hash = "3c37a01c6b2f1cf9e15f043cb55c2ed0682d859179e5b51812dd80f676247bf4"
+        hash = "4526f147fba692c577afbd1de2e91ab5e07e02a051cc8d1ab4a28d997ee7eba8"
+        hash = "45a9b848f0b8844a3819df4603fff92b16080f28f14393ac0fde42c5b5d64cbd"
         hash = "498a903f94e91159ccf1b43f363e83252345295435b084ba7d912e3bd0021980"
-        hash = "c4d7cef97f1111aed8b876e11e51faa772dfe0b8c51fa042aeee82ede0bfca22"
-        hash = "94a55354cf10a24bd3840072626f48fd0b7bbe18537760615555f92e82fab500"
-        hash = "f7aa0d7d2ef62e3bb9c925375823250f896da6e05d7d8e64ec8cdf8d26932699"
-        hash = "c53639a1675303bb45991288f1d2664781cfaf10f809289c65ba20ff9ab1025a"
-        hash = "ae81489226c57b09672fe5f6ac34c89123598960cbaf8ca8b00e43f75879bd43"
-        hash = "9f59ac2b6ad389950beefb899ef02cba02fc6038a44646e9a797ec9916d0acf9"
+        hash = "54afe0eab3ce64a7c7a944e0ee9b9614d3358d28e35e8e56dd3c40f5846c4b9e"
+        hash = "55d4ad1ab4dcb6b593da363a0b5d0e213e5960e541651502195e19202100ea56"
+        hash = "5e3b7c34db0b8c155d06b026ee935c11cf58635532faff628281a0ddd5dd7bd0"
+        hash = "645aa19daec5752821b194ddbd4a4ec5f0c3072cb58fb140aa6b16abb9cbcfca"
         hash = "6deff2f98cbfda4ca7615b3160ed9f7163dd426f8503d4030bd36b69fae3f68a"
         hash = "79cb962862a9e5299f32ee948f6a5a8b696effcd0be40bd537f68d6d28dfb0fd"
-        hash = "3c37a01c6b2f1cf9e15f043cb55c2ed0682d859179e5b51812dd80f676247bf4"
-        hash = "55d4ad1ab4dcb6b593da363a0b5d0e213e5960e541651502195e19202100ea56"
-        hash = "4526f147fba692c577afbd1de2e91ab5e07e02a051cc8d1ab4a28d997ee7eba8"
-        hash = "9c7dc4418f0cbce48a89b73ca81707d87554fea324544adefccfb297782bc49d"
+        hash = "89b7c003b65365241e100d895a7ad7926d8eafe109ba26669cfc9f6c259ad8fd"
         hash = "8f38f4da6cc8ac9f0512f503449140d6067d45d1b47c7628723364fc7647c1a6"
-        hash = "185a6b60ab35878fe24e0f84f82a276127d8aff8f547dddfa5606cacebd3bd6a"
-        hash = "54afe0eab3ce64a7c7a944e0ee9b9614d3358d28e35e8e56dd3c40f5846c4b9e"
-        hash = "2d6126df41aa69bc9fc25d6f6d13d8005b8daaa766319e4a53bd5e5042142337"
+        hash = "90fcbd7b4b74bb396f29825f0abfc3cd9db86ff4a5177df24def249d52ef8c66"
+        hash = "94a55354cf10a24bd3840072626f48fd0b7bbe18537760615555f92e82fab500"
+        hash = "9c7dc4418f0cbce48a89b73ca81707d87554fea324544adefccfb297782bc49d"
+        hash = "9f59ac2b6ad389950beefb899ef02cba02fc6038a44646e9a797ec9916d0acf9"
+        hash = "9fc8a77b40ac77ae892bd43fd174fc21d3dafff0e7fcceefea98bd4dc7e26a32"
+        hash = "a8640da964a129ea6dcea8452c847019d10628bdaedd42e6a0beb5114e558258"
+        hash = "ae81489226c57b09672fe5f6ac34c89123598960cbaf8ca8b00e43f75879bd43"
+        hash = "b19784949e32d0cc8a032be3b58962233dbff5bfec0b26f426202820f336e845"
+        hash = "b654f03e7e9125169088a8b4ee5cd04e3f96982ff1148eef2781d9f2613b08bb"
+        hash = "c4d7cef97f1111aed8b876e11e51faa772dfe0b8c51fa042aeee82ede0bfca22"
+        hash = "c53639a1675303bb45991288f1d2664781cfaf10f809289c65ba20ff9ab1025a"
+        hash = "ee2c61216ed691f8bf1f080fb9c7d7cfc6f370e6f5c0d493db523b48e699a2ec"
+        hash = "f7aa0d7d2ef62e3bb9c925375823250f896da6e05d7d8e64ec8cdf8d26932699"
     condition:
-        (hash.sha256(0, filesize) == "9fc8a77b40ac77ae892bd43fd174fc21d3dafff0e7fcceefea98bd4dc7e26a32")
-        or (hash.sha256(0, filesize) == "ee2c61216ed691f8bf1f080fb9c7d7cfc6f370e6f5c0d493db523b48e699a2ec")
-        or (hash.sha256(0, filesize) == "b19784949e32d0cc8a032be3b58962233dbff5bfec0b26f426202820f336e845")
-        or (hash.sha256(0, filesize) == "a8640da964a129ea6dcea8452c847019d10628bdaedd42e6a0beb5114e558258")
-        or (hash.sha256(0, filesize) == "645aa19daec5752821b194ddbd4a4ec5f0c3072cb58fb140aa6b16abb9cbcfca")
-        or (hash.sha256(0, filesize) == "45a9b848f0b8844a3819df4603fff92b16080f28f14393ac0fde42c5b5d64cbd")
-        or (hash.sha256(0, filesize) == "5e3b7c34db0b8c155d06b026ee935c11cf58635532faff628281a0ddd5dd7bd0")
-        or (hash.sha256(0, filesize) == "39d534148fe7ac7f3e03da1ceeee556b2e1db9cf466f7e03c24c4f899aa0c407")
-        or (hash.sha256(0, filesize) == "89b7c003b65365241e100d895a7ad7926d8eafe109ba26669cfc9f6c259ad8fd")
-        or (hash.sha256(0, filesize) == "90fcbd7b4b74bb396f29825f0abfc3cd9db86ff4a5177df24def249d52ef8c66")
-        or (hash.sha256(0, filesize) == "b654f03e7e9125169088a8b4ee5cd04e3f96982ff1148eef2781d9f2613b08bb")
-        or (hash.sha256(0, filesize) == "498a903f94e91159ccf1b43f363e83252345295435b084ba7d912e3bd0021980")
-        or (hash.sha256(0, filesize) == "c4d7cef97f1111aed8b876e11e51faa772dfe0b8c51fa042aeee82ede0bfca22")
-        or (hash.sha256(0, filesize) == "94a55354cf10a24bd3840072626f48fd0b7bbe18537760615555f92e82fab500")
-        or (hash.sha256(0, filesize) == "f7aa0d7d2ef62e3bb9c925375823250f896da6e05d7d8e64ec8cdf8d26932699")
-        or (hash.sha256(0, filesize) == "c53639a1675303bb45991288f1d2664781cfaf10f809289c65ba20ff9ab1025a")
-        or (hash.sha256(0, filesize) == "ae81489226c57b09672fe5f6ac34c89123598960cbaf8ca8b00e43f75879bd43")
-        or (hash.sha256(0, filesize) == "9f59ac2b6ad389950beefb899ef02cba02fc6038a44646e9a797ec9916d0acf9")
-        or (hash.sha256(0, filesize) == "6deff2f98cbfda4ca7615b3160ed9f7163dd426f8503d4030bd36b69fae3f68a")
-        or (hash.sha256(0, filesize) == "79cb962862a9e5299f32ee948f6a5a8b696effcd0be40bd537f68d6d28dfb0fd")
-        or (hash.sha256(0, filesize) == "3c37a01c6b2f1cf9e15f043cb55c2ed0682d859179e5b51812dd80f676247bf4")
-        or (hash.sha256(0, filesize) == "55d4ad1ab4dcb6b593da363a0b5d0e213e5960e541651502195e19202100ea56")
-        or (hash.sha256(0, filesize) == "4526f147fba692c577afbd1de2e91ab5e07e02a051cc8d1ab4a28d997ee7eba8")
-        or (hash.sha256(0, filesize) == "9c7dc4418f0cbce48a89b73ca81707d87554fea324544adefccfb297782bc49d")
-        or (hash.sha256(0, filesize) == "8f38f4da6cc8ac9f0512f503449140d6067d45d1b47c7628723364fc7647c1a6")
-        or (hash.sha256(0, filesize) == "185a6b60ab35878fe24e0f84f82a276127d8aff8f547dddfa5606cacebd3bd6a")
-        or (hash.sha256(0, filesize) == "54afe0eab3ce64a7c7a944e0ee9b9614d3358d28e35e8e56dd3c40f5846c4b9e")
-        or (hash.sha256(0, filesize) == "2d6126df41aa69bc9fc25d6f6d13d8005b8daaa766319e4a53bd5e5042142337")
+        (
+            (hash.sha256(0, filesize) startswith "1" and (
+                (hash.sha256(0, filesize) == "185a6b60ab35878fe24e0f84f82a276127d8aff8f547dddfa5606cacebd3bd6a")
+            ))
+            or (hash.sha256(0, filesize) startswith "2" and (
+                (hash.sha256(0, filesize) == "2d6126df41aa69bc9fc25d6f6d13d8005b8daaa766319e4a53bd5e5042142337")
+            ))
+            or (hash.sha256(0, filesize) startswith "3" and (
+                (hash.sha256(0, filesize) == "39d534148fe7ac7f3e03da1ceeee556b2e1db9cf466f7e03c24c4f899aa0c407")
+                or (hash.sha256(0, filesize) == "3c37a01c6b2f1cf9e15f043cb55c2ed0682d859179e5b51812dd80f676247bf4")
+            ))
+            or (hash.sha256(0, filesize) startswith "4" and (
+                (hash.sha256(0, filesize) == "4526f147fba692c577afbd1de2e91ab5e07e02a051cc8d1ab4a28d997ee7eba8")
+                or (hash.sha256(0, filesize) == "45a9b848f0b8844a3819df4603fff92b16080f28f14393ac0fde42c5b5d64cbd")
+                or (hash.sha256(0, filesize) == "498a903f94e91159ccf1b43f363e83252345295435b084ba7d912e3bd0021980")
+            ))
+            or (hash.sha256(0, filesize) startswith "5" and (
+                (hash.sha256(0, filesize) == "54afe0eab3ce64a7c7a944e0ee9b9614d3358d28e35e8e56dd3c40f5846c4b9e")
+                or (hash.sha256(0, filesize) == "55d4ad1ab4dcb6b593da363a0b5d0e213e5960e541651502195e19202100ea56")
+                or (hash.sha256(0, filesize) == "5e3b7c34db0b8c155d06b026ee935c11cf58635532faff628281a0ddd5dd7bd0")
+            ))
+            or (hash.sha256(0, filesize) startswith "6" and (
+                (hash.sha256(0, filesize) == "645aa19daec5752821b194ddbd4a4ec5f0c3072cb58fb140aa6b16abb9cbcfca")
+                or (hash.sha256(0, filesize) == "6deff2f98cbfda4ca7615b3160ed9f7163dd426f8503d4030bd36b69fae3f68a")
+            ))
+            or (hash.sha256(0, filesize) startswith "7" and (
+                (hash.sha256(0, filesize) == "79cb962862a9e5299f32ee948f6a5a8b696effcd0be40bd537f68d6d28dfb0fd")
+            ))
+            or (hash.sha256(0, filesize) startswith "8" and (
+                (hash.sha256(0, filesize) == "89b7c003b65365241e100d895a7ad7926d8eafe109ba26669cfc9f6c259ad8fd")
+                or (hash.sha256(0, filesize) == "8f38f4da6cc8ac9f0512f503449140d6067d45d1b47c7628723364fc7647c1a6")
+            ))
+            or (hash.sha256(0, filesize) startswith "9" and (
+                (hash.sha256(0, filesize) startswith "90" and (
+                    (hash.sha256(0, filesize) == "90fcbd7b4b74bb396f29825f0abfc3cd9db86ff4a5177df24def249d52ef8c66")
+                ))
+                or (hash.sha256(0, filesize) startswith "94" and (
+                    (hash.sha256(0, filesize) == "94a55354cf10a24bd3840072626f48fd0b7bbe18537760615555f92e82fab500")
+                ))
+                or (hash.sha256(0, filesize) startswith "9c" and (
+                    (hash.sha256(0, filesize) == "9c7dc4418f0cbce48a89b73ca81707d87554fea324544adefccfb297782bc49d")
+                ))
+                or (hash.sha256(0, filesize) startswith "9f" and (
+                    (hash.sha256(0, filesize) == "9f59ac2b6ad389950beefb899ef02cba02fc6038a44646e9a797ec9916d0acf9")
+                    or (hash.sha256(0, filesize) == "9fc8a77b40ac77ae892bd43fd174fc21d3dafff0e7fcceefea98bd4dc7e26a32")
+                ))
+            ))
+            or (hash.sha256(0, filesize) startswith "a" and (
+                (hash.sha256(0, filesize) == "a8640da964a129ea6dcea8452c847019d10628bdaedd42e6a0beb5114e558258")
+                or (hash.sha256(0, filesize) == "ae81489226c57b09672fe5f6ac34c89123598960cbaf8ca8b00e43f75879bd43")
+            ))
+            or (hash.sha256(0, filesize) startswith "b" and (
+                (hash.sha256(0, filesize) == "b19784949e32d0cc8a032be3b58962233dbff5bfec0b26f426202820f336e845")
+                or (hash.sha256(0, filesize) == "b654f03e7e9125169088a8b4ee5cd04e3f96982ff1148eef2781d9f2613b08bb")
+            ))
+            or (hash.sha256(0, filesize) startswith "c" and (
+                (hash.sha256(0, filesize) == "c4d7cef97f1111aed8b876e11e51faa772dfe0b8c51fa042aeee82ede0bfca22")
+                or (hash.sha256(0, filesize) == "c53639a1675303bb45991288f1d2664781cfaf10f809289c65ba20ff9ab1025a")
+            ))
+            or (hash.sha256(0, filesize) startswith "e" and (
+                (hash.sha256(0, filesize) == "ee2c61216ed691f8bf1f080fb9c7d7cfc6f370e6f5c0d493db523b48e699a2ec")
+            ))
+            or (hash.sha256(0, filesize) startswith "f" and (
+                (hash.sha256(0, filesize) == "f7aa0d7d2ef62e3bb9c925375823250f896da6e05d7d8e64ec8cdf8d26932699")
+            ))
+        )
 }
 
 rule MAL_MoustachedBouncer_Espionage_against_foreign_diplomats_in_Belarus_ea593018_C2

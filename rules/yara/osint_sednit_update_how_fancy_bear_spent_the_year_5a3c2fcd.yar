@@ -27,15 +27,27 @@ rule MAL_OSINT_Sednit_update_How_Fancy_Bear_Spent_the_Year_5a3c2fcd_Hashes
         malware_family = "XTunnel"
         report_id = "5a3c2fcd-8328-42bb-a95e-4f4402de0b81"
         id = "c67cf3ee-ba94-5540-b616-c48048f7b235"
+        hash = "12a37cfdd3f3671074dd5b0f354269cec028fb52"
+        hash = "15201766bd964b7c405aeb11db81457220c31e46"
         hash = "169c8f3e3d22e192c108bc95164d362ce5437465"
         hash = "1958e722afd0dba266576922abc98aa505cf5f9a"
+        hash = "1c6c700ceebfbe799e115582665105caa03c5c9e"
         hash = "2cf6436b99d11d9d1e0c488af518e35162ecbc9c"
+        hash = "30b3e8c0f3f3cf200daa21c267ffab3cad64e68b"
+        hash = "33447383379ca99083442b852589111296f0c603"
+        hash = "4173b29a251cd9c1cab135f67cb60acab4ace0c5"
         hash = "476fc1d31722ac26b46154cbf0c631d60268b28a"
         hash = "4873bafe44cff06845faa0ce7c270c4ce3c9f7b9"
         hash = "4bc722a9b0492a50bd86a1341f02c74c0d773db7"
+        hash = "512bdfe937314ac3f195c462c395feeb36932971"
         hash = "57d7f3d31c491f8aef4665ca4dd905c3c8a98795"
+        hash = "5d2c7d87995cc5b8184baba2c7a1900a48b2f42d"
+        hash = "68064fc152e23d56e541714af52651cb4ba81aaf"
+        hash = "68c2809560c7623d2307d8797691abf3eafe319a"
         hash = "6e167da3c5d887fa2e58da848a2245d11b6c5ad6"
         hash = "6f0fc0ebba3e4c8b26a69cdf519edf8d1aa2f4bb"
+        hash = "7aada8bcc0d1ab8ffb1f0fae4757789c6f5546a3"
+        hash = "8078e411fbe33864dfd8f87ad5105cc1fd26d62e"
         hash = "8a68f26d01372114f660e32ac4c9117e5d0577f1"
         hash = "961468ddd3d0fa25beb8210c81ba620f9170ed30"
         hash = "9c47ca3883196b3a84d67676a804ff50e22b0a9f"
@@ -43,65 +55,95 @@ rule MAL_OSINT_Sednit_update_How_Fancy_Bear_Spent_the_Year_5a3c2fcd_Hashes
         hash = "a0719b50265505c8432616c0a4e14ed206981e95"
         hash = "a3bf5b5cf5a5ef438a198a6f61f7225c0a4a7138"
         hash = "ab354807e687993fbeb1b325eb6e4ab38d428a1e"
+        hash = "bb10ed5d59672fbc6178e35d0feac0562513e9f0"
         hash = "cc7607015cd7a1a4452acd3d87adabdd7e005bd7"
+        hash = "d5235d136cfcadbef431eea7253d80bde414db9d"
         hash = "e19f753e514f6adec8f81bcdefb9117979e69627"
         hash = "e338d49c270baf64363879e5eecb8fa6bdde8ad9"
+        hash = "f293a2bfb728060c54efeeb03c5323893b5c80df"
         hash = "f3805382ae2e23ff1147301d131a06e00e4ff75f"
         hash = "f9fd3f1d8da4ffd6a494228b934549d09e3c59d1"
         hash = "fec29b4f4dccc59770c65c128dfe4564d7c13d33"
-        hash = "15201766bd964b7c405aeb11db81457220c31e46"
-        hash = "68064fc152e23d56e541714af52651cb4ba81aaf"
-        hash = "5d2c7d87995cc5b8184baba2c7a1900a48b2f42d"
-        hash = "f293a2bfb728060c54efeeb03c5323893b5c80df"
-        hash = "1c6c700ceebfbe799e115582665105caa03c5c9e"
-        hash = "33447383379ca99083442b852589111296f0c603"
-        hash = "30b3e8c0f3f3cf200daa21c267ffab3cad64e68b"
-        hash = "512bdfe937314ac3f195c462c395feeb36932971"
-        hash = "8078e411fbe33864dfd8f87ad5105cc1fd26d62e"
-        hash = "12a37cfdd3f3671074dd5b0f354269cec028fb52"
-        hash = "4173b29a251cd9c1cab135f67cb60acab4ace0c5"
-        hash = "bb10ed5d59672fbc6178e35d0feac0562513e9f0"
-        hash = "68c2809560c7623d2307d8797691abf3eafe319a"
-        hash = "d5235d136cfcadbef431eea7253d80bde414db9d"
-        hash = "7aada8bcc0d1ab8ffb1f0fae4757789c6f5546a3"
     condition:
-        (hash.sha1(0, filesize) == "169c8f3e3d22e192c108bc95164d362ce5437465")
-        or (hash.sha1(0, filesize) == "1958e722afd0dba266576922abc98aa505cf5f9a")
-        or (hash.sha1(0, filesize) == "2cf6436b99d11d9d1e0c488af518e35162ecbc9c")
-        or (hash.sha1(0, filesize) == "476fc1d31722ac26b46154cbf0c631d60268b28a")
-        or (hash.sha1(0, filesize) == "4873bafe44cff06845faa0ce7c270c4ce3c9f7b9")
-        or (hash.sha1(0, filesize) == "4bc722a9b0492a50bd86a1341f02c74c0d773db7")
-        or (hash.sha1(0, filesize) == "57d7f3d31c491f8aef4665ca4dd905c3c8a98795")
-        or (hash.sha1(0, filesize) == "6e167da3c5d887fa2e58da848a2245d11b6c5ad6")
-        or (hash.sha1(0, filesize) == "6f0fc0ebba3e4c8b26a69cdf519edf8d1aa2f4bb")
-        or (hash.sha1(0, filesize) == "8a68f26d01372114f660e32ac4c9117e5d0577f1")
-        or (hash.sha1(0, filesize) == "961468ddd3d0fa25beb8210c81ba620f9170ed30")
-        or (hash.sha1(0, filesize) == "9c47ca3883196b3a84d67676a804ff50e22b0a9f")
-        or (hash.sha1(0, filesize) == "9f6bed7d7f4728490117cbc85819c2e6c494251b")
-        or (hash.sha1(0, filesize) == "a0719b50265505c8432616c0a4e14ed206981e95")
-        or (hash.sha1(0, filesize) == "a3bf5b5cf5a5ef438a198a6f61f7225c0a4a7138")
-        or (hash.sha1(0, filesize) == "ab354807e687993fbeb1b325eb6e4ab38d428a1e")
-        or (hash.sha1(0, filesize) == "cc7607015cd7a1a4452acd3d87adabdd7e005bd7")
-        or (hash.sha1(0, filesize) == "e19f753e514f6adec8f81bcdefb9117979e69627")
-        or (hash.sha1(0, filesize) == "e338d49c270baf64363879e5eecb8fa6bdde8ad9")
-        or (hash.sha1(0, filesize) == "f3805382ae2e23ff1147301d131a06e00e4ff75f")
-        or (hash.sha1(0, filesize) == "f9fd3f1d8da4ffd6a494228b934549d09e3c59d1")
-        or (hash.sha1(0, filesize) == "fec29b4f4dccc59770c65c128dfe4564d7c13d33")
-        or (hash.sha1(0, filesize) == "15201766bd964b7c405aeb11db81457220c31e46")
-        or (hash.sha1(0, filesize) == "68064fc152e23d56e541714af52651cb4ba81aaf")
-        or (hash.sha1(0, filesize) == "5d2c7d87995cc5b8184baba2c7a1900a48b2f42d")
-        or (hash.sha1(0, filesize) == "f293a2bfb728060c54efeeb03c5323893b5c80df")
-        or (hash.sha1(0, filesize) == "1c6c700ceebfbe799e115582665105caa03c5c9e")
-        or (hash.sha1(0, filesize) == "33447383379ca99083442b852589111296f0c603")
-        or (hash.sha1(0, filesize) == "30b3e8c0f3f3cf200daa21c267ffab3cad64e68b")
-        or (hash.sha1(0, filesize) == "512bdfe937314ac3f195c462c395feeb36932971")
-        or (hash.sha1(0, filesize) == "8078e411fbe33864dfd8f87ad5105cc1fd26d62e")
-        or (hash.sha1(0, filesize) == "12a37cfdd3f3671074dd5b0f354269cec028fb52")
-        or (hash.sha1(0, filesize) == "4173b29a251cd9c1cab135f67cb60acab4ace0c5")
-        or (hash.sha1(0, filesize) == "bb10ed5d59672fbc6178e35d0feac0562513e9f0")
-        or (hash.sha1(0, filesize) == "68c2809560c7623d2307d8797691abf3eafe319a")
-        or (hash.sha1(0, filesize) == "d5235d136cfcadbef431eea7253d80bde414db9d")
-        or (hash.sha1(0, filesize) == "7aada8bcc0d1ab8ffb1f0fae4757789c6f5546a3")
+        (
+            (hash.sha1(0, filesize) startswith "1" and (
+                (hash.sha1(0, filesize) startswith "12" and (
+                    (hash.sha1(0, filesize) == "12a37cfdd3f3671074dd5b0f354269cec028fb52")
+                ))
+                or (hash.sha1(0, filesize) startswith "15" and (
+                    (hash.sha1(0, filesize) == "15201766bd964b7c405aeb11db81457220c31e46")
+                ))
+                or (hash.sha1(0, filesize) startswith "16" and (
+                    (hash.sha1(0, filesize) == "169c8f3e3d22e192c108bc95164d362ce5437465")
+                ))
+                or (hash.sha1(0, filesize) startswith "19" and (
+                    (hash.sha1(0, filesize) == "1958e722afd0dba266576922abc98aa505cf5f9a")
+                ))
+                or (hash.sha1(0, filesize) startswith "1c" and (
+                    (hash.sha1(0, filesize) == "1c6c700ceebfbe799e115582665105caa03c5c9e")
+                ))
+            ))
+            or (hash.sha1(0, filesize) startswith "2" and (
+                (hash.sha1(0, filesize) == "2cf6436b99d11d9d1e0c488af518e35162ecbc9c")
+            ))
+            or (hash.sha1(0, filesize) startswith "3" and (
+                (hash.sha1(0, filesize) == "30b3e8c0f3f3cf200daa21c267ffab3cad64e68b")
+                or (hash.sha1(0, filesize) == "33447383379ca99083442b852589111296f0c603")
+            ))
+            or (hash.sha1(0, filesize) startswith "4" and (
+                (hash.sha1(0, filesize) == "4173b29a251cd9c1cab135f67cb60acab4ace0c5")
+                or (hash.sha1(0, filesize) == "476fc1d31722ac26b46154cbf0c631d60268b28a")
+                or (hash.sha1(0, filesize) == "4873bafe44cff06845faa0ce7c270c4ce3c9f7b9")
+                or (hash.sha1(0, filesize) == "4bc722a9b0492a50bd86a1341f02c74c0d773db7")
+            ))
+            or (hash.sha1(0, filesize) startswith "5" and (
+                (hash.sha1(0, filesize) == "512bdfe937314ac3f195c462c395feeb36932971")
+                or (hash.sha1(0, filesize) == "57d7f3d31c491f8aef4665ca4dd905c3c8a98795")
+                or (hash.sha1(0, filesize) == "5d2c7d87995cc5b8184baba2c7a1900a48b2f42d")
+            ))
+            or (hash.sha1(0, filesize) startswith "6" and (
+                (hash.sha1(0, filesize) == "68064fc152e23d56e541714af52651cb4ba81aaf")
+                or (hash.sha1(0, filesize) == "68c2809560c7623d2307d8797691abf3eafe319a")
+                or (hash.sha1(0, filesize) == "6e167da3c5d887fa2e58da848a2245d11b6c5ad6")
+                or (hash.sha1(0, filesize) == "6f0fc0ebba3e4c8b26a69cdf519edf8d1aa2f4bb")
+            ))
+            or (hash.sha1(0, filesize) startswith "7" and (
+                (hash.sha1(0, filesize) == "7aada8bcc0d1ab8ffb1f0fae4757789c6f5546a3")
+            ))
+            or (hash.sha1(0, filesize) startswith "8" and (
+                (hash.sha1(0, filesize) == "8078e411fbe33864dfd8f87ad5105cc1fd26d62e")
+                or (hash.sha1(0, filesize) == "8a68f26d01372114f660e32ac4c9117e5d0577f1")
+            ))
+            or (hash.sha1(0, filesize) startswith "9" and (
+                (hash.sha1(0, filesize) == "961468ddd3d0fa25beb8210c81ba620f9170ed30")
+                or (hash.sha1(0, filesize) == "9c47ca3883196b3a84d67676a804ff50e22b0a9f")
+                or (hash.sha1(0, filesize) == "9f6bed7d7f4728490117cbc85819c2e6c494251b")
+            ))
+            or (hash.sha1(0, filesize) startswith "a" and (
+                (hash.sha1(0, filesize) == "a0719b50265505c8432616c0a4e14ed206981e95")
+                or (hash.sha1(0, filesize) == "a3bf5b5cf5a5ef438a198a6f61f7225c0a4a7138")
+                or (hash.sha1(0, filesize) == "ab354807e687993fbeb1b325eb6e4ab38d428a1e")
+            ))
+            or (hash.sha1(0, filesize) startswith "b" and (
+                (hash.sha1(0, filesize) == "bb10ed5d59672fbc6178e35d0feac0562513e9f0")
+            ))
+            or (hash.sha1(0, filesize) startswith "c" and (
+                (hash.sha1(0, filesize) == "cc7607015cd7a1a4452acd3d87adabdd7e005bd7")
+            ))
+            or (hash.sha1(0, filesize) startswith "d" and (
+                (hash.sha1(0, filesize) == "d5235d136cfcadbef431eea7253d80bde414db9d")
+            ))
+            or (hash.sha1(0, filesize) startswith "e" and (
+                (hash.sha1(0, filesize) == "e19f753e514f6adec8f81bcdefb9117979e69627")
+                or (hash.sha1(0, filesize) == "e338d49c270baf64363879e5eecb8fa6bdde8ad9")
+            ))
+            or (hash.sha1(0, filesize) startswith "f" and (
+                (hash.sha1(0, filesize) == "f293a2bfb728060c54efeeb03c5323893b5c80df")
+                or (hash.sha1(0, filesize) == "f3805382ae2e23ff1147301d131a06e00e4ff75f")
+                or (hash.sha1(0, filesize) == "f9fd3f1d8da4ffd6a494228b934549d09e3c59d1")
+                or (hash.sha1(0, filesize) == "fec29b4f4dccc59770c65c128dfe4564d7c13d33")
+            ))
+        )
 }
 
 rule MAL_OSINT_Sednit_update_How_Fancy_Bear_Spent_the_Year_5a3c2fcd_C2

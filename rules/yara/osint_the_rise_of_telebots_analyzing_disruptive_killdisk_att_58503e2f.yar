@@ -31,21 +31,85 @@ rule MAL_OSINT_The_rise_of_TeleBots_Analyzing_disruptive_KillDisk_attacks_58503e
         threat_level = "Medium"
         report_id = "58503e2f-4c78-442d-833f-8ad202de0b81"
         id = "39c87ee3-cf3a-571e-83ee-d3fdcaa5a9ff"
-        hash = "0fce93cd9beeea30a7f0e2a819d2b968"
-        hash = "1019c101fc1ae71e5c1687e34f0628e6"
-        hash = "24313581bbbffa9a784b48075b525810"
-        hash = "2d7866989d659c1f8ae795e5cab40bf3"
-        hash = "389ae3a4589e355e173e9b077d6f1a0a"
-        hash = "4919569cd19164c1f123f97c5b44b03b"
-        hash = "5bd6b79a4443afd27f7ed1fbf66060ea"
-        hash = "75ee947e31a40ab4b5cde9f4a767310b"
-        hash = "76691c58103431624d26f2b8384a57b0"
-        hash = "7d4fc63f2096a485d2da3db1150e6d34"
-        hash = "b75c869561e014f4d384773427c879a6"
-        hash = "bde6c0dac3e594a4a859b490aaaf1217"
-        hash = "c404b959b51ad0425f1789f03e2c6ecf"
-        hash = "fd0fd58b20b1476e8f67d6a05307e9bc"
-        hash = "ffb1e8babaecc4a8cb3d763412294469"
+        hash = "1b2a5922b58c8060844b43e14dfa5b0c8b119f281f54a46f0f1c34accde71ddb"
+        hash = "26173c9ec8fd1c4f9f18f89683b23267f6f9d116196ed15655e9cb453af2890e"
+        hash = "2ee5a743bd420aa04e0ea9ab7a25e1cc2c346a55d6a518f267896694d75539a2"
+        hash = "50b990f6555055a265fde98324759dbc74619d6a7c49b9fd786775299bf77d26"
+        hash = "5f9fef7974d37922ac91365588fbe7b544e13abbbde7c262fe30bade7026e118"
+        hash = "8246f709efa922a485e1ca32d8b0d10dc752618e8b3fce4d3dd58d10e4a6a16d"
+        hash = "904df5d6b900fcdac44c002f03ab1fbc698b8d421a22639819b3b208aaa6ea2c"
+        hash = "97b317afa02cd35db40c197fea3a6ef8cdc8c01ca73523983850f323a47d0c2e"
+        hash = "a260320bb52eb0fe767d7e30e069492ab063b65a26969dd78d10d8141b850bc8"
+        hash = "a35951855503188a66c94019bd419cd97208291f05e382151fd3c2a9d1848857"
+        hash = "b2edc9351b389f1cbcdf0ac52b9d0b3bd982a077e5a3df8cebebc32c450ffeec"
+        hash = "dcdc4c72c6e0867e74790a882e8e8c20e8a38416e9b10ed64fbf0f64f4e2567c"
+        hash = "e3f134ae88f05463c4707a80f956a689fba7066bb5357f6d45cba312ad0db68e"
+        hash = "ea57a45dda5b735fc2a982700a21363cbee138de2605d1df06103a5d94c539da"
+        hash = "eb31a918ccc1643d069cf08b7958e2760e8551ba3b88ea9e5d496e07437273b2"
+    condition:
+        (
+            (hash.sha256(0, filesize) startswith "1" and (
+                (hash.sha256(0, filesize) == "1b2a5922b58c8060844b43e14dfa5b0c8b119f281f54a46f0f1c34accde71ddb")
+            ))
+            or (hash.sha256(0, filesize) startswith "2" and (
+                (hash.sha256(0, filesize) == "26173c9ec8fd1c4f9f18f89683b23267f6f9d116196ed15655e9cb453af2890e")
+                or (hash.sha256(0, filesize) == "2ee5a743bd420aa04e0ea9ab7a25e1cc2c346a55d6a518f267896694d75539a2")
+            ))
+            or (hash.sha256(0, filesize) startswith "5" and (
+                (hash.sha256(0, filesize) == "50b990f6555055a265fde98324759dbc74619d6a7c49b9fd786775299bf77d26")
+                or (hash.sha256(0, filesize) == "5f9fef7974d37922ac91365588fbe7b544e13abbbde7c262fe30bade7026e118")
+            ))
+            or (hash.sha256(0, filesize) startswith "8" and (
+                (hash.sha256(0, filesize) == "8246f709efa922a485e1ca32d8b0d10dc752618e8b3fce4d3dd58d10e4a6a16d")
+            ))
+            or (hash.sha256(0, filesize) startswith "9" and (
+                (hash.sha256(0, filesize) == "904df5d6b900fcdac44c002f03ab1fbc698b8d421a22639819b3b208aaa6ea2c")
+                or (hash.sha256(0, filesize) == "97b317afa02cd35db40c197fea3a6ef8cdc8c01ca73523983850f323a47d0c2e")
+            ))
+            or (hash.sha256(0, filesize) startswith "a" and (
+                (hash.sha256(0, filesize) == "a260320bb52eb0fe767d7e30e069492ab063b65a26969dd78d10d8141b850bc8")
+                or (hash.sha256(0, filesize) == "a35951855503188a66c94019bd419cd97208291f05e382151fd3c2a9d1848857")
+            ))
+            or (hash.sha256(0, filesize) startswith "b" and (
+                (hash.sha256(0, filesize) == "b2edc9351b389f1cbcdf0ac52b9d0b3bd982a077e5a3df8cebebc32c450ffeec")
+            ))
+            or (hash.sha256(0, filesize) startswith "d" and (
+                (hash.sha256(0, filesize) == "dcdc4c72c6e0867e74790a882e8e8c20e8a38416e9b10ed64fbf0f64f4e2567c")
+            ))
+            or (hash.sha256(0, filesize) startswith "e" and (
+                (hash.sha256(0, filesize) == "e3f134ae88f05463c4707a80f956a689fba7066bb5357f6d45cba312ad0db68e")
+                or (hash.sha256(0, filesize) == "ea57a45dda5b735fc2a982700a21363cbee138de2605d1df06103a5d94c539da")
+                or (hash.sha256(0, filesize) == "eb31a918ccc1643d069cf08b7958e2760e8551ba3b88ea9e5d496e07437273b2")
+            ))
+        )
+}
+
+rule MAL_OSINT_The_rise_of_TeleBots_Analyzing_disruptive_KillDisk_attacks_58503e2f_Hashes_2
+{
+    meta:
+        description = "Detects the samples of OSINT - The rise of TeleBots: Analyzing disruptive KillDisk attacks by file hash"
+        author = "rulegen"
+        reference = "http://www.welivesecurity.com/2016/12/13/rise-telebots-analyzing-disruptive-killdisk-attacks/"
+        reference = "https://www.virustotal.com/file/1b2a5922b58c8060844b43e14dfa5b0c8b119f281f54a46f0f1c34accde71ddb/analysis/1481552577/"
+        reference = "https://www.virustotal.com/file/26173c9ec8fd1c4f9f18f89683b23267f6f9d116196ed15655e9cb453af2890e/analysis/1481554993/"
+        reference = "https://www.virustotal.com/file/2ee5a743bd420aa04e0ea9ab7a25e1cc2c346a55d6a518f267896694d75539a2/analysis/1479466980/"
+        reference = "https://www.virustotal.com/file/50b990f6555055a265fde98324759dbc74619d6a7c49b9fd786775299bf77d26/analysis/1481650988/"
+        reference = "https://www.virustotal.com/file/5f9fef7974d37922ac91365588fbe7b544e13abbbde7c262fe30bade7026e118/analysis/1471786034/"
+        reference = "https://www.virustotal.com/file/8246f709efa922a485e1ca32d8b0d10dc752618e8b3fce4d3dd58d10e4a6a16d/analysis/1481528958/"
+        reference = "https://www.virustotal.com/file/904df5d6b900fcdac44c002f03ab1fbc698b8d421a22639819b3b208aaa6ea2c/analysis/1481552575/"
+        reference = "https://www.virustotal.com/file/97b317afa02cd35db40c197fea3a6ef8cdc8c01ca73523983850f323a47d0c2e/analysis/1481528849/"
+        reference = "https://www.virustotal.com/file/a260320bb52eb0fe767d7e30e069492ab063b65a26969dd78d10d8141b850bc8/analysis/1481528895/"
+        reference = "https://www.virustotal.com/file/a35951855503188a66c94019bd419cd97208291f05e382151fd3c2a9d1848857/analysis/1471530894/"
+        reference = "https://www.virustotal.com/file/b2edc9351b389f1cbcdf0ac52b9d0b3bd982a077e5a3df8cebebc32c450ffeec/analysis/1471587292/"
+        reference = "https://www.virustotal.com/file/dcdc4c72c6e0867e74790a882e8e8c20e8a38416e9b10ed64fbf0f64f4e2567c/analysis/1481552578/"
+        reference = "https://www.virustotal.com/file/e3f134ae88f05463c4707a80f956a689fba7066bb5357f6d45cba312ad0db68e/analysis/1469022930/"
+        reference = "https://www.virustotal.com/file/ea57a45dda5b735fc2a982700a21363cbee138de2605d1df06103a5d94c539da/analysis/1481525869/"
+        reference = "https://www.virustotal.com/file/eb31a918ccc1643d069cf08b7958e2760e8551ba3b88ea9e5d496e07437273b2/analysis/1481552576/"
+        date = "2016-12-13"
+        tlp = "TLP:CLEAR"
+        threat_level = "Medium"
+        report_id = "58503e2f-4c78-442d-833f-8ad202de0b81"
+        id = "bb882d1d-44f5-5306-94f7-8694e995bbc8"
         hash = "06e1f816cbaf45bd6ee55f74f0261a674e805f86"
         hash = "16c206d9cfd4c82d6652afb1eebb589a927b041b"
         hash = "1dc1660677a41b6622b795a1eb5aa5e5118d8f18"
@@ -82,88 +146,178 @@ rule MAL_OSINT_The_rise_of_TeleBots_Analyzing_disruptive_KillDisk_attacks_58503e
         hash = "f22cea7bc080e712e85549848d35e7d5908d9b49"
         hash = "fe4c1c6b3d8fdc9e562c57849e8094393075bc93"
         hash = "fffc20567da4656059860ed06c53fd4e5ad664c2"
-        hash = "1b2a5922b58c8060844b43e14dfa5b0c8b119f281f54a46f0f1c34accde71ddb"
-        hash = "26173c9ec8fd1c4f9f18f89683b23267f6f9d116196ed15655e9cb453af2890e"
-        hash = "2ee5a743bd420aa04e0ea9ab7a25e1cc2c346a55d6a518f267896694d75539a2"
-        hash = "50b990f6555055a265fde98324759dbc74619d6a7c49b9fd786775299bf77d26"
-        hash = "5f9fef7974d37922ac91365588fbe7b544e13abbbde7c262fe30bade7026e118"
-        hash = "8246f709efa922a485e1ca32d8b0d10dc752618e8b3fce4d3dd58d10e4a6a16d"
-        hash = "904df5d6b900fcdac44c002f03ab1fbc698b8d421a22639819b3b208aaa6ea2c"
-        hash = "97b317afa02cd35db40c197fea3a6ef8cdc8c01ca73523983850f323a47d0c2e"
-        hash = "a260320bb52eb0fe767d7e30e069492ab063b65a26969dd78d10d8141b850bc8"
-        hash = "a35951855503188a66c94019bd419cd97208291f05e382151fd3c2a9d1848857"
-        hash = "b2edc9351b389f1cbcdf0ac52b9d0b3bd982a077e5a3df8cebebc32c450ffeec"
-        hash = "dcdc4c72c6e0867e74790a882e8e8c20e8a38416e9b10ed64fbf0f64f4e2567c"
-        hash = "e3f134ae88f05463c4707a80f956a689fba7066bb5357f6d45cba312ad0db68e"
-        hash = "ea57a45dda5b735fc2a982700a21363cbee138de2605d1df06103a5d94c539da"
-        hash = "eb31a918ccc1643d069cf08b7958e2760e8551ba3b88ea9e5d496e07437273b2"
     condition:
-        (hash.md5(0, filesize) == "0fce93cd9beeea30a7f0e2a819d2b968")
-        or (hash.md5(0, filesize) == "1019c101fc1ae71e5c1687e34f0628e6")
-        or (hash.md5(0, filesize) == "24313581bbbffa9a784b48075b525810")
-        or (hash.md5(0, filesize) == "2d7866989d659c1f8ae795e5cab40bf3")
-        or (hash.md5(0, filesize) == "389ae3a4589e355e173e9b077d6f1a0a")
-        or (hash.md5(0, filesize) == "4919569cd19164c1f123f97c5b44b03b")
-        or (hash.md5(0, filesize) == "5bd6b79a4443afd27f7ed1fbf66060ea")
-        or (hash.md5(0, filesize) == "75ee947e31a40ab4b5cde9f4a767310b")
-        or (hash.md5(0, filesize) == "76691c58103431624d26f2b8384a57b0")
-        or (hash.md5(0, filesize) == "7d4fc63f2096a485d2da3db1150e6d34")
-        or (hash.md5(0, filesize) == "b75c869561e014f4d384773427c879a6")
-        or (hash.md5(0, filesize) == "bde6c0dac3e594a4a859b490aaaf1217")
-        or (hash.md5(0, filesize) == "c404b959b51ad0425f1789f03e2c6ecf")
-        or (hash.md5(0, filesize) == "fd0fd58b20b1476e8f67d6a05307e9bc")
-        or (hash.md5(0, filesize) == "ffb1e8babaecc4a8cb3d763412294469")
-        or (hash.sha1(0, filesize) == "06e1f816cbaf45bd6ee55f74f0261a674e805f86")
-        or (hash.sha1(0, filesize) == "16c206d9cfd4c82d6652afb1eebb589a927b041b")
-        or (hash.sha1(0, filesize) == "1dc1660677a41b6622b795a1eb5aa5e5118d8f18")
-        or (hash.sha1(0, filesize) == "26da35564d04bb308d57f645f353d1de1fb76677")
-        or (hash.sha1(0, filesize) == "30d2da7caf740baaa8a1300ee48220b3043a327d")
-        or (hash.sha1(0, filesize) == "35d71de3e665cf9d6a685ae02c3876b7d56b1687")
-        or (hash.sha1(0, filesize) == "385f26d29b46ff55c5f4d6bbfd3da12eb5c33ed7")
-        or (hash.sha1(0, filesize) == "4b692e2597683354e106dfb9b90677c9311972a1")
-        or (hash.sha1(0, filesize) == "4d5023f9f9d0ba7a7328a8ee341dbbca244f72c5")
-        or (hash.sha1(0, filesize) == "57dad9cda501bc8f1d0496ef010146d9a1d3734f")
-        or (hash.sha1(0, filesize) == "58a45ef055b287bad7b81033e17446ee6b682e2d")
-        or (hash.sha1(0, filesize) == "64cb897acc37e12e4f49c4da4dfad606b3976225")
-        or (hash.sha1(0, filesize) == "68377a993e5a85eb39aded400755a22eb7273ca0")
-        or (hash.sha1(0, filesize) == "71a2b3f48828e4552637fa9753f0324b7146f3af")
-        or (hash.sha1(0, filesize) == "7582de9e93e2f35f9a63b59317eba48846eea4c7")
-        or (hash.sha1(0, filesize) == "77d7ea627f645219cf6b8454459baef1e5192467")
-        or (hash.sha1(0, filesize) == "7b87ad4a25e80000ff1011b51f03e48e8ea6c23d")
-        or (hash.sha1(0, filesize) == "7c822f0fdb5ec14dd335cbe0238448c14015f495")
-        or (hash.sha1(0, filesize) == "7fc462f1734c09d8d70c6779a4f1a3e6e2a9cc9f")
-        or (hash.sha1(0, filesize) == "81f73c76fbf4ab3487d5e6e8629e83c0568de713")
-        or (hash.sha1(0, filesize) == "86abbf8a4cf9828381dde9fd09e55446e7533e78")
-        or (hash.sha1(0, filesize) == "8eb8527562dda552fc6b8827c0ebf50968848f1a")
-        or (hash.sha1(0, filesize) == "9512a8280214674e6b16b07be281bb9f0255004b")
-        or (hash.sha1(0, filesize) == "a0b9a35675153f4933c3e55418b6566e1a5dbf8a")
-        or (hash.sha1(0, filesize) == "ad2d3d00c7573733b70d9780ae3b89eeb8c62c76")
-        or (hash.sha1(0, filesize) == "b0ba3405bb2b0fa5ba34b57c2cc7e5c184d86991")
-        or (hash.sha1(0, filesize) == "b2e9d964c304fc91dcaf39ff44e3c38132c94655")
-        or (hash.sha1(0, filesize) == "bf3cb98dc668e455188ebb4c311bd19cd9f46667")
-        or (hash.sha1(0, filesize) == "c361a06e51d2e2cd560f43d4cc9dabe765536179")
-        or (hash.sha1(0, filesize) == "c473ccb92581a803c1f1540be2193bc8b9599bfe")
-        or (hash.sha1(0, filesize) == "d8614bc1d428ebabccbfae76a81037ff908a8f79")
-        or (hash.sha1(0, filesize) == "f00f632749418b2b75ca9ece73a02c485621c3b4")
-        or (hash.sha1(0, filesize) == "f1bf54186c2c64cd104755f247867238c8472504")
-        or (hash.sha1(0, filesize) == "f22cea7bc080e712e85549848d35e7d5908d9b49")
-        or (hash.sha1(0, filesize) == "fe4c1c6b3d8fdc9e562c57849e8094393075bc93")
-        or (hash.sha1(0, filesize) == "fffc20567da4656059860ed06c53fd4e5ad664c2")
-        or (hash.sha256(0, filesize) == "1b2a5922b58c8060844b43e14dfa5b0c8b119f281f54a46f0f1c34accde71ddb")
-        or (hash.sha256(0, filesize) == "26173c9ec8fd1c4f9f18f89683b23267f6f9d116196ed15655e9cb453af2890e")
-        or (hash.sha256(0, filesize) == "2ee5a743bd420aa04e0ea9ab7a25e1cc2c346a55d6a518f267896694d75539a2")
-        or (hash.sha256(0, filesize) == "50b990f6555055a265fde98324759dbc74619d6a7c49b9fd786775299bf77d26")
-        or (hash.sha256(0, filesize) == "5f9fef7974d37922ac91365588fbe7b544e13abbbde7c262fe30bade7026e118")
-        or (hash.sha256(0, filesize) == "8246f709efa922a485e1ca32d8b0d10dc752618e8b3fce4d3dd58d10e4a6a16d")
-        or (hash.sha256(0, filesize) == "904df5d6b900fcdac44c002f03ab1fbc698b8d421a22639819b3b208aaa6ea2c")
-        or (hash.sha256(0, filesize) == "97b317afa02cd35db40c197fea3a6ef8cdc8c01ca73523983850f323a47d0c2e")
-        or (hash.sha256(0, filesize) == "a260320bb52eb0fe767d7e30e069492ab063b65a26969dd78d10d8141b850bc8")
-        or (hash.sha256(0, filesize) == "a35951855503188a66c94019bd419cd97208291f05e382151fd3c2a9d1848857")
-        or (hash.sha256(0, filesize) == "b2edc9351b389f1cbcdf0ac52b9d0b3bd982a077e5a3df8cebebc32c450ffeec")
-        or (hash.sha256(0, filesize) == "dcdc4c72c6e0867e74790a882e8e8c20e8a38416e9b10ed64fbf0f64f4e2567c")
-        or (hash.sha256(0, filesize) == "e3f134ae88f05463c4707a80f956a689fba7066bb5357f6d45cba312ad0db68e")
-        or (hash.sha256(0, filesize) == "ea57a45dda5b735fc2a982700a21363cbee138de2605d1df06103a5d94c539da")
-        or (hash.sha256(0, filesize) == "eb31a918ccc1643d069cf08b7958e2760e8551ba3b88ea9e5d496e07437273b2")
+        (
+            (hash.sha1(0, filesize) startswith "0" and (
+                (hash.sha1(0, filesize) == "06e1f816cbaf45bd6ee55f74f0261a674e805f86")
+            ))
+            or (hash.sha1(0, filesize) startswith "1" and (
+                (hash.sha1(0, filesize) == "16c206d9cfd4c82d6652afb1eebb589a927b041b")
+                or (hash.sha1(0, filesize) == "1dc1660677a41b6622b795a1eb5aa5e5118d8f18")
+            ))
+            or (hash.sha1(0, filesize) startswith "2" and (
+                (hash.sha1(0, filesize) == "26da35564d04bb308d57f645f353d1de1fb76677")
+            ))
+            or (hash.sha1(0, filesize) startswith "3" and (
+                (hash.sha1(0, filesize) == "30d2da7caf740baaa8a1300ee48220b3043a327d")
+                or (hash.sha1(0, filesize) == "35d71de3e665cf9d6a685ae02c3876b7d56b1687")
+                or (hash.sha1(0, filesize) == "385f26d29b46ff55c5f4d6bbfd3da12eb5c33ed7")
+            ))
+            or (hash.sha1(0, filesize) startswith "4" and (
+                (hash.sha1(0, filesize) == "4b692e2597683354e106dfb9b90677c9311972a1")
+                or (hash.sha1(0, filesize) == "4d5023f9f9d0ba7a7328a8ee341dbbca244f72c5")
+            ))
+            or (hash.sha1(0, filesize) startswith "5" and (
+                (hash.sha1(0, filesize) == "57dad9cda501bc8f1d0496ef010146d9a1d3734f")
+                or (hash.sha1(0, filesize) == "58a45ef055b287bad7b81033e17446ee6b682e2d")
+            ))
+            or (hash.sha1(0, filesize) startswith "6" and (
+                (hash.sha1(0, filesize) == "64cb897acc37e12e4f49c4da4dfad606b3976225")
+                or (hash.sha1(0, filesize) == "68377a993e5a85eb39aded400755a22eb7273ca0")
+            ))
+            or (hash.sha1(0, filesize) startswith "7" and (
+                (hash.sha1(0, filesize) startswith "71" and (
+                    (hash.sha1(0, filesize) == "71a2b3f48828e4552637fa9753f0324b7146f3af")
+                ))
+                or (hash.sha1(0, filesize) startswith "75" and (
+                    (hash.sha1(0, filesize) == "7582de9e93e2f35f9a63b59317eba48846eea4c7")
+                ))
+                or (hash.sha1(0, filesize) startswith "77" and (
+                    (hash.sha1(0, filesize) == "77d7ea627f645219cf6b8454459baef1e5192467")
+                ))
+                or (hash.sha1(0, filesize) startswith "7b" and (
+                    (hash.sha1(0, filesize) == "7b87ad4a25e80000ff1011b51f03e48e8ea6c23d")
+                ))
+                or (hash.sha1(0, filesize) startswith "7c" and (
+                    (hash.sha1(0, filesize) == "7c822f0fdb5ec14dd335cbe0238448c14015f495")
+                ))
+                or (hash.sha1(0, filesize) startswith "7f" and (
+                    (hash.sha1(0, filesize) == "7fc462f1734c09d8d70c6779a4f1a3e6e2a9cc9f")
+                ))
+            ))
+            or (hash.sha1(0, filesize) startswith "8" and (
+                (hash.sha1(0, filesize) == "81f73c76fbf4ab3487d5e6e8629e83c0568de713")
+                or (hash.sha1(0, filesize) == "86abbf8a4cf9828381dde9fd09e55446e7533e78")
+                or (hash.sha1(0, filesize) == "8eb8527562dda552fc6b8827c0ebf50968848f1a")
+            ))
+            or (hash.sha1(0, filesize) startswith "9" and (
+                (hash.sha1(0, filesize) == "9512a8280214674e6b16b07be281bb9f0255004b")
+            ))
+            or (hash.sha1(0, filesize) startswith "a" and (
+                (hash.sha1(0, filesize) == "a0b9a35675153f4933c3e55418b6566e1a5dbf8a")
+                or (hash.sha1(0, filesize) == "ad2d3d00c7573733b70d9780ae3b89eeb8c62c76")
+            ))
+            or (hash.sha1(0, filesize) startswith "b" and (
+                (hash.sha1(0, filesize) == "b0ba3405bb2b0fa5ba34b57c2cc7e5c184d86991")
+                or (hash.sha1(0, filesize) == "b2e9d964c304fc91dcaf39ff44e3c38132c94655")
+                or (hash.sha1(0, filesize) == "bf3cb98dc668e455188ebb4c311bd19cd9f46667")
+            ))
+            or (hash.sha1(0, filesize) startswith "c" and (
+                (hash.sha1(0, filesize) == "c361a06e51d2e2cd560f43d4cc9dabe765536179")
+                or (hash.sha1(0, filesize) == "c473ccb92581a803c1f1540be2193bc8b9599bfe")
+            ))
+            or (hash.sha1(0, filesize) startswith "d" and (
+                (hash.sha1(0, filesize) == "d8614bc1d428ebabccbfae76a81037ff908a8f79")
+            ))
+            or (hash.sha1(0, filesize) startswith "f" and (
+                (hash.sha1(0, filesize) startswith "f0" and (
+                    (hash.sha1(0, filesize) == "f00f632749418b2b75ca9ece73a02c485621c3b4")
+                ))
+                or (hash.sha1(0, filesize) startswith "f1" and (
+                    (hash.sha1(0, filesize) == "f1bf54186c2c64cd104755f247867238c8472504")
+                ))
+                or (hash.sha1(0, filesize) startswith "f2" and (
+                    (hash.sha1(0, filesize) == "f22cea7bc080e712e85549848d35e7d5908d9b49")
+                ))
+                or (hash.sha1(0, filesize) startswith "fe" and (
+                    (hash.sha1(0, filesize) == "fe4c1c6b3d8fdc9e562c57849e8094393075bc93")
+                ))
+                or (hash.sha1(0, filesize) startswith "ff" and (
+                    (hash.sha1(0, filesize) == "fffc20567da4656059860ed06c53fd4e5ad664c2")
+                ))
+            ))
+        )
+}
+
+rule MAL_OSINT_The_rise_of_TeleBots_Analyzing_disruptive_KillDisk_attacks_58503e2f_Hashes_3
+{
+    meta:
+        description = "Detects the samples of OSINT - The rise of TeleBots: Analyzing disruptive KillDisk attacks by file hash"
+        author = "rulegen"
+        reference = "http://www.welivesecurity.com/2016/12/13/rise-telebots-analyzing-disruptive-killdisk-attacks/"
+        reference = "https://www.virustotal.com/file/1b2a5922b58c8060844b43e14dfa5b0c8b119f281f54a46f0f1c34accde71ddb/analysis/1481552577/"
+        reference = "https://www.virustotal.com/file/26173c9ec8fd1c4f9f18f89683b23267f6f9d116196ed15655e9cb453af2890e/analysis/1481554993/"
+        reference = "https://www.virustotal.com/file/2ee5a743bd420aa04e0ea9ab7a25e1cc2c346a55d6a518f267896694d75539a2/analysis/1479466980/"
+        reference = "https://www.virustotal.com/file/50b990f6555055a265fde98324759dbc74619d6a7c49b9fd786775299bf77d26/analysis/1481650988/"
+        reference = "https://www.virustotal.com/file/5f9fef7974d37922ac91365588fbe7b544e13abbbde7c262fe30bade7026e118/analysis/1471786034/"
+        reference = "https://www.virustotal.com/file/8246f709efa922a485e1ca32d8b0d10dc752618e8b3fce4d3dd58d10e4a6a16d/analysis/1481528958/"
+        reference = "https://www.virustotal.com/file/904df5d6b900fcdac44c002f03ab1fbc698b8d421a22639819b3b208aaa6ea2c/analysis/1481552575/"
+        reference = "https://www.virustotal.com/file/97b317afa02cd35db40c197fea3a6ef8cdc8c01ca73523983850f323a47d0c2e/analysis/1481528849/"
+        reference = "https://www.virustotal.com/file/a260320bb52eb0fe767d7e30e069492ab063b65a26969dd78d10d8141b850bc8/analysis/1481528895/"
+        reference = "https://www.virustotal.com/file/a35951855503188a66c94019bd419cd97208291f05e382151fd3c2a9d1848857/analysis/1471530894/"
+        reference = "https://www.virustotal.com/file/b2edc9351b389f1cbcdf0ac52b9d0b3bd982a077e5a3df8cebebc32c450ffeec/analysis/1471587292/"
+        reference = "https://www.virustotal.com/file/dcdc4c72c6e0867e74790a882e8e8c20e8a38416e9b10ed64fbf0f64f4e2567c/analysis/1481552578/"
+        reference = "https://www.virustotal.com/file/e3f134ae88f05463c4707a80f956a689fba7066bb5357f6d45cba312ad0db68e/analysis/1469022930/"
+        reference = "https://www.virustotal.com/file/ea57a45dda5b735fc2a982700a21363cbee138de2605d1df06103a5d94c539da/analysis/1481525869/"
+        reference = "https://www.virustotal.com/file/eb31a918ccc1643d069cf08b7958e2760e8551ba3b88ea9e5d496e07437273b2/analysis/1481552576/"
+        date = "2016-12-13"
+        tlp = "TLP:CLEAR"
+        threat_level = "Medium"
+        report_id = "58503e2f-4c78-442d-833f-8ad202de0b81"
+        id = "44d7487d-fe14-5507-b46e-b29f008fa444"
+        hash = "0fce93cd9beeea30a7f0e2a819d2b968"
+        hash = "1019c101fc1ae71e5c1687e34f0628e6"
+        hash = "24313581bbbffa9a784b48075b525810"
+        hash = "2d7866989d659c1f8ae795e5cab40bf3"
+        hash = "389ae3a4589e355e173e9b077d6f1a0a"
+        hash = "4919569cd19164c1f123f97c5b44b03b"
+        hash = "5bd6b79a4443afd27f7ed1fbf66060ea"
+        hash = "75ee947e31a40ab4b5cde9f4a767310b"
+        hash = "76691c58103431624d26f2b8384a57b0"
+        hash = "7d4fc63f2096a485d2da3db1150e6d34"
+        hash = "b75c869561e014f4d384773427c879a6"
+        hash = "bde6c0dac3e594a4a859b490aaaf1217"
+        hash = "c404b959b51ad0425f1789f03e2c6ecf"
+        hash = "fd0fd58b20b1476e8f67d6a05307e9bc"
+        hash = "ffb1e8babaecc4a8cb3d763412294469"
+    condition:
+        (
+            (hash.md5(0, filesize) startswith "0" and (
+                (hash.md5(0, filesize) == "0fce93cd9beeea30a7f0e2a819d2b968")
+            ))
+            or (hash.md5(0, filesize) startswith "1" and (
+                (hash.md5(0, filesize) == "1019c101fc1ae71e5c1687e34f0628e6")
+            ))
+            or (hash.md5(0, filesize) startswith "2" and (
+                (hash.md5(0, filesize) == "24313581bbbffa9a784b48075b525810")
+                or (hash.md5(0, filesize) == "2d7866989d659c1f8ae795e5cab40bf3")
+            ))
+            or (hash.md5(0, filesize) startswith "3" and (
+                (hash.md5(0, filesize) == "389ae3a4589e355e173e9b077d6f1a0a")
+            ))
+            or (hash.md5(0, filesize) startswith "4" and (
+                (hash.md5(0, filesize) == "4919569cd19164c1f123f97c5b44b03b")
+            ))
+            or (hash.md5(0, filesize) startswith "5" and (
+                (hash.md5(0, filesize) == "5bd6b79a4443afd27f7ed1fbf66060ea")
+            ))
+            or (hash.md5(0, filesize) startswith "7" and (
+                (hash.md5(0, filesize) == "75ee947e31a40ab4b5cde9f4a767310b")
+                or (hash.md5(0, filesize) == "76691c58103431624d26f2b8384a57b0")
+                or (hash.md5(0, filesize) == "7d4fc63f2096a485d2da3db1150e6d34")
+            ))
+            or (hash.md5(0, filesize) startswith "b" and (
+                (hash.md5(0, filesize) == "b75c869561e014f4d384773427c879a6")
+                or (hash.md5(0, filesize) == "bde6c0dac3e594a4a859b490aaaf1217")
+            ))
+            or (hash.md5(0, filesize) startswith "c" and (
+                (hash.md5(0, filesize) == "c404b959b51ad0425f1789f03e2c6ecf")
+            ))
+            or (hash.md5(0, filesize) startswith "f" and (
+                (hash.md5(0, filesize) == "fd0fd58b20b1476e8f67d6a05307e9bc")
+                or (hash.md5(0, filesize) == "ffb1e8babaecc4a8cb3d763412294469")
+            ))
+        )
 }
 
 rule MAL_OSINT_The_rise_of_TeleBots_Analyzing_disruptive_KillDisk_attacks_58503e2f_C2
