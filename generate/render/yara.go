@@ -54,6 +54,7 @@ const YaraMaxStrings = 400
 // c2Rule is one C2 rule's share of the strings; Suffix is "" for the first rule, then "_2", ...
 type c2Rule struct {
 	Suffix             string
+	Families           []string // domain families as regular expressions (see domains.go)
 	Domains, IPs, URLs []string
 }
 
@@ -69,7 +70,11 @@ func c2Rules(domains, ips, urls []string) []c2Rule {
 		*list = append(*list, v)
 		n++
 	}
-	for _, d := range domains {
+	families, rest := factorDomains(domains)
+	for _, f := range families {
+		add(&cur.Families, f.Regex())
+	}
+	for _, d := range rest {
 		add(&cur.Domains, d)
 	}
 	for _, ip := range ips {

@@ -39,26 +39,7 @@ rule MAL_Remcos_RAT_02_28_20_C2
         report_id = "2ad8d93c-621b-5be7-8abf-0cf4d0ed19fa"
         id = "d0911305-0fd9-511d-8e1f-6f77bc2ff667"
     strings:
-        $domain0 = "droptop1.com" ascii wide nocase fullword
-        $domain1 = "droptop10.com" ascii wide nocase fullword
-        $domain2 = "droptop2.com" ascii wide nocase fullword
-        $domain3 = "droptop3.com" ascii wide nocase fullword
-        $domain4 = "droptop4.com" ascii wide nocase fullword
-        $domain5 = "droptop5.com" ascii wide nocase fullword
-        $domain6 = "droptop6.com" ascii wide nocase fullword
-        $domain7 = "droptop7.com" ascii wide nocase fullword
-        $domain8 = "droptop8.com" ascii wide nocase fullword
-        $domain9 = "droptop9.com" ascii wide nocase fullword
-        $domain10 = "usadroptop1.com" ascii wide nocase fullword
-        $domain11 = "usadroptop10.com" ascii wide nocase fullword
-        $domain12 = "usadroptop2.com" ascii wide nocase fullword
-        $domain13 = "usadroptop3.com" ascii wide nocase fullword
-        $domain14 = "usadroptop4.com" ascii wide nocase fullword
-        $domain15 = "usadroptop5.com" ascii wide nocase fullword
-        $domain16 = "usadroptop6.com" ascii wide nocase fullword
-        $domain17 = "usadroptop7.com" ascii wide nocase fullword
-        $domain18 = "usadroptop8.com" ascii wide nocase fullword
-        $domain19 = "usadroptop9.com" ascii wide nocase fullword
+        $family0 = /(usa)?droptop(1\.com|10\.com|2\.com|3\.com|4\.com|5\.com|6\.com|7\.com|8\.com|9\.com)/ ascii wide nocase fullword
         $ip0 = "45.56.113.222" ascii wide fullword
         $ip1 = "47.252.74.84" ascii wide fullword
     condition:

@@ -1,0 +1,158 @@
+package render
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Domains of one family often differ only around a shared name (c2-1.evil.net … c2-10.evil.net,
+// us-c2-1.evil.net …). As separate strings each brings its own atoms to libyara's scan; one
+// regular expression whose fixed middle is the shared name gives a single, selective atom for
+// the whole family. rulegen factors a family only when the expression matches exactly the
+// listed domains: every listed prefix with every listed suffix, nothing more.
+
+const (
+	minCore      = 5   // the shared name must make a selective atom
+	minFamily    = 4   // fewer domains are not worth a less readable rule
+	maxAlternate = 16  // prefixes or suffixes in one group: libyara refuses complex expressions
+	maxRegex     = 300 // characters of one expression, for the same reason
+)
+
+// domainFamily is a set of domains written as prefixes × core × suffixes.
+type domainFamily struct {
+	Prefixes, Suffixes []string
+	Core               string
+	Members            []string
+}
+
+// Regex is the family as a YARA regular expression body: (us-)?c2-(1|10|2)\.evil\.net.
+func (f domainFamily) Regex() string {
+	return alternation(f.Prefixes) + regexLiteral(f.Core) + alternation(f.Suffixes)
+}
+
+func alternation(parts []string) string {
+	var alts []string
+	optional := false
+	for _, p := range parts {
+		if p == "" {
+			optional = true
+			continue
+		}
+		alts = append(alts, regexLiteral(p))
+	}
+	switch {
+	case len(alts) == 0:
+		return ""
+	case len(alts) == 1 && !optional && !strings.ContainsAny(alts[0], "|"):
+		return alts[0]
+	}
+	group := "(" + strings.Join(alts, "|") + ")"
+	if optional {
+		group += "?"
+	}
+	return group
+}
+
+// regexLiteral escapes a domain fragment ([a-z0-9.-] only) for a YARA regex.
+func regexLiteral(s string) string {
+	return strings.ReplaceAll(s, ".", `\.`)
+}
+
+// factorDomains splits sorted domains into exact families and the domains left as strings.
+func factorDomains(domains []string) ([]domainFamily, []string) {
+	rest := slices.Clone(domains)
+	var families []domainFamily
+	tried := map[string]bool{}
+	for {
+		core, members := bestCore(rest, tried)
+		if core == "" {
+			return families, rest
+		}
+		tried[core] = true
+		f, ok := exactFamily(core, members)
+		if !ok {
+			continue
+		}
+		families = append(families, f)
+		rest = slices.DeleteFunc(rest, func(d string) bool { return slices.Contains(f.Members, d) })
+	}
+}
+
+// bestCore finds the dot-free substring shared by the most domains (the longest on a tie) that
+// has not been tried.
+func bestCore(domains []string, tried map[string]bool) (string, []string) {
+	if len(domains) < minFamily || len(domains) > 5000 {
+		return "", nil
+	}
+	holders := map[string][]string{}
+	for _, d := range domains {
+		if strings.Trim(d, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+			continue // not a plain domain: never factored
+		}
+		seen := map[string]bool{}
+		for _, label := range strings.Split(d, ".") {
+			for i := 0; i < len(label); i++ {
+				for j := i + minCore; j <= len(label); j++ {
+					if c := label[i:j]; !seen[c] && !tried[c] {
+						seen[c] = true
+						holders[c] = append(holders[c], d)
+					}
+				}
+			}
+		}
+	}
+	best := ""
+	for c, hs := range holders {
+		if len(hs) < minFamily {
+			continue
+		}
+		if best == "" || cmp.Or(cmp.Compare(len(hs), len(holders[best])), cmp.Compare(len(c), len(best)), strings.Compare(best, c)) > 0 {
+			best = c
+		}
+	}
+	return best, holders[best]
+}
+
+// exactFamily writes members as prefixes × core × suffixes. When the product has holes, the
+// members of the rarest prefix or suffix are left out until it has none (they stay strings).
+func exactFamily(core string, members []string) (domainFamily, bool) {
+	split := func(d string) (string, string) {
+		i := strings.Index(d, core)
+		return d[:i], d[i+len(core):]
+	}
+	for len(members) >= minFamily {
+		pres, posts := map[string]int{}, map[string]int{}
+		for _, d := range members {
+			pre, post := split(d)
+			pres[pre]++
+			posts[post]++
+		}
+		if len(pres)*len(posts) == len(members) {
+			f := domainFamily{Core: core, Members: members}
+			for p := range pres {
+				f.Prefixes = append(f.Prefixes, p)
+			}
+			for p := range posts {
+				f.Suffixes = append(f.Suffixes, p)
+			}
+			slices.Sort(f.Prefixes)
+			slices.Sort(f.Suffixes)
+			ok := len(f.Prefixes) <= maxAlternate && len(f.Suffixes) <= maxAlternate && len(f.Regex()) <= maxRegex
+			return f, ok // members are unique, so a full count means every combination is there
+		}
+		rare, rarest := "", len(members)+1
+		for _, m := range []map[string]int{pres, posts} {
+			for part, n := range m {
+				if n < rarest || n == rarest && part < rare {
+					rare, rarest = part, n
+				}
+			}
+		}
+		members = slices.DeleteFunc(slices.Clone(members), func(d string) bool {
+			pre, post := split(d)
+			return pre == rare && pres[pre] == rarest || post == rare && posts[post] == rarest
+		})
+	}
+	return domainFamily{}, false
+}

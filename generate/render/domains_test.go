@@ -1,0 +1,60 @@
+package render
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A family is factored only when its expression matches exactly the listed domains.
+func TestFactorDomains(t *testing.T) {
+	var family []string
+	for _, p := range []string{"", "us-"} {
+		for _, s := range []string{"1.evil.net", "2.evil.net", "10.evil.net"} {
+			family = append(family, p+"c2node"+s)
+		}
+	}
+	lonely := []string{"other-domain.org", "c2node9.elsewhere.com"} // the second shares the core but breaks the product
+	all := append(slices.Clone(family), lonely...)
+	slices.Sort(all)
+	families, rest := factorDomains(all)
+	if len(families) != 1 || !slices.Equal(rest, []string{"c2node9.elsewhere.com", "other-domain.org"}) {
+		t.Fatalf("families %+v rest %v", families, rest)
+	}
+	re := regexp.MustCompile(`^(?:` + families[0].Regex() + `)$`)
+	for _, d := range family {
+		if !re.MatchString(d) {
+			t.Errorf("%s not matched by %s", d, families[0].Regex())
+		}
+	}
+	for _, d := range []string{"c2node11.evil.net", "us-c2node9.elsewhere.com", "xc2node1.evil.net", "c2node1.evil.network", "us-c2node.evil.net"} {
+		if re.MatchString(d) {
+			t.Errorf("%s matched by %s", d, families[0].Regex())
+		}
+	}
+	// Large sets factor only into families libyara accepts, each matching exactly its members.
+	var wide []string
+	for i := range 200 {
+		wide = append(wide, "c2node"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+".evil.net")
+	}
+	slices.Sort(wide)
+	wide = slices.Compact(wide)
+	families, rest = factorDomains(wide)
+	covered := len(rest)
+	for _, f := range families {
+		covered += len(f.Members)
+		if len(f.Prefixes) > maxAlternate || len(f.Suffixes) > maxAlternate || len(f.Regex()) > maxRegex {
+			t.Errorf("family too complex for libyara: %s", f.Regex())
+		}
+		re := regexp.MustCompile(`^(?:` + f.Regex() + `)$`)
+		for _, d := range wide {
+			if re.MatchString(d) != slices.Contains(f.Members, d) {
+				t.Errorf("%s and %s disagree on %s", f.Regex(), f.Members, d)
+			}
+		}
+	}
+	if covered != len(wide) {
+		t.Errorf("%d of %d domains kept", covered, len(wide))
+	}
+}
