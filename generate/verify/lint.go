@@ -85,13 +85,13 @@ func (l *linter) yaraFiles(paths []string) error {
 	declared := map[string]string{} // rule name → file:line that declares it first
 	for _, s := range sources {
 		before := len(l.cases)
-		decls := declarations(s.Text)
+		decls := yara.Declarations(s.Text)
 		for _, d := range decls {
-			where := fmt.Sprintf("%s:%d", s.Name, d.line)
-			if prev, dup := declared[d.name]; dup {
-				l.add(Fail, "duplicate-rule-name", s.Name, d.line, "rule %s is also defined at %s: a scanner loading both files fails", d.name, prev)
+			where := fmt.Sprintf("%s:%d", s.Name, d.Line)
+			if prev, dup := declared[d.Name]; dup {
+				l.add(Fail, "duplicate-rule-name", s.Name, d.Line, "rule %s is also defined at %s: a scanner loading both files fails", d.Name, prev)
 			} else {
-				declared[d.name] = where
+				declared[d.Name] = where
 			}
 		}
 		l.shortStrings(s)
@@ -103,45 +103,9 @@ func (l *linter) yaraFiles(paths []string) error {
 	return nil
 }
 
-type declaration struct {
-	name string
-	line int
-}
-
-// declarations lists the rules a source declares with their lines.
-func declarations(source string) []declaration {
-	var out []declaration
-	n := 0
-	for line := range strings.Lines(source) {
-		n++
-		for _, name := range yaraRuleNames(line) {
-			out = append(out, declaration{name, n})
-		}
-	}
-	return out
-}
-
-func yaraRuleNames(line string) []string {
-	fields := strings.Fields(line)
-	for i := 0; i < len(fields); i++ {
-		switch fields[i] {
-		case "private", "global":
-			continue
-		case "rule":
-			if i+1 < len(fields) {
-				name, _, _ := strings.Cut(fields[i+1], ":")
-				name, _, _ = strings.Cut(name, "{")
-				return []string{name}
-			}
-		}
-		return nil
-	}
-	return nil
-}
-
 // compiled checks what needs the compiled rules: required meta, a match on an empty file and
 // ATT&CK ids in meta.
-func (l *linter) compiled(s yara.Source, decls []declaration) {
+func (l *linter) compiled(s yara.Source, decls []yara.Declaration) {
 	rules, _, err := yara.CompileLenient(s)
 	if err != nil {
 		l.add(Fail, "compile", s.Name, 0, "%v", err)
@@ -150,7 +114,7 @@ func (l *linter) compiled(s yara.Source, decls []declaration) {
 	defer rules.Destroy()
 	lineOf := map[string]int{}
 	for _, d := range decls {
-		lineOf[d.name] = d.line
+		lineOf[d.Name] = d.Line
 	}
 	metas := map[string]map[string]bool{}
 	for _, m := range rules.Metas() {

@@ -71,3 +71,34 @@ type Hit struct {
 	Path  string
 	Rules []string
 }
+
+// Declaration is a rule a source declares, and the line it starts on.
+type Declaration struct {
+	Name string
+	Line int
+}
+
+// Declarations lists the rules declared in source, read line by line: a line whose first words
+// are "rule NAME", after "private" or "global". It does not parse YARA: comments and strings
+// spanning lines are not recognised, which is safe for sources libyara accepted and that
+// start each rule on its own line, as generated files do.
+func Declarations(source string) []Declaration {
+	var out []Declaration
+	n := 0
+	for line := range strings.Lines(source) {
+		n++
+		fields := strings.Fields(line)
+		for len(fields) > 0 && (fields[0] == "private" || fields[0] == "global") {
+			fields = fields[1:]
+		}
+		if len(fields) < 2 || fields[0] != "rule" {
+			continue
+		}
+		name, _, _ := strings.Cut(fields[1], ":")
+		name, _, _ = strings.Cut(name, "{")
+		if name != "" {
+			out = append(out, Declaration{Name: name, Line: n})
+		}
+	}
+	return out
+}

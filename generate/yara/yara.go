@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	yr "github.com/hillu/go-yara/v4"
@@ -133,35 +132,12 @@ func Check(sources ...Source) ([]string, error) {
 	}
 	var names []string
 	for _, s := range sources {
-		names = append(names, declaredRules(s.Text)...)
+		for _, d := range Declarations(s.Text) {
+			names = append(names, d.Name)
+		}
 	}
 	slices.Sort(names)
 	return names, nil
-}
-
-// declaredRules lists the rule names declared in source that libyara accepted. Generated files
-// start every declaration at the beginning of a line ("rule X", "private rule X").
-func declaredRules(source string) []string {
-	var names []string
-	for line := range strings.Lines(source) {
-		for _, modifier := range []string{"private ", "global "} {
-			line = strings.TrimPrefix(line, modifier)
-		}
-		rest, ok := strings.CutPrefix(line, "rule ")
-		if !ok {
-			continue
-		}
-		end := strings.IndexFunc(rest, func(r rune) bool {
-			return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-		})
-		if end < 0 {
-			end = len(rest)
-		}
-		if end > 0 {
-			names = append(names, rest[:end])
-		}
-	}
-	return names
 }
 
 // add adds sources to the compiler in one namespace and returns a *CompileError holding every
