@@ -137,21 +137,6 @@ func TestYaraString(t *testing.T) {
 	}
 }
 
-func TestWriteIsAtomicAndSkipsUnchanged(t *testing.T) {
-	dir := t.TempDir()
-	files := []render.File{{Path: "yara/a.yar", Body: []byte("rule a { condition: false }\n")}}
-	if n, err := render.Write(dir, files); err != nil || n != 1 {
-		t.Fatalf("first write: %d, %v", n, err)
-	}
-	if n, err := render.Write(dir, files); err != nil || n != 0 {
-		t.Fatalf("rewrite of unchanged file: %d, %v", n, err)
-	}
-	entries, _ := os.ReadDir(filepath.Join(dir, "yara"))
-	if len(entries) != 1 {
-		t.Errorf("leftover temporary files: %v", entries)
-	}
-}
-
 // A stage beside a relative output directory, in a new tree and then over existing files.
 func TestStageRelativeOutput(t *testing.T) {
 	t.Chdir(t.TempDir())
