@@ -132,21 +132,24 @@ func compileYARA(rf RuleFiles, allowWarnings bool) (*yara.Rules, []Case, error) 
 	var cases []Case
 	ok := true
 	for _, s := range sources {
-		c := compileCase(s.Name, allowWarnings, s)
+		c, rules := compileCase(s.Name, allowWarnings, s)
+		if rules != nil {
+			rules.Destroy()
+		}
 		ok = ok && c.Status != Fail
 		cases = append(cases, c)
 	}
 	if !ok {
 		return nil, cases, nil
 	}
-	all := compileCase(fmt.Sprintf("all %d files in one namespace", len(sources)), allowWarnings, sources...)
+	all, rules := compileCase(fmt.Sprintf("all %d files in one namespace", len(sources)), allowWarnings, sources...)
 	all.File = rf.Dir
 	cases = append(cases, all)
-	if all.Status == Fail {
-		return nil, cases, nil
+	if all.Status == Fail && rules != nil {
+		rules.Destroy()
+		rules = nil
 	}
-	rules, _, err := yara.CompileLenient(sources...)
-	return rules, cases, err
+	return rules, cases, nil
 }
 
 // loadCompiled loads compiled rules and checks they are the sources' rules, by name.
@@ -189,7 +192,9 @@ func firstFew(names []string) []string {
 	return names
 }
 
-func compileCase(name string, allowWarnings bool, sources ...yara.Source) Case {
+// compileCase compiles sources into a case, and returns the rules when they compiled (also
+// when they only warned): the caller keeps or destroys them.
+func compileCase(name string, allowWarnings bool, sources ...yara.Source) (Case, *yara.Rules) {
 	c := Case{Suite: "yara-compile", Name: name, File: name, Status: Pass}
 	rules, warnings, err := yara.CompileLenient(sources...)
 	var ce *yara.CompileError
@@ -199,12 +204,11 @@ func compileCase(name string, allowWarnings bool, sources ...yara.Source) Case {
 		if len(ce.Errors) > 0 {
 			c.File, c.Line = ce.Errors[0].File, ce.Errors[0].Line
 		}
-		return c
+		return c, nil
 	case err != nil:
 		c.Status, c.Message = Fail, err.Error()
-		return c
+		return c, nil
 	}
-	rules.Destroy()
 	if len(warnings) > 0 {
 		c.Status, c.File, c.Line = Fail, warnings[0].File, warnings[0].Line
 		if allowWarnings {
@@ -212,7 +216,7 @@ func compileCase(name string, allowWarnings bool, sources ...yara.Source) Case {
 		}
 		c.Message = (&yara.CompileError{Warnings: warnings}).Error()
 	}
-	return c
+	return c, rules
 }
 
 // loadSigma validates and parses every Sigma rule; the rules that load are returned for the
