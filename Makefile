@@ -56,7 +56,7 @@ update-golden: deps
 	UPDATE_GOLDEN=1 $(GO) test ./...
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip ScanCost -benchmem ./...
 
 # rulegen generate on a synthetic feed of 10,000 events and 1,000,000 attributes, against a
 # plain encoding/json decode of it; BENCH_DIR=/dev/shm/x measures on tmpfs.
@@ -65,12 +65,16 @@ bench-feed: build
 	bash testdata/bench/feed.sh 10000 1000000 3
 
 # Scan cost of generated YARA (seed report; 1,000, 10,000 and 100,000 hashes with sizes;
-# 10,000 without; 10,000 domains) against an empty ruleset over the Go toolchain and /usr/lib,
-# with compile time and compiled size. CORPORA, RULESETS and PAIRS narrow it.
+# 10,000 without; 10,000 domains) against an empty ruleset: first the yara CLI's wall and CPU
+# time over the Go toolchain and /usr/lib, with compile time and compiled size (CORPORA,
+# RULESETS and PAIRS narrow it); then BenchmarkScanCost, the CPU-time ratio of one thread
+# scanning the same buffers in memory, which a busy machine disturbs less (RULEGEN_SCAN_CORPUS,
+# RULEGEN_SCAN_MB, RULEGEN_SCAN_RULES; see generate/pipeline/scan_bench_test.go).
 PAIRS ?= 5
 bench-scan: build
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/scan.sh $(PAIRS)
+	$(GO) test -run '^$$' -bench ScanCost -benchtime 10x ./generate/pipeline
 
 # Wall-time ratio of scanning GOROOT with rules/yara against an empty ruleset, with the
 # project's shared measuring script (beside the repository, not in it).

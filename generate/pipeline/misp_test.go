@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/golden"
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/synthfeed"
 	"github.com/rulegen/rulegen/generate/yara"
 )
@@ -24,6 +26,15 @@ func writeFile(t *testing.T, path, body string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestFeedDirectoryIsReadThroughItsManifest(t *testing.T) {
@@ -130,8 +141,9 @@ func TestCancelledRunStops(t *testing.T) {
 	}
 }
 
-// An event with thousands of domains generates: libyara warns on a rule with too many strings,
-// so they are split over rules of at most YaraMaxStrings, and each domain still matches.
+// An event with thousands of domains generates in both layouts: libyara warns on a rule with
+// too many strings, so they are split over rules of at most YaraMaxStrings domains; every
+// domain matches, in ASCII and UTF-16 and in any case, and only as a whole word.
 func TestManyDomainsSplitOverRules(t *testing.T) {
 	if !yara.Available {
 		t.Skip("no cgo")
@@ -140,38 +152,71 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 	if err := synthfeed.WriteEvent(in, synthfeed.KindDomains, 2000, 1); err != nil {
 		t.Fatal(err)
 	}
-	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	for _, layout := range []render.Layout{render.LayoutFast, render.LayoutReadable} {
+		t.Run(string(layout), func(t *testing.T) {
+			rules, src := compileEvent(t, in, layout)
+			var c2 []string
+			for _, n := range rules.RuleNames() {
+				if strings.Contains(n, "_C2") {
+					c2 = append(c2, n)
+				}
+			}
+			if len(c2) != 5 {
+				t.Fatalf("C2 rules %v", c2)
+			}
+			domains := regexp.MustCompile(`"value": "([^"]+)"`).FindAllStringSubmatch(readFile(t, in), -1)
+			if len(domains) != 2000 {
+				t.Fatalf("%d domains in the event", len(domains))
+			}
+			for i, m := range domains {
+				d := m[1]
+				text := "GET http://" + d + "/x"
+				if i%3 == 1 {
+					text = utf16le(strings.ToUpper(text))
+				}
+				if got, err := rules.ScanMem([]byte(text)); err != nil || len(got) != 1 {
+					t.Fatalf("%s matched %v (%v)", d, got, err)
+				}
+				if got, _ := rules.ScanMem([]byte("GET http://x" + d + "/x")); len(got) != 0 {
+					t.Fatalf("x%s matched %v", d, got)
+				}
+			}
+			lists := strings.Count(src, "$domains")
+			if layout == render.LayoutFast && lists == 0 || layout == render.LayoutReadable && lists != 0 {
+				t.Errorf("%d domain alternations in the %s layout", lists, layout)
+			}
+		})
+	}
+}
+
+// compileEvent generates one event's YARA in a layout and compiles it.
+func compileEvent(t *testing.T, in string, layout render.Layout) (*yara.Rules, string) {
+	t.Helper()
+	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t", Layout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sources []yara.Source
+	var src strings.Builder
 	for _, f := range files {
 		if strings.HasSuffix(f.Path, ".yar") {
-			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+			src.Write(f.Body)
 		}
 	}
-	rules, err := yara.Compile(sources...)
+	rules, err := yara.Compile(yara.Source{Name: in, Text: src.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rules.Destroy()
-	var c2 []string
-	for _, n := range rules.RuleNames() {
-		if strings.Contains(n, "_C2") {
-			c2 = append(c2, n)
-		}
+	t.Cleanup(rules.Destroy)
+	return rules, src.String()
+}
+
+func utf16le(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+		b.WriteByte(0)
 	}
-	if len(c2) != 5 || strings.Count(sources[0].Text, "ascii wide nocase fullword") != 2000 {
-		t.Fatalf("C2 rules %v", c2)
-	}
-	// The last domain in sorted order is in the last rule.
-	text := sources[0].Text
-	i := strings.LastIndex(text, `$domain`)
-	domain := strings.Split(text[i:], `"`)[1]
-	got, err := rules.ScanMem([]byte("GET http://" + domain + "/x"))
-	if err != nil || len(got) != 1 || !strings.HasSuffix(got[0], "_C2_5") {
-		t.Errorf("%s matched %v (%v)", domain, got, err)
-	}
+	return b.String()
 }
 
 // Large sample sets are laid out over rules with disjoint size ranges and a size tree inside;
@@ -200,48 +245,44 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 	}
 	in := writeFile(t, filepath.Join(t.TempDir(), "many.json"), `{"Event": {"uuid": "1410750b-ab52-54af-89f7-8dde0f320384", "info": "Many samples", "date": "2024-01-01",
 		"Attribute": [`+strings.Join(unsized, ",")+`], "Object": [`+strings.Join(objects, ",")+`]}}`)
-	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var src string
-	for _, f := range files {
-		if strings.HasSuffix(f.Path, ".yar") {
-			src = string(f.Body)
-		}
-	}
-	rules, err := yara.Compile(yara.Source{Name: "many.yar", Text: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rules.Destroy()
-	if names := rules.RuleNames(); len(names) != 2 { // the sized samples, and the 300 without a size
-		t.Fatalf("rules %v", names)
-	}
-	matchedBy := map[string]int{}
-	for i, body := range contents {
-		got, err := rules.ScanMem(body)
-		if err != nil || len(got) != 1 {
-			t.Fatalf("sample %d (%d bytes) matched %v (%v)", i, len(body), got, err)
-		}
-		matchedBy[got[0]]++
-		other := append([]byte("X"), body[1:]...) // same size, other content
-		if got, _ := rules.ScanMem(other); len(got) != 0 {
-			t.Errorf("a look-alike of sample %d matched %v", i, got)
-		}
-	}
-	if len(matchedBy) != 1 {
-		t.Errorf("sized samples matched by %v, want one rule", matchedBy)
-	}
-	for i, body := range unsizedContents { // through the digest-prefix tree
-		if got, err := rules.ScanMem(body); err != nil || len(got) != 1 || !strings.HasSuffix(got[0], "_Hashes_2") {
-			t.Fatalf("unsized sample %d matched %v (%v)", i, got, err)
-		}
-	}
-	if !strings.Contains(src, "startswith") {
-		t.Error("no digest tree for the samples without a size")
-	}
-	if !strings.Contains(src, "filesize >= ") || !strings.Contains(src, "(filesize < ") {
-		t.Errorf("no size ranges or tree:\n%.2000s", src)
+	for _, layout := range []render.Layout{render.LayoutFast, render.LayoutReadable} {
+		t.Run(string(layout), func(t *testing.T) {
+			rules, src := compileEvent(t, in, layout)
+			matchedBy := map[string]int{}
+			for i, body := range contents {
+				got, err := rules.ScanMem(body)
+				if err != nil || len(got) != 1 {
+					t.Fatalf("sample %d (%d bytes) matched %v (%v)", i, len(body), got, err)
+				}
+				matchedBy[got[0]]++
+				other := append([]byte("X"), body[1:]...) // same size, other content
+				if got, _ := rules.ScanMem(other); len(got) != 0 {
+					t.Errorf("a look-alike of sample %d matched %v", i, got)
+				}
+			}
+			for i, body := range unsizedContents {
+				if got, err := rules.ScanMem(body); err != nil || len(got) != 1 {
+					t.Fatalf("unsized sample %d matched %v (%v)", i, got, err)
+				} else {
+					matchedBy[got[0]]++
+				}
+			}
+			if layout == render.LayoutReadable {
+				if len(matchedBy) != 1 || strings.Contains(src, "startswith") || strings.Contains(src, "filesize >= ") {
+					t.Errorf("readable layout: samples matched by %v", matchedBy)
+				}
+				return
+			}
+			// Fast: the sized samples in one rule, the 300 without a size in a digest-prefix tree.
+			if len(matchedBy) != 2 || matchedBy[rules.RuleNames()[1]] != len(unsizedContents) {
+				t.Errorf("samples matched by %v, want the sized in one rule and the unsized in _Hashes_2", matchedBy)
+			}
+			if !strings.Contains(src, "startswith") {
+				t.Error("no digest tree for the samples without a size")
+			}
+			if !strings.Contains(src, "filesize >= ") || !strings.Contains(src, "(filesize < ") {
+				t.Errorf("no size ranges or tree:\n%.2000s", src)
+			}
+		})
 	}
 }

@@ -31,7 +31,8 @@ const DefaultMaxTLP = "amber+strict"
 // Options configure a run.
 type Options struct {
 	Author    string
-	Templates fs.FS // template overrides; nil for the embedded templates
+	Templates fs.FS         // template overrides; nil for the embedded templates
+	Layout    render.Layout // "" is render.LayoutFast
 	Format    parse.Format
 	Limits    parse.Limits      // zero fields: parse.DefaultLimits
 	Normalize normalize.Options // a nil Warninglists means the bundled lists
@@ -113,7 +114,7 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) er
 }
 
 func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
-	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates})
+	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates, Layout: opts.Layout})
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,11 @@ func alternation(parts []string) string {
 	return group
 }
 
+// plainDomain says whether d is made only of the characters regexLiteral handles.
+func plainDomain(d string) bool {
+	return strings.Trim(d, "abcdefghijklmnopqrstuvwxyz0123456789.-") == ""
+}
+
 // regexLiteral escapes a domain fragment ([a-z0-9.-] only) for a YARA regex.
 func regexLiteral(s string) string {
 	return strings.ReplaceAll(s, ".", `\.`)
@@ -87,8 +92,8 @@ func bestCore(domains []string, tried map[string]bool) (string, []string) {
 	}
 	holders := map[string][]string{}
 	for _, d := range domains {
-		if strings.Trim(d, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
-			continue // not a plain domain: never factored
+		if !plainDomain(d) {
+			continue // never factored
 		}
 		seen := map[string]bool{}
 		for _, label := range strings.Split(d, ".") {
@@ -155,4 +160,58 @@ func exactFamily(core string, members []string) (domainFamily, bool) {
 		})
 	}
 	return domainFamily{}, false
+}
+
+// Domains that form no family still cost libyara a fixed amount per string for every file it
+// scans, whether or not anything matches: over /usr/lib, 10,000 random domains as separate
+// strings cost about as much as 10,000 random byte strings that never match. Written as
+// alternations of several domains per regular expression, the same domains are fewer strings
+// and match exactly the same text (YARA takes the longest alternative, so a domain that is a
+// prefix of another is no problem). Reports with few domains keep one string per domain.
+const (
+	flatDomains    = 16   // domains left after factoring that stay separate strings
+	listDomains    = 16   // domains in one alternation
+	maxListPattern = 1000 // characters of one alternation: libyara refuses longer ones as too complex
+)
+
+// domainLists writes sorted plain domains as alternations of at most listDomains each, and
+// returns the others.
+func domainLists(domains []string) (lists [][]string, rest []string) {
+	var plain []string
+	for _, d := range domains {
+		if plainDomain(d) {
+			plain = append(plain, d)
+		} else {
+			rest = append(rest, d)
+		}
+	}
+	if len(plain) <= flatDomains {
+		return nil, domains
+	}
+	var cur []string
+	size := 0
+	per := (len(plain) + listDomains - 1) / listDomains
+	per = (len(plain) + per - 1) / per // as even as the lists can be: 18 domains are 9 and 9
+	for _, d := range plain {
+		n := len(regexLiteral(d)) + 1
+		if len(cur) == per || len(cur) > 0 && size+n > maxListPattern {
+			lists = append(lists, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, d)
+		size += n
+	}
+	if len(cur) > 0 {
+		lists = append(lists, cur)
+	}
+	return lists, rest
+}
+
+// listRegex is one alternation as a YARA regular expression body: (a\.example|b\.example).
+func listRegex(domains []string) string {
+	alts := make([]string, len(domains))
+	for i, d := range domains {
+		alts[i] = regexLiteral(d)
+	}
+	return "(" + strings.Join(alts, "|") + ")"
 }

@@ -29,6 +29,7 @@ import (
 // that share its prefix instead of with all of them.
 const (
 	flatHashes    = 16
+	flatPerRule   = 1000 // samples in one rule of the readable layout: libyara's parser has limits
 	HashesPerRule = 8192
 	treeLeaves    = 4 // samples compared in one leaf of the size tree
 )
@@ -63,7 +64,10 @@ type sizeNode struct {
 }
 
 // hashRules lays out a report's samples.
-func hashRules(samples []report.File) []hashRule {
+func hashRules(samples []report.File, layout Layout) []hashRule {
+	if layout == LayoutReadable {
+		return flatRules(samples)
+	}
 	var sized, unsized []report.File
 	for _, f := range samples {
 		if f.Size > 0 {
@@ -107,6 +111,19 @@ func hashRules(samples []report.File) []hashRule {
 			rules = append(rules, hashRule{Unsized: true, Samples: part, Digests: prefixTree(part, algo, "", 3)})
 		}
 	}
+	return numbered(rules)
+}
+
+// flatRules lists samples as reported, one term each, over as many rules as it takes.
+func flatRules(samples []report.File) []hashRule {
+	var rules []hashRule
+	for start := 0; start < len(samples); start += flatPerRule {
+		rules = append(rules, hashRule{Samples: samples[start:min(start+flatPerRule, len(samples))]})
+	}
+	return numbered(rules)
+}
+
+func numbered(rules []hashRule) []hashRule {
 	for i := range rules {
 		if i > 0 {
 			rules[i].Suffix = fmt.Sprintf("_%d", i+1)

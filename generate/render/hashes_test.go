@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/report"
@@ -17,7 +18,7 @@ func TestHashRulesLayout(t *testing.T) {
 	for i := range 20 {
 		samples = append(samples, report.File{MD5: fmt.Sprintf("%032x", i+1)})
 	}
-	rules := hashRules(samples)
+	rules := hashRules(samples, LayoutFast)
 	if len(rules) != 4 || rules[0].Suffix != "" || rules[1].Suffix != "_2" || !rules[3].Unsized || len(rules[3].Samples) != 20 {
 		t.Fatalf("%d rules: %+v", len(rules), rules[len(rules)-1].Suffix)
 	}
@@ -36,11 +37,23 @@ func TestHashRulesLayout(t *testing.T) {
 	if seen != 2*HashesPerRule+100 {
 		t.Errorf("%d sized samples laid out", seen)
 	}
-	if small := hashRules(samples[:flatHashes]); len(small) != 1 || small[0].Tree != nil {
+	if small := hashRules(samples[:flatHashes], LayoutFast); len(small) != 1 || small[0].Tree != nil {
 		t.Error("a small report is not one flat rule")
 	}
-	if hashRules(nil) != nil {
+	if hashRules(nil, LayoutFast) != nil || hashRules(nil, LayoutReadable) != nil {
 		t.Error("rules without samples")
+	}
+	// The readable layout lists every sample as reported, flat, over rules of flatPerRule.
+	readable := hashRules(samples, LayoutReadable)
+	var listed []report.File
+	for i, r := range readable {
+		if r.Tree != nil || r.Digests != nil || len(r.Samples) > flatPerRule || (i > 0) != (r.Suffix != "") {
+			t.Fatalf("readable rule %d: %d samples, tree %v, digests %v, suffix %q", i, len(r.Samples), r.Tree != nil, r.Digests != nil, r.Suffix)
+		}
+		listed = append(listed, r.Samples...)
+	}
+	if !slices.Equal(listed, samples) {
+		t.Errorf("readable layout lists %d of %d samples, or not in report order", len(listed), len(samples))
 	}
 }
 

@@ -16,7 +16,34 @@ import (
 // Options are the settings templates see besides the report.
 type Options struct {
 	Author    string
-	Templates fs.FS // overrides the embedded templates by file name; nil for none
+	Templates fs.FS  // overrides the embedded templates by file name; nil for none
+	Layout    Layout // how YARA rules are laid out; "" is LayoutFast
+}
+
+// Layout is how generated YARA trades readability for scan cost. Both layouts detect exactly
+// the same files and text.
+type Layout string
+
+const (
+	// LayoutFast, the default, writes large reports in the forms libyara scans cheaply: hash
+	// rules over size ranges with a size tree (hashes.go), domain families and alternations
+	// (domains.go). Rules are loaded into scanners that run on every endpoint; their scan cost
+	// is paid on every file, their reading only when a rule fires.
+	LayoutFast Layout = "fast"
+	// LayoutReadable writes one hash term and one string per indicator, as analysts write them
+	// by hand. Over a large report it costs many times more per scanned file (see README).
+	LayoutReadable Layout = "readable"
+)
+
+// ParseLayout reads a --yara-layout value.
+func ParseLayout(s string) (Layout, error) {
+	switch l := Layout(s); l {
+	case LayoutFast, LayoutReadable:
+		return l, nil
+	case "":
+		return LayoutFast, nil
+	}
+	return "", fmt.Errorf("YARA layout %q: want %s or %s", s, LayoutFast, LayoutReadable)
 }
 
 // File is one rendered output file, its path relative to the output directory.
@@ -40,6 +67,9 @@ func New(opts Options) (*Renderer, error) {
 	}
 	s, err := LoadTemplates(opts.Templates, "sigma")
 	if err != nil {
+		return nil, err
+	}
+	if opts.Layout, err = ParseLayout(string(opts.Layout)); err != nil {
 		return nil, err
 	}
 	return &Renderer{opts: opts, yara: y, sigma: s}, nil
@@ -66,7 +96,7 @@ func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
 }
 
 func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, error) {
-	yaraFiles, err := rd.yara.renderAll(newYaraView(r, rd.opts.Author, ruleBase), func(entry string) string { return yaraPath(entry, r.Slug) })
+	yaraFiles, err := rd.yara.renderAll(newYaraView(r, rd.opts, ruleBase), func(entry string) string { return yaraPath(entry, r.Slug) })
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,8 @@ type yaraView struct {
 	Mutexes      []string
 }
 
-func newYaraView(r *report.Report, author, ruleBase string) yaraView {
-	v := yaraView{Report: r, Author: author, References: References(r), RuleBase: ruleBase, Samples: r.Samples(), Persistence: r.Registry}
+func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
+	v := yaraView{Report: r, Author: opts.Author, References: References(r), RuleBase: ruleBase, Samples: r.Samples(), Persistence: r.Registry}
 	for _, t := range r.Techniques {
 		v.TechniqueIDs = append(v.TechniqueIDs, t.ID)
 	}
@@ -39,49 +39,59 @@ func newYaraView(r *report.Report, author, ruleBase string) yaraView {
 		v.IPs = append(v.IPs, e.IP) // endpoints are sorted by address already
 	}
 	v.IPs = slices.Compact(v.IPs)
-	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs)
-	v.Hashes = hashRules(v.Samples)
+	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs, opts.Layout)
+	v.Hashes = hashRules(v.Samples, opts.Layout)
 	v.DroppedPaths = droppedPaths(r)
 	return v
 }
 
-// YaraMaxStrings is the most strings one generated rule holds. libyara warns that a rule "is
-// slowing down scanning" once its strings give too many atoms (between 1,000 and 2,000
-// `ascii wide nocase` domains), and a warning fails generate; larger lists go into further
-// rules: _C2, _C2_2, ...
+// YaraMaxStrings is the most domains, addresses and URLs one generated rule holds, counting
+// each domain of a family or alternation. libyara warns that a rule "is slowing down scanning"
+// once its strings give too many atoms (between 1,000 and 2,000 `ascii wide nocase` domains),
+// and a warning fails generate; larger lists go into further rules: _C2, _C2_2, ...
 const YaraMaxStrings = 400
 
 // c2Rule is one C2 rule's share of the strings; Suffix is "" for the first rule, then "_2", ...
 type c2Rule struct {
 	Suffix             string
 	Families           []string // domain families as regular expressions (see domains.go)
+	Lists              []string // other domains, several to a regular expression (fast layout)
 	Domains, IPs, URLs []string
 }
 
-func c2Rules(domains, ips, urls []string) []c2Rule {
+func c2Rules(domains, ips, urls []string, layout Layout) []c2Rule {
 	var out []c2Rule
 	cur := c2Rule{}
 	n := 0
-	add := func(list *[]string, v string) {
-		if n == YaraMaxStrings {
+	add := func(list *[]string, v string, weight int) {
+		if n > 0 && n+weight > YaraMaxStrings {
 			out = append(out, cur)
 			cur, n = c2Rule{Suffix: fmt.Sprintf("_%d", len(out)+1)}, 0
 		}
 		*list = append(*list, v)
-		n++
+		n += weight
 	}
-	families, rest := factorDomains(domains)
-	for _, f := range families {
-		add(&cur.Families, f.Regex())
+	rest := domains
+	if layout == LayoutFast {
+		var families []domainFamily
+		families, rest = factorDomains(domains)
+		for _, f := range families {
+			add(&cur.Families, f.Regex(), len(f.Members))
+		}
+		var lists [][]string
+		lists, rest = domainLists(rest)
+		for _, l := range lists {
+			add(&cur.Lists, listRegex(l), len(l))
+		}
 	}
 	for _, d := range rest {
-		add(&cur.Domains, d)
+		add(&cur.Domains, d, 1)
 	}
 	for _, ip := range ips {
-		add(&cur.IPs, ip)
+		add(&cur.IPs, ip, 1)
 	}
 	for _, u := range urls {
-		add(&cur.URLs, u)
+		add(&cur.URLs, u, 1)
 	}
 	if n > 0 {
 		out = append(out, cur)

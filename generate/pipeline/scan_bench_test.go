@@ -1,0 +1,209 @@
+//go:build cgo
+
+package pipeline_test
+
+import (
+	"cmp"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/synthfeed"
+	"github.com/rulegen/rulegen/generate/yara"
+	"golang.org/x/sys/unix"
+)
+
+// The scan-cost benchmarks measure what generated YARA costs a scanner, as a ratio against an
+// empty ruleset on the same corpus. Each iteration scans the corpus once with the empty ruleset
+// and once with the rules, alternating, on one locked OS thread, and the ratio is taken of that
+// thread's CPU time: other processes on a shared machine then cancel out, which wall time over
+// a disk does not (testdata/bench/scan.sh measures that with the yara CLI).
+//
+// RULEGEN_SCAN_CORPUS names the corpus directory (default: GOROOT); RULEGEN_SCAN_MB caps how
+// much of it is read into memory (default 64); RULEGEN_SCAN_RULES adds YARA files to measure,
+// comma-separated, as extra sub-benchmarks.
+
+var scanRulesets = []struct {
+	name, kind string
+	count      int
+}{
+	{"seed", "", 0},
+	{"hashes-1k", synthfeed.KindHashes, 1000},
+	{"hashes-10k", synthfeed.KindHashes, 10000},
+	{"hashes-100k", synthfeed.KindHashes, 100000},
+	{"nosize-10k", synthfeed.KindHashesNoSize, 10000},
+	{"domains-10k", synthfeed.KindDomains, 10000},
+}
+
+func BenchmarkScanCost(b *testing.B) {
+	corpus := loadCorpus(b)
+	empty := compileSources(b, yara.Source{Name: "empty", Text: "rule empty_baseline { condition: false }\n"})
+	for _, buf := range corpus {
+		scanCPU(b, empty, buf) // warm up: the first pass pays for page faults and cold caches
+	}
+	for _, rs := range scanRulesets {
+		b.Run(rs.name, func(b *testing.B) {
+			var sources []yara.Source
+			if rs.kind == "" {
+				sources = readSources(b, "../../rules/yara/remcos_rat_02_28_20.yar")
+			} else {
+				sources = syntheticRules(b, rs.kind, rs.count)
+			}
+			measureScanCost(b, corpus, empty, sources)
+		})
+	}
+	for _, path := range strings.Split(os.Getenv("RULEGEN_SCAN_RULES"), ",") {
+		if path == "" {
+			continue
+		}
+		b.Run(filepath.Base(path), func(b *testing.B) {
+			measureScanCost(b, corpus, empty, readSources(b, path))
+		})
+	}
+}
+
+func measureScanCost(b *testing.B, corpus [][]byte, empty *yara.Rules, sources []yara.Source) {
+	start := time.Now()
+	rules := compileSources(b, sources...)
+	b.ReportMetric(time.Since(start).Seconds(), "compile-s")
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	// No collection while measuring: GC assists would be charged to this thread.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	// Per buffer, the fastest of its scans: interference only ever adds time, so the minimum
+	// over iterations is the estimate a noisy neighbour disturbs least.
+	withRules := make([]time.Duration, len(corpus))
+	withoutRules := make([]time.Duration, len(corpus))
+	iteration := 0
+	for b.Loop() {
+		iteration++
+		for i, buf := range corpus {
+			// Both rulesets scan each buffer back to back, in alternating order, so that neither
+			// always finds the buffer in cache.
+			if (i+iteration)%2 == 0 {
+				keepFastest(&withoutRules[i], scanCPU(b, empty, buf))
+				keepFastest(&withRules[i], scanCPU(b, rules, buf))
+			} else {
+				keepFastest(&withRules[i], scanCPU(b, rules, buf))
+				keepFastest(&withoutRules[i], scanCPU(b, empty, buf))
+			}
+		}
+	}
+	b.ReportMetric(float64(sum(withRules))/float64(sum(withoutRules)), "x-empty")
+}
+
+func keepFastest(fastest *time.Duration, d time.Duration) {
+	if *fastest == 0 || d < *fastest {
+		*fastest = d
+	}
+}
+
+func sum(ds []time.Duration) (total time.Duration) {
+	for _, d := range ds {
+		total += d
+	}
+	return total
+}
+
+// scanCPU scans buf and returns the CPU time the calling thread spent on it.
+func scanCPU(b *testing.B, rules *yara.Rules, buf []byte) time.Duration {
+	before := threadCPU(b)
+	if _, err := rules.ScanMem(buf); err != nil {
+		b.Fatal(err)
+	}
+	return threadCPU(b) - before
+}
+
+func threadCPU(b *testing.B) time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ts.Nano())
+}
+
+// maxCorpusFile keeps single big binaries out of the corpus: a scan of many megabytes is
+// long enough for a neighbour's burst to land in every one of its repetitions.
+const maxCorpusFile = 2 << 20
+
+// loadCorpus reads the corpus's regular files into memory, smallest paths first, up to the cap.
+func loadCorpus(b *testing.B) [][]byte {
+	root := cmp.Or(os.Getenv("RULEGEN_SCAN_CORPUS"), runtime.GOROOT())
+	limit := int64(64) << 20
+	if mb := os.Getenv("RULEGEN_SCAN_MB"); mb != "" {
+		n, err := strconv.Atoi(mb)
+		if err != nil {
+			b.Fatalf("RULEGEN_SCAN_MB=%q: %v", mb, err)
+		}
+		limit = int64(n) << 20
+	}
+	var corpus [][]byte
+	var total int64
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || total >= limit {
+			return filepath.SkipDir
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err != nil || info.Size() > maxCorpusFile {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil // unreadable files are not part of the corpus
+		}
+		corpus = append(corpus, data)
+		total += int64(len(data))
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(total)
+	return corpus
+}
+
+func compileSources(b *testing.B, sources ...yara.Source) *yara.Rules {
+	rules, err := yara.Compile(sources...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(rules.Destroy)
+	return rules
+}
+
+func readSources(b *testing.B, paths ...string) []yara.Source {
+	sources, err := yara.ReadSources(paths...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sources
+}
+
+// syntheticRules generates the YARA rules of one synthetic event of count indicators.
+func syntheticRules(b *testing.B, kind string, count int) []yara.Source {
+	path := filepath.Join(b.TempDir(), "event.json")
+	if err := synthfeed.WriteEvent(path, kind, count, 1); err != nil {
+		b.Fatal(err)
+	}
+	_, files, err := pipeline.Collect(context.Background(), []string{path}, pipeline.Options{Author: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sources []yara.Source
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+		}
+	}
+	return sources
+}
