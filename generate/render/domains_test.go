@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -57,40 +56,5 @@ func TestFactorDomains(t *testing.T) {
 	}
 	if covered != len(wide) {
 		t.Errorf("%d of %d domains kept", covered, len(wide))
-	}
-}
-
-// Domains outside families go into alternations that match exactly their members, within
-// libyara's limits; a few domains, and any that are not plain, stay strings.
-func TestDomainLists(t *testing.T) {
-	var domains []string
-	for i := range 100 {
-		domains = append(domains, fmt.Sprintf("%s-%d.example-c2.net", strings.Repeat("n", 1+i%60), i))
-	}
-	domains = append(domains, "café.example.org", "x.ex", "x.example")
-	slices.Sort(domains)
-	if lists, rest := domainLists(domains[:flatDomains]); lists != nil || len(rest) != flatDomains {
-		t.Errorf("%d domains made %d lists", flatDomains, len(lists))
-	}
-	lists, rest := domainLists(domains)
-	if !slices.Equal(rest, []string{"café.example.org"}) {
-		t.Errorf("left as strings: %v", rest)
-	}
-	listed := 0
-	for _, l := range lists {
-		listed += len(l)
-		re := listRegex(l)
-		if len(l) > listDomains || len(re) > maxListPattern+2 {
-			t.Errorf("list of %d, %d characters", len(l), len(re))
-		}
-		exact := regexp.MustCompile(`^` + re + `$`)
-		for _, d := range domains {
-			if exact.MatchString(d) != slices.Contains(l, d) {
-				t.Errorf("%s and %v disagree on %s", re, l, d)
-			}
-		}
-	}
-	if listed+len(rest) != len(domains) {
-		t.Errorf("%d of %d domains kept", listed+len(rest), len(domains))
 	}
 }

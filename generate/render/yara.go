@@ -46,7 +46,7 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 }
 
 // YaraMaxStrings is the most domains, addresses and URLs one generated rule holds, counting
-// each domain of a family or alternation. libyara warns that a rule "is slowing down scanning"
+// each domain of a family. libyara warns that a rule "is slowing down scanning"
 // once its strings give too many atoms (between 1,000 and 2,000 `ascii wide nocase` domains),
 // and a warning fails generate; larger lists go into further rules: _C2, _C2_2, ...
 const YaraMaxStrings = 400
@@ -55,7 +55,6 @@ const YaraMaxStrings = 400
 type c2Rule struct {
 	Suffix             string
 	Families           []string // domain families as regular expressions (see domains.go)
-	Lists              []string // other domains, several to a regular expression (fast layout)
 	Domains, IPs, URLs []string
 }
 
@@ -77,11 +76,6 @@ func c2Rules(domains, ips, urls []string, layout Layout) []c2Rule {
 		families, rest = factorDomains(domains)
 		for _, f := range families {
 			add(&cur.Families, f.Regex(), len(f.Members))
-		}
-		var lists [][]string
-		lists, rest = domainLists(rest)
-		for _, l := range lists {
-			add(&cur.Lists, listRegex(l), len(l))
 		}
 	}
 	for _, d := range rest {

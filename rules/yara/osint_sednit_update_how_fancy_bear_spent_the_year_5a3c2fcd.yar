@@ -169,8 +169,24 @@ rule MAL_OSINT_Sednit_update_How_Fancy_Bear_Spent_the_Year_5a3c2fcd_C2
         report_id = "5a3c2fcd-8328-42bb-a95e-4f4402de0b81"
         id = "5093a747-fc69-5a8f-b780-c0e2b197d596"
     strings:
-        $domains0 = /(fastdataexchange\.org|faststoragefiles\.org|fsportal\.net|meteost\.com|movieultimate\.com|mvband\.net|mvtband\.net|myinvestgroup\.com|nethostnet\.com)/ ascii wide nocase fullword
-        $domains1 = /(newfilmts\.com|remsupport\.org|runvercheck\.com|satellitedeluxpanorama\.com|servicecdp\.com|space-delivery\.com|viters\.org|webviewres\.net|wmdmediacodecs\.com)/ ascii wide nocase fullword
+        $domain0 = "fastdataexchange.org" ascii wide nocase fullword
+        $domain1 = "faststoragefiles.org" ascii wide nocase fullword
+        $domain2 = "fsportal.net" ascii wide nocase fullword
+        $domain3 = "meteost.com" ascii wide nocase fullword
+        $domain4 = "movieultimate.com" ascii wide nocase fullword
+        $domain5 = "mvband.net" ascii wide nocase fullword
+        $domain6 = "mvtband.net" ascii wide nocase fullword
+        $domain7 = "myinvestgroup.com" ascii wide nocase fullword
+        $domain8 = "nethostnet.com" ascii wide nocase fullword
+        $domain9 = "newfilmts.com" ascii wide nocase fullword
+        $domain10 = "remsupport.org" ascii wide nocase fullword
+        $domain11 = "runvercheck.com" ascii wide nocase fullword
+        $domain12 = "satellitedeluxpanorama.com" ascii wide nocase fullword
+        $domain13 = "servicecdp.com" ascii wide nocase fullword
+        $domain14 = "space-delivery.com" ascii wide nocase fullword
+        $domain15 = "viters.org" ascii wide nocase fullword
+        $domain16 = "webviewres.net" ascii wide nocase fullword
+        $domain17 = "wmdmediacodecs.com" ascii wide nocase fullword
         $ip0 = "86.106.131.141" ascii wide fullword
         $ip1 = "87.236.211.182" ascii wide fullword
         $ip2 = "89.33.246.117" ascii wide fullword

@@ -39,7 +39,7 @@ rule MAL_Remcos_RAT_02_28_20_C2
         report_id = "2ad8d93c-621b-5be7-8abf-0cf4d0ed19fa"
         id = "d0911305-0fd9-511d-8e1f-6f77bc2ff667"
     strings:
-        $family0 = /(usa)?droptop(1\.com|10\.com|2\.com|3\.com|4\.com|5\.com|6\.com|7\.com|8\.com|9\.com)/ ascii wide nocase fullword
+        $family0 = /(usa)?droptop(1|10|2|3|4|5|6|7|8|9)\.com/ ascii wide nocase fullword
         $ip0 = "45.56.113.222" ascii wide fullword
         $ip1 = "47.252.74.84" ascii wide fullword
     condition:
