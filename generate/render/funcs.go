@@ -29,6 +29,7 @@ var nonHermetic = []string{
 //	sigmaText   quotes free text (title, description) as a YAML scalar
 //	stableID    UUIDv5 of its arguments: the same on every run
 //	prefixAll   puts a prefix before every string of a list: .Domains | prefixAll "."
+//	keyContext  the last two components of a registry key: \CurrentVersion\RunOnce
 func FuncMap() template.FuncMap {
 	f := sprig.TxtFuncMap()
 	for _, name := range nonHermetic {
@@ -42,6 +43,7 @@ func FuncMap() template.FuncMap {
 		"sigmaText":   SigmaText,
 		"stableID":    report.StableID,
 		"prefixAll":   prefixAll,
+		"keyContext":  KeyContext,
 	})
 	return f
 }
@@ -131,3 +133,24 @@ func prefixAll(prefix string, values []string) []string {
 	}
 	return out
 }
+
+// KeyContext is what YARA looks for to place a value name in its registry key: the key's last
+// two components with their backslashes, \CurrentVersion\RunOnce of
+// \Software\Microsoft\Windows\CurrentVersion\RunOnce. As an `ascii wide nocase` string the
+// whole path costs 1.11x an empty ruleset's scan of /usr/lib (the atoms libyara picks from it
+// are common there), the tail 1.01x (BenchmarkScanCost); the value name or data path it
+// accompanies is what makes the match specific. A tail under minKeyContext bytes says too
+// little (\Services\x), and the whole path is used.
+func KeyContext(key string) string {
+	trimmed := strings.Trim(key, `\`)
+	parts := strings.Split(trimmed, `\`)
+	if len(parts) > 2 {
+		parts = parts[len(parts)-2:]
+	}
+	if tail := `\` + strings.Join(parts, `\`); len(tail) >= minKeyContext {
+		return tail
+	}
+	return trimmed
+}
+
+const minKeyContext = 16

@@ -301,3 +301,17 @@ func assertTree(t *testing.T, dir string, same map[string]os.FileInfo, bodies ma
 		}
 	}
 }
+
+// A registry key is looked for by its last two components when they say enough.
+func TestKeyContext(t *testing.T) {
+	for key, want := range map[string]string{
+		`\Software\Microsoft\Windows\CurrentVersion\RunOnce`:      `\CurrentVersion\RunOnce`,
+		`\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\`: `\CurrentVersion\Winlogon`,
+		`\SYSTEM\CurrentControlSet\Services\svc`:                  `SYSTEM\CurrentControlSet\Services\svc`,
+		`Run`:                                                     `Run`,
+	} {
+		if got := render.KeyContext(key); got != want {
+			t.Errorf("KeyContext(%q) = %q, want %q", key, got, want)
+		}
+	}
+}

@@ -62,7 +62,7 @@ rule MAL_Remcos_RAT_02_28_20_Persistence
     strings:
         $reg0_name = "Kronprinser" ascii wide nocase fullword
         $reg0_data = "\\Lrredsskoens4\\TERRICOLE.exe" ascii wide nocase
-        $reg0_key = "Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce" ascii wide nocase
+        $reg0_key = "\\CurrentVersion\\RunOnce" ascii wide nocase
     condition:
         ($reg0_data or ($reg0_name and $reg0_key))
 }

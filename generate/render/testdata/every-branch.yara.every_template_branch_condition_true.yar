@@ -60,14 +60,14 @@ rule MAL_Every_template_branch_condition_true_Persistence
     strings:
         $reg0_name = "it's*a?name" ascii wide nocase fullword
         $reg0_data = "\\ProgramData\\a*b?\\x.exe" ascii wide nocase
-        $reg0_key = "Software\\Classes" ascii wide nocase
+        $reg0_key = "\\Software\\Classes" ascii wide nocase
         $reg1_key = "Software\\EpicNet Inc.\\CloudNet" ascii wide nocase
         $reg2_data = "\\seagate.exe" ascii wide nocase
-        $reg2_key = "Software\\Microsoft\\Windows\\CurrentVersion\\Run" ascii wide nocase
+        $reg2_key = "\\CurrentVersion\\Run" ascii wide nocase
         $reg3_data = "\\WinUpdater\\svc.exe" ascii wide nocase
-        $reg3_key = "Software\\Microsoft\\Windows\\CurrentVersion\\Run" ascii wide nocase
+        $reg3_key = "\\CurrentVersion\\Run" ascii wide nocase
         $reg4_name = "Taskmgr32" ascii wide nocase fullword
-        $reg4_key = "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon" ascii wide nocase
+        $reg4_key = "\\CurrentVersion\\Winlogon" ascii wide nocase
         $drop0 = "\\Microsoft\\WinUpd\\wupd.dll" ascii wide nocase
     condition:
         ($reg0_data or ($reg0_name and $reg0_key))
