@@ -5,6 +5,7 @@ package pipeline_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,16 +32,19 @@ import (
 // much of it is read into memory (default 64); RULEGEN_SCAN_RULES adds YARA files to measure,
 // comma-separated, as extra sub-benchmarks.
 
+// A ruleset is the seed report's rules, or those of synthetic events: count indicators of one
+// kind spread over events reports (a feed of many small reports when events > 1).
 var scanRulesets = []struct {
-	name, kind string
-	count      int
+	name, kind    string
+	count, events int
 }{
-	{"seed", "", 0},
-	{"hashes-1k", synthfeed.KindHashes, 1000},
-	{"hashes-10k", synthfeed.KindHashes, 10000},
-	{"hashes-100k", synthfeed.KindHashes, 100000},
-	{"nosize-10k", synthfeed.KindHashesNoSize, 10000},
-	{"domains-10k", synthfeed.KindDomains, 10000},
+	{"seed", "", 0, 0},
+	{"hashes-1k", synthfeed.KindHashes, 1000, 1},
+	{"hashes-10k", synthfeed.KindHashes, 10000, 1},
+	{"hashes-100k", synthfeed.KindHashes, 100000, 1},
+	{"nosize-10k", synthfeed.KindHashesNoSize, 10000, 1},
+	{"domains-10k", synthfeed.KindDomains, 10000, 1},
+	{"feed-hashes-10k", synthfeed.KindHashes, 10000, 1000},
 }
 
 func BenchmarkScanCost(b *testing.B) {
@@ -55,7 +59,7 @@ func BenchmarkScanCost(b *testing.B) {
 			if rs.kind == "" {
 				sources = readSources(b, "../../rules/yara/remcos_rat_02_28_20.yar")
 			} else {
-				sources = syntheticRules(b, rs.kind, rs.count)
+				sources = syntheticRules(b, rs.kind, rs.count, rs.events)
 			}
 			measureScanCost(b, corpus, empty, sources)
 		})
@@ -189,13 +193,20 @@ func readSources(b *testing.B, paths ...string) []yara.Source {
 	return sources
 }
 
-// syntheticRules generates the YARA rules of one synthetic event of count indicators.
-func syntheticRules(b *testing.B, kind string, count int) []yara.Source {
-	path := filepath.Join(b.TempDir(), "event.json")
-	if err := synthfeed.WriteEvent(path, kind, count, 1); err != nil {
+// syntheticRules generates the YARA rules of events synthetic events holding count indicators
+// in all.
+func syntheticRules(b *testing.B, kind string, count, events int) []yara.Source {
+	dir := b.TempDir()
+	for i := range events {
+		if err := synthfeed.WriteEvent(filepath.Join(dir, fmt.Sprintf("event%d.json", i)), kind, count/events, uint64(i+1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	inputs, err := pipeline.Inputs([]string{dir})
+	if err != nil {
 		b.Fatal(err)
 	}
-	_, files, err := pipeline.Collect(context.Background(), []string{path}, pipeline.Options{Author: "bench"})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

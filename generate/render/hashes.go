@@ -11,9 +11,11 @@ import (
 
 // Hash rules and their cost. libyara evaluates every rule's condition for every file it scans,
 // so the per-file work of hash rules is the number of comparisons their conditions make. A
-// flat list of N `filesize == S and hash(...) == H` terms makes N comparisons per file;
-// rulegen keeps that readable form only for small reports (flatHashes samples or fewer) and
-// otherwise writes:
+// flat list of N `filesize == S and hash(...) == H` terms makes N comparisons per file, and
+// a feed is many reports: over /usr/lib, 1,000 reports of 10 samples as flat lists cost 1.45x
+// an empty ruleset, as size trees 1.09x (BenchmarkScanCost). rulegen keeps the flat form for
+// reports of flatHashes samples or fewer (a tree would compare as often; flatUnsized for
+// samples without a size) and in the readable layout, and otherwise writes:
 //
 //   - rules of at most HashesPerRule samples, each over a range of file sizes that does not
 //     overlap the others' (samples sorted by size), so that a file outside the range costs
@@ -28,7 +30,8 @@ import (
 // digits (`startswith`, YARA 4.2), so that a file's digest is compared with the few samples
 // that share its prefix instead of with all of them.
 const (
-	flatHashes    = 16
+	flatHashes    = treeLeaves
+	flatUnsized   = 16   // every file is hashed for them anyway; a digest tree pays off only for many
 	flatPerRule   = 1000 // samples in one rule of the readable layout: libyara's parser has limits
 	HashesPerRule = 8192
 	treeLeaves    = 4 // samples compared in one leaf of the size tree
@@ -76,12 +79,25 @@ func hashRules(samples []report.File, layout Layout) []hashRule {
 			unsized = append(unsized, f)
 		}
 	}
-	switch {
-	case len(samples) == 0:
-		return nil
-	case len(samples) <= flatHashes:
-		return []hashRule{{Samples: samples}} // one readable rule, as listed
+	if len(sized) <= flatHashes && len(unsized) <= flatUnsized {
+		return flatRules(samples) // one readable rule, as listed
 	}
+	var rules []hashRule
+	if len(sized) <= flatHashes {
+		rules = flatRules(sized)
+	} else {
+		rules = sizedRules(sized)
+	}
+	if len(unsized) <= flatUnsized {
+		rules = append(rules, flatRules(unsized)...)
+	} else {
+		rules = append(rules, unsizedRules(unsized)...)
+	}
+	return numbered(rules)
+}
+
+// sizedRules lays samples with a size out over rules of disjoint size ranges, each a size tree.
+func sizedRules(sized []report.File) []hashRule {
 	slices.SortStableFunc(sized, func(a, b report.File) int { return cmp.Compare(a.Size, b.Size) })
 	var rules []hashRule
 	for start := 0; start < len(sized); {
@@ -94,11 +110,17 @@ func hashRules(samples []report.File, layout Layout) []hashRule {
 		rules = append(rules, hashRule{Samples: part, Lo: part[0].Size, Hi: part[len(part)-1].Size, Tree: sizeTree(part, 3)})
 		start = end
 	}
+	return rules
+}
+
+// unsizedRules lays samples without a size out per hash algorithm, each a digest-prefix tree.
+func unsizedRules(unsized []report.File) []hashRule {
 	byAlgo := map[string][]report.File{}
 	for _, f := range unsized {
 		algo, _ := strongestHash(f)
 		byAlgo[algo] = append(byAlgo[algo], f)
 	}
+	var rules []hashRule
 	for _, algo := range []string{"sha256", "sha1", "md5"} {
 		files := byAlgo[algo]
 		slices.SortFunc(files, func(a, b report.File) int {
@@ -111,7 +133,7 @@ func hashRules(samples []report.File, layout Layout) []hashRule {
 			rules = append(rules, hashRule{Unsized: true, Samples: part, Digests: prefixTree(part, algo, "", 3)})
 		}
 	}
-	return numbered(rules)
+	return rules
 }
 
 // flatRules lists samples as reported, one term each, over as many rules as it takes.

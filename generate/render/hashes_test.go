@@ -40,6 +40,12 @@ func TestHashRulesLayout(t *testing.T) {
 	if small := hashRules(samples[:flatHashes], LayoutFast); len(small) != 1 || small[0].Tree != nil {
 		t.Error("a small report is not one flat rule")
 	}
+	// A feed is many small reports: ten samples with sizes are a tree already, while a few
+	// without a size (each file is hashed for them anyway) stay a flat list beside it.
+	mixed := append(slices.Clone(samples[:10]), samples[len(samples)-5:]...)
+	if r := hashRules(mixed, LayoutFast); len(r) != 2 || r[0].Tree == nil || r[1].Digests != nil || len(r[1].Samples) != 5 || r[1].Suffix != "_2" {
+		t.Errorf("10 sized and 5 unsized samples: %d rules", len(r))
+	}
 	if hashRules(nil, LayoutFast) != nil || hashRules(nil, LayoutReadable) != nil {
 		t.Error("rules without samples")
 	}

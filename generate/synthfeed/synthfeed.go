@@ -98,11 +98,12 @@ func countAttributes(ev event) int {
 type gen struct {
 	rng *rand.Rand
 	n   int
+	ns  string // sets the ids of one writer apart from another's
 }
 
 func (g *gen) id() string {
 	g.n++
-	return uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "synthfeed-%d", g.n)).String()
+	return uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "synthfeed%s-%d", g.ns, g.n)).String()
 }
 
 func (g *gen) hex(n int) string {
@@ -210,7 +211,7 @@ const (
 // WriteEvent writes one MISP event (as {"Event": ...}) holding n indicators of one kind, all
 // flagged to_ids, to path.
 func WriteEvent(path, kind string, n int, seed uint64) error {
-	g := &gen{rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+	g := &gen{rng: rand.New(rand.NewPCG(seed, 0x5eed)), ns: fmt.Sprintf("-event-%d", seed)} // events of other seeds are other events
 	ev := event{UUID: g.id(), Info: fmt.Sprintf("Synthetic %d %s", n, kind), Date: "2026-01-01",
 		ThreatLevelID: "2", Analysis: "2", Published: true, Timestamp: "1700000000", Tag: []tag{{Name: "tlp:clear"}}}
 	for range n {
