@@ -21,8 +21,9 @@ func main() {
 	decode := flag.Bool("decode", false, "time a plain encoding/json decode of the feed in DIR instead of writing one")
 	event := flag.String("event", "", "write one event of `KIND` (hashes, hashes-nosize, domains) with -count indicators to the file given instead of DIR")
 	count := flag.Int("count", 1000, "indicators in the -event")
+	split := flag.Int("split", 1, "spread the -event's indicators over this many events, written into the directory given")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE")
+		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -32,7 +33,11 @@ func main() {
 	}
 	dir := flag.Arg(0)
 	if *event != "" {
-		if err := synthfeed.WriteEvent(dir, *event, *count, *seed); err != nil {
+		write := func() error { return synthfeed.WriteEvent(dir, *event, *count, *seed) }
+		if *split > 1 {
+			write = func() error { return synthfeed.WriteEvents(dir, *event, *count, *split, *seed) }
+		}
+		if err := write(); err != nil {
 			fmt.Fprintln(os.Stderr, "synthfeed:", err)
 			os.Exit(1)
 		}

@@ -5,7 +5,6 @@ package pipeline_test
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,6 +44,7 @@ var scanRulesets = []struct {
 	{"nosize-10k", synthfeed.KindHashesNoSize, 10000, 1},
 	{"domains-10k", synthfeed.KindDomains, 10000, 1},
 	{"feed-hashes-10k", synthfeed.KindHashes, 10000, 1000},
+	{"feed-hashes-100k", synthfeed.KindHashes, 100000, 10000},
 }
 
 func BenchmarkScanCost(b *testing.B) {
@@ -197,10 +197,8 @@ func readSources(b *testing.B, paths ...string) []yara.Source {
 // in all.
 func syntheticRules(b *testing.B, kind string, count, events int) []yara.Source {
 	dir := b.TempDir()
-	for i := range events {
-		if err := synthfeed.WriteEvent(filepath.Join(dir, fmt.Sprintf("event%d.json", i)), kind, count/events, uint64(i+1)); err != nil {
-			b.Fatal(err)
-		}
+	if err := synthfeed.WriteEvents(dir, kind, count, events, 1); err != nil {
+		b.Fatal(err)
 	}
 	inputs, err := pipeline.Inputs([]string{dir})
 	if err != nil {

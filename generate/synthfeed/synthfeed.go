@@ -238,3 +238,20 @@ func WriteEvent(path, kind string, n int, seed uint64) error {
 	}
 	return os.WriteFile(path, body, 0o644)
 }
+
+// WriteEvents writes count indicators of one kind spread over events event files in dir
+// (event0.json, ...): a feed of many small reports, each of seed+i.
+func WriteEvents(dir, kind string, count, events int, seed uint64) error {
+	if events < 1 || count < events {
+		return fmt.Errorf("%d indicators over %d events: want at least one event and one indicator each", count, events)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := range events {
+		if err := WriteEvent(filepath.Join(dir, fmt.Sprintf("event%d.json", i)), kind, count/events, seed+uint64(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
