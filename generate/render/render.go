@@ -25,9 +25,9 @@ type Options struct {
 type Layout string
 
 const (
-	// LayoutFast, the default, writes large reports in the forms libyara scans cheaply: hash
-	// rules over size ranges with a size tree (hashes.go), domain families and alternations
-	// (domains.go). Rules are loaded into scanners that run on every endpoint; their scan cost
+	// LayoutFast, the default, writes reports in the forms libyara scans cheaply: hash rules
+	// over size ranges with a size tree, or a digest tree (hashes.go), and domain families as
+	// one regular expression (domains.go). Rules are loaded into scanners that run on every endpoint; their scan cost
 	// is paid on every file, their reading only when a rule fires.
 	LayoutFast Layout = "fast"
 	// LayoutReadable writes one hash term and one string per indicator, as analysts write them
