@@ -22,10 +22,12 @@ import (
 )
 
 // The scan-cost benchmarks measure what generated YARA costs a scanner, as a ratio against an
-// empty ruleset on the same corpus. Each iteration scans the corpus once with the empty ruleset
-// and once with the rules, alternating, on one locked OS thread, and the ratio is taken of that
-// thread's CPU time: other processes on a shared machine then cancel out, which wall time over
-// a disk does not (testdata/bench/scan.sh measures that with the yara CLI).
+// empty ruleset on the same corpus held in memory. Every file is scanned by the rules and by
+// the empty ruleset back to back, in alternating order, on one locked OS thread, and timed by
+// that thread's CPU clock; the ratio is of the sums of each file's fastest scan over the
+// iterations. Interference from a shared machine only ever adds time, so the minimum is what it
+// disturbs least: repeated runs agree to ±0.002, where the yara CLI's wall times over a disk
+// swing by up to 2x here (testdata/bench/scan.sh measures those).
 //
 // RULEGEN_SCAN_CORPUS names the corpus directory (default: GOROOT); RULEGEN_SCAN_MB caps how
 // much of it is read into memory (default 64); RULEGEN_SCAN_RULES adds YARA files to measure,
