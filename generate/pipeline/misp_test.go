@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -283,5 +284,89 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 				t.Errorf("no size ranges or tree:\n%.2000s", src)
 			}
 		})
+	}
+}
+
+// --yara-layout feed puts every report's samples in shared hash rules: each sample matches them
+// and nothing else does, the meta names each sample's reports (both, for a sample two reports
+// list), the reports' own YARA has no hash rule, and the output does not depend on input order.
+func TestFeedLayoutSharesHashRules(t *testing.T) {
+	if !yara.Available {
+		t.Skip("no cgo")
+	}
+	dir := t.TempDir()
+	var bodies [][]byte
+	var inputs []string
+	reportOf := map[string][]string{} // sha256 → report ids
+	shared := []byte("a sample two reports list")
+	for e := range 30 {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", e)
+		var objects []string
+		samples := [][]byte{}
+		for i := range 10 {
+			samples = append(samples, []byte(strings.Repeat(fmt.Sprintf("event %d sample %d;", e, i), 1+(e*10+i)%41)))
+		}
+		if e < 2 {
+			samples = append(samples, shared)
+		}
+		for _, body := range samples {
+			sum := fmt.Sprintf("%x", sha256.Sum256(body))
+			reportOf[sum] = append(reportOf[sum], id)
+			objects = append(objects, fmt.Sprintf(`{"name": "file", "Attribute": [
+				{"object_relation": "sha256", "type": "sha256", "value": "%s", "to_ids": true},
+				{"object_relation": "size-in-bytes", "type": "size-in-bytes", "value": "%d", "to_ids": false}]}`, sum, len(body)))
+		}
+		bodies = append(bodies, samples...)
+		inputs = append(inputs, writeFile(t, filepath.Join(dir, fmt.Sprintf("event%d.json", e)), fmt.Sprintf(`{"Event": {"uuid": %q,
+			"info": "Feed event %d", "date": "2024-01-%02d", "Tag": [{"name": "tlp:%s"}], "Attribute": [
+			{"type": "domain", "value": "c2-feed-%d.net", "to_ids": true}], "Object": [%s]}}`, id, e, 1+e%28, []string{"clear", "green"}[e%2], e, strings.Join(objects, ","))))
+	}
+	opts := pipeline.Options{Author: "t", Layout: render.LayoutFeed}
+	_, files, err := pipeline.Collect(context.Background(), inputs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []yara.Source
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, ".yar") {
+			continue
+		}
+		if f.Path != render.FeedPath && strings.Contains(string(f.Body), "hash.") {
+			t.Errorf("%s has hash rules of its own", f.Path)
+		}
+		sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+	}
+	rules, err := yara.Compile(sources...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rules.Destroy()
+	for i, body := range bodies {
+		got, err := rules.ScanMem(body)
+		if err != nil || len(got) != 1 || !strings.HasPrefix(got[0], "RULEGEN_Feed_Hashes") {
+			t.Fatalf("sample %d matched %v (%v)", i, got, err)
+		}
+		if got, _ := rules.ScanMem(append([]byte("X"), body[1:]...)); len(got) != 0 {
+			t.Errorf("a look-alike of sample %d matched %v", i, got)
+		}
+	}
+	attributed := map[string]bool{}
+	for _, m := range rules.Metas() {
+		if m.Key == "sample" {
+			attributed[m.Value.(string)] = true
+		}
+	}
+	for sum, ids := range reportOf {
+		if want := sum + " " + strings.Join(ids, " "); !attributed[want] {
+			t.Errorf("no meta sample = %q", want)
+		}
+	}
+	if len(attributed) != len(reportOf) {
+		t.Errorf("%d sample metas for %d samples", len(attributed), len(reportOf))
+	}
+	slices.Reverse(inputs)
+	_, again, err := pipeline.Collect(context.Background(), inputs, opts)
+	if err != nil || !slices.EqualFunc(files, again, func(a, b render.File) bool { return a.Path == b.Path && string(a.Body) == string(b.Body) }) {
+		t.Errorf("the feed layout depends on input order (%v)", err)
 	}
 }

@@ -57,6 +57,10 @@ type Outcome struct {
 type Result struct {
 	Reports      int
 	CompileCheck bool // whether the YARA output was compiled with libyara
+	// Shared holds the files no single report owns, written once every report is done: the
+	// shared hash rules of --yara-layout feed. SharedRules counts their rules.
+	Shared      []render.File
+	SharedRules int
 }
 
 // Run reads every input and passes each report's outcome to emit as soon as it is rendered and
@@ -84,8 +88,33 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 	if err := p.identify(early); err != nil {
 		return nil, err
 	}
-	err = p.parallel(ctx, early, streamed)
-	return &Result{Reports: p.reports, CompileCheck: yara.Available}, err
+	res := &Result{CompileCheck: yara.Available}
+	if err := p.parallel(ctx, early, streamed); err != nil {
+		return res, err
+	}
+	res.Reports = p.reports
+	res.Shared, res.SharedRules, err = p.shared()
+	return res, err
+}
+
+// shared renders and verifies the files no single report owns.
+func (p *run) shared() ([]render.File, int, error) {
+	files, err := p.rd.RenderFeed(p.feed)
+	if err != nil || len(files) == 0 {
+		return nil, 0, err
+	}
+	for _, f := range files {
+		if prev, taken := p.outputs[maphash.String(p.seed, f.Path)]; taken {
+			return nil, 0, fmt.Errorf("%s writes %s, which the shared rules of --yara-layout feed need", p.sources[prev], f.Path)
+		}
+	}
+	var names []string
+	if yara.Available {
+		if names, err = compileYARA(files); err != nil {
+			return nil, 0, err
+		}
+	}
+	return files, len(names), nil
 }
 
 // Bytes runs the pipeline on one input held in memory, on the calling goroutine: the path
@@ -110,7 +139,8 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) er
 			return err
 		}
 	}
-	return nil
+	_, _, err = p.shared()
+	return err
 }
 
 func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
@@ -144,7 +174,7 @@ func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []
 	var mu sync.Mutex
 	var outcomes []*Outcome
 	var files []render.File
-	_, err := Run(ctx, inputs, opts, func(o *Outcome) error {
+	res, err := Run(ctx, inputs, opts, func(o *Outcome) error {
 		mu.Lock()
 		defer mu.Unlock()
 		outcomes = append(outcomes, o)
@@ -154,6 +184,7 @@ func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []
 	if err != nil {
 		return nil, nil, err
 	}
+	files = append(files, res.Shared...)
 	slices.SortFunc(outcomes, func(a, b *Outcome) int {
 		return cmp.Or(strings.Compare(a.Report.Source, b.Report.Source), strings.Compare(a.Report.Slug, b.Report.Slug))
 	})
@@ -183,9 +214,10 @@ type run struct {
 	mu      sync.Mutex
 	reports int
 	seed    maphash.Seed
-	outputs map[uint64]int32 // hash of an output path → the report that wrote it
-	rules   map[uint64]int32 // hash of a YARA rule name → the report that defined it
-	sources []string         // per report: its file and event id, for messages
+	outputs map[uint64]int32    // hash of an output path → the report that wrote it
+	rules   map[uint64]int32    // hash of a YARA rule name → the report that defined it
+	sources []string            // per report: its file and event id, for messages
+	feed    []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
 }
 
 // identify normalises the reports read up front and gives those sharing a slug distinct ones.
@@ -276,6 +308,11 @@ func (p *run) process(r *report.Report) error {
 	files, err := p.rd.Render([]*report.Report{r})
 	if err != nil {
 		return err
+	}
+	if p.opts.Layout == render.LayoutFeed {
+		p.mu.Lock()
+		p.feed = append(p.feed, render.FeedSamples(r)...)
+		p.mu.Unlock()
 	}
 	out := &Outcome{Report: r, Files: files}
 	if out.Rules, err = validateSigma(files); err != nil {

@@ -33,17 +33,21 @@ const (
 	// LayoutReadable writes one hash term and one string per indicator, as analysts write them
 	// by hand. Over a large report it costs many times more per scanned file (see README).
 	LayoutReadable Layout = "readable"
+	// LayoutFeed is LayoutFast with every report's samples in shared hash rules
+	// (RenderFeed) instead of one hash rule per report: libyara spends time on every rule for
+	// every file, and a feed has thousands of reports.
+	LayoutFeed Layout = "feed"
 )
 
 // ParseLayout reads a --yara-layout value.
 func ParseLayout(s string) (Layout, error) {
 	switch l := Layout(s); l {
-	case LayoutFast, LayoutReadable:
+	case LayoutFast, LayoutReadable, LayoutFeed:
 		return l, nil
 	case "":
 		return LayoutFast, nil
 	}
-	return "", fmt.Errorf("YARA layout %q: want %s or %s", s, LayoutFast, LayoutReadable)
+	return "", fmt.Errorf("YARA layout %q: want %s, %s or %s", s, LayoutFast, LayoutReadable, LayoutFeed)
 }
 
 // File is one rendered output file, its path relative to the output directory.

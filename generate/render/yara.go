@@ -40,6 +40,9 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 	}
 	v.IPs = slices.Compact(v.IPs)
 	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs, opts.Layout)
+	if opts.Layout == LayoutFeed {
+		v.Samples = nil // in the shared rules of RenderFeed
+	}
 	v.Hashes = hashRules(v.Samples, opts.Layout)
 	v.DroppedPaths = droppedPaths(r)
 	return v

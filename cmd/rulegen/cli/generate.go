@@ -93,7 +93,7 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	fl.IntVar(&f.maxValueBytes, "max-value-bytes", normalize.DefaultMaxValueBytes, "longest value that may become a rule (longer ones are skipped)")
 	fl.BoolVar(&f.check, "check", false, "write nothing: compare what would be written with OUT, print a unified diff and the orphaned rule files, exit 1 if they differ")
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
-	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (hash rules as size and digest trees, domain families as one regular expression: cheap to scan) or readable (one term or string per indicator); both match the same")
+	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (hash rules as size and digest trees, domain families as one regular expression: cheap to scan), readable (one term or string per indicator) or feed (fast, with every report's samples in shared hash rules in "+render.FeedPath+"); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	return cmd
 }
@@ -190,6 +190,13 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 	if !res.CompileCheck {
 		log.Warn("built without cgo: YARA output was not compile-checked")
 	}
+	for _, file := range res.Shared {
+		if err := stage.Put(file); err != nil {
+			return err
+		}
+		produced.add(file.Path)
+	}
+	sum.addShared(res.Shared, res.SharedRules)
 	orphans, err := render.Orphans(f.out, produced.paths)
 	if err != nil {
 		return err
@@ -246,8 +253,8 @@ func runCheck(ctx context.Context, stdout io.Writer, out string, inputs []string
 	produced := newPathSet()
 	var mu sync.Mutex
 	diffs := map[string][]byte{}
-	_, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error {
-		for _, file := range o.Files {
+	compare := func(files []render.File) error {
+		for _, file := range files {
 			produced.add(file.Path)
 			old, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(file.Path)))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -262,8 +269,12 @@ func runCheck(ctx context.Context, stdout io.Writer, out string, inputs []string
 			mu.Unlock()
 		}
 		return nil
-	})
+	}
+	res, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error { return compare(o.Files) })
 	bar.stop()
+	if err == nil {
+		err = compare(res.Shared)
+	}
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -43,6 +44,14 @@ type reportDetail struct {
 	counts                        string
 	unflagged                     bool
 	skipped                       []report.Skipped
+}
+
+// addShared counts the files no single report owns (the shared rules of --yara-layout feed).
+func (s *summary) addShared(files []render.File, rules int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules += rules
+	s.files += len(files)
 }
 
 func newSummary(maxTLP string) *summary {
