@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/synthfeed"
 	"github.com/rulegen/rulegen/generate/yara"
 	"golang.org/x/sys/unix"
@@ -34,19 +35,21 @@ import (
 // comma-separated, as extra sub-benchmarks.
 
 // A ruleset is the seed report's rules, or those of synthetic events: count indicators of one
-// kind spread over events reports (a feed of many small reports when events > 1).
+// kind spread over events reports (a feed of many small reports when events > 1), in a layout.
 var scanRulesets = []struct {
 	name, kind    string
 	count, events int
+	layout        render.Layout
 }{
-	{"seed", "", 0, 0},
-	{"hashes-1k", synthfeed.KindHashes, 1000, 1},
-	{"hashes-10k", synthfeed.KindHashes, 10000, 1},
-	{"hashes-100k", synthfeed.KindHashes, 100000, 1},
-	{"nosize-10k", synthfeed.KindHashesNoSize, 10000, 1},
-	{"domains-10k", synthfeed.KindDomains, 10000, 1},
-	{"feed-hashes-10k", synthfeed.KindHashes, 10000, 1000},
-	{"feed-hashes-100k", synthfeed.KindHashes, 100000, 10000},
+	{"seed", "", 0, 0, ""},
+	{"hashes-1k", synthfeed.KindHashes, 1000, 1, ""},
+	{"hashes-10k", synthfeed.KindHashes, 10000, 1, ""},
+	{"hashes-100k", synthfeed.KindHashes, 100000, 1, ""},
+	{"nosize-10k", synthfeed.KindHashesNoSize, 10000, 1, ""},
+	{"domains-10k", synthfeed.KindDomains, 10000, 1, ""},
+	{"feed-hashes-10k", synthfeed.KindHashes, 10000, 1000, ""},
+	{"feed-hashes-100k", synthfeed.KindHashes, 100000, 10000, ""},
+	{"feed-hashes-100k-shared", synthfeed.KindHashes, 100000, 10000, render.LayoutFeed},
 }
 
 func BenchmarkScanCost(b *testing.B) {
@@ -61,7 +64,7 @@ func BenchmarkScanCost(b *testing.B) {
 			if rs.kind == "" {
 				sources = readSources(b, "../../rules/yara/remcos_rat_02_28_20.yar")
 			} else {
-				sources = syntheticRules(b, rs.kind, rs.count, rs.events)
+				sources = syntheticRules(b, rs.kind, rs.count, rs.events, rs.layout)
 			}
 			measureScanCost(b, corpus, empty, sources)
 		})
@@ -197,7 +200,7 @@ func readSources(b *testing.B, paths ...string) []yara.Source {
 
 // syntheticRules generates the YARA rules of events synthetic events holding count indicators
 // in all.
-func syntheticRules(b *testing.B, kind string, count, events int) []yara.Source {
+func syntheticRules(b *testing.B, kind string, count, events int, layout render.Layout) []yara.Source {
 	dir := b.TempDir()
 	if err := synthfeed.WriteEvents(dir, kind, count, events, 1); err != nil {
 		b.Fatal(err)
@@ -206,7 +209,7 @@ func syntheticRules(b *testing.B, kind string, count, events int) []yara.Source 
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "bench"})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "bench", Layout: layout})
 	if err != nil {
 		b.Fatal(err)
 	}
