@@ -321,6 +321,12 @@ func TestFeedLayoutSharesHashRules(t *testing.T) {
 			"info": "Feed event %d", "date": "2024-01-%02d", "Tag": [{"name": "tlp:%s"}], "Attribute": [
 			{"type": "domain", "value": "c2-feed-%d.net", "to_ids": true}], "Object": [%s]}}`, id, e, 1+e%28, []string{"clear", "green"}[e%2], e, strings.Join(objects, ","))))
 	}
+	// A TLP:RED event's sample stays out of the shared rules, as its own rules stay unwritten.
+	red := []byte("a sample of a TLP:RED report")
+	inputs = append(inputs, writeFile(t, filepath.Join(dir, "red.json"), fmt.Sprintf(`{"Event": {"uuid": "00000000-0000-4000-8000-999999999999",
+		"info": "Red", "date": "2024-03-01", "Tag": [{"name": "tlp:red"}], "Object": [{"name": "file", "Attribute": [
+		{"object_relation": "sha256", "type": "sha256", "value": "%x", "to_ids": true},
+		{"object_relation": "size-in-bytes", "type": "size-in-bytes", "value": "%d", "to_ids": false}]}]}}`, sha256.Sum256(red), len(red))))
 	opts := pipeline.Options{Author: "t", Layout: render.LayoutFeed}
 	_, files, err := pipeline.Collect(context.Background(), inputs, opts)
 	if err != nil {
@@ -349,6 +355,9 @@ func TestFeedLayoutSharesHashRules(t *testing.T) {
 		if got, _ := rules.ScanMem(append([]byte("X"), body[1:]...)); len(got) != 0 {
 			t.Errorf("a look-alike of sample %d matched %v", i, got)
 		}
+	}
+	if got, _ := rules.ScanMem(red); len(got) != 0 {
+		t.Errorf("the TLP:RED report's sample matched %v", got)
 	}
 	attributed := map[string]bool{}
 	for _, m := range rules.Metas() {
