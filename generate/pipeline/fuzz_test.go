@@ -11,6 +11,7 @@ import (
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/sigma"
 	"github.com/rulegen/rulegen/generate/yara"
 )
@@ -50,8 +51,8 @@ func FuzzGenerate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var files []string
 		var sources []yara.Source
-		err := pipeline.Bytes("fuzz", data, pipeline.Options{Author: "fuzz"}, func(o *pipeline.Outcome) error {
-			for _, file := range o.Files {
+		take := func(fs []render.File) {
+			for _, file := range fs {
 				files = append(files, file.Path)
 				switch {
 				case strings.HasSuffix(file.Path, ".yml"):
@@ -62,8 +63,16 @@ func FuzzGenerate(f *testing.F) {
 					sources = append(sources, yara.Source{Name: file.Path, Text: string(file.Body)})
 				}
 			}
+		}
+		// Every layout, in turn: the input's length picks one.
+		layout := []render.Layout{render.LayoutFast, render.LayoutReadable, render.LayoutFeed}[len(data)%3]
+		res, err := pipeline.Bytes("fuzz", data, pipeline.Options{Author: "fuzz", Layout: layout}, func(o *pipeline.Outcome) error {
+			take(o.Files)
 			return nil
 		})
+		if err == nil {
+			take(res.Shared)
+		}
 		if err != nil {
 			if !errors.Is(err, parse.ErrInput) && !errors.Is(err, normalize.ErrReport) {
 				t.Fatalf("not an input error: %v", err)

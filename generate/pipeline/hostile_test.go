@@ -63,7 +63,7 @@ func TestHostileValuesCannotChangeRules(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var sources []yara.Source
 			var sigmaRules []sigma.Rule
-			err := pipeline.Bytes("hostile.json", hostileEvent(t, h), pipeline.Options{Author: h}, func(o *pipeline.Outcome) error {
+			_, err := pipeline.Bytes("hostile.json", hostileEvent(t, h), pipeline.Options{Author: h}, func(o *pipeline.Outcome) error {
 				for _, f := range o.Files {
 					switch {
 					case strings.HasSuffix(f.Path, ".yar"):

@@ -118,29 +118,30 @@ func (p *run) shared() ([]render.File, int, error) {
 }
 
 // Bytes runs the pipeline on one input held in memory, on the calling goroutine: the path
-// fuzzing drives.
-func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) error {
+// fuzzing drives. Like Run, it returns the shared files in the Result.
+func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*Result, error) {
 	p, err := newRun(opts, emit)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var reports []*report.Report
 	if err := parse.Each(name, data, p.parseOptions(), func(r *report.Report) error {
 		reports = append(reports, r)
 		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	if err := p.identify(reports); err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range reports {
 		if err := p.process(r); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	_, _, err = p.shared()
-	return err
+	res := &Result{Reports: p.reports, CompileCheck: yara.Available}
+	res.Shared, res.SharedRules, err = p.shared()
+	return res, err
 }
 
 func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
