@@ -58,3 +58,20 @@ func TestFactorDomains(t *testing.T) {
 		t.Errorf("%d of %d domains kept", covered, len(wide))
 	}
 }
+
+// The feed layout is the fast one apart from where samples go: families are factored in both,
+// and only the readable layout lists every domain.
+func TestFamiliesInEveryLayoutButReadable(t *testing.T) {
+	var domains []string
+	for _, p := range []string{"", "us-"} {
+		for _, s := range []string{"1", "2", "3"} {
+			domains = append(domains, p+"c2node"+s+".evil.net")
+		}
+	}
+	slices.Sort(domains)
+	for layout, want := range map[Layout]int{LayoutFast: 1, LayoutFeed: 1, LayoutReadable: 0} {
+		if got := len(c2Rules(domains, nil, nil, layout)[0].Families); got != want {
+			t.Errorf("%s layout: %d families, want %d", layout, got, want)
+		}
+	}
+}

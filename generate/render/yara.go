@@ -74,7 +74,7 @@ func c2Rules(domains, ips, urls []string, layout Layout) []c2Rule {
 		n += weight
 	}
 	rest := domains
-	if layout == LayoutFast {
+	if layout != LayoutReadable { // fast and feed
 		var families []domainFamily
 		families, rest = factorDomains(domains)
 		for _, f := range families {
