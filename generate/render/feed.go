@@ -2,7 +2,6 @@ package render
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +31,12 @@ func FeedSamples(r *report.Report) []FeedSample {
 // FeedPath is where the shared hash rules of the feed layout are written.
 const FeedPath = "yara/rulegen_feed_hashes.yar"
 
+// feedKey tells samples apart: the same hash and size from two reports is one sample.
+func feedKey(f report.File) string {
+	algo, digest := strongestHash(f)
+	return algo + ":" + strings.ToLower(digest) + ":" + strconv.FormatInt(f.Size, 10)
+}
+
 type feedView struct {
 	Author  string
 	Reports int
@@ -55,12 +60,11 @@ func (rd *Renderer) RenderFeed(samples []FeedSample) ([]File, error) {
 	byKey := map[string]*entry{}
 	reports := map[string]bool{}
 	for _, s := range samples {
-		algo, digest := strongestHash(s.File)
-		key := algo + ":" + strings.ToLower(digest) + ":" + strconv.FormatInt(s.File.Size, 10)
-		e := byKey[key]
+		k := feedKey(s.File)
+		e := byKey[k]
 		if e == nil {
 			e = &entry{file: s.File}
-			byKey[key] = e
+			byKey[k] = e
 		}
 		e.reports = append(e.reports, s)
 		reports[s.ReportID] = true
@@ -69,20 +73,21 @@ func (rd *Renderer) RenderFeed(samples []FeedSample) ([]File, error) {
 		return nil, nil
 	}
 	var files []report.File
-	for _, k := range slices.Sorted(maps.Keys(byKey)) {
-		files = append(files, byKey[k].file)
+	for _, e := range byKey {
+		files = append(files, e.file)
 	}
-	slices.SortStableFunc(files, func(a, b report.File) int {
+	// By size, then digest; the key breaks what ties are left, whatever order the map gave.
+	slices.SortFunc(files, func(a, b report.File) int {
 		_, x := strongestHash(a)
 		_, y := strongestHash(b)
-		return cmp.Or(cmp.Compare(a.Size, b.Size), strings.Compare(x, y))
+		return cmp.Or(cmp.Compare(a.Size, b.Size), strings.Compare(x, y), strings.Compare(feedKey(a), feedKey(b)))
 	})
 	view := feedView{Author: rd.opts.Author, Reports: len(reports)}
 	for _, h := range hashRules(files, LayoutFast) {
 		fr := feedRule{Rule: h}
 		for _, f := range h.Samples {
-			algo, digest := strongestHash(f)
-			e := byKey[algo+":"+strings.ToLower(digest)+":"+strconv.FormatInt(f.Size, 10)]
+			_, digest := strongestHash(f)
+			e := byKey[feedKey(f)]
 			ids := []string{digest}
 			// Reports in id order, whatever order the workers finished them in.
 			slices.SortFunc(e.reports, func(a, b FeedSample) int { return strings.Compare(a.ReportID, b.ReportID) })

@@ -68,9 +68,6 @@ type sizeNode struct {
 
 // hashRules lays out a report's samples.
 func hashRules(samples []report.File, layout Layout) []hashRule {
-	if layout == LayoutReadable {
-		return flatRules(samples)
-	}
 	var sized, unsized []report.File
 	for _, f := range samples {
 		if f.Size > 0 {
@@ -79,8 +76,8 @@ func hashRules(samples []report.File, layout Layout) []hashRule {
 			unsized = append(unsized, f)
 		}
 	}
-	if len(sized) <= flatHashes && len(unsized) <= flatUnsized {
-		return flatRules(samples) // one readable rule, as listed
+	if layout == LayoutReadable || len(sized) <= flatHashes && len(unsized) <= flatUnsized {
+		return numbered(flatRules(samples)) // readable rules, as listed
 	}
 	var rules []hashRule
 	if len(sized) <= flatHashes {
@@ -142,9 +139,10 @@ func flatRules(samples []report.File) []hashRule {
 	for start := 0; start < len(samples); start += flatPerRule {
 		rules = append(rules, hashRule{Samples: samples[start:min(start+flatPerRule, len(samples))]})
 	}
-	return numbered(rules)
+	return rules
 }
 
+// numbered gives every rule after the first its suffix: _2, _3, ...
 func numbered(rules []hashRule) []hashRule {
 	for i := range rules {
 		if i > 0 {
