@@ -153,46 +153,60 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 	if err := synthfeed.WriteEvent(in, synthfeed.KindDomains, 2000, 1); err != nil {
 		t.Fatal(err)
 	}
+	domains := regexp.MustCompile(`"value": "([^"]+)"`).FindAllStringSubmatch(readFile(t, in), -1)
+	if len(domains) != 2000 {
+		t.Fatalf("%d domains in the event", len(domains))
+	}
 	for _, layout := range []render.Layout{render.LayoutFast, render.LayoutReadable} {
-		t.Run(string(layout), func(t *testing.T) {
-			rules, src := compileEvent(t, in, layout)
-			var c2 []string
-			for _, n := range rules.RuleNames() {
-				if strings.Contains(n, "_C2") {
-					c2 = append(c2, n)
+		// 2,000 domains are over the default UTF-16 limit; 2,000 as the limit keeps them wide.
+		for _, wideMax := range []int{0, 2000} {
+			t.Run(fmt.Sprintf("%s/wide-max-%d", layout, wideMax), func(t *testing.T) {
+				opts := pipeline.Options{Layout: layout}
+				opts.Normalize.MaxWideC2 = wideMax
+				rules, src := compileEvent(t, in, opts)
+				var c2 []string
+				for _, n := range rules.RuleNames() {
+					if strings.Contains(n, "_C2") {
+						c2 = append(c2, n)
+					}
 				}
-			}
-			if len(c2) != 5 {
-				t.Fatalf("C2 rules %v", c2)
-			}
-			domains := regexp.MustCompile(`"value": "([^"]+)"`).FindAllStringSubmatch(readFile(t, in), -1)
-			if len(domains) != 2000 {
-				t.Fatalf("%d domains in the event", len(domains))
-			}
-			for i, m := range domains {
-				d := m[1]
-				text := "GET http://" + d + "/x"
-				if i%3 == 1 {
-					text = utf16le(strings.ToUpper(text))
+				if len(c2) != 5 {
+					t.Fatalf("C2 rules %v", c2)
 				}
-				if got, err := rules.ScanMem([]byte(text)); err != nil || len(got) != 1 {
-					t.Fatalf("%s matched %v (%v)", d, got, err)
+				wide := wideMax == 2000
+				for i, m := range domains {
+					d := m[1]
+					text, utf16 := "GET http://"+d+"/x", i%3 == 1
+					if utf16 {
+						text = utf16le(strings.ToUpper(text))
+					}
+					want := 1
+					if utf16 && !wide {
+						want = 0
+					}
+					if got, err := rules.ScanMem([]byte(text)); err != nil || len(got) != want {
+						t.Fatalf("%s (UTF-16 %v) matched %v (%v), want %d rule", d, utf16, got, err, want)
+					}
+					if got, _ := rules.ScanMem([]byte("GET http://x" + d + "/x")); len(got) != 0 {
+						t.Fatalf("x%s matched %v", d, got)
+					}
 				}
-				if got, _ := rules.ScanMem([]byte("GET http://x" + d + "/x")); len(got) != 0 {
-					t.Fatalf("x%s matched %v", d, got)
+				if n := strings.Count(src, "$domain"); layout == render.LayoutReadable && n != 2000 {
+					t.Errorf("%d domain strings in the readable layout", n)
 				}
-			}
-			if n := strings.Count(src, "$domain"); layout == render.LayoutReadable && n != 2000 {
-				t.Errorf("%d domain strings in the readable layout", n)
-			}
-		})
+				if got := strings.Contains(src, "// ASCII only: 2000 values"); got == wide {
+					t.Errorf("ASCII-only comment present: %v, want %v", got, !wide)
+				}
+			})
+		}
 	}
 }
 
-// compileEvent generates one event's YARA in a layout and compiles it.
-func compileEvent(t *testing.T, in string, layout render.Layout) (*yara.Rules, string) {
+// compileEvent generates one event's YARA with opts and compiles it.
+func compileEvent(t *testing.T, in string, opts pipeline.Options) (*yara.Rules, string) {
 	t.Helper()
-	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t", Layout: layout})
+	opts.Author = "t"
+	_, files, err := pipeline.Collect(context.Background(), []string{in}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +261,7 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 		"Attribute": [`+strings.Join(unsized, ",")+`], "Object": [`+strings.Join(objects, ",")+`]}}`)
 	for _, layout := range []render.Layout{render.LayoutFast, render.LayoutReadable} {
 		t.Run(string(layout), func(t *testing.T) {
-			rules, src := compileEvent(t, in, layout)
+			rules, src := compileEvent(t, in, pipeline.Options{Layout: layout})
 			matchedBy := map[string]int{}
 			for i, body := range contents {
 				got, err := rules.ScanMem(body)

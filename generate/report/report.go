@@ -156,6 +156,11 @@ type Report struct {
 	URLs       []Indicator
 	Mutexes    []Indicator
 	Skipped    []Skipped
+
+	// ASCIIOnlyC2 says that the report lists more domains, addresses and URLs than YARA can
+	// afford to look for in UTF-16 as well (normalize.Options.MaxWideC2): a UTF-16 atom holds
+	// two characters, and thousands of them hit at almost every pair of letters in UTF-16 text.
+	ASCIIOnlyC2 bool
 }
 
 // Samples returns the files that carry at least one hash.
@@ -167,6 +172,16 @@ func (r *Report) Samples() []File {
 		}
 	}
 	return out
+}
+
+// C2Count is how many strings a YARA C2 rule needs for the report: its domains, hostnames,
+// distinct addresses (YARA sees text, not ports) and URLs.
+func (r *Report) C2Count() int {
+	ips := map[string]bool{}
+	for _, e := range r.Endpoints {
+		ips[e.IP] = true
+	}
+	return len(r.Domains) + len(r.Hostnames) + len(ips) + len(r.URLs)
 }
 
 // Rel is the attribute's role: its object relation, or its type outside objects.

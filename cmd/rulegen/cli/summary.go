@@ -26,12 +26,14 @@ const maxListedSkips = 20
 
 // summary adds up a run's outcomes; add is called from several goroutines.
 type summary struct {
-	maxTLP string
+	maxTLP  string
+	wideMax int
 
 	mu                       sync.Mutex
 	reports, withheld        int
 	unflagged                int // reports with attributes but none flagged to_ids
 	unsized                  int // samples without a size: YARA hashes every scanned file for them
+	asciiOnly                int // reports whose C2 strings YARA matches in ASCII only
 	indicators, rules, files int
 	skipped                  map[string]int
 	details                  []reportDetail // only while reports <= maxDetailReports
@@ -54,8 +56,8 @@ func (s *summary) addShared(files []render.File, rules int) {
 	s.files += len(files)
 }
 
-func newSummary(maxTLP string) *summary {
-	return &summary{maxTLP: maxTLP, skipped: map[string]int{}}
+func newSummary(maxTLP string, wideMax int) *summary {
+	return &summary{maxTLP: maxTLP, wideMax: wideMax, skipped: map[string]int{}}
 }
 
 func (s *summary) add(o *pipeline.Outcome) {
@@ -76,6 +78,9 @@ func (s *summary) add(o *pipeline.Outcome) {
 	d.counts = fmt.Sprintf("%d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes; %d skipped",
 		len(r.Samples()), len(r.Files)-len(r.Samples()), len(r.Registry), len(r.Domains)+len(r.Hostnames),
 		len(r.Endpoints), len(r.URLs), len(r.Mutexes), len(r.Skipped))
+	if r.ASCIIOnlyC2 {
+		d.counts += fmt.Sprintf("; its %d C2 values are matched in ASCII only, not UTF-16 (more than --yara-wide-max %d)", r.C2Count(), s.wideMax)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -85,6 +90,9 @@ func (s *summary) add(o *pipeline.Outcome) {
 	} else {
 		s.indicators += indicators
 		s.unsized += unsized
+		if r.ASCIIOnlyC2 {
+			s.asciiOnly++
+		}
 		for _, sk := range r.Skipped {
 			s.skipped[sk.Reason]++
 		}
@@ -135,6 +143,9 @@ func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans
 	}
 	if s.unsized > 0 {
 		line += fmt.Sprintf("; %d samples without a size (YARA hashes every scanned file for them)", s.unsized)
+	}
+	if s.asciiOnly > 0 {
+		line += fmt.Sprintf("; %d with C2 matched in ASCII only (more than --yara-wide-max %d values)", s.asciiOnly, s.wideMax)
 	}
 	if s.unflagged > 0 {
 		line += fmt.Sprintf("; %d with no attribute flagged to_ids (--all-attributes uses them)", s.unflagged)
