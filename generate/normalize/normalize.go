@@ -29,16 +29,17 @@ type Options struct {
 	// MaxValueBytes is the longest value that may become a rule; longer values are skipped.
 	// 0 means DefaultMaxValueBytes.
 	MaxValueBytes int
-	// MaxWideC2 is the most domains, addresses and URLs a report may list and still have YARA
-	// look for them in UTF-16 as well as ASCII; beyond, they are matched in ASCII only
-	// (report.ASCIIOnlyC2). 0 means DefaultMaxWideC2.
-	MaxWideC2 int
+	// MaxFullC2 is the most domains, addresses and URLs a report may list and still have YARA
+	// look for them in ASCII and UTF-16, in any case; beyond, the report is a blocklist and
+	// they are matched as listed, in ASCII (report.BulkC2). 0 means DefaultMaxFullC2.
+	MaxFullC2 int
 }
 
-// DefaultMaxWideC2 is the default of Options.MaxWideC2. Campaign reports list tens of C2
-// values and keep UTF-16 matching; a blocklist of 10,000 domains in ASCII and UTF-16 costs
-// YARA about 3x an empty ruleset's scan time, in ASCII only under 2x (README, "YARA scan cost").
-const DefaultMaxWideC2 = 1000
+// DefaultMaxFullC2 is the default of Options.MaxFullC2. Campaign reports list tens of C2
+// values and keep full matching; a blocklist of 10,000 domains as `ascii wide nocase` strings
+// costs YARA about 3x an empty ruleset's scan time, as `ascii nocase` about 2.1-2.3x, as
+// `ascii` about 1.35-1.5x (README, "YARA scan cost").
+const DefaultMaxFullC2 = 1000
 
 // DefaultMaxValueBytes is the default of Options.MaxValueBytes: longer than any domain, URL,
 // path or registry value a rule should hold, short of what a pasted document would be.
@@ -78,7 +79,7 @@ func Report(r *report.Report, opts Options) error {
 		n.object(o)
 	}
 	tidy(r)
-	r.ASCIIOnlyC2 = r.C2Count() > cmp.Or(opts.MaxWideC2, DefaultMaxWideC2)
+	r.BulkC2 = r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
 	return nil
 }
 

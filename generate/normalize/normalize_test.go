@@ -166,7 +166,7 @@ func TestFileObjectJoinsPathAndName(t *testing.T) {
 }
 
 // C2 values are counted as YARA writes them: an address listed with two ports is one string.
-func TestASCIIOnlyC2OverTheLimit(t *testing.T) {
+func TestBulkC2OverTheLimit(t *testing.T) {
 	attrs := []report.Attribute{
 		{Type: "domain", Value: "c2.example-bad.net", ToIDS: true},
 		{Type: "ip-dst|port", Value: "45.56.113.222|443", ToIDS: true},
@@ -174,15 +174,15 @@ func TestASCIIOnlyC2OverTheLimit(t *testing.T) {
 		{Type: "url", Value: "http://c2.example-bad.net/gate.php", ToIDS: true},
 	}
 	for _, tc := range []struct {
-		max       int
-		asciiOnly bool
+		max  int
+		bulk bool
 	}{{3, false}, {2, true}, {0, false}} {
 		r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Attributes: attrs}
-		if err := normalize.Report(r, normalize.Options{MaxWideC2: tc.max}); err != nil {
+		if err := normalize.Report(r, normalize.Options{MaxFullC2: tc.max}); err != nil {
 			t.Fatal(err)
 		}
-		if r.C2Count() != 3 || r.ASCIIOnlyC2 != tc.asciiOnly {
-			t.Errorf("MaxWideC2 %d: %d C2 values, ASCII only %v; want 3, %v (skipped %v)", tc.max, r.C2Count(), r.ASCIIOnlyC2, tc.asciiOnly, r.Skipped)
+		if r.C2Count() != 3 || r.BulkC2 != tc.bulk {
+			t.Errorf("MaxFullC2 %d: %d C2 values, blocklist %v; want 3, %v (skipped %v)", tc.max, r.C2Count(), r.BulkC2, tc.bulk, r.Skipped)
 		}
 	}
 }

@@ -158,11 +158,11 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 		t.Fatalf("%d domains in the event", len(domains))
 	}
 	for _, layout := range []render.Layout{render.LayoutFast, render.LayoutReadable} {
-		// 2,000 domains are over the default UTF-16 limit; 2,000 as the limit keeps them wide.
-		for _, wideMax := range []int{0, 2000} {
-			t.Run(fmt.Sprintf("%s/wide-max-%d", layout, wideMax), func(t *testing.T) {
+		// 2,000 domains are a blocklist by default; 2,000 as the limit keeps full matching.
+		for _, maxFull := range []int{0, 2000} {
+			t.Run(fmt.Sprintf("%s/max-full-%d", layout, maxFull), func(t *testing.T) {
 				opts := pipeline.Options{Layout: layout}
-				opts.Normalize.MaxWideC2 = wideMax
+				opts.Normalize.MaxFullC2 = maxFull
 				rules, src := compileEvent(t, in, opts)
 				var c2 []string
 				for _, n := range rules.RuleNames() {
@@ -173,19 +173,23 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 				if len(c2) != 5 {
 					t.Fatalf("C2 rules %v", c2)
 				}
-				wide := wideMax == 2000
+				full := maxFull == 2000
 				for i, m := range domains {
 					d := m[1]
-					text, utf16 := "GET http://"+d+"/x", i%3 == 1
-					if utf16 {
+					// As listed, in upper-case UTF-16, in upper-case ASCII: a blocklist matches
+					// only the first.
+					text, want := "GET http://"+d+"/x", 1
+					switch i % 3 {
+					case 1:
 						text = utf16le(strings.ToUpper(text))
+					case 2:
+						text = strings.ToUpper(text)
 					}
-					want := 1
-					if utf16 && !wide {
+					if i%3 != 0 && !full {
 						want = 0
 					}
 					if got, err := rules.ScanMem([]byte(text)); err != nil || len(got) != want {
-						t.Fatalf("%s (UTF-16 %v) matched %v (%v), want %d rule", d, utf16, got, err, want)
+						t.Fatalf("%q matched %v (%v), want %d rule", text, got, err, want)
 					}
 					if got, _ := rules.ScanMem([]byte("GET http://x" + d + "/x")); len(got) != 0 {
 						t.Fatalf("x%s matched %v", d, got)
@@ -194,8 +198,8 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 				if n := strings.Count(src, "$domain"); layout == render.LayoutReadable && n != 2000 {
 					t.Errorf("%d domain strings in the readable layout", n)
 				}
-				if got := strings.Contains(src, "// ASCII only: 2000 values"); got == wide {
-					t.Errorf("ASCII-only comment present: %v, want %v", got, !wide)
+				if got := strings.Contains(src, "// Blocklist: 2000 values"); got == full {
+					t.Errorf("blocklist comment present: %v, want %v", got, !full)
 				}
 			})
 		}

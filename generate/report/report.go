@@ -157,10 +157,11 @@ type Report struct {
 	Mutexes    []Indicator
 	Skipped    []Skipped
 
-	// ASCIIOnlyC2 says that the report lists more domains, addresses and URLs than YARA can
-	// afford to look for in UTF-16 as well (normalize.Options.MaxWideC2): a UTF-16 atom holds
-	// two characters, and thousands of them hit at almost every pair of letters in UTF-16 text.
-	ASCIIOnlyC2 bool
+	// BulkC2 says that the report lists more domains, addresses and URLs than YARA can afford
+	// to look for in UTF-16 and in any case (normalize.Options.MaxFullC2), so they are matched
+	// as listed, in ASCII: a UTF-16 atom holds two characters, and thousands of them hit at
+	// almost every pair of letters in UTF-16 text; nocase multiplies every atom by up to 16.
+	BulkC2 bool
 }
 
 // Samples returns the files that carry at least one hash.

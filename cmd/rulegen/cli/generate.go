@@ -41,7 +41,7 @@ type generateFlags struct {
 	prune         bool
 	limits        parse.Limits
 	maxValueBytes int
-	wideMax       int
+	bulkC2        int
 	compiled      string
 	layout        string
 }
@@ -92,7 +92,7 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	fl.IntVar(&f.limits.Depth, "max-depth", parse.DefaultLimits.Depth, "deepest JSON nesting")
 	fl.IntVar(&f.limits.Attributes, "max-attributes", parse.DefaultLimits.Attributes, "most attributes in one event")
 	fl.IntVar(&f.maxValueBytes, "max-value-bytes", normalize.DefaultMaxValueBytes, "longest value that may become a rule (longer ones are skipped)")
-	fl.IntVar(&f.wideMax, "yara-wide-max", normalize.DefaultMaxWideC2, "most domains, addresses and URLs a report may list and still have YARA look for them in UTF-16 as well as ASCII (UTF-16 matching of thousands costs more than the rest of the scan)")
+	fl.IntVar(&f.bulkC2, "yara-bulk-c2", normalize.DefaultMaxFullC2, "most domains, addresses and URLs a report may list and still have YARA look for them in ASCII and UTF-16, in any case; a report with more is a blocklist, matched as listed, in ASCII (thousands of ascii wide nocase strings cost YARA 3x an empty scan)")
 	fl.BoolVar(&f.check, "check", false, "write nothing: compare what would be written with OUT, print a unified diff and the orphaned rule files, exit 1 if they differ")
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (hash rules as size and digest trees, domain families as one regular expression: cheap to scan), readable (one term or string per indicator) or feed (fast, with every report's samples in shared hash rules in "+render.FeedPath+"); all match the same")
@@ -102,8 +102,8 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 
 func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits}
-	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 || f.wideMax <= 0 {
-		return opts, usageError{fmt.Errorf("--max-input-bytes, --max-depth, --max-attributes, --max-value-bytes and --yara-wide-max must be positive")}
+	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 || f.bulkC2 <= 0 {
+		return opts, usageError{fmt.Errorf("--max-input-bytes, --max-depth, --max-attributes, --max-value-bytes and --yara-bulk-c2 must be positive")}
 	}
 	var err error
 	if opts.Format, err = parse.ParseFormat(f.format); err != nil {
@@ -124,7 +124,7 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	}
 	opts.Normalize.AllAttributes = f.allAttributes
 	opts.Normalize.MaxValueBytes = f.maxValueBytes
-	opts.Normalize.MaxWideC2 = f.wideMax
+	opts.Normalize.MaxFullC2 = f.bulkC2
 	if len(f.warninglists) == 0 {
 		return opts, nil // the pipeline applies the bundled lists
 	}
@@ -171,7 +171,7 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 		return err
 	}
 	defer stage.Discard() // a no-op after Commit
-	sum := newSummary(f.maxTLP, f.wideMax)
+	sum := newSummary(f.maxTLP, f.bulkC2)
 	produced := newPathSet()
 	res, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error {
 		for _, file := range o.Files {

@@ -26,14 +26,14 @@ const maxListedSkips = 20
 
 // summary adds up a run's outcomes; add is called from several goroutines.
 type summary struct {
-	maxTLP  string
-	wideMax int
+	maxTLP string
+	bulkC2 int
 
 	mu                       sync.Mutex
 	reports, withheld        int
 	unflagged                int // reports with attributes but none flagged to_ids
 	unsized                  int // samples without a size: YARA hashes every scanned file for them
-	asciiOnly                int // reports whose C2 strings YARA matches in ASCII only
+	bulk                     int // blocklists: reports whose C2 strings YARA matches as listed, in ASCII
 	indicators, rules, files int
 	skipped                  map[string]int
 	details                  []reportDetail // only while reports <= maxDetailReports
@@ -56,8 +56,8 @@ func (s *summary) addShared(files []render.File, rules int) {
 	s.files += len(files)
 }
 
-func newSummary(maxTLP string, wideMax int) *summary {
-	return &summary{maxTLP: maxTLP, wideMax: wideMax, skipped: map[string]int{}}
+func newSummary(maxTLP string, bulkC2 int) *summary {
+	return &summary{maxTLP: maxTLP, bulkC2: bulkC2, skipped: map[string]int{}}
 }
 
 func (s *summary) add(o *pipeline.Outcome) {
@@ -78,8 +78,8 @@ func (s *summary) add(o *pipeline.Outcome) {
 	d.counts = fmt.Sprintf("%d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes; %d skipped",
 		len(r.Samples()), len(r.Files)-len(r.Samples()), len(r.Registry), len(r.Domains)+len(r.Hostnames),
 		len(r.Endpoints), len(r.URLs), len(r.Mutexes), len(r.Skipped))
-	if r.ASCIIOnlyC2 {
-		d.counts += fmt.Sprintf("; its %d C2 values are matched in ASCII only, not UTF-16 (more than --yara-wide-max %d)", r.C2Count(), s.wideMax)
+	if r.BulkC2 {
+		d.counts += fmt.Sprintf("; a blocklist: its %d C2 values are matched as listed, in ASCII only (more than --yara-bulk-c2 %d)", r.C2Count(), s.bulkC2)
 	}
 
 	s.mu.Lock()
@@ -90,8 +90,8 @@ func (s *summary) add(o *pipeline.Outcome) {
 	} else {
 		s.indicators += indicators
 		s.unsized += unsized
-		if r.ASCIIOnlyC2 {
-			s.asciiOnly++
+		if r.BulkC2 {
+			s.bulk++
 		}
 		for _, sk := range r.Skipped {
 			s.skipped[sk.Reason]++
@@ -144,8 +144,8 @@ func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans
 	if s.unsized > 0 {
 		line += fmt.Sprintf("; %d samples without a size (YARA hashes every scanned file for them)", s.unsized)
 	}
-	if s.asciiOnly > 0 {
-		line += fmt.Sprintf("; %d with C2 matched in ASCII only (more than --yara-wide-max %d values)", s.asciiOnly, s.wideMax)
+	if s.bulk > 0 {
+		line += fmt.Sprintf("; %d blocklists with C2 matched as listed, in ASCII only (more than --yara-bulk-c2 %d values)", s.bulk, s.bulkC2)
 	}
 	if s.unflagged > 0 {
 		line += fmt.Sprintf("; %d with no attribute flagged to_ids (--all-attributes uses them)", s.unflagged)
