@@ -30,6 +30,7 @@ var nonHermetic = []string{
 //	stableID    UUIDv5 of its arguments: the same on every run
 //	prefixAll   puts a prefix before every string of a list: .Domains | prefixAll "."
 //	keyContext  the last two components of a registry key: \CurrentVersion\RunOnce
+//	yaraPath    a path tail as a YARA string; with true first, steered to a cheap atom (atoms.go)
 func FuncMap() template.FuncMap {
 	f := sprig.TxtFuncMap()
 	for _, name := range nonHermetic {
@@ -44,8 +45,20 @@ func FuncMap() template.FuncMap {
 		"stableID":    report.StableID,
 		"prefixAll":   prefixAll,
 		"keyContext":  KeyContext,
+		"yaraPath":    YaraPath,
 	})
 	return f
+}
+
+// YaraPath writes a path tail as a YARA string: when steer is set and steeredPath can, as a
+// regular expression whose libyara atom starts at a backslash; otherwise quoted.
+func YaraPath(steer bool, tail string) string {
+	if steer {
+		if re, ok := steeredPath(tail); ok {
+			return "/" + re + "/"
+		}
+	}
+	return YaraString(tail)
 }
 
 // YaraString quotes s as a YARA text string. Only \" \\ and \xNN are emitted: every byte outside

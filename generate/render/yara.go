@@ -24,6 +24,7 @@ type yaraView struct {
 	C2           []c2Rule // Domains, IPs and URLs split into rules libyara scans without warning
 	Persistence  []report.RegistryValue
 	DroppedPaths []string // dropped-file path tails not already in a registry value's data
+	SteerAtoms   bool     // path strings written for a cheap libyara atom (yaraPath); not when readable
 	Mutexes      []string
 }
 
@@ -45,6 +46,7 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 	}
 	v.Hashes = hashRules(v.Samples, opts.Layout)
 	v.DroppedPaths = droppedPaths(r)
+	v.SteerAtoms = opts.Layout != LayoutReadable
 	return v
 }
 

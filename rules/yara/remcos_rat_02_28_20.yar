@@ -61,7 +61,7 @@ rule MAL_Remcos_RAT_02_28_20_Persistence
         id = "8a98f8ab-ead4-5dfb-b262-d0d42d5780f8"
     strings:
         $reg0_name = "Kronprinser" ascii wide nocase fullword
-        $reg0_data = "\\Lrredsskoens4\\TERRICOLE.exe" ascii wide nocase
+        $reg0_data = /\\Lrredsskoens[4]\\TERRICOLE[.]exe/ ascii wide nocase
         $reg0_key = "\\CurrentVersion\\RunOnce" ascii wide nocase
     condition:
         ($reg0_data or ($reg0_name and $reg0_key))

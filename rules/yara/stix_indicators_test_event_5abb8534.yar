@@ -96,7 +96,7 @@ rule MAL_STIX_indicators_test_event_5abb8534_Persistence
         report_id = "5abb8534-ba9c-48cd-bb63-02480a00020f"
         id = "7e3acda7-1fbf-501b-826d-a88c0799a91f"
     strings:
-        $reg0_data = "\\seagate.exe" ascii wide nocase
+        $reg0_data = /\\seagate[.]exe/ ascii wide nocase
         $reg0_key = "\\CurrentVersion\\Run" ascii wide nocase
     condition:
         ($reg0_data and $reg0_key)

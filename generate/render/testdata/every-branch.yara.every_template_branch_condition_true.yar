@@ -62,13 +62,13 @@ rule MAL_Every_template_branch_condition_true_Persistence
         $reg0_data = "\\ProgramData\\a*b?\\x.exe" ascii wide nocase
         $reg0_key = "\\Software\\Classes" ascii wide nocase
         $reg1_key = "Software\\EpicNet Inc.\\CloudNet" ascii wide nocase
-        $reg2_data = "\\seagate.exe" ascii wide nocase
+        $reg2_data = /\\seagate[.]exe/ ascii wide nocase
         $reg2_key = "\\CurrentVersion\\Run" ascii wide nocase
-        $reg3_data = "\\WinUpdater\\svc.exe" ascii wide nocase
+        $reg3_data = /\\WinUpdate[r]\\svc[.]exe/ ascii wide nocase
         $reg3_key = "\\CurrentVersion\\Run" ascii wide nocase
         $reg4_name = "Taskmgr32" ascii wide nocase fullword
         $reg4_key = "\\CurrentVersion\\Winlogon" ascii wide nocase
-        $drop0 = "\\Microsoft\\WinUpd\\wupd.dll" ascii wide nocase
+        $drop0 = /\\Microsof[t]\\WinUp[d]\\wupd[.]dll/ ascii wide nocase
     condition:
         ($reg0_data or ($reg0_name and $reg0_key))
         or ($reg1_key)
