@@ -26,8 +26,8 @@ type Layout string
 
 const (
 	// LayoutFast, the default, writes reports in the forms libyara scans cheaply: hash rules
-	// over size ranges with a size tree, or a digest tree (hashes.go), and domain families as
-	// one regular expression (domains.go). Rules are loaded into scanners that run on every endpoint; their scan cost
+	// over size ranges with a size tree, or a digest tree (hashes.go), domain families as
+	// one regular expression (domains.go) and paths steered to a cheap atom (atoms.go). Rules are loaded into scanners that run on every endpoint; their scan cost
 	// is paid on every file, their reading only when a rule fires.
 	LayoutFast Layout = "fast"
 	// LayoutReadable writes one hash term and one string per indicator, as analysts write them

@@ -20,14 +20,14 @@ func TestSteeredPathsMatchLikeLiterals(t *testing.T) {
 		steered bool
 	}{
 		{`\Lrredsskoens4\TERRICOLE.exe`, true}, // the seed report's data path
-		{`\seagate.exe`, true},                  // stix-indicators-test-event (real MISP event)
+		{`\seagate.exe`, true},                 // stix-indicators-test-event (real MISP event)
 		{`\WinUpdater\svc.exe`, true},
 		{`\Microsoft\WinUpd\wupd.dll`, true},
 		{`\my-app_v2\Run~1 $x%.tmp`, true},
 		{`\Temp\a-b`, true},
-		{`\Roaming\Updater`, false},                 // letters only: libyara's atom starts at a backslash already
-		{`\a\b.c`, false},                           // no backslash before three letters
-		{`\Program Files (x86)\app.exe`, false},     // parentheses: left as written
+		{`\Roaming\Updater`, false},                    // letters only: libyara's atom starts at a backslash already
+		{`\a\b.c`, false},                              // no backslash before three letters
+		{`\Program Files (x86)\app.exe`, false},        // parentheses: left as written
 		{"\\Users\\Public\\d\u00e9j\u00e0.exe", false}, // not ASCII
 	} {
 		lit, st := render.YaraPath(false, tc.path), render.YaraPath(true, tc.path)
