@@ -7,9 +7,9 @@ import "strings"
 // with how often the atoms' first bytes occur. For the seed report's data path,
 // \<name>ns4\<NAME>.exe, it picks "ns4\", which starts with one of the commonest letters:
 // that one string cost 1.045x an empty ruleset over /usr/lib, the same path steered to start
-// its atom at the backslash of its file name 1.018x. libyara 4.2 builds atoms from literal runs only,
-// so writing a character as a one-character class ([4]) takes it out of every candidate atom
-// without changing what matches.
+// its atom at the backslash of its file name 1.018x. libyara 4.2 builds atoms from literal
+// runs only, so writing a character as a one-character class ([4]) takes it out of every
+// candidate atom without changing what matches.
 
 // steeredPath returns a path tail (\dir\file.exe) as the body of a YARA regular expression
 // that matches exactly the same text, written so that libyara's atom starts at a backslash.

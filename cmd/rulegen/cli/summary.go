@@ -145,7 +145,7 @@ func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans
 		line += fmt.Sprintf("; %d samples without a size (YARA hashes every scanned file for them)", s.unsized)
 	}
 	if s.bulk > 0 {
-		line += fmt.Sprintf("; %d blocklists with C2 matched as listed, in ASCII only (more than --yara-bulk-c2 %d values)", s.bulk, s.bulkC2)
+		line += fmt.Sprintf("; blocklists, their C2 matched as listed, in ASCII only (more than --yara-bulk-c2 %d values): %d", s.bulkC2, s.bulk)
 	}
 	if s.unflagged > 0 {
 		line += fmt.Sprintf("; %d with no attribute flagged to_ids (--all-attributes uses them)", s.unflagged)
