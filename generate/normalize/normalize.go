@@ -31,7 +31,9 @@ type Options struct {
 	MaxValueBytes int
 	// MaxFullC2 is the most domains, addresses and URLs a report may list and still have YARA
 	// look for them in ASCII and UTF-16, in any case; beyond, the report is a blocklist and
-	// they are matched as listed, in ASCII (report.BulkC2). 0 means DefaultMaxFullC2.
+	// they are matched as listed, in ASCII (report.BulkC2). 0 means DefaultMaxFullC2; a
+	// negative value makes every report a blocklist, for feeds of many small reports, whose
+	// values add up in the scanner that loads them all.
 	MaxFullC2 int
 }
 

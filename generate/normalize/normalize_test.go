@@ -176,7 +176,7 @@ func TestBulkC2OverTheLimit(t *testing.T) {
 	for _, tc := range []struct {
 		max  int
 		bulk bool
-	}{{3, false}, {2, true}, {0, false}} {
+	}{{3, false}, {2, true}, {0, false}, {-1, true}} {
 		r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Attributes: attrs}
 		if err := normalize.Report(r, normalize.Options{MaxFullC2: tc.max}); err != nil {
 			t.Fatal(err)

@@ -92,7 +92,7 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	fl.IntVar(&f.limits.Depth, "max-depth", parse.DefaultLimits.Depth, "deepest JSON nesting")
 	fl.IntVar(&f.limits.Attributes, "max-attributes", parse.DefaultLimits.Attributes, "most attributes in one event")
 	fl.IntVar(&f.maxValueBytes, "max-value-bytes", normalize.DefaultMaxValueBytes, "longest value that may become a rule (longer ones are skipped)")
-	fl.IntVar(&f.bulkC2, "yara-bulk-c2", normalize.DefaultMaxFullC2, "most domains, addresses and URLs a report may list and still have YARA look for them in ASCII and UTF-16, in any case; a report with more is a blocklist, matched as listed, in ASCII (thousands of ascii wide nocase strings cost YARA 3x an empty scan)")
+	fl.IntVar(&f.bulkC2, "yara-bulk-c2", normalize.DefaultMaxFullC2, "most domains, addresses and URLs a report may list and still have YARA look for them in ASCII and UTF-16, in any case; a report with more is a blocklist, matched as listed, in ASCII (thousands of ascii wide nocase strings cost YARA 3x an empty scan); 0 makes every report a blocklist, for feeds of many small reports")
 	fl.BoolVar(&f.check, "check", false, "write nothing: compare what would be written with OUT, print a unified diff and the orphaned rule files, exit 1 if they differ")
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (hash rules as size and digest trees, domain families as one regular expression, paths steered to a cheap atom: cheap to scan), readable (one term or quoted string per indicator) or feed (fast, with every report's samples in shared hash rules in "+render.FeedPath+"); all match the same")
@@ -102,8 +102,11 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 
 func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits}
-	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 || f.bulkC2 <= 0 {
-		return opts, usageError{fmt.Errorf("--max-input-bytes, --max-depth, --max-attributes, --max-value-bytes and --yara-bulk-c2 must be positive")}
+	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 {
+		return opts, usageError{fmt.Errorf("--max-input-bytes, --max-depth, --max-attributes and --max-value-bytes must be positive")}
+	}
+	if f.bulkC2 < 0 {
+		return opts, usageError{fmt.Errorf("--yara-bulk-c2 %d: want 0 (every report) or more", f.bulkC2)}
 	}
 	var err error
 	if opts.Format, err = parse.ParseFormat(f.format); err != nil {
@@ -125,6 +128,9 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	opts.Normalize.AllAttributes = f.allAttributes
 	opts.Normalize.MaxValueBytes = f.maxValueBytes
 	opts.Normalize.MaxFullC2 = f.bulkC2
+	if f.bulkC2 == 0 {
+		opts.Normalize.MaxFullC2 = -1 // every report; normalize reads 0 as its default
+	}
 	if len(f.warninglists) == 0 {
 		return opts, nil // the pipeline applies the bundled lists
 	}
