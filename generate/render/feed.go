@@ -2,6 +2,7 @@ package render
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,8 +55,9 @@ type feedRule struct {
 // no file when there are no samples.
 func (rd *Renderer) RenderFeed(samples []FeedSample) ([]File, error) {
 	type entry struct {
-		file    report.File
-		reports []FeedSample
+		file        report.File
+		key, digest string
+		reports     []FeedSample
 	}
 	byKey := map[string]*entry{}
 	reports := map[string]bool{}
@@ -63,7 +65,8 @@ func (rd *Renderer) RenderFeed(samples []FeedSample) ([]File, error) {
 		k := feedKey(s.File)
 		e := byKey[k]
 		if e == nil {
-			e = &entry{file: s.File}
+			_, digest := strongestHash(s.File)
+			e = &entry{file: s.File, key: k, digest: digest}
 			byKey[k] = e
 		}
 		e.reports = append(e.reports, s)
@@ -72,23 +75,22 @@ func (rd *Renderer) RenderFeed(samples []FeedSample) ([]File, error) {
 	if len(byKey) == 0 {
 		return nil, nil
 	}
-	var files []report.File
-	for _, e := range byKey {
-		files = append(files, e.file)
-	}
+	entries := slices.Collect(maps.Values(byKey))
 	// By size, then digest; the key breaks what ties are left, whatever order the map gave.
-	slices.SortFunc(files, func(a, b report.File) int {
-		_, x := strongestHash(a)
-		_, y := strongestHash(b)
-		return cmp.Or(cmp.Compare(a.Size, b.Size), strings.Compare(x, y), strings.Compare(feedKey(a), feedKey(b)))
+	// Keys and digests are computed once per sample, not in every comparison.
+	slices.SortFunc(entries, func(a, b *entry) int {
+		return cmp.Or(cmp.Compare(a.file.Size, b.file.Size), strings.Compare(a.digest, b.digest), strings.Compare(a.key, b.key))
 	})
+	files := make([]report.File, len(entries))
+	for i, e := range entries {
+		files[i] = e.file
+	}
 	view := feedView{Author: rd.opts.Author, Reports: len(reports)}
 	for _, h := range hashRules(files, LayoutFast) {
 		fr := feedRule{Rule: h}
 		for _, f := range h.Samples {
-			_, digest := strongestHash(f)
 			e := byKey[feedKey(f)]
-			ids := []string{digest}
+			ids := []string{e.digest}
 			// Reports in id order, whatever order the workers finished them in.
 			slices.SortFunc(e.reports, func(a, b FeedSample) int { return strings.Compare(a.ReportID, b.ReportID) })
 			for _, s := range e.reports {
