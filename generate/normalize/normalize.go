@@ -31,16 +31,17 @@ type Options struct {
 	MaxValueBytes int
 	// MaxFullC2 is the most domains, addresses and URLs a report may list and still have YARA
 	// look for them in ASCII and UTF-16, in any case; beyond, the report is a blocklist and
-	// they are matched as listed, in ASCII (report.BulkC2). 0 means DefaultMaxFullC2; a
-	// negative value makes every report a blocklist, for feeds of many small reports, whose
-	// values add up in the scanner that loads them all.
+	// they are matched as listed, in ASCII (report.BulkC2). Unset, it is DefaultMaxFullC2.
 	MaxFullC2 int
+	// EveryReportBulk makes every report a blocklist, whatever MaxFullC2 says: for feeds of
+	// many small reports, whose values add up in the scanner that loads them all.
+	EveryReportBulk bool
 }
 
 // DefaultMaxFullC2 is the default of Options.MaxFullC2. Campaign reports list tens of C2
 // values and keep full matching; a blocklist of 10,000 domains as `ascii wide nocase` strings
-// costs YARA about 3x an empty ruleset's scan time, as `ascii nocase` about 2.1-2.3x, as
-// `ascii` about 1.35-1.5x (README, "YARA scan cost").
+// costs YARA several times an empty ruleset's scan time, `ascii` alone far less
+// (docs/scan-cost.md).
 const DefaultMaxFullC2 = 1000
 
 // DefaultMaxValueBytes is the default of Options.MaxValueBytes: longer than any domain, URL,
@@ -81,7 +82,7 @@ func Report(r *report.Report, opts Options) error {
 		n.object(o)
 	}
 	tidy(r)
-	r.BulkC2 = r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
+	r.BulkC2 = opts.EveryReportBulk || r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
 	return nil
 }
 

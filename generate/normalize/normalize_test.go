@@ -174,15 +174,16 @@ func TestBulkC2OverTheLimit(t *testing.T) {
 		{Type: "url", Value: "http://c2.example-bad.net/gate.php", ToIDS: true},
 	}
 	for _, tc := range []struct {
-		max  int
-		bulk bool
-	}{{3, false}, {2, true}, {0, false}, {-1, true}} {
+		max   int
+		every bool
+		bulk  bool
+	}{{3, false, false}, {2, false, true}, {0, false, false}, {3, true, true}} {
 		r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Attributes: attrs}
-		if err := normalize.Report(r, normalize.Options{MaxFullC2: tc.max}); err != nil {
+		if err := normalize.Report(r, normalize.Options{MaxFullC2: tc.max, EveryReportBulk: tc.every}); err != nil {
 			t.Fatal(err)
 		}
 		if r.C2Count() != 3 || r.BulkC2 != tc.bulk {
-			t.Errorf("MaxFullC2 %d: %d C2 values, blocklist %v; want 3, %v (skipped %v)", tc.max, r.C2Count(), r.BulkC2, tc.bulk, r.Skipped)
+			t.Errorf("MaxFullC2 %d, every report %v: %d C2 values, blocklist %v; want 3, %v (skipped %v)", tc.max, tc.every, r.C2Count(), r.BulkC2, tc.bulk, r.Skipped)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
-	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/output"
 	"github.com/rulegen/rulegen/generate/synthfeed"
 )
 
@@ -66,13 +66,13 @@ func BenchmarkGenerateFeed(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		n++ // a new output directory each time: a first run, not a no-op rerun
-		stage, err := render.NewStage(filepath.Join(tmp, fmt.Sprint("rules", n)))
+		dir, err := output.Open(filepath.Join(tmp, fmt.Sprint("rules", n)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		_, err = pipeline.Run(context.Background(), inputs, pipeline.Options{Author: "bench"}, func(o *pipeline.Outcome) error {
 			for _, f := range o.Files {
-				if err := stage.Put(f); err != nil {
+				if err := dir.Put(f); err != nil {
 					return err
 				}
 			}
@@ -81,7 +81,9 @@ func BenchmarkGenerateFeed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := stage.Commit(nil); err != nil {
+		_, err = dir.Commit(nil)
+		dir.Close()
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,7 +3,6 @@ package render_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,37 +136,6 @@ func TestYaraString(t *testing.T) {
 	}
 }
 
-// A stage beside a relative output directory, in a new tree and then over existing files.
-func TestStageRelativeOutput(t *testing.T) {
-	t.Chdir(t.TempDir())
-	for _, want := range []struct{ written, unchanged int }{{2, 0}, {1, 1}} {
-		stage, err := render.NewStage("rules")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := "rule a { condition: false }\n"
-		if want.unchanged == 1 {
-			body = "rule b { condition: false }\n"
-		}
-		for _, f := range []render.File{{Path: "sigma/x/a.yml", Body: []byte("title: a\n")}, {Path: "yara/x.yar", Body: []byte(body)}} {
-			if err := stage.Put(f); err != nil {
-				t.Fatal(err)
-			}
-		}
-		written, unchanged, err := stage.Commit(nil)
-		if err != nil || written != want.written || unchanged != want.unchanged {
-			t.Fatalf("written %d unchanged %d (%v), want %+v", written, unchanged, err, want)
-		}
-	}
-	got, err := os.ReadFile(filepath.Join("rules", "yara", "x.yar"))
-	if err != nil || string(got) != "rule b { condition: false }\n" {
-		t.Errorf("yara/x.yar: %q %v", got, err)
-	}
-	if left, _ := filepath.Glob(".rulegen-stage-*"); len(left) != 0 {
-		t.Errorf("stage left behind: %v", left)
-	}
-}
-
 // Long IOC lists are split into selections of at most SigmaMaxValues values, and the rule still
 // fires on a value of every part.
 func TestLongListsSplitIntoSelections(t *testing.T) {
@@ -212,94 +180,6 @@ func TestLongListsSplitIntoSelections(t *testing.T) {
 		return
 	}
 	t.Fatal("no DNS rule")
-}
-
-// treeState maps each file under dir to its content and inode identity.
-func treeState(t *testing.T, dir string) map[string]os.FileInfo {
-	t.Helper()
-	out := map[string]os.FileInfo{}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			info, _ := os.Stat(p)
-			rel, _ := filepath.Rel(dir, p)
-			out[rel] = info
-		}
-		return err
-	})
-	return out
-}
-
-// Commit replaces the output as a whole: unchanged files keep their inode, files the run did
-// not write are carried over unless left out, and a discarded stage changes nothing.
-func TestStageCommitSwapsTheTree(t *testing.T) {
-	parent := t.TempDir()
-	out := filepath.Join(parent, "rules")
-	write := func(rel, body string) {
-		p := filepath.Join(out, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("yara/same.yar", "rule same { condition: false }\n")
-	write("yara/changes.yar", "rule old { condition: false }\n")
-	write("yara/orphan.yar", "rule orphan { condition: false }\n")
-	write("README.md", "the rules repository\n")
-	before := treeState(t, out)
-
-	// A run that fails discards its stage: nothing changes, nothing is left.
-	stage, err := render.NewStage(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stage.Put(render.File{Path: "yara/changes.yar", Body: []byte("rule new { condition: false }\n")})
-	stage.Discard()
-	assertTree(t, out, before, map[string]string{"yara/changes.yar": "rule old { condition: false }\n"})
-
-	stage, err = render.NewStage(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []render.File{
-		{Path: "yara/same.yar", Body: []byte("rule same { condition: false }\n")},
-		{Path: "yara/changes.yar", Body: []byte("rule new { condition: false }\n")},
-		{Path: "sigma/r/new.yml", Body: []byte("title: new\n")},
-	} {
-		if err := stage.Put(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	written, unchanged, err := stage.Commit(func(rel string) bool { return rel != "yara/orphan.yar" })
-	if err != nil || written != 2 || unchanged != 1 {
-		t.Fatalf("written %d unchanged %d: %v", written, unchanged, err)
-	}
-	after := treeState(t, out)
-	if !os.SameFile(before["yara/same.yar"], after["yara/same.yar"]) || !os.SameFile(before["README.md"], after["README.md"]) {
-		t.Error("an unchanged file was rewritten")
-	}
-	if _, ok := after["yara/orphan.yar"]; ok {
-		t.Error("the file left out was kept")
-	}
-	assertTree(t, out, nil, map[string]string{"yara/changes.yar": "rule new { condition: false }\n", "sigma/r/new.yml": "title: new\n", "README.md": "the rules repository\n"})
-	if left, _ := filepath.Glob(filepath.Join(parent, ".rulegen-stage-*")); len(left) != 0 {
-		t.Errorf("stage left behind: %v", left)
-	}
-}
-
-func assertTree(t *testing.T, dir string, same map[string]os.FileInfo, bodies map[string]string) {
-	t.Helper()
-	now := treeState(t, dir)
-	for rel, info := range same {
-		if !os.SameFile(info, now[rel]) {
-			t.Errorf("%s changed", rel)
-		}
-	}
-	for rel, body := range bodies {
-		got, err := os.ReadFile(filepath.Join(dir, rel))
-		if err != nil || string(got) != body {
-			t.Errorf("%s: %q %v, want %q", rel, got, err, body)
-		}
-	}
 }
 
 // A registry key is looked for by its last two components when they say enough.

@@ -1,31 +1,21 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"os/signal"
-	"path"
-	"path/filepath"
-	"runtime/debug"
-	"slices"
-	"sync"
 
-	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/normalize/warninglist"
+	"github.com/rulegen/rulegen/generate/output"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
-	"github.com/rulegen/rulegen/generate/yara"
 )
 
 type generateFlags struct {
@@ -100,6 +90,13 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	return cmd
 }
 
+func (f generateFlags) outputOptions() (output.Options, error) {
+	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, BulkC2: f.bulkC2}
+	var err error
+	out.Pipeline, err = f.pipelineOptions()
+	return out, err
+}
+
 func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits}
 	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 {
@@ -128,9 +125,7 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	opts.Normalize.AllAttributes = f.allAttributes
 	opts.Normalize.MaxValueBytes = f.maxValueBytes
 	opts.Normalize.MaxFullC2 = f.bulkC2
-	if f.bulkC2 == 0 {
-		opts.Normalize.MaxFullC2 = -1 // every report; normalize reads 0 as its default
-	}
+	opts.Normalize.EveryReportBulk = f.bulkC2 == 0
 	if len(f.warninglists) == 0 {
 		return opts, nil // the pipeline applies the bundled lists
 	}
@@ -150,157 +145,32 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 }
 
 func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, f generateFlags, args []string) error {
-	if os.Getenv("GOGC") == "" {
-		// Each event's data dies when its files are written. A less eager collector costs about
-		// 40 MiB more peak memory on a 10,000-event feed and saves about a fifth of the CPU.
-		debug.SetGCPercent(400)
-	}
-	opts, err := f.pipelineOptions()
+	opts, err := f.outputOptions()
 	if err != nil {
 		return err
 	}
-	inputs, err := pipeline.Inputs(args)
-	if err != nil {
-		return err
-	}
+	opts.Log = log
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	bar := startProgress(stderr, len(inputs))
+	bar := newProgress(stderr)
 	defer bar.stop()
-	opts.InputDone = bar.inputDone
-	log.Debug("generating", "inputs", len(inputs), "out", f.out, "check", f.check)
+	opts.OnInputs, opts.Pipeline.InputDone = bar.start, bar.inputDone
 	if f.check {
-		return runCheck(ctx, stdout, f.out, inputs, opts, bar)
-	}
-	stage, err := render.NewStage(f.out)
-	if err != nil {
-		return err
-	}
-	defer stage.Discard() // a no-op after Commit
-	sum := newSummary(f.maxTLP, f.bulkC2)
-	produced := newPathSet()
-	res, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error {
-		for _, file := range o.Files {
-			if err := stage.Put(file); err != nil {
-				return err
-			}
-			produced.add(file.Path)
-		}
-		sum.add(o)
-		return nil
-	})
-	bar.stop()
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted: nothing written, %s left as it was", f.out)
-		}
-		return err
-	}
-	if !res.CompileCheck {
-		log.Warn("built without cgo: YARA output was not compile-checked")
-	}
-	for _, file := range res.Shared {
-		if err := stage.Put(file); err != nil {
+		cmp, err := output.Check(ctx, args, opts)
+		bar.stop()
+		if err != nil {
 			return err
 		}
-		produced.add(file.Path)
-	}
-	sum.addShared(res.Shared, res.SharedRules)
-	orphans, err := render.Orphans(f.out, produced.paths)
-	if err != nil {
-		return err
-	}
-	var keep func(string) bool // --prune leaves the orphans out of the new tree
-	if f.prune {
-		keep = func(rel string) bool { return !slices.Contains(orphans, rel) }
-	}
-	written, unchanged, err := stage.Commit(keep)
-	if err != nil {
-		return err
-	}
-	sum.print(stdout, f.out, written, unchanged, orphans, f.prune)
-	if f.compiled != "" {
-		return saveCompiled(stdout, f.out, f.compiled)
-	}
-	return nil
-}
-
-// saveCompiled compiles every YARA file under out, as a scanner loads them, into one file.
-func saveCompiled(stdout io.Writer, out, path string) error {
-	files, err := filepath.Glob(filepath.Join(out, "yara", "*.yar"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("--yara-compiled: no YARA rules in %s", filepath.Join(out, "yara"))
-	}
-	rules, err := yara.CompileFiles(files...)
-	if err != nil {
-		return fmt.Errorf("--yara-compiled: %w", err)
-	}
-	defer rules.Destroy()
-	if err := rules.Save(path); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%d YARA rules from %d files compiled into %s\n", len(rules.RuleNames()), len(files), path)
-	return nil
-}
-
-// pathSet collects the output paths of a run from several goroutines.
-type pathSet struct {
-	mu    sync.Mutex
-	paths map[string]bool
-}
-
-func newPathSet() *pathSet { return &pathSet{paths: map[string]bool{}} }
-
-func (s *pathSet) add(p string) {
-	s.mu.Lock()
-	s.paths[p] = true
-	s.mu.Unlock()
-}
-
-// runCheck regenerates in memory and compares with OUT: a CI gate for a rules repository.
-func runCheck(ctx context.Context, stdout io.Writer, out string, inputs []string, opts pipeline.Options, bar *progress) error {
-	produced := newPathSet()
-	var mu sync.Mutex
-	diffs := map[string][]byte{}
-	compare := func(files []render.File) error {
-		for _, file := range files {
-			produced.add(file.Path)
-			old, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(file.Path)))
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			if bytes.Equal(old, file.Body) && err == nil {
-				continue
-			}
-			d := diff.Diff(path.Join(out, file.Path), old, path.Join(out, file.Path)+" (generated)", file.Body)
-			mu.Lock()
-			diffs[file.Path] = d
-			mu.Unlock()
+		cmp.Write(stdout)
+		if cmp.Stale() {
+			return errFailed
 		}
 		return nil
 	}
-	res, err := pipeline.Run(ctx, inputs, opts, func(o *pipeline.Outcome) error { return compare(o.Files) })
+	sum, err := output.Generate(ctx, args, opts)
 	bar.stop()
-	if err == nil {
-		err = compare(res.Shared)
+	if sum != nil {
+		sum.Write(stdout)
 	}
-	if err != nil {
-		return err
-	}
-	orphans, err := render.Orphans(out, produced.paths)
-	if err != nil {
-		return err
-	}
-	for _, p := range slices.Sorted(maps.Keys(diffs)) {
-		stdout.Write(diffs[p])
-	}
-	for _, o := range orphans {
-		fmt.Fprintf(stdout, "orphan: %s is produced by no input (remove it, or run generate --prune)\n", path.Join(out, o))
-	}
-	if len(diffs)+len(orphans) > 0 {
-		fmt.Fprintf(stdout, "%s is stale: %d files differ from what the inputs generate, %d orphaned; run rulegen generate --prune and commit\n", out, len(diffs), len(orphans))
-		return errFailed
-	}
-	fmt.Fprintf(stdout, "%s is up to date: %d files match what the inputs generate\n", out, len(produced.paths))
-	return nil
+	return err
 }

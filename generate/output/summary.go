@@ -1,16 +1,13 @@
-package cli
+package output
 
 import (
 	"cmp"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
@@ -24,10 +21,16 @@ const maxDetailReports = 50
 // A report with more skipped values than this prints them grouped by reason.
 const maxListedSkips = 20
 
-// summary adds up a run's outcomes; add is called from several goroutines.
-type summary struct {
-	maxTLP string
-	bulkC2 int
+// Summary adds up a run's outcomes and what was written; Add is safe for concurrent use. Write
+// prints it as the run's closing text.
+type Summary struct {
+	Out      string
+	MaxTLP   string
+	BulkC2   int     // the --yara-bulk-c2 limit, for the blocklist message
+	Written  Written // set by the commit
+	Orphans  []string
+	Pruned   bool
+	Compiled *Compiled // the --yara-compiled file, when written
 
 	mu                       sync.Mutex
 	reports, withheld        int
@@ -48,19 +51,27 @@ type reportDetail struct {
 	skipped                       []report.Skipped
 }
 
-// addShared counts the files no single report owns (the shared rules of --yara-layout feed).
-func (s *summary) addShared(files []render.File, rules int) {
+// Compiled is the compiled ruleset a run wrote besides the rule files.
+type Compiled struct {
+	Path         string
+	Rules, Files int
+}
+
+// AddShared counts the files no single report owns (the shared rules of --yara-layout feed).
+func (s *Summary) AddShared(files []render.File, rules int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rules += rules
 	s.files += len(files)
 }
 
-func newSummary(maxTLP string, bulkC2 int) *summary {
-	return &summary{maxTLP: maxTLP, bulkC2: bulkC2, skipped: map[string]int{}}
+// NewSummary starts the summary of a run writing out.
+func NewSummary(out, maxTLP string, bulkC2 int) *Summary {
+	return &Summary{Out: out, MaxTLP: maxTLP, BulkC2: bulkC2, skipped: map[string]int{}}
 }
 
-func (s *summary) add(o *pipeline.Outcome) {
+// Add counts one report's outcome.
+func (s *Summary) Add(o *pipeline.Outcome) {
 	r := o.Report
 	d := reportDetail{source: r.Source, title: r.Title, slug: r.Slug, withheld: o.Withheld, unflagged: nothingFlagged(r)}
 	for _, f := range o.Files {
@@ -79,7 +90,7 @@ func (s *summary) add(o *pipeline.Outcome) {
 		len(r.Samples()), len(r.Files)-len(r.Samples()), len(r.Registry), len(r.Domains)+len(r.Hostnames),
 		len(r.Endpoints), len(r.URLs), len(r.Mutexes), len(r.Skipped))
 	if r.BulkC2 {
-		d.counts += fmt.Sprintf("; a blocklist: its %d C2 values are matched as listed, in ASCII only (more than --yara-bulk-c2 %d)", r.C2Count(), s.bulkC2)
+		d.counts += fmt.Sprintf("; a blocklist: its %d C2 values are matched as listed, in ASCII only (more than --yara-bulk-c2 %d)", r.C2Count(), s.BulkC2)
 	}
 
 	s.mu.Lock()
@@ -127,7 +138,9 @@ func nothingFlagged(r *report.Report) bool {
 	return n > 0 && !flagged
 }
 
-func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans []string, pruned bool) {
+// Write prints a paragraph per report (runs of up to maxDetailReports), then the totals.
+func (s *Summary) Write(w io.Writer) {
+	out, written, unchanged, orphans, pruned := s.Out, s.Written.Files, s.Written.Unchanged, s.Orphans, s.Pruned
 	slices.SortFunc(s.details, func(a, b reportDetail) int {
 		return cmp.Or(strings.Compare(a.source, b.source), strings.Compare(a.slug, b.slug))
 	})
@@ -139,13 +152,13 @@ func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans
 	line := fmt.Sprintf("%d reports, %d indicators, %d rules, %d files in %s (%d written, %d unchanged)",
 		s.reports, s.indicators, s.rules, s.files, out, written, unchanged)
 	if s.withheld > 0 {
-		line += fmt.Sprintf("; %d withheld by TLP (--max-tlp %s)", s.withheld, s.maxTLP)
+		line += fmt.Sprintf("; %d withheld by TLP (--max-tlp %s)", s.withheld, s.MaxTLP)
 	}
 	if s.unsized > 0 {
 		line += fmt.Sprintf("; %d samples without a size (YARA hashes every scanned file for them)", s.unsized)
 	}
 	if s.bulk > 0 {
-		line += fmt.Sprintf("; blocklists, their C2 matched as listed, in ASCII only (more than --yara-bulk-c2 %d values): %d", s.bulkC2, s.bulk)
+		line += fmt.Sprintf("; blocklists, their C2 matched as listed, in ASCII only (more than --yara-bulk-c2 %d values): %d", s.BulkC2, s.bulk)
 	}
 	if s.unflagged > 0 {
 		line += fmt.Sprintf("; %d with no attribute flagged to_ids (--all-attributes uses them)", s.unflagged)
@@ -160,6 +173,9 @@ func (s *summary) print(w io.Writer, out string, written, unchanged int, orphans
 		line += fmt.Sprintf("; %d orphaned files no input produces (--prune removes them)", len(orphans))
 	}
 	fmt.Fprintln(w, line)
+	if s.Compiled != nil {
+		fmt.Fprintf(w, "%d YARA rules from %d files compiled into %s\n", s.Compiled.Rules, s.Compiled.Files, s.Compiled.Path)
+	}
 }
 
 // countsByReason writes "N (reason: n; reason: n)", the most frequent reason first.
@@ -222,53 +238,3 @@ func orNone(s string) string {
 	return s
 }
 
-// progress draws a bar on stderr while a run reads its inputs, when stderr is a terminal.
-type progress struct {
-	total    int
-	done     atomic.Int64
-	quit     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
-}
-
-func startProgress(stderr io.Writer, total int) *progress {
-	p := &progress{total: total, quit: make(chan struct{})}
-	f, ok := stderr.(*os.File)
-	if !ok {
-		return p
-	}
-	if info, err := f.Stat(); err != nil || info.Mode()&os.ModeCharDevice == 0 {
-		return p
-	}
-	p.wg.Go(func() {
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.quit:
-				fmt.Fprint(f, "\r\033[K")
-				return
-			case <-tick.C:
-				p.draw(f)
-			}
-		}
-	})
-	return p
-}
-
-func (p *progress) inputDone() { p.done.Add(1) }
-
-func (p *progress) draw(w io.Writer) {
-	const width = 30
-	done := int(p.done.Load())
-	filled := width * done / max(p.total, 1)
-	fmt.Fprintf(w, "\r[%s%s] %d/%d inputs", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total)
-}
-
-// stop ends the bar and clears its line; calling it again does nothing.
-func (p *progress) stop() {
-	p.stopOnce.Do(func() {
-		close(p.quit)
-		p.wg.Wait()
-	})
-}

@@ -1,0 +1,156 @@
+package output
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/yara"
+)
+
+// Options configure Generate and Check.
+type Options struct {
+	Pipeline pipeline.Options
+	Out      string // the output directory
+	Prune    bool   // remove the rule files that no input produces any more
+	Compiled string // also compile every YARA file of Out into this file; "" for none
+	BulkC2   int    // the --yara-bulk-c2 limit as given, for the summary's wording
+	// OnInputs, if set, is told how many inputs the run reads before it starts; with
+	// Pipeline.InputDone it drives a progress display.
+	OnInputs func(total int)
+	Log      *slog.Logger // nil: no log
+}
+
+// Generate reads the inputs (files, or directories of reports and feeds) and writes their
+// rules into Out, as a whole or not at all: nothing is written unless every input parses,
+// every YARA rule compiles and every Sigma rule validates. It returns what the run did.
+func Generate(ctx context.Context, args []string, opts Options) (*Summary, error) {
+	inputs, err := pipeline.Inputs(args)
+	if err != nil {
+		return nil, err
+	}
+	if opts.OnInputs != nil {
+		opts.OnInputs(len(inputs))
+	}
+	dir, err := Open(opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
+	produced := newPathSet()
+	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
+		for _, f := range o.Files {
+			if err := dir.Put(f); err != nil {
+				return err
+			}
+			produced.add(f.Path)
+		}
+		sum.Add(o)
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("interrupted: nothing written, %s left as it was", opts.Out)
+		}
+		return nil, err
+	}
+	if !res.CompileCheck && opts.Log != nil {
+		opts.Log.Warn("built without cgo: YARA output was not compile-checked")
+	}
+	for _, f := range res.Shared {
+		if err := dir.Put(f); err != nil {
+			return nil, err
+		}
+		produced.add(f.Path)
+	}
+	sum.AddShared(res.Shared, res.SharedRules)
+	if sum.Orphans, err = Orphans(dir.real, produced.paths); err != nil {
+		return nil, err
+	}
+	var keep func(string) bool // --prune leaves the orphans out of the new tree
+	if opts.Prune {
+		orphan := map[string]bool{}
+		for _, o := range sum.Orphans {
+			orphan[o] = true
+		}
+		keep = func(rel string) bool { return !orphan[rel] }
+	}
+	sum.Pruned = opts.Prune
+	if sum.Written, err = dir.Commit(keep); err != nil {
+		return nil, err
+	}
+	if opts.Log != nil {
+		opts.Log.Debug("written", "out", opts.Out, "mode", sum.Written.Mode, "files", sum.Written.Files)
+	}
+	if opts.Compiled != "" {
+		if sum.Compiled, err = compileAll(dir.real, opts.Compiled); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// Check regenerates in memory and compares with Out, writing nothing: the CI gate of a rules
+// repository.
+func Check(ctx context.Context, args []string, opts Options) (*Comparison, error) {
+	inputs, err := pipeline.Inputs(args)
+	if err != nil {
+		return nil, err
+	}
+	if opts.OnInputs != nil {
+		opts.OnInputs(len(inputs))
+	}
+	c := NewChecker(opts.Out)
+	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
+		for _, f := range o.Files {
+			if err := c.Put(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range res.Shared {
+		if err := c.Put(f); err != nil {
+			return nil, err
+		}
+	}
+	return c.Result()
+}
+
+// compileAll compiles every YARA file under out, as a scanner loads them, into one file.
+func compileAll(out, path string) (*Compiled, error) {
+	files, err := filepath.Glob(filepath.Join(out, "yara", "*.yar"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("--yara-compiled: no YARA rules in %s", filepath.Join(out, "yara"))
+	}
+	rules, err := yara.CompileFiles(files...)
+	if err != nil {
+		return nil, fmt.Errorf("--yara-compiled: %w", err)
+	}
+	defer rules.Destroy()
+	if err := rules.Save(path); err != nil {
+		return nil, err
+	}
+	return &Compiled{Path: path, Rules: len(rules.RuleNames()), Files: len(files)}, nil
+}
+
+// pathSet collects the output paths of a run from several goroutines.
+type pathSet struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+func newPathSet() *pathSet { return &pathSet{paths: map[string]bool{}} }
+
+func (s *pathSet) add(p string) {
+	s.mu.Lock()
+	s.paths[p] = true
+	s.mu.Unlock()
+}

@@ -1,0 +1,353 @@
+// Package output writes a run's rules into the output directory: staged beside it (or inside
+// it, on a mount point), locked against concurrent runs, and moved into place as a whole where
+// the file system allows it, file by file where it does not; it also compares a run with the
+// directory for --check and names the orphans.
+package output
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/rulegen/rulegen/generate/render"
+)
+
+// File is one file of a run, its path relative to the output directory in slash form.
+type File = render.File
+
+// Mode is how a commit put the files in place.
+type Mode string
+
+const (
+	// Swapped: the completed new tree was exchanged with the directory in one step; a reader
+	// saw the old rules or the new ones, never a mix.
+	Swapped Mode = "swapped"
+	// PerFile: each file was renamed into place on its own (a mount point, or a file system
+	// that cannot exchange directories); a reader saw each file old or new, never half-written,
+	// and for a moment some files new and others old. Orphans go last.
+	PerFile Mode = "per-file"
+	// Untouched: nothing had changed, nothing was written.
+	Untouched Mode = "untouched"
+)
+
+// Written sums up a commit.
+type Written struct {
+	Files, Unchanged, Removed int
+	Mode                      Mode
+}
+
+// Stage holds a run's new and changed files until Commit moves them into the output
+// directory. A run that fails or is interrupted discards its stage and leaves the output as it
+// was.
+type Stage struct {
+	dir    string // the stage
+	out    string // the output directory, symbolic links resolved
+	inside bool   // the stage is in out (a mount point): files are moved one by one
+	umask  os.FileMode
+
+	mu        sync.Mutex
+	dirs      map[string]bool // directories made in the stage
+	staged    []string        // slash paths of the files staged
+	unchanged int
+}
+
+// newStage makes a stage for out: beside it, so that the finished tree can be exchanged with
+// it, or inside it when out is a mount point (nothing can be renamed over a mount point) or
+// its parent cannot be written.
+func newStage(out string) (*Stage, error) {
+	parent, name := filepath.Split(out)
+	if !isMountPoint(out) {
+		dir, err := os.MkdirTemp(cmpDir(parent), "."+name+"."+stagePrefix[1:]+"*")
+		if err == nil {
+			return openStage(dir, out, false)
+		}
+		if !errors.Is(err, fs.ErrPermission) {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp(out, stagePrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	return openStage(dir, out, true)
+}
+
+// openStage gives a fresh stage the umask's mode (MkdirTemp makes it 0700).
+func openStage(dir, out string, inside bool) (*Stage, error) {
+	umask := currentUmask()
+	if err := os.Chmod(dir, 0o777&^umask); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Stage{dir: dir, out: out, inside: inside, umask: umask, dirs: map[string]bool{dir: true}}, nil
+}
+
+// Put stages one file, unless the output already holds it byte for byte. It is safe for
+// concurrent use with distinct paths. A file that replaces another keeps that one's mode.
+func (s *Stage) Put(f File) error {
+	rel := filepath.FromSlash(f.Path)
+	old := filepath.Join(s.out, rel)
+	if body, err := os.ReadFile(old); err == nil && bytes.Equal(body, f.Body) {
+		s.mu.Lock()
+		s.unchanged++
+		s.mu.Unlock()
+		return nil
+	}
+	perm := os.FileMode(0o666) &^ s.umask
+	if info, err := os.Stat(old); err == nil {
+		perm = info.Mode().Perm()
+	}
+	target := filepath.Join(s.dir, rel)
+	if err := s.mkdir(filepath.Dir(target)); err != nil {
+		return fmt.Errorf("stage %s: %w", f.Path, err)
+	}
+	if err := writeFile(target, f.Body, perm); err != nil {
+		return fmt.Errorf("stage %s: %w", f.Path, err)
+	}
+	s.mu.Lock()
+	s.staged = append(s.staged, f.Path)
+	s.mu.Unlock()
+	return nil
+}
+
+// writeFile writes a new file with exactly perm, whatever the umask.
+func writeFile(path string, body []byte, perm os.FileMode) error {
+	if err := os.WriteFile(path, body, perm); err != nil {
+		return err
+	}
+	return os.Chmod(path, perm)
+}
+
+// mkdir makes a stage directory and its parents once each, with the mode of the output's
+// directory it stands for, or the umask's for a new one.
+func (s *Stage) mkdir(dir string) error {
+	s.mu.Lock()
+	done := s.dirs[dir]
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := s.mkdir(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	rel, _ := filepath.Rel(s.dir, dir)
+	if info, err := os.Stat(filepath.Join(s.out, rel)); err == nil && info.IsDir() {
+		if err := os.Chmod(dir, info.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.dirs[dir] = true
+	s.mu.Unlock()
+	return nil
+}
+
+// Commit puts the staged files in place. keep decides which existing rule files that this run
+// did not write stay (nil: all of them; --prune passes the orphans' complement). A run that
+// changes nothing touches nothing.
+//
+// Where it can, Commit completes the stage into the whole new tree, with the output's other
+// files carried over as hard links (unchanged files keep their inode and timestamps), and
+// exchanges it with the output directory in one step (renameat2 RENAME_EXCHANGE), so that a
+// crash or an interrupt leaves the old rules or the new ones, never a mix. On a mount point,
+// or where the exchange is refused, each file is renamed into place on its own instead.
+func (s *Stage) Commit(keep func(rel string) bool) (Written, error) {
+	defer s.Discard()
+	slices.Sort(s.staged)
+	w := Written{Files: len(s.staged), Unchanged: s.unchanged, Mode: Untouched}
+	orphans, err := s.leftOut(keep)
+	if err != nil {
+		return Written{}, fmt.Errorf("write rules: %w", err)
+	}
+	w.Removed = len(orphans)
+	if w.Files == 0 && w.Removed == 0 {
+		return w, nil
+	}
+	if !s.inside {
+		if err := s.carryOver(orphans); err != nil {
+			return Written{}, fmt.Errorf("write rules: %w", err)
+		}
+		err := s.swap()
+		if err == nil {
+			w.Mode = Swapped
+			return w, nil // Discard removes the old tree, now at s.dir
+		}
+		if !exchangeRefused(err) {
+			return Written{}, fmt.Errorf("write rules: %w", err)
+		}
+	}
+	if err := s.moveEach(orphans); err != nil {
+		return Written{}, fmt.Errorf("write rules: %w", err)
+	}
+	w.Mode = PerFile
+	return w, nil
+}
+
+// leftOut lists the rule files of the output that keep rejects, as slash paths.
+func (s *Stage) leftOut(keep func(rel string) bool) (map[string]bool, error) {
+	if keep == nil {
+		return nil, nil
+	}
+	files, err := ruleFiles(s.out)
+	if err != nil {
+		return nil, err
+	}
+	staged := make(map[string]bool, len(s.staged))
+	for _, rel := range s.staged {
+		staged[rel] = true
+	}
+	out := map[string]bool{}
+	for _, rel := range files {
+		if !keep(rel) && !staged[rel] {
+			out[rel] = true
+		}
+	}
+	return out, nil
+}
+
+// carryOver links into the stage every file of the output that the stage does not hold and
+// that is not left out.
+func (s *Stage) carryOver(leftOut map[string]bool) error {
+	return filepath.WalkDir(s.out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == s.out {
+			return err
+		}
+		rel, _ := filepath.Rel(s.out, p)
+		target := filepath.Join(s.dir, rel)
+		switch {
+		case d.IsDir():
+			return nil // made below when a file needs it: directories left empty go
+		case leftOut[filepath.ToSlash(rel)]:
+			return nil
+		}
+		if _, err := os.Lstat(target); err == nil {
+			return nil // written by this run
+		}
+		if err := s.mkdir(filepath.Dir(target)); err != nil {
+			return err
+		}
+		return linkOrCopy(p, target, d)
+	})
+}
+
+func linkOrCopy(src, dst string, d fs.DirEntry) error {
+	if d.Type()&fs.ModeSymlink != 0 {
+		to, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		return os.Symlink(to, dst)
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	body, err := os.ReadFile(src) // a file system without hard links
+	if err != nil {
+		return err
+	}
+	info, err := d.Info()
+	if err != nil {
+		return err
+	}
+	return writeFile(dst, body, info.Mode().Perm())
+}
+
+// swap gives the completed stage the output directory's mode (and owner, where this run may
+// set it) and exchanges the two.
+func (s *Stage) swap() error {
+	info, err := os.Stat(s.out)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(s.dir, info.Mode().Perm()); err != nil {
+		return err
+	}
+	matchOwner(s.dir, info)
+	return exchange(s.dir, s.out)
+}
+
+// moveEach renames each staged file into place, then removes the files left out. A rename
+// within one file system replaces a file in one step; from a stage on another one, the file is
+// first copied to a temporary name beside its target.
+func (s *Stage) moveEach(leftOut map[string]bool) error {
+	for _, rel := range s.staged {
+		src := filepath.Join(s.dir, filepath.FromSlash(rel))
+		dst := filepath.Join(s.out, filepath.FromSlash(rel))
+		if err := s.mkdirOut(filepath.Dir(dst)); err != nil {
+			return err
+		}
+		if err := os.Rename(src, dst); err == nil {
+			continue
+		} else if !errors.Is(err, errCrossDevice) {
+			return err
+		}
+		if err := copyInto(src, dst); err != nil {
+			return err
+		}
+	}
+	for _, rel := range slices.Sorted(maps.Keys(leftOut)) {
+		p := filepath.Join(s.out, filepath.FromSlash(rel))
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removeEmptyParents(s.out, filepath.Dir(p))
+	}
+	return nil
+}
+
+// mkdirOut makes a directory of the output and its parents with the umask's mode.
+func (s *Stage) mkdirOut(dir string) error { return os.MkdirAll(dir, 0o777) }
+
+// copyInto writes src's content to a temporary file beside dst and renames it over dst.
+func copyInto(src, dst string) error {
+	body, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(body)
+	if err == nil {
+		err = tmp.Chmod(info.Mode().Perm())
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// removeEmptyParents removes dir and its parents up to root while they are empty.
+func removeEmptyParents(root, dir string) {
+	for dir != root && len(dir) > len(root) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// Discard removes the stage and everything in it.
+func (s *Stage) Discard() error { return os.RemoveAll(s.dir) }
