@@ -1,0 +1,75 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rulegen/rulegen/cmd/rulegen/cli"
+)
+
+// Every command maps success, failure and misuse to 0, 1 and 2, in-process.
+func TestRunExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	report := file("report.md", "# Threat Report: 2024-05-01: Exit Codes\n## Key Intelligence\n* Date: 2024-05-01\n"+
+		"## Indicators of Compromise (IOCs)\n### Network activity\n* domain: c2-exit-codes.net\n")
+	other := file("other.md", strings.ReplaceAll(string(must(os.ReadFile(report))), "c2-exit-codes.net", "c2-exit-other.net"))
+	bad := file("bad.md", "not a report\n")
+	good := filepath.Join(dir, "rules")
+	broken := filepath.Join(dir, "broken")
+	file("broken/yara/x.yar", "rule x { condition: nope }\n")
+	file("broken/sigma/x/x.yml", "title: x\n")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+		says string // in stdout or stderr
+	}{
+		{"no command", nil, 0, "Available Commands"},
+		{"unknown command", []string{"bogus"}, 2, `unknown command "bogus"`},
+		{"unknown flag", []string{"--bogus"}, 2, "unknown flag"},
+		{"generate", []string{"generate", "--out", good, report}, 0, "1 reports"},
+		{"generate bad input", []string{"generate", "--out", good, bad}, 1, "bad.md:1"},
+		{"generate missing input", []string{"generate", "--out", good, filepath.Join(dir, "none.md")}, 1, "none.md"},
+		{"generate no input", []string{"generate", "--out", good}, 2, "at least one INPUT"},
+		{"generate bad layout", []string{"generate", "--yara-layout", "nope", report}, 2, "--yara-layout"},
+		{"generate negative bulk", []string{"generate", "--yara-bulk-c2", "-1", report}, 2, "--yara-bulk-c2"},
+		{"check up to date", []string{"generate", "--check", "--out", good, report}, 0, "up to date"},
+		{"check stale", []string{"generate", "--check", "--out", good, other}, 1, "is stale"},
+		{"check bad input", []string{"generate", "--check", "--out", good, bad}, 1, "bad.md:1"},
+		{"check bad flag", []string{"generate", "--check", "--max-tlp", "purple", report}, 2, "--max-tlp"},
+		{"test", []string{"test", good}, 0, "0 failed"},
+		{"test failing", []string{"test", broken}, 1, "failed"},
+		{"test missing directory", []string{"test", filepath.Join(dir, "none")}, 1, "none"},
+		{"test two directories", []string{"test", good, broken}, 2, "at most one"},
+		{"lint", []string{"lint", good}, 0, "0 failed"},
+		{"lint failing", []string{"lint", broken}, 1, "failed"},
+		{"lint bad flag", []string{"lint", "--max-values", "x", good}, 2, "invalid argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			got := cli.Run(tc.args, &stdout, &stderr)
+			if got != tc.want || !strings.Contains(stdout.String()+stderr.String(), tc.says) {
+				t.Errorf("rulegen %s: exit %d, want %d saying %q\nstdout: %s\nstderr: %s", strings.Join(tc.args, " "), got, tc.want, tc.says, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
