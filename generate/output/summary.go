@@ -237,4 +237,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/output"
+	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/synthfeed"
 )
 
