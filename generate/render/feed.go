@@ -33,9 +33,8 @@ func FeedSamples(r *report.Report) []FeedSample {
 const FeedPath = "yara/rulegen_feed_hashes.yar"
 
 // feedKey tells samples apart: the same hash and size from two reports is one sample.
-func feedKey(f report.File) string {
-	algo, digest := strongestHash(f)
-	return algo + ":" + strings.ToLower(digest) + ":" + strconv.FormatInt(f.Size, 10)
+func feedKey(f hashSample) string {
+	return f.Algo + ":" + strings.ToLower(f.Digest) + ":" + strconv.FormatInt(f.Size, 10)
 }
 
 type feedView struct {
@@ -55,18 +54,18 @@ type feedRule struct {
 // no file when there are no samples.
 func (rd *Renderer) RenderFeed(samples []FeedSample) ([]File, error) {
 	type entry struct {
-		file        report.File
-		key, digest string
-		reports     []FeedSample
+		sample  hashSample
+		key     string
+		reports []FeedSample
 	}
 	byKey := map[string]*entry{}
 	reports := map[string]bool{}
 	for _, s := range samples {
-		k := feedKey(s.File)
+		sample := newHashSample(s.File)
+		k := feedKey(sample)
 		e := byKey[k]
 		if e == nil {
-			_, digest := strongestHash(s.File)
-			e = &entry{file: s.File, key: k, digest: digest}
+			e = &entry{sample: sample, key: k}
 			byKey[k] = e
 		}
 		e.reports = append(e.reports, s)
@@ -77,20 +76,20 @@ func (rd *Renderer) RenderFeed(samples []FeedSample) ([]File, error) {
 	}
 	entries := slices.Collect(maps.Values(byKey))
 	// By size, then digest; the key breaks what ties are left, whatever order the map gave.
-	// Keys and digests are computed once per sample, not in every comparison.
+	// Keys are computed once per sample, not in every comparison.
 	slices.SortFunc(entries, func(a, b *entry) int {
-		return cmp.Or(cmp.Compare(a.file.Size, b.file.Size), strings.Compare(a.digest, b.digest), strings.Compare(a.key, b.key))
+		return cmp.Or(cmp.Compare(a.sample.Size, b.sample.Size), strings.Compare(a.sample.Digest, b.sample.Digest), strings.Compare(a.key, b.key))
 	})
-	files := make([]report.File, len(entries))
+	sorted := make([]hashSample, len(entries))
 	for i, e := range entries {
-		files[i] = e.file
+		sorted[i] = e.sample
 	}
 	view := feedView{Author: rd.opts.Author, Reports: len(reports)}
-	for _, h := range hashRules(files, LayoutFast) {
+	for _, h := range hashRules(sorted, LayoutFast) {
 		fr := feedRule{Rule: h}
 		for _, f := range h.Samples {
 			e := byKey[feedKey(f)]
-			ids := []string{e.digest}
+			ids := []string{e.sample.Digest}
 			// Reports in id order, whatever order the workers finished them in.
 			slices.SortFunc(e.reports, func(a, b FeedSample) int { return strings.Compare(a.ReportID, b.ReportID) })
 			for _, s := range e.reports {

@@ -37,11 +37,37 @@ const (
 	treeLeaves    = 4 // samples compared in one leaf of the size tree
 )
 
+// hashSample is a sample as a hash rule compares it: the strongest hash the report gives for
+// the file (sha256, else sha1, else md5) and its size, 0 when unknown.
+type hashSample struct {
+	Size   int64
+	Algo   string // the hash module's function: sha256, sha1 or md5
+	Digest string
+}
+
+func newHashSamples(files []report.File) []hashSample {
+	out := make([]hashSample, len(files))
+	for i, f := range files {
+		out[i] = newHashSample(f)
+	}
+	return out
+}
+
+func newHashSample(f report.File) hashSample {
+	switch {
+	case f.SHA256 != "":
+		return hashSample{Size: f.Size, Algo: "sha256", Digest: f.SHA256}
+	case f.SHA1 != "":
+		return hashSample{Size: f.Size, Algo: "sha1", Digest: f.SHA1}
+	}
+	return hashSample{Size: f.Size, Algo: "md5", Digest: f.MD5}
+}
+
 // hashRule is one hash rule's share of the samples.
 type hashRule struct {
 	Suffix  string        // "" for the first rule, then "_2", "_3", ...
 	Unsized bool          // samples without a size: no guard
-	Samples []report.File // sorted by size
+	Samples []hashSample // sorted by size
 	Lo, Hi  int64         // the size range of the samples (sized rules)
 	Tree    *sizeNode     // nil: a flat list of terms
 	Digests *prefixNode   // unsized rules: a tree on the digest's leading hex digits
@@ -54,7 +80,7 @@ type prefixNode struct {
 	Algo     string // md5, sha1 or sha256: the hash module function
 	Prefix   string
 	Children []*prefixNode
-	Leaves   []report.File
+	Leaves   []hashSample
 }
 
 // sizeNode is a node of the size tree: a leaf holds a few samples; an inner node sends files
@@ -63,12 +89,12 @@ type sizeNode struct {
 	Indent      string
 	Pivot       int64
 	Left, Right *sizeNode
-	Leaves      []report.File
+	Leaves      []hashSample
 }
 
 // hashRules lays out a report's samples.
-func hashRules(samples []report.File, layout Layout) []hashRule {
-	var sized, unsized []report.File
+func hashRules(samples []hashSample, layout Layout) []hashRule {
+	var sized, unsized []hashSample
 	for _, f := range samples {
 		if f.Size > 0 {
 			sized = append(sized, f)
@@ -94,8 +120,8 @@ func hashRules(samples []report.File, layout Layout) []hashRule {
 }
 
 // sizedRules lays samples with a size out over rules of disjoint size ranges, each a size tree.
-func sizedRules(sized []report.File) []hashRule {
-	slices.SortStableFunc(sized, func(a, b report.File) int { return cmp.Compare(a.Size, b.Size) })
+func sizedRules(sized []hashSample) []hashRule {
+	slices.SortStableFunc(sized, func(a, b hashSample) int { return cmp.Compare(a.Size, b.Size) })
 	var rules []hashRule
 	for start := 0; start < len(sized); {
 		end := min(start+HashesPerRule, len(sized))
@@ -111,20 +137,15 @@ func sizedRules(sized []report.File) []hashRule {
 }
 
 // unsizedRules lays samples without a size out per hash algorithm, each a digest-prefix tree.
-func unsizedRules(unsized []report.File) []hashRule {
-	byAlgo := map[string][]report.File{}
+func unsizedRules(unsized []hashSample) []hashRule {
+	byAlgo := map[string][]hashSample{}
 	for _, f := range unsized {
-		algo, _ := strongestHash(f)
-		byAlgo[algo] = append(byAlgo[algo], f)
+		byAlgo[f.Algo] = append(byAlgo[f.Algo], f)
 	}
 	var rules []hashRule
 	for _, algo := range []string{"sha256", "sha1", "md5"} {
 		files := byAlgo[algo]
-		slices.SortFunc(files, func(a, b report.File) int {
-			_, x := strongestHash(a)
-			_, y := strongestHash(b)
-			return strings.Compare(x, y)
-		})
+		slices.SortFunc(files, func(a, b hashSample) int { return strings.Compare(a.Digest, b.Digest) })
 		for start := 0; start < len(files); start += HashesPerRule {
 			part := files[start:min(start+HashesPerRule, len(files))]
 			rules = append(rules, hashRule{Unsized: true, Samples: part, Digests: prefixTree(part, algo, "", 3)})
@@ -134,7 +155,7 @@ func unsizedRules(unsized []report.File) []hashRule {
 }
 
 // flatRules lists samples as reported, one term each, over as many rules as it takes.
-func flatRules(samples []report.File) []hashRule {
+func flatRules(samples []hashSample) []hashRule {
 	var rules []hashRule
 	for start := 0; start < len(samples); start += flatPerRule {
 		rules = append(rules, hashRule{Samples: samples[start:min(start+flatPerRule, len(samples))]})
@@ -154,7 +175,7 @@ func numbered(rules []hashRule) []hashRule {
 
 // sizeTree builds a balanced tree over samples sorted by size, splitting only between
 // different sizes so that every sample of a size is on one side.
-func sizeTree(samples []report.File, depth int) *sizeNode {
+func sizeTree(samples []hashSample, depth int) *sizeNode {
 	n := &sizeNode{Indent: strings.Repeat("    ", depth)}
 	if len(samples) <= treeLeaves {
 		n.Leaves = samples
@@ -171,7 +192,7 @@ func sizeTree(samples []report.File, depth int) *sizeNode {
 }
 
 // splitPoint is the index nearest the middle where the size changes, or -1.
-func splitPoint(samples []report.File) int {
+func splitPoint(samples []hashSample) int {
 	half := len(samples) / 2
 	for d := 0; d <= half; d++ {
 		for _, i := range []int{half - d, half + d} {
@@ -183,30 +204,18 @@ func splitPoint(samples []report.File) int {
 	return -1
 }
 
-// strongestHash is the hash a rule compares for a file, as the hashTerm template chooses it.
-func strongestHash(f report.File) (algo, digest string) {
-	switch {
-	case f.SHA256 != "":
-		return "sha256", f.SHA256
-	case f.SHA1 != "":
-		return "sha1", f.SHA1
-	}
-	return "md5", f.MD5
-}
-
 // prefixTree groups samples sorted by digest by their next hex digit after prefix.
-func prefixTree(samples []report.File, algo, prefix string, depth int) *prefixNode {
+func prefixTree(samples []hashSample, algo, prefix string, depth int) *prefixNode {
 	n := &prefixNode{Indent: strings.Repeat("    ", depth), Algo: algo, Prefix: prefix}
 	if len(samples) <= treeLeaves {
 		n.Leaves = samples
 		return n
 	}
 	for start := 0; start < len(samples); {
-		_, d := strongestHash(samples[start])
-		next := d[:len(prefix)+1]
+		next := samples[start].Digest[:len(prefix)+1]
 		end := start
 		for end < len(samples) {
-			if _, e := strongestHash(samples[end]); !strings.HasPrefix(e, next) {
+			if !strings.HasPrefix(samples[end].Digest, next) {
 				break
 			}
 			end++

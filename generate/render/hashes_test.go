@@ -11,13 +11,14 @@ import (
 // The layout keeps every sample once, in rules whose size ranges do not overlap, with every
 // sample of one size in one rule, and trees that send each size to the leaf holding it.
 func TestHashRulesLayout(t *testing.T) {
-	var samples []report.File
+	var files []report.File
 	for i := range 2*HashesPerRule + 100 {
-		samples = append(samples, report.File{SHA256: fmt.Sprintf("%064x", i+1), Size: int64(1000 + i/3)}) // three samples per size
+		files = append(files, report.File{SHA256: fmt.Sprintf("%064x", i+1), Size: int64(1000 + i/3)}) // three samples per size
 	}
 	for i := range 20 {
-		samples = append(samples, report.File{MD5: fmt.Sprintf("%032x", i+1)})
+		files = append(files, report.File{MD5: fmt.Sprintf("%032x", i+1)})
 	}
+	samples := newHashSamples(files)
 	rules := hashRules(samples, LayoutFast)
 	if len(rules) != 4 || rules[0].Suffix != "" || rules[1].Suffix != "_2" || !rules[3].Unsized || len(rules[3].Samples) != 20 {
 		t.Fatalf("%d rules: %+v", len(rules), rules[len(rules)-1].Suffix)
@@ -30,7 +31,7 @@ func TestHashRulesLayout(t *testing.T) {
 		}
 		for _, f := range r.Samples {
 			if !reaches(r.Tree, f) {
-				t.Errorf("rule %d: size %d does not reach sample %s", i, f.Size, f.SHA256)
+				t.Errorf("rule %d: size %d does not reach sample %s", i, f.Size, f.Digest)
 			}
 		}
 	}
@@ -51,7 +52,7 @@ func TestHashRulesLayout(t *testing.T) {
 	}
 	// The readable layout lists every sample as reported, flat, over rules of flatPerRule.
 	readable := hashRules(samples, LayoutReadable)
-	var listed []report.File
+	var listed []hashSample
 	for i, r := range readable {
 		if r.Tree != nil || r.Digests != nil || len(r.Samples) > flatPerRule || (i > 0) != (r.Suffix != "") {
 			t.Fatalf("readable rule %d: %d samples, tree %v, digests %v, suffix %q", i, len(r.Samples), r.Tree != nil, r.Digests != nil, r.Suffix)
@@ -64,7 +65,7 @@ func TestHashRulesLayout(t *testing.T) {
 }
 
 // reaches follows the tree as libyara evaluates it for a file of f's size.
-func reaches(n *sizeNode, f report.File) bool {
+func reaches(n *sizeNode, f hashSample) bool {
 	for n.Leaves == nil {
 		if f.Size < n.Pivot {
 			n = n.Left

@@ -1,5 +1,7 @@
-// Package render writes normalised reports as rule files through text/template templates. It
-// decides how rules are written, never what they detect: that was settled by normalize.
+// Package render writes normalised reports as rule files through text/template templates.
+// What is detected was settled by normalize; render's view models turn it into rule parts
+// (which strings, with which modifiers, which of them together are enough, which hash of a
+// sample), and the templates only lay those parts out.
 package render
 
 import (

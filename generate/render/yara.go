@@ -21,11 +21,90 @@ type yaraView struct {
 	Domains      []string      // domains and hostnames
 	IPs          []string      // unique addresses, ports dropped: YARA sees text, not flows
 	URLs         []string
-	C2           []c2Rule // Domains, IPs and URLs split into rules libyara scans without warning
+	C2           []c2Rule     // Domains, IPs and URLs split into rules libyara scans without warning
+	C2Modifiers  c2Modifiers  // how C2 strings are matched: in full, or as a blocklist's
 	Persistence  []report.RegistryValue
-	DroppedPaths []string // dropped-file path tails not already in a registry value's data
-	SteerAtoms   bool     // path strings written for a cheap libyara atom (yaraPath); not when readable
+	DroppedPaths []string        // dropped-file path tails not already in a registry value's data
+	Persist      persistenceRule // the strings and condition of the persistence rule
+	SteerAtoms   bool            // path strings written for a cheap libyara atom (yaraPath); not when readable
 	Mutexes      []string
+}
+
+// c2Modifiers are the string modifiers of C2 rules. A campaign's values are looked for in
+// ASCII and UTF-16, in any case, whole words only (a listed example.com must not match inside
+// badexample.com); a blocklist's (Report.BulkC2) as listed, in ASCII, which at thousands of
+// values costs scanners a fraction of the full form (docs/scan-cost.md).
+type c2Modifiers struct {
+	Blocklist            bool // say so in the rule
+	Domain, Address, URL string
+}
+
+func newC2Modifiers(bulk bool) c2Modifiers {
+	if bulk {
+		return c2Modifiers{Blocklist: true, Domain: "ascii fullword", Address: "ascii fullword", URL: "ascii"}
+	}
+	return c2Modifiers{Domain: "ascii wide nocase fullword", Address: "ascii wide fullword", URL: "ascii wide nocase"}
+}
+
+// persistenceRule is what the persistence rule looks for: its strings, and the terms its
+// condition ORs, each one enough to say the malware is there.
+type persistenceRule struct {
+	Strings []ruleString
+	Terms   []string
+}
+
+// ruleString is one YARA string before escaping: the template quotes Value (or, for a path,
+// writes it with yaraPath) and appends the modifiers.
+type ruleString struct {
+	ID        string // without the $
+	Value     string
+	Path      bool
+	Modifiers string
+}
+
+// newPersistenceRule decides how registry values and dropped paths are detected. A key path
+// such as \CurrentVersion\RunOnce is in countless benign programs, so it only counts together
+// with the specific value name or the data path, and then its last two components are enough
+// (KeyContext); a vendor key of the malware's own (AnyValue and Specific) counts alone, as its
+// whole path; a data path or a dropped path is specific on its own.
+func newPersistenceRule(values []report.RegistryValue, dropped []string) persistenceRule {
+	var p persistenceRule
+	const mods = "ascii wide nocase"
+	for i, v := range values {
+		id := fmt.Sprintf("reg%d", i)
+		name, data, key := "$"+id+"_name", "$"+id+"_data", "$"+id+"_key"
+		if v.Specific && !v.AnyValue {
+			p.Strings = append(p.Strings, ruleString{ID: id + "_name", Value: v.Name, Modifiers: mods + " fullword"})
+		}
+		if v.DataTail != "" {
+			p.Strings = append(p.Strings, ruleString{ID: id + "_data", Value: v.DataTail, Path: true, Modifiers: mods})
+		}
+		keyText := KeyContext(v.KeyTail)
+		if v.AnyValue && v.Specific {
+			keyText = strings.TrimPrefix(v.KeyTail, `\`)
+		}
+		p.Strings = append(p.Strings, ruleString{ID: id + "_key", Value: keyText, Modifiers: mods})
+		var term string
+		switch {
+		case v.AnyValue && v.Specific:
+			term = key
+		case v.AnyValue:
+			term = data + " and " + key
+		case v.Specific && v.DataTail != "":
+			term = data + " or (" + name + " and " + key + ")"
+		case v.Specific:
+			term = name + " and " + key
+		default:
+			term = data + " and " + key
+		}
+		p.Terms = append(p.Terms, "("+term+")")
+	}
+	for i, path := range dropped {
+		id := fmt.Sprintf("drop%d", i)
+		p.Strings = append(p.Strings, ruleString{ID: id, Value: path, Path: true, Modifiers: mods})
+		p.Terms = append(p.Terms, "$"+id)
+	}
+	return p
 }
 
 func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
@@ -44,8 +123,10 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 	if opts.Layout == LayoutFeed {
 		v.Samples = nil // in the shared rules of RenderFeed
 	}
-	v.Hashes = hashRules(v.Samples, opts.Layout)
+	v.Hashes = hashRules(newHashSamples(v.Samples), opts.Layout)
 	v.DroppedPaths = droppedPaths(r)
+	v.Persist = newPersistenceRule(r.Registry, v.DroppedPaths)
+	v.C2Modifiers = newC2Modifiers(r.BulkC2)
 	v.SteerAtoms = opts.Layout != LayoutReadable
 	return v
 }
