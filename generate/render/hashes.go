@@ -65,12 +65,12 @@ func newHashSample(f report.File) hashSample {
 
 // hashRule is one hash rule's share of the samples.
 type hashRule struct {
-	Suffix  string        // "" for the first rule, then "_2", "_3", ...
-	Unsized bool          // samples without a size: no guard
+	Suffix  string       // "" for the first rule, then "_2", "_3", ...
+	Unsized bool         // samples without a size: no guard
 	Samples []hashSample // sorted by size
-	Lo, Hi  int64         // the size range of the samples (sized rules)
-	Tree    *sizeNode     // nil: a flat list of terms
-	Digests *prefixNode   // unsized rules: a tree on the digest's leading hex digits
+	Lo, Hi  int64        // the size range of the samples (sized rules)
+	Tree    *sizeNode    // nil: a flat list of terms
+	Digests *prefixNode  // unsized rules: a tree on the digest's leading hex digits
 }
 
 // prefixNode is a node of a digest tree: its children narrow the prefix by one hex digit; a

@@ -21,8 +21,8 @@ type yaraView struct {
 	Domains      []string      // domains and hostnames
 	IPs          []string      // unique addresses, ports dropped: YARA sees text, not flows
 	URLs         []string
-	C2           []c2Rule     // Domains, IPs and URLs split into rules libyara scans without warning
-	C2Modifiers  c2Modifiers  // how C2 strings are matched: in full, or as a blocklist's
+	C2           []c2Rule    // Domains, IPs and URLs split into rules libyara scans without warning
+	C2Modifiers  c2Modifiers // how C2 strings are matched: in full, or as a blocklist's
 	Persistence  []report.RegistryValue
 	DroppedPaths []string        // dropped-file path tails not already in a registry value's data
 	Persist      persistenceRule // the strings and condition of the persistence rule
