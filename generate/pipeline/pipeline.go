@@ -3,7 +3,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 
@@ -117,33 +115,6 @@ func (p *run) shared() ([]render.File, int, error) {
 	return files, len(names), nil
 }
 
-// Bytes runs the pipeline on one input held in memory, on the calling goroutine: the path
-// fuzzing drives. Like Run, it returns the shared files in the Result.
-func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*Result, error) {
-	p, err := newRun(opts, emit)
-	if err != nil {
-		return nil, err
-	}
-	var reports []*report.Report
-	if err := parse.Each(name, data, p.parseOptions(), func(r *report.Report) error {
-		reports = append(reports, r)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := p.identify(reports); err != nil {
-		return nil, err
-	}
-	for _, r := range reports {
-		if err := p.process(r); err != nil {
-			return nil, err
-		}
-	}
-	res := &Result{Reports: p.reports, CompileCheck: yara.Available}
-	res.Shared, res.SharedRules, err = p.shared()
-	return res, err
-}
-
 func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
 	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates, Layout: opts.Layout})
 	if err != nil {
@@ -168,30 +139,6 @@ var bundledWarninglists = sync.OnceValues(func() (*warninglist.Set, error) {
 	lists, err := warninglist.Bundled()
 	return warninglist.NewSet(lists...), err
 })
-
-// Collect runs the pipeline and returns every outcome, sorted by source, and every file,
-// sorted by path. It holds the whole output in memory: for tests and small runs.
-func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []render.File, error) {
-	var mu sync.Mutex
-	var outcomes []*Outcome
-	var files []render.File
-	res, err := Run(ctx, inputs, opts, func(o *Outcome) error {
-		mu.Lock()
-		defer mu.Unlock()
-		outcomes = append(outcomes, o)
-		files = append(files, o.Files...)
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	files = append(files, res.Shared...)
-	slices.SortFunc(outcomes, func(a, b *Outcome) int {
-		return cmp.Or(strings.Compare(a.Report.Source, b.Report.Source), strings.Compare(a.Report.Slug, b.Report.Slug))
-	})
-	slices.SortFunc(files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
-	return outcomes, files, nil
-}
 
 // split puts MISP JSON files (by name, or all files when --format misp) in the streamed set.
 func split(inputs []string, format parse.Format) (inMemory, streamed []string) {

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/rulegen/rulegen/generate/golden"
+	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rulegen/rulegen/generate/golden"
+	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/verify"
 	"github.com/rulegen/rulegen/generate/yara"
 )

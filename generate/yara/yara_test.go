@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rulegen/rulegen/generate/golden"
+	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/yara"
 )

@@ -11,7 +11,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/rulegen/rulegen/cmd/rulegen/cli"
-	"github.com/rulegen/rulegen/generate/golden"
 	"github.com/rulegen/rulegen/generate/synthfeed"
 )
 
@@ -36,11 +35,14 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end scripts in testdata/script: exit codes, messages and the
 // files each command writes. UPDATE_GOLDEN=1 rewrites the expected output inside the scripts.
 func TestScripts(t *testing.T) {
-	root := golden.RepoRoot(t)
+	root, err := filepath.Abs(filepath.Join("..", "..", "..")) // the repository, from cmd/rulegen/cli
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		UpdateScripts:       golden.Update(),
+		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", root)
 			return nil

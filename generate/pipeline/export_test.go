@@ -1,0 +1,67 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/report"
+	"github.com/rulegen/rulegen/generate/yara"
+)
+
+// Test-only entry points: the tests of package pipeline_test drive the pipeline through them.
+
+// Bytes runs the pipeline on one input held in memory, on the calling goroutine: the path
+// fuzzing drives. Like Run, it returns the shared files in the Result.
+func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*Result, error) {
+	p, err := newRun(opts, emit)
+	if err != nil {
+		return nil, err
+	}
+	var reports []*report.Report
+	if err := parse.Each(name, data, p.parseOptions(), func(r *report.Report) error {
+		reports = append(reports, r)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := p.identify(reports); err != nil {
+		return nil, err
+	}
+	for _, r := range reports {
+		if err := p.process(r); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Reports: p.reports, CompileCheck: yara.Available}
+	res.Shared, res.SharedRules, err = p.shared()
+	return res, err
+}
+
+// Collect runs the pipeline and returns every outcome, sorted by source, and every file,
+// sorted by path. It holds the whole output in memory: for tests and small runs.
+func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []render.File, error) {
+	var mu sync.Mutex
+	var outcomes []*Outcome
+	var files []render.File
+	res, err := Run(ctx, inputs, opts, func(o *Outcome) error {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes = append(outcomes, o)
+		files = append(files, o.Files...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	files = append(files, res.Shared...)
+	slices.SortFunc(outcomes, func(a, b *Outcome) int {
+		return cmp.Or(strings.Compare(a.Report.Source, b.Report.Source), strings.Compare(a.Report.Slug, b.Report.Slug))
+	})
+	slices.SortFunc(files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
+	return outcomes, files, nil
+}
