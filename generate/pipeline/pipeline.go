@@ -33,7 +33,9 @@ type Options struct {
 	Layout    render.Layout // "" is render.LayoutFast
 	Format    parse.Format
 	Limits    parse.Limits      // zero fields: parse.DefaultLimits
-	Normalize normalize.Options // a nil Warninglists means the bundled lists
+	Normalize normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
+	// WarninglistDirs hold MISP warninglists applied besides the bundled ones.
+	WarninglistDirs []string
 	MaxTLP    string            // TLPv2 name; "" means DefaultMaxTLP
 	Workers   int               // reports processed at once; 0 means one per CPU
 	// InputDone, if set, is called after each input file (or report read up front) is done,
@@ -124,7 +126,7 @@ func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
 		opts.MaxTLP = DefaultMaxTLP
 	}
 	if opts.Normalize.Warninglists == nil {
-		if opts.Normalize.Warninglists, err = bundledWarninglists(); err != nil {
+		if opts.Normalize.Warninglists, err = warninglists(opts.WarninglistDirs); err != nil {
 			return nil, err
 		}
 	}
@@ -139,6 +141,25 @@ var bundledWarninglists = sync.OnceValues(func() (*warninglist.Set, error) {
 	lists, err := warninglist.Bundled()
 	return warninglist.NewSet(lists...), err
 })
+
+// warninglists are the bundled lists and those in dirs.
+func warninglists(dirs []string) (*warninglist.Set, error) {
+	if len(dirs) == 0 {
+		return bundledWarninglists()
+	}
+	lists, err := warninglist.Bundled()
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range dirs {
+		more, err := warninglist.LoadDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, more...)
+	}
+	return warninglist.NewSet(lists...), nil
+}
 
 // split puts MISP JSON files (by name, or all files when --format misp) in the streamed set.
 func split(inputs []string, format parse.Format) (inMemory, streamed []string) {

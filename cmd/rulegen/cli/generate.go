@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rulegen/rulegen/generate/normalize"
-	"github.com/rulegen/rulegen/generate/normalize/warninglist"
 	"github.com/rulegen/rulegen/generate/output"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/pipeline"
@@ -58,7 +57,9 @@ benign hashes, popular domains, public DNS resolvers, sinkholes; more with
 --max-tlp get no files at all.
 
 Nothing is written unless every input parses, every YARA rule compiles and every
-Sigma rule validates: files are staged beside OUT and moved in at the end.`,
+Sigma rule validates. OUT is locked while a run writes it; a symbolic link is
+written at its target. The new tree replaces OUT in one step, or file by file
+where OUT is a mount point.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("generate needs at least one INPUT report file or directory")}
@@ -71,21 +72,21 @@ Sigma rule validates: files are staged beside OUT and moved in at the end.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.out, "out", "o", "rules", "output directory")
-	fl.StringVar(&f.templates, "templates", "", "directory whose yara/*.tmpl and sigma/*.tmpl files override the built-in templates by name")
+	fl.StringVar(&f.templates, "templates", "", "`DIR` whose yara/*.tmpl and sigma/*.tmpl override the built-in templates by name")
 	fl.StringVar(&f.author, "author", "rulegen", "author written into every rule")
 	fl.StringVar(&f.format, "format", "auto", "input format: auto, markdown or misp")
 	fl.BoolVar(&f.allAttributes, "all-attributes", false, "also use MISP attributes that are not flagged to_ids")
 	fl.StringVar(&f.maxTLP, "max-tlp", pipeline.DefaultMaxTLP, "most restrictive TLP that gets rules: clear, green, amber, amber+strict or red")
-	fl.StringArrayVar(&f.warninglists, "warninglists", nil, "directory of MISP warninglist JSON files to apply besides the bundled ones (repeatable)")
+	fl.StringArrayVar(&f.warninglists, "warninglists", nil, "`DIR` of MISP warninglists applied besides the bundled ones (repeatable)")
 	fl.IntVarP(&f.jobs, "jobs", "j", 0, "reports processed at once (default: one per CPU)")
 	fl.Int64Var(&f.limits.FileBytes, "max-input-bytes", parse.DefaultLimits.FileBytes, "largest input file")
 	fl.IntVar(&f.limits.Depth, "max-depth", parse.DefaultLimits.Depth, "deepest JSON nesting")
 	fl.IntVar(&f.limits.Attributes, "max-attributes", parse.DefaultLimits.Attributes, "most attributes in one event")
 	fl.IntVar(&f.maxValueBytes, "max-value-bytes", normalize.DefaultMaxValueBytes, "longest value that may become a rule (longer ones are skipped)")
-	fl.IntVar(&f.bulkC2, "yara-bulk-c2", normalize.DefaultMaxFullC2, "most domains, addresses and URLs a report may list and still have YARA look for them in ASCII and UTF-16, in any case; a report with more is a blocklist, matched as listed, in ASCII (thousands of ascii wide nocase strings cost YARA 3x an empty scan); 0 makes every report a blocklist, for feeds of many small reports")
-	fl.BoolVar(&f.check, "check", false, "write nothing: compare what would be written with OUT, print a unified diff and the orphaned rule files, exit 1 if they differ")
+	fl.IntVar(&f.bulkC2, "yara-bulk-c2", normalize.DefaultMaxFullC2, "a report with more C2 domains, addresses and URLs is a blocklist: YARA matches them as listed, in ASCII (0: every report)")
+	fl.BoolVar(&f.check, "check", false, "write nothing: print how OUT differs from what the inputs generate, exit 1 if it does")
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
-	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (hash rules as size and digest trees, domain families as one regular expression, paths steered to a cheap atom: cheap to scan), readable (one term or quoted string per indicator) or feed (fast, with every report's samples in shared hash rules in "+render.FeedPath+"); all match the same")
+	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (cheap to scan), readable (one term per indicator) or feed (fast, samples in shared rules); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	return cmd
 }
@@ -126,21 +127,7 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	opts.Normalize.MaxValueBytes = f.maxValueBytes
 	opts.Normalize.MaxFullC2 = f.bulkC2
 	opts.Normalize.EveryReportBulk = f.bulkC2 == 0
-	if len(f.warninglists) == 0 {
-		return opts, nil // the pipeline applies the bundled lists
-	}
-	lists, err := warninglist.Bundled()
-	if err != nil {
-		return opts, err
-	}
-	for _, dir := range f.warninglists {
-		more, err := warninglist.LoadDir(dir)
-		if err != nil {
-			return opts, err
-		}
-		lists = append(lists, more...)
-	}
-	opts.Normalize.Warninglists = warninglist.NewSet(lists...)
+	opts.WarninglistDirs = f.warninglists
 	return opts, nil
 }
 
