@@ -70,7 +70,7 @@ bench-feed: build
 # RULESETS and PAIRS narrow it); then BenchmarkScanCost, the CPU-time ratio of one thread
 # scanning the same buffers in memory, which a busy machine disturbs less, over /usr/lib
 # (RULEGEN_SCAN_CORPUS, RULEGEN_SCAN_MB, RULEGEN_SCAN_RULES; see
-# generate/pipeline/scan_bench_test.go). The README's scan-cost table is this target's output.
+# generate/pipeline/scan_bench_test.go). docs/scan-cost.md's table is this target's output.
 PAIRS ?= 5
 bench-scan: build
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed

@@ -5,11 +5,11 @@ import "strings"
 // libyara finds a text string through one 4-byte "atom" of it, chosen by a heuristic that
 // ranks digits and punctuation above letters, and the scan of every byte of every file slows
 // with how often the atoms' first bytes occur. For the seed report's data path,
-// \<name>ns4\<NAME>.exe, it picks "ns4\", which starts with one of the commonest letters:
-// that one string cost 1.045x an empty ruleset over /usr/lib, the same path steered to start
-// its atom at the backslash of its file name 1.018x. libyara 4.2 builds atoms from literal
-// runs only, so writing a character as a one-character class ([4]) takes it out of every
-// candidate atom without changing what matches.
+// \<name>ns4\<NAME>.exe, it picks "ns4\", which starts with one of the commonest letters;
+// steered to start its atom at the backslash of its file name, the string costs scanners a
+// fraction of that (docs/scan-cost.md). libyara 4.2 builds atoms from literal runs only, so
+// writing a character as a one-character class ([4]) takes it out of every candidate atom
+// without changing what matches.
 
 // steeredPath returns a path tail (\dir\file.exe) as the body of a YARA regular expression
 // that matches exactly the same text, written so that libyara's atom starts at a backslash.

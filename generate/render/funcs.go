@@ -149,10 +149,9 @@ func prefixAll(prefix string, values []string) []string {
 
 // KeyContext is what YARA looks for to place a value name in its registry key: the key's last
 // two components with their backslashes, \CurrentVersion\RunOnce of
-// \Software\Microsoft\Windows\CurrentVersion\RunOnce. As an `ascii wide nocase` string the
-// whole path costs 1.11x an empty ruleset's scan of /usr/lib (the atoms libyara picks from it
-// are common there), the tail 1.01x (BenchmarkScanCost); the value name or data path it
-// accompanies is what makes the match specific. A tail under minKeyContext bytes says too
+// \Software\Microsoft\Windows\CurrentVersion\RunOnce. libyara's atoms for the whole path are
+// common in benign files, the tail's far less (docs/scan-cost.md); the value name or data path
+// it accompanies is what makes the match specific. A tail under minKeyContext bytes says too
 // little (\Services\x), and the whole path is used.
 func KeyContext(key string) string {
 	trimmed := strings.Trim(key, `\`)

@@ -12,16 +12,16 @@ import (
 // Hash rules and their cost. libyara evaluates every rule's condition for every file it scans,
 // so the per-file work of hash rules is the number of comparisons their conditions make. A
 // flat list of N `filesize == S and hash(...) == H` terms makes N comparisons per file, and
-// a feed is many reports: over /usr/lib, 1,000 reports of 10 samples as flat lists cost 1.45x
-// an empty ruleset, as size trees 1.09x (BenchmarkScanCost). rulegen keeps the flat form for
+// a feed is many reports, so flat lists cost far more than size trees (docs/scan-cost.md,
+// measured with BenchmarkScanCost). rulegen keeps the flat form for
 // reports of flatHashes samples or fewer (a tree would compare as often; flatUnsized for
 // samples without a size) and in the readable layout, and otherwise writes:
 //
 //   - rules of at most HashesPerRule samples, each over a range of file sizes that does not
 //     overlap the others' (samples sorted by size), so that a file outside the range costs
-//     one or two comparisons. Fewer, larger rules are cheaper: over the Go toolchain, 100,000
-//     samples cost 1.35x an empty ruleset in rules of 256, 1.13x in rules of 2,048 and 1.11x
-//     in rules of 8,192; a single condition of 10,000 leaves is beyond libyara's parser;
+//     one or two comparisons. Fewer, larger rules are cheaper, as BenchmarkScanCost shows for
+//     rules of 256 to 8,192 samples; a single condition of 10,000 leaves is beyond libyara's
+//     parser;
 //   - inside a rule, a balanced tree on the file size: a file descends about log2(n) levels
 //     to the few samples of its size, and only then is hashed.
 //

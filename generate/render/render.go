@@ -33,7 +33,7 @@ const (
 	// is paid on every file, their reading only when a rule fires.
 	LayoutFast Layout = "fast"
 	// LayoutReadable writes one hash term and one string per indicator, as analysts write them
-	// by hand. Over a large report it costs many times more per scanned file (see README).
+	// by hand. Over a large report it costs many times more per scanned file (docs/scan-cost.md).
 	LayoutReadable Layout = "readable"
 	// LayoutFeed is LayoutFast with every report's samples in shared hash rules
 	// (RenderFeed) instead of one hash rule per report: libyara spends time on every rule for

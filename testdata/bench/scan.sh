@@ -3,7 +3,7 @@
 # run on the same corpus, in pairs (rules, empty, rules, empty, ...) so that drift cancels.
 # Prints, per ruleset, its rule count, compile time, compiled size and, per corpus, the ratio of
 # the fastest wall time and of the least CPU time of each side: a neighbour on a shared machine
-# only ever adds time, and medians of pairs swung from 1.01x to 1.24x between runs here.
+# only ever adds time, and medians of pairs swing between runs (docs/scan-cost.md).
 #
 #   testdata/bench/scan.sh [PAIRS]       (make bench-scan)
 #

@@ -88,7 +88,7 @@ func newTest(stdout io.Writer) *cobra.Command {
   --events PATH        each event fires exactly the Sigma rules it lists
   --benign PATH        no YARA rule matches any file under PATH
 It prints a table (or --json) and exits 0 when all hold, 1 when any fails.
-The manifest and event formats are described in the README ("rulegen test").`,
+The manifest and event formats are described in the README ("A CI gate").`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cases, err := verify.Test(cmd.Context(), rulesDir(args), opts)
