@@ -36,8 +36,8 @@ type Options struct {
 	Normalize normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
 	// WarninglistDirs hold MISP warninglists applied besides the bundled ones.
 	WarninglistDirs []string
-	MaxTLP    string            // TLPv2 name; "" means DefaultMaxTLP
-	Workers   int               // reports processed at once; 0 means one per CPU
+	MaxTLP          string // TLPv2 name; "" means DefaultMaxTLP
+	Workers         int    // reports processed at once; 0 means one per CPU
 	// InputDone, if set, is called after each input file (or report read up front) is done,
 	// from any goroutine: it drives a progress display.
 	InputDone func()

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -36,26 +35,14 @@ func (f *reportFlags) write(stdout io.Writer, cases []verify.Case, failOnWarning
 		return err
 	}
 	if f.junit != "" {
-		if err := writeJUnit(f.junit, cases); err != nil {
-			return err
+		if err := verify.SaveJUnit(f.junit, cases); err != nil {
+			return fmt.Errorf("--junit: %w", err)
 		}
 	}
 	if verify.Count(cases, verify.Fail) > 0 || failOnWarnings && verify.Count(cases, verify.Warn) > 0 {
 		return errFailed
 	}
 	return nil
-}
-
-func writeJUnit(path string, cases []verify.Case) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("--junit: %w", err)
-	}
-	if err := verify.WriteJUnit(f, cases); err != nil {
-		f.Close()
-		return fmt.Errorf("--junit %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // rulesDir is the DIR argument of test and lint, "rules" when it is left out.
