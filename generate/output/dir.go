@@ -98,26 +98,29 @@ func (d *Dir) forget() {
 	}
 }
 
-// Stage names: beside the output directory ".<name>.rulegen-stage-<digits>", inside it (a
-// mount point) ".rulegen-stage-<digits>"; per-file temporaries ".rulegen-tmp-<digits>".
-// Versions before the lock named stages beside the directory ".rulegen-stage-<digits>" too.
+// A stage is named ".<name>.rulegen-stage-<digits>" after the output directory it is for, beside
+// it or, on a mount point, inside it; per-file temporaries ".rulegen-tmp-<digits>". Versions
+// before the lock named stages ".rulegen-stage-<digits>", beside the output directory.
 const (
-	stagePrefix = ".rulegen-stage-"
-	tempPrefix  = ".rulegen-tmp-"
+	stageInfix   = ".rulegen-stage-"
+	legacyPrefix = ".rulegen-stage-"
+	tempPrefix   = ".rulegen-tmp-"
 )
+
+func stagePrefix(out string) string { return "." + filepath.Base(out) + stageInfix }
 
 var digits = regexp.MustCompile(`^[0-9]+(\.old)?$`)
 
 // removeDeadStages removes what runs killed while writing dir left behind. It runs under the
 // lock, so no live run owns any of it.
 func removeDeadStages(dir string) error {
-	parent, name := filepath.Split(dir)
+	parent := filepath.Dir(dir)
 	for _, p := range []struct{ dir, prefix string }{
-		{parent, "." + name + "." + strings.TrimPrefix(stagePrefix, ".")},
-		{parent, stagePrefix}, // the unlocked stages of earlier versions
-		{dir, stagePrefix},
+		{parent, stagePrefix(dir)},
+		{parent, legacyPrefix},
+		{dir, stagePrefix(dir)},
 	} {
-		entries, err := os.ReadDir(cmpDir(p.dir))
+		entries, err := os.ReadDir(p.dir)
 		if err != nil {
 			if p.dir == parent && errors.Is(err, fs.ErrPermission) {
 				continue
@@ -156,11 +159,4 @@ func removeTemps(dir string) error {
 		}
 	}
 	return nil
-}
-
-func cmpDir(d string) string {
-	if d == "" {
-		return "."
-	}
-	return d
 }

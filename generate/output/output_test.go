@@ -218,14 +218,14 @@ func TestDeadStagesRemoved(t *testing.T) {
 		filepath.Join(parent, ".rules.rulegen-stage-123"),
 		filepath.Join(parent, ".rules.rulegen-stage-123.old"),
 		filepath.Join(parent, ".rulegen-stage-99"), // the naming of earlier versions
-		filepath.Join(out, ".rulegen-stage-7"),
+		filepath.Join(out, ".rules.rulegen-stage-7"),
 	}
 	for _, d := range dead {
 		write(t, d, "yara/a.yar", "half")
 	}
 	write(t, out, "yara/.rulegen-tmp-42", "half")
 	write(t, out, output.LockName, "pid 1 on a host that died\n")
-	alive := []string{filepath.Join(parent, ".rules-old.rulegen-stage-5"), filepath.Join(out, ".git-keep")}
+	alive := []string{filepath.Join(parent, ".rules-old.rulegen-stage-5"), filepath.Join(parent, ".rules.rulegen-stage-x"), filepath.Join(out, ".git-keep")}
 	for _, a := range alive {
 		write(t, a, "x", "x")
 	}

@@ -61,9 +61,8 @@ type Stage struct {
 // it, or inside it when out is a mount point (nothing can be renamed over a mount point) or
 // its parent cannot be written.
 func newStage(out string) (*Stage, error) {
-	parent, name := filepath.Split(out)
 	if !isMountPoint(out) {
-		dir, err := os.MkdirTemp(cmpDir(parent), "."+name+"."+stagePrefix[1:]+"*")
+		dir, err := os.MkdirTemp(filepath.Dir(out), stagePrefix(out)+"*")
 		if err == nil {
 			return openStage(dir, out, false)
 		}
@@ -71,7 +70,7 @@ func newStage(out string) (*Stage, error) {
 			return nil, err
 		}
 	}
-	dir, err := os.MkdirTemp(out, stagePrefix+"*")
+	dir, err := os.MkdirTemp(out, stagePrefix(out)+"*")
 	if err != nil {
 		return nil, err
 	}
