@@ -28,12 +28,9 @@ type Options struct {
 // rules into Out, as a whole or not at all: nothing is written unless every input parses,
 // every YARA rule compiles and every Sigma rule validates. It returns what the run did.
 func Generate(ctx context.Context, args []string, opts Options) (*Summary, error) {
-	inputs, err := pipeline.Inputs(args)
+	inputs, err := findInputs(args, opts)
 	if err != nil {
 		return nil, err
-	}
-	if opts.OnInputs != nil {
-		opts.OnInputs(len(inputs))
 	}
 	dir, err := Open(opts.Out)
 	if err != nil {
@@ -97,12 +94,9 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 // Check regenerates in memory and compares with Out, writing nothing: the CI gate of a rules
 // repository.
 func Check(ctx context.Context, args []string, opts Options) (*Comparison, error) {
-	inputs, err := pipeline.Inputs(args)
+	inputs, err := findInputs(args, opts)
 	if err != nil {
 		return nil, err
-	}
-	if opts.OnInputs != nil {
-		opts.OnInputs(len(inputs))
 	}
 	c := NewChecker(opts.Out)
 	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
@@ -122,6 +116,15 @@ func Check(ctx context.Context, args []string, opts Options) (*Comparison, error
 		}
 	}
 	return c.Result()
+}
+
+// findInputs expands the arguments into input files and tells OnInputs how many there are.
+func findInputs(args []string, opts Options) ([]string, error) {
+	inputs, err := pipeline.Inputs(args)
+	if err == nil && opts.OnInputs != nil {
+		opts.OnInputs(len(inputs))
+	}
+	return inputs, err
 }
 
 // compileAll compiles every YARA file under out, as a scanner loads them, into one file.
