@@ -1,6 +1,7 @@
 package output_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -326,5 +327,10 @@ func TestMountPointOutput(t *testing.T) {
 	}
 	if left := leftovers(t, out); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
+	}
+	var sum bytes.Buffer
+	(&output.Summary{Out: "rules", Written: w}).Write(&sum)
+	if !strings.Contains(sum.String(), "moved in file by file") {
+		t.Errorf("the summary does not say how the rules were written: %s", sum.String())
 	}
 }

@@ -172,6 +172,9 @@ func (s *Summary) Write(w io.Writer) {
 	case len(orphans) > 0:
 		line += fmt.Sprintf("; %d orphaned files no input produces (--prune removes them)", len(orphans))
 	}
+	if s.Written.Mode == PerFile {
+		line += fmt.Sprintf("; moved in file by file, as %s cannot be replaced whole (a mount point)", out)
+	}
 	fmt.Fprintln(w, line)
 	if s.Compiled != nil {
 		fmt.Fprintf(w, "%d YARA rules from %d files compiled into %s\n", s.Compiled.Rules, s.Compiled.Files, s.Compiled.Path)
