@@ -71,6 +71,9 @@ func resolve(dir string) (real string, created bool, err error) {
 // Put stages one file (see Stage.Put).
 func (d *Dir) Put(f File) error { return d.stage.Put(f) }
 
+// Remove marks a file of the directory for removal at Commit (see Stage.Remove).
+func (d *Dir) Remove(rel string) { d.stage.Remove(rel) }
+
 // Commit moves the staged files into place (see Stage.Commit).
 func (d *Dir) Commit(keep func(rel string) bool) (Written, error) {
 	w, err := d.stage.Commit(keep)
@@ -138,8 +141,19 @@ func removeDeadStages(dir string) error {
 	return removeTemps(dir)
 }
 
-// removeTemps removes per-file temporaries left in the directories generate writes.
+// removeTemps removes per-file temporaries left in the directory and in those generate writes.
 func removeTemps(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), tempPrefix) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
 	for kind := range outputKinds {
 		root := filepath.Join(dir, kind)
 		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {

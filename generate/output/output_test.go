@@ -334,3 +334,25 @@ func TestMountPointOutput(t *testing.T) {
 		t.Errorf("the summary does not say how the rules were written: %s", sum.String())
 	}
 }
+
+// Files marked for removal go with the commit, in either mode; a run that only removes writes.
+func TestRemove(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "events")
+	write(t, out, "a.json", "{}\n")
+	write(t, out, "b.json", "{}\n")
+	d, err := output.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Remove("a.json")
+	d.Remove("missing.json")
+	w, err := d.Commit(nil)
+	d.Close()
+	if err != nil || w.Removed != 1 || w.Mode != output.Swapped {
+		t.Fatalf("%+v %v", w, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "a.json")); err == nil {
+		t.Error("a.json stayed")
+	}
+	assertTree(t, out, nil, map[string]string{"b.json": "{}\n"})
+}

@@ -54,6 +54,7 @@ type Stage struct {
 	mu        sync.Mutex
 	dirs      map[string]bool // directories made in the stage
 	staged    []string        // slash paths of the files staged
+	removals  map[string]bool // slash paths of files to remove
 	unchanged int
 }
 
@@ -193,10 +194,25 @@ func (s *Stage) Commit(keep func(rel string) bool) (Written, error) {
 	return w, nil
 }
 
-// leftOut lists the rule files of the output that keep rejects, as slash paths.
+// Remove marks a file of the output for removal at Commit; a file that is not there is no
+// error. It is safe for concurrent use.
+func (s *Stage) Remove(rel string) {
+	if _, err := os.Lstat(filepath.Join(s.out, filepath.FromSlash(rel))); err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removals == nil {
+		s.removals = map[string]bool{}
+	}
+	s.removals[rel] = true
+}
+
+// leftOut lists, as slash paths, the files marked for removal and the rule files of the output
+// that keep rejects.
 func (s *Stage) leftOut(keep func(rel string) bool) (map[string]bool, error) {
 	if keep == nil {
-		return nil, nil
+		return maps.Clone(s.removals), nil
 	}
 	files, err := ruleFiles(s.out)
 	if err != nil {
@@ -206,7 +222,10 @@ func (s *Stage) leftOut(keep func(rel string) bool) (map[string]bool, error) {
 	for _, rel := range s.staged {
 		staged[rel] = true
 	}
-	out := map[string]bool{}
+	out := maps.Clone(s.removals)
+	if out == nil {
+		out = map[string]bool{}
+	}
 	for _, rel := range files {
 		if !keep(rel) && !staged[rel] {
 			out[rel] = true

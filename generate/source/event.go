@@ -1,0 +1,87 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// event is one MISP event as a pull keeps it.
+type event struct {
+	uuid      string
+	timestamp int64
+	body      []byte // canonical: {"Event": …}, keys sorted, two-space indentation
+}
+
+// readEvent checks that raw is one MISP event, {"Event": {...}} with a uuid, and writes it in
+// a canonical form, so that the same event always gives the same bytes: keys sorted, two-space
+// indentation, numbers and strings as the server wrote them, a final newline.
+func readEvent(raw []byte) (*event, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("not a MISP event: %v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("not a MISP event: more than one JSON value")
+	}
+	ev, ok := doc["Event"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a MISP event: no \"Event\" object (keys %s)", keyList(doc))
+	}
+	id, _ := ev["uuid"].(string)
+	if !IsUUID(id) {
+		return nil, fmt.Errorf("Event.uuid %q is not a uuid", truncate(id))
+	}
+	ts, err := eventTimestamp(ev["timestamp"])
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(map[string]any{"Event": ev}); err != nil {
+		return nil, err
+	}
+	return &event{uuid: id, timestamp: ts, body: b.Bytes()}, nil
+}
+
+// eventTimestamp reads Event.timestamp, which MISP writes as a string or a number of seconds;
+// an event without one has 0.
+func eventTimestamp(v any) (int64, error) {
+	switch t := v.(type) {
+	case nil:
+		return 0, nil
+	case json.Number:
+		return strconv.ParseInt(t.String(), 10, 64)
+	case string:
+		if t == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("Event.timestamp %q: want seconds since 1970", truncate(t))
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("Event.timestamp: want seconds since 1970, got %T", v)
+}
+
+func keyList(m map[string]any) string {
+	keys := sortedKeys(m)
+	if len(keys) > 5 {
+		keys = append(keys[:5], "…")
+	}
+	return fmt.Sprintf("%q", keys)
+}
+
+// truncate keeps a value from the outside short in a message.
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// StateName is the file in a reports directory that remembers its pulls: committed with the
+// events, so that a CI job resumes where the last one stopped. Hidden, so that generate does
+// not read it as a report.
+const StateName = ".rulegen-pull.json"
+
+// State is what a pull remembers. It holds no time of its own: the same pull of the same
+// source writes the same bytes.
+type State struct {
+	Source  string           `json:"source"` // "feed" or "misp"
+	URL     string           `json:"url"`
+	Filters Filters          `json:"filters"`
+	ETag    string           `json:"etag,omitempty"` // the feed manifest's
+	Events  map[string]int64 `json:"events"`         // event uuid → its timestamp when pulled
+	// HighWater is the newest event timestamp seen: a MISP pull asks for events changed since.
+	HighWater int64 `json:"high_water,omitempty"`
+}
+
+// Filters select the events a pull keeps; they are part of the state, so that a pull with
+// other filters starts over.
+type Filters struct {
+	Tags        []string `json:"tags,omitempty"` // any of these; "!tag" excludes
+	Since       int64    `json:"since,omitempty"`
+	Org         string   `json:"org,omitempty"`
+	Published   *bool    `json:"published,omitempty"`
+	ToIDs       *bool    `json:"to_ids,omitempty"`
+	ThreatLevel int      `json:"threat_level,omitempty"`
+}
+
+func (f Filters) equal(g Filters) bool {
+	a, _ := json.Marshal(f)
+	b, _ := json.Marshal(g)
+	return bytes.Equal(a, b)
+}
+
+// loadState reads the state of dir; a directory without one has an empty state.
+func loadState(dir string) (*State, error) {
+	path := filepath.Join(dir, StateName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &State{Events: map[string]int64{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%s: not a pull state (remove it to pull anew): %v", path, err)
+	}
+	if s.Events == nil {
+		s.Events = map[string]int64{}
+	}
+	return &s, nil
+}
+
+// encode writes the state with sorted keys and a final newline.
+func (s *State) encode() []byte {
+	data, _ := json.MarshalIndent(s, "", "  ") // maps are written in key order
+	return append(data, '\n')
+}
+
+// sameSource says whether the state was pulled from source with filters: only then do its
+// ETag, timestamps and high water mean anything for this pull.
+func (s *State) sameSource(kind, url string, f Filters) bool {
+	return s.Source == kind && s.URL == url && s.Filters.equal(f)
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsUUID says whether s is a UUID in its canonical text form: the only names that become
+// files, so that no key of a manifest or event leads outside the directory.
+func IsUUID(s string) bool { return uuidPattern.MatchString(s) }
+
+// eventFile is where an event is kept in the reports directory.
+func eventFile(uuid string) string { return uuid + ".json" }
+
+// eventFiles lists the event files a directory holds, by uuid.
+func eventFiles(dir string) (map[string]bool, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && IsUUID(name) && !e.IsDir() {
+			out[name] = true
+		}
+	}
+	return out, nil
+}
+
+// sortedKeys lists a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
