@@ -155,7 +155,11 @@ func TestPullFeedFilters(t *testing.T) {
 		}
 		return false
 	}
-	org := func(ev map[string]any) string { o, _ := ev["Orgc"].(map[string]any); s, _ := o["name"].(string); return s }
+	org := func(ev map[string]any) string {
+		o, _ := ev["Orgc"].(map[string]any)
+		s, _ := o["name"].(string)
+		return s
+	}
 	for _, tc := range []struct {
 		name string
 		f    source.Filters
@@ -190,10 +194,10 @@ func TestPullFeedFilters(t *testing.T) {
 // as it was.
 func TestPullFeedFailures(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		path string // "" the manifest
-		hook func(t *testing.T, s *feedServer) http.HandlerFunc
-		says string
+		name  string
+		path  string // "" the manifest
+		hook  func(t *testing.T, s *feedServer) http.HandlerFunc
+		says  string
 		tries int
 	}{
 		{"server error", "", status(http.StatusServiceUnavailable), "503 Service Unavailable (after 3 attempts)", 3},

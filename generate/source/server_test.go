@@ -216,7 +216,7 @@ type mispServer struct {
 	events   map[string]map[string]any
 	queries  []map[string]any
 	requests int
-	auth     []string // the Authorization header of each request
+	auth     []string                 // the Authorization header of each request
 	hooks    map[int]http.HandlerFunc // by request number (1, 2, ...): answers instead
 	lieCount int                      // added to X-Result-Count
 }
