@@ -28,16 +28,18 @@ type Options struct {
 // rules into Out, as a whole or not at all: nothing is written unless every input parses,
 // every YARA rule compiles and every Sigma rule validates. It returns what the run did.
 func Generate(ctx context.Context, args []string, opts Options) (*Summary, error) {
-	inputs, err := findInputs(args, opts)
+	found, err := findInputs(args, opts)
 	if err != nil {
 		return nil, err
 	}
+	inputs := found.Files
 	dir, err := Open(opts.Out)
 	if err != nil {
 		return nil, err
 	}
 	defer dir.Close()
 	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
+	sum.InputSkips = found.Skipped
 	produced := newPathSet()
 	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
 		for _, f := range o.Files {
@@ -94,10 +96,11 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 // Check regenerates in memory and compares with Out, writing nothing: the CI gate of a rules
 // repository.
 func Check(ctx context.Context, args []string, opts Options) (*Comparison, error) {
-	inputs, err := findInputs(args, opts)
+	found, err := findInputs(args, opts)
 	if err != nil {
 		return nil, err
 	}
+	inputs := found.Files
 	c := NewChecker(opts.Out)
 	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
 		for _, f := range o.Files {
@@ -119,12 +122,12 @@ func Check(ctx context.Context, args []string, opts Options) (*Comparison, error
 }
 
 // findInputs expands the arguments into input files and tells OnInputs how many there are.
-func findInputs(args []string, opts Options) ([]string, error) {
-	inputs, err := pipeline.Inputs(args)
+func findInputs(args []string, opts Options) (*pipeline.Found, error) {
+	found, err := pipeline.FindInputs(args)
 	if err == nil && opts.OnInputs != nil {
-		opts.OnInputs(len(inputs))
+		opts.OnInputs(len(found.Files))
 	}
-	return inputs, err
+	return found, err
 }
 
 // compileAll compiles every YARA file under out, as a scanner loads them, into one file.

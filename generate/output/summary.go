@@ -31,6 +31,9 @@ type Summary struct {
 	Orphans  []string
 	Pruned   bool
 	Compiled *Compiled // the --yara-compiled file, when written
+	// InputSkips are entries of the inputs that name no report (feed manifest keys that are
+	// not event uuids).
+	InputSkips []report.Skipped
 
 	mu                       sync.Mutex
 	reports, withheld        int
@@ -148,6 +151,9 @@ func (s *Summary) Write(w io.Writer) {
 		for _, d := range s.details {
 			d.print(w, out)
 		}
+	}
+	for _, sk := range s.InputSkips {
+		fmt.Fprintf(w, "%s: skipped %s %q: %s\n", sk.Source.File, sk.Kind, shorten(sk.Value), sk.Reason)
 	}
 	line := fmt.Sprintf("%d reports, %d indicators, %d rules, %d files in %s (%d written, %d unchanged)",
 		s.reports, s.indicators, s.rules, s.files, out, written, unchanged)

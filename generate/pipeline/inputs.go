@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // reportExtensions are the file names a directory input contributes.
@@ -19,10 +23,28 @@ var docFiles = []string{"README.md", "SOURCES.md"}
 // feedManifest marks a directory as a MISP feed: manifest.json indexes <uuid>.json event files.
 const feedManifest = "manifest.json"
 
-// Inputs expands directories into the report files they hold, sorted; files are kept as given.
-// A directory with a manifest.json is a MISP feed and contributes the events its manifest
-// lists; hidden files and directories, README.md and SOURCES.md are passed over.
+// Inputs expands directories into the report files they hold (see FindInputs), without the
+// list of what was passed over.
 func Inputs(args []string) ([]string, error) {
+	found, err := FindInputs(args)
+	if err != nil {
+		return nil, err
+	}
+	return found.Files, nil
+}
+
+// Found are the input files of a run, and the entries of feed manifests that name no event
+// file (keys that are not uuids), with the reason.
+type Found struct {
+	Files   []string
+	Skipped []report.Skipped
+}
+
+// FindInputs expands directories into the report files they hold, sorted; files are kept as
+// given. A directory with a manifest.json is a MISP feed and contributes the events its
+// manifest lists; hidden files and directories, README.md and SOURCES.md are passed over.
+func FindInputs(args []string) (*Found, error) {
+	found := &Found{}
 	var out []string
 	for _, a := range args {
 		info, err := os.Stat(a)
@@ -33,7 +55,7 @@ func Inputs(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		files, err := walk(a)
+		files, err := walk(a, found)
 		if err != nil {
 			return nil, err
 		}
@@ -43,10 +65,11 @@ func Inputs(args []string) ([]string, error) {
 		return nil, fmt.Errorf("no report files in %s", strings.Join(args, ", "))
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	found.Files = slices.Compact(out)
+	return found, nil
 }
 
-func walk(root string) ([]string, error) {
+func walk(root string, found *Found) ([]string, error) {
 	var out []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -60,8 +83,9 @@ func walk(root string) ([]string, error) {
 		}
 		if d.IsDir() {
 			if _, err := os.Stat(filepath.Join(p, feedManifest)); err == nil {
-				events, err := FeedEvents(p)
+				events, skipped, err := FeedEvents(p)
 				out = append(out, events...)
+				found.Skipped = append(found.Skipped, skipped...)
 				if err != nil {
 					return err
 				}
@@ -81,29 +105,51 @@ func walk(root string) ([]string, error) {
 }
 
 // FeedEvents lists the event files of a MISP feed directory in the order of their uuids, as
-// its manifest.json names them. A listed event without its file is an error: the feed is
-// incomplete.
-func FeedEvents(dir string) ([]string, error) {
+// its manifest.json names them. A key that is not a uuid is skipped with the reason (it never
+// becomes a path); a manifest without any uuid key is not a MISP feed's; a listed event
+// without its file is an error: the feed is incomplete.
+func FeedEvents(dir string) ([]string, []report.Skipped, error) {
 	path := filepath.Join(dir, feedManifest)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("MISP feed: %w", err)
+		return nil, nil, fmt.Errorf("MISP feed: %w", err)
 	}
 	var manifest map[string]json.RawMessage
 	if err := json.Unmarshal(data, &manifest); err != nil {
-		return nil, fmt.Errorf("%s: not a MISP feed manifest (want an object keyed by event uuid): %v", path, err)
+		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest (want an object keyed by event uuid): %v", path, err)
+	}
+	keys := slices.Sorted(maps.Keys(manifest))
+	if len(keys) > 0 && !slices.ContainsFunc(keys, report.IsUUID) {
+		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest: its keys (%s) are not event uuids", path, quoted(keys, 5))
 	}
 	var out []string
-	for id := range manifest {
-		if id == "" || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
-			return nil, fmt.Errorf("%s: event key %q is not a uuid", path, id)
+	var skipped []report.Skipped
+	for _, id := range keys {
+		if !report.IsUUID(id) {
+			skipped = append(skipped, report.Skipped{Value: id, Kind: "manifest key", Reason: "not an event uuid", Source: report.Pos{File: path}})
+			continue
 		}
 		event := filepath.Join(dir, id+".json")
 		if _, err := os.Stat(event); err != nil {
-			return nil, fmt.Errorf("%s lists event %s, but %s is missing: %w", path, id, filepath.Base(event), err)
+			return nil, nil, fmt.Errorf("%s lists event %s, but %s is missing: %w", path, id, filepath.Base(event), err)
 		}
 		out = append(out, event)
 	}
-	slices.Sort(out)
-	return out, nil
+	return out, skipped, nil
+}
+
+// quoted lists at most n keys, quoted.
+func quoted(keys []string, n int) string {
+	var parts []string
+	for i, k := range keys {
+		if i == n {
+			parts = append(parts, "…")
+			break
+		}
+		if len(k) > 60 {
+			k = k[:60] + "…"
+		}
+		parts = append(parts, strconv.Quote(k))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -87,8 +87,23 @@ func TestBrokenFeeds(t *testing.T) {
 	}
 	escape := writeFile(t, filepath.Join(dir, "c", "manifest.json"), `{"../../etc/passwd": {}}`)
 	_, err = pipeline.Inputs([]string{filepath.Dir(escape)})
-	if err == nil || !strings.Contains(err.Error(), "is not a uuid") {
+	if err == nil || !strings.HasSuffix(err.Error(), escape+`: not a MISP feed manifest: its keys ("../../etc/passwd") are not event uuids`) {
 		t.Errorf("path in manifest: %v", err)
+	}
+	// A vendor's own index, seen in the wild: named as what it is, the same way every run.
+	index := writeFile(t, filepath.Join(dir, "d", "manifest.json"), `{"version": 2, "description": "our feeds", "feeds": [{"url": "x"}]}`)
+	for range 5 {
+		_, err = pipeline.Inputs([]string{filepath.Dir(index)})
+		if err == nil || !strings.HasSuffix(err.Error(), index+`: not a MISP feed manifest: its keys ("description", "feeds", "version") are not event uuids`) {
+			t.Fatalf("vendor index: %v", err)
+		}
+	}
+	// Beside real events, a key that is not a uuid is skipped with the reason, never a path.
+	mixed := writeFile(t, filepath.Join(dir, "e", "manifest.json"), `{"../../etc/passwd": {}, "5aa2e21b-79d8-4fd7-b15d-34670a016219": {}}`)
+	writeFile(t, filepath.Join(dir, "e", "5aa2e21b-79d8-4fd7-b15d-34670a016219.json"), `{"Event": {}}`)
+	found, err := pipeline.FindInputs([]string{filepath.Dir(mixed)})
+	if err != nil || len(found.Files) != 1 || len(found.Skipped) != 1 || found.Skipped[0].Value != "../../etc/passwd" || found.Skipped[0].Reason != "not an event uuid" {
+		t.Errorf("mixed manifest: %+v %v", found, err)
 	}
 }
 

@@ -204,6 +204,25 @@ func (r *Report) SkipPart(a Attribute, part, reason string) {
 	r.Skipped = append(r.Skipped, Skipped{Value: part, Kind: a.Type, Reason: reason, Source: a.Pos})
 }
 
+// IsUUID says whether s is a UUID in its canonical text form (8-4-4-4-12 hex digits): the only
+// event keys that become file names, so that no key of a manifest leads outside its directory.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+			return false
+		}
+	}
+	return true
+}
+
 // ShortID is eight hex digits that stand for a report id in file and rule names.
 func ShortID(id string) string {
 	s := strings.ReplaceAll(id, "-", "")

@@ -8,9 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // StateName is the file in a reports directory that remembers its pulls: committed with the
@@ -79,11 +80,8 @@ func (s *State) sameSource(kind, url string, f Filters) bool {
 	return s.Source == kind && s.URL == url && s.Filters.equal(f)
 }
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// IsUUID says whether s is a UUID in its canonical text form: the only names that become
-// files, so that no key of a manifest or event leads outside the directory.
-func IsUUID(s string) bool { return uuidPattern.MatchString(s) }
+// IsUUID says whether s is a UUID in its canonical text form (see report.IsUUID).
+func IsUUID(s string) bool { return report.IsUUID(s) }
 
 // eventFile is where an event is kept in the reports directory.
 func eventFile(uuid string) string { return uuid + ".json" }

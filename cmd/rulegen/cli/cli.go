@@ -75,6 +75,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	}
-	root.AddCommand(newGenerate(stdout, stderr, logger), newTest(stdout), newLint(stdout))
+	root.AddCommand(newGenerate(stdout, stderr, logger), newPull(stdout, stderr), newTest(stdout), newLint(stdout))
 	return root
 }

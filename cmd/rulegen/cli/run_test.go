@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +29,9 @@ func TestRunExitCodes(t *testing.T) {
 	bad := file("bad.md", "not a report\n")
 	good := filepath.Join(dir, "rules")
 	broken := filepath.Join(dir, "broken")
+	feed := httptest.NewServer(http.FileServer(http.Dir(filepath.Join("..", "..", "..", "testdata", "feeds", "chrome-mal-ids"))))
+	defer feed.Close()
+	pulled := filepath.Join(dir, "pulled")
 	file("broken/yara/x.yar", "rule x { condition: nope }\n")
 	file("broken/sigma/x/x.yml", "title: x\n")
 
@@ -56,6 +61,13 @@ func TestRunExitCodes(t *testing.T) {
 		{"lint", []string{"lint", good}, 0, "0 failed"},
 		{"lint failing", []string{"lint", broken}, 1, "failed"},
 		{"lint bad flag", []string{"lint", "--max-values", "x", good}, 2, "invalid argument"},
+		{"pull", []string{"pull", "--feed", feed.URL, "--out", pulled}, 0, "3 new"},
+		{"pull again", []string{"pull", "--feed", feed.URL, "--out", pulled}, 0, "3 unchanged"},
+		{"generate pulled", []string{"generate", "--out", filepath.Join(dir, "pulled-rules"), pulled}, 0, "3 reports"},
+		{"pull missing feed", []string{"pull", "--feed", feed.URL + "/nowhere", "--out", pulled}, 1, "404 Not Found"},
+		{"pull without a source", []string{"pull", "--out", pulled}, 2, "one source"},
+		{"pull two sources", []string{"pull", "--feed", feed.URL, "--misp", feed.URL}, 2, "one source"},
+		{"pull bad since", []string{"pull", "--feed", feed.URL, "--since", "last week"}, 2, "--since"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

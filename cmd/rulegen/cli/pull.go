@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rulegen/rulegen/generate/source"
+)
+
+type pullFlags struct {
+	feed, misp  string
+	out         string
+	tags        []string
+	since       string
+	org         string
+	published   bool
+	toIDs       bool
+	threatLevel string
+	pageSize    int
+	full        bool
+	client      source.ClientOptions
+}
+
+func newPull(stdout, stderr io.Writer) *cobra.Command {
+	var f pullFlags
+	cmd := &cobra.Command{
+		Use:   "pull (--feed URL | --misp URL) --out DIR [flags]",
+		Short: "Mirror a MISP feed or the events of a MISP instance into a reports directory",
+		Long: `pull keeps a reports directory in sync with where intelligence lives, so that
+generate reads files a repository commits:
+  --feed URL   a MISP feed (URL/manifest.json, URL/<uuid>.json): the manifest is
+               asked for with the last pull's ETag, and only events that are new or
+               whose timestamp grew are downloaded; events no longer listed go
+  --misp URL   a MISP instance, through POST /events/restSearch, with the API key
+               from the MISP_KEY environment variable; after the first pull only
+               events changed since the newest one pulled are asked for (--full
+               asks for all, and removes the events the instance no longer returns)
+DIR gets one <uuid>.json per event ({"Event": ...}, the same bytes for the same
+event) and .rulegen-pull.json, the state the next pull resumes from: commit both.
+A pull that fails leaves DIR as it was.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPull(cmd.Context(), stdout, stderr, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.feed, "feed", "", "pull the MISP feed at `URL`")
+	fl.StringVar(&f.misp, "misp", "", "pull from the MISP instance at `URL` (key in $"+source.MISPKeyEnv+")")
+	fl.StringVarP(&f.out, "out", "o", "reports", "the reports `DIR`")
+	fl.StringArrayVar(&f.tags, "tags", nil, "keep events with any of these tags; !tag excludes (repeatable)")
+	fl.StringVar(&f.since, "since", "", "keep events changed on or after `DATE` (YYYY-MM-DD, RFC 3339 or Unix seconds)")
+	fl.StringVar(&f.org, "org", "", "keep events of this organisation (name or uuid)")
+	fl.BoolVar(&f.published, "published", true, "MISP: published events only (false: any)")
+	fl.BoolVar(&f.toIDs, "to-ids", true, "MISP: attributes flagged to_ids only (false: all)")
+	fl.StringVar(&f.threatLevel, "threat-level", "", "MISP: events of this threat level only: high, medium, low, undefined or 1-4")
+	fl.IntVar(&f.pageSize, "page-size", source.DefaultPageSize, "MISP: events asked for at once")
+	fl.BoolVar(&f.full, "full", false, "ignore what the last pull remembers: check every event, remove those gone")
+	fl.DurationVar(&f.client.Timeout, "timeout", source.DefaultTimeout, "time limit of each request")
+	fl.StringVar(&f.client.CAFile, "ca", "", "also trust the PEM certificates in `FILE` (a private CA)")
+	fl.Int64Var(&f.client.MaxBytes, "max-bytes", source.DefaultMaxBytes, "largest response accepted")
+	return cmd
+}
+
+func runPull(ctx context.Context, stdout, stderr io.Writer, f pullFlags) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	bar := newProgress(stderr)
+	defer bar.stop()
+	opts.OnTotal, opts.Done = bar.start, bar.inputDone
+	var res *source.Result
+	if f.feed != "" {
+		res, err = source.PullFeed(ctx, f.feed, opts)
+	} else {
+		res, err = source.PullMISP(ctx, f.misp, os.Getenv(source.MISPKeyEnv), opts)
+	}
+	bar.stop()
+	if err != nil {
+		return err
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(stdout, "skipped %q: %s\n", s.Event, s.Reason)
+	}
+	fmt.Fprintln(stdout, res)
+	return nil
+}
+
+func (f pullFlags) options() (source.Options, error) {
+	opts := source.Options{Out: f.out, Full: f.full, PageSize: f.pageSize, Client: f.client}
+	if (f.feed == "") == (f.misp == "") {
+		return opts, usageError{fmt.Errorf("pull needs one source: --feed URL or --misp URL")}
+	}
+	if f.pageSize <= 0 || f.client.Timeout <= 0 || f.client.MaxBytes <= 0 {
+		return opts, usageError{fmt.Errorf("--page-size, --timeout and --max-bytes must be positive")}
+	}
+	opts.Filters = source.Filters{Tags: f.tags, Org: f.org}
+	var err error
+	if opts.Filters.Since, err = parseSince(f.since); err != nil {
+		return opts, usageError{err}
+	}
+	if f.misp != "" {
+		if f.published {
+			opts.Filters.Published = &f.published
+		}
+		if f.toIDs {
+			opts.Filters.ToIDs = &f.toIDs
+		}
+		if opts.Filters.ThreatLevel, err = parseThreatLevel(f.threatLevel); err != nil {
+			return opts, usageError{err}
+		}
+	}
+	return opts, nil
+}
+
+// parseSince reads --since as a day, a time or Unix seconds.
+func parseSince(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		return n, nil
+	}
+	for _, layout := range []string{time.DateOnly, time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Unix(), nil
+		}
+	}
+	return 0, fmt.Errorf("--since %q: want YYYY-MM-DD, an RFC 3339 time or Unix seconds", s)
+}
+
+// parseThreatLevel reads MISP's threat levels by name or id.
+func parseThreatLevel(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	for i, name := range []string{"high", "medium", "low", "undefined"} {
+		if strings.EqualFold(s, name) || s == strconv.Itoa(i+1) {
+			return i + 1, nil
+		}
+	}
+	return 0, fmt.Errorf("--threat-level %q: want high, medium, low, undefined or 1-4", s)
+}
