@@ -6,7 +6,7 @@ BIN     := bin/rulegen
 AUTHOR  := rulegen
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build rules test gate fuzz bench-scan test-short update-golden bench bench-feed scan-ratio clean
+.PHONY: all deps build rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-pull scan-ratio clean
 
 all: build
 
@@ -63,6 +63,12 @@ bench: deps
 bench-feed: build
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/feed.sh 10000 1000000 3
+
+# rulegen pull on a synthetic feed of 10,000 events served on 127.0.0.1, against a plain
+# download of the same files with one client (docs/benchmarks.md).
+bench-pull: build
+	$(GO) build -o bin/synthfeed ./cmd/synthfeed
+	bash testdata/bench/pull.sh 10000 1000000 3
 
 # Scan cost of generated YARA (seed report; 1,000, 10,000 and 100,000 hashes with sizes;
 # 10,000 without; 10,000 domains) against an empty ruleset: first the yara CLI's wall and CPU

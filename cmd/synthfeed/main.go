@@ -1,14 +1,22 @@
 // Command synthfeed writes a synthetic MISP feed for benchmarks (see generate/synthfeed), or
 // with -decode times a plain encoding/json decode of a feed: the baseline generate's speed is
-// measured against.
+// measured against. -serve serves a feed directory on a local address, as a MISP feed server
+// does (an ETag on the manifest), counting requests; -download fetches a served feed with one
+// plain HTTP client: the baseline pull's speed is measured against.
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/rulegen/rulegen/generate/synthfeed"
@@ -22,6 +30,8 @@ func main() {
 	event := flag.String("event", "", "write one event of `KIND` (hashes, hashes-nosize, domains) with -count indicators to the file given instead of DIR")
 	count := flag.Int("count", 1000, "indicators in the -event")
 	split := flag.Int("split", 1, "spread the -event's indicators over this many events, written into the directory given")
+	serve := flag.String("serve", "", "serve the feed in DIR on `ADDR` (127.0.0.1:0 picks a port; the address is printed), GET /_requests counts requests")
+	download := flag.String("download", "", "download the feed at `URL` into DIR with one plain client and print the seconds it took")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR")
 		flag.PrintDefaults()
@@ -41,6 +51,14 @@ func main() {
 			fmt.Fprintln(os.Stderr, "synthfeed:", err)
 			os.Exit(1)
 		}
+		return
+	}
+	if *serve != "" {
+		fail(serveFeed(*serve, dir))
+		return
+	}
+	if *download != "" {
+		fail(downloadFeed(*download, dir))
 		return
 	}
 	if *decode {
@@ -74,6 +92,84 @@ func timeDecode(dir string) error {
 		var v any
 		if err := json.Unmarshal(data, &v); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	fmt.Printf("%.3f\n", time.Since(start).Seconds())
+	return nil
+}
+
+func fail(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "synthfeed:", err)
+		os.Exit(1)
+	}
+}
+
+// serveFeed serves dir's files, with an ETag on manifest.json, and counts the requests.
+func serveFeed(addr, dir string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	manifest, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(manifest)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	var requests atomic.Int64
+	files := http.FileServer(http.Dir(dir))
+	fmt.Printf("http://%s\n", ln.Addr())
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_requests" {
+			fmt.Fprintln(w, requests.Load())
+			return
+		}
+		requests.Add(1)
+		if r.URL.Path == "/manifest.json" {
+			w.Header().Set("ETag", etag)
+			if r.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		}
+		files.ServeHTTP(w, r)
+	}))
+}
+
+// downloadFeed fetches the manifest and then every event it lists, one after the other, with
+// one client, and writes them into dir as they come: what any script would do.
+func downloadFeed(base, dir string) error {
+	start := time.Now()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	get := func(name string) ([]byte, error) {
+		resp, err := http.Get(base + "/" + name)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s: %s", name, resp.Status)
+		}
+		return io.ReadAll(resp.Body)
+	}
+	data, err := get("manifest.json")
+	if err != nil {
+		return err
+	}
+	var manifest map[string]json.RawMessage
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		return err
+	}
+	for id := range manifest {
+		body, err := get(id + ".json")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, id+".json"), body, 0o644); err != nil {
+			return err
 		}
 	}
 	fmt.Printf("%.3f\n", time.Since(start).Seconds())
