@@ -76,6 +76,9 @@ func PullMISP(ctx context.Context, base, key string, opts Options) (*Result, err
 		}
 	}
 	if err := m.pages(ctx, c, u.String()+"/events/restSearch", query, opts.Done); err != nil {
+		if errors.Is(err, ErrRefused) {
+			return nil, fmt.Errorf("%w (the key in %s was refused)", err, MISPKeyEnv)
+		}
 		return nil, err
 	}
 	m.res.Unchanged = len(m.next.Events) - m.res.New - m.res.Changed

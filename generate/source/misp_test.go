@@ -122,7 +122,7 @@ func TestPullMISPFailures(t *testing.T) {
 		lie  int
 		says string
 	}{
-		{"wrong key", "not-the-key", nil, 0, "403 Forbidden: access refused"},
+		{"wrong key", "not-the-key", nil, 0, "403 Forbidden: access refused (the key in MISP_KEY was refused)"},
 		{"login page", testKey, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 			w.Write([]byte("<!DOCTYPE html><html><head><title>Users - MISP</title></head><body>" + testKey + "</body></html>"))
