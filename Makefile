@@ -6,7 +6,20 @@ BIN     := bin/rulegen
 AUTHOR  := rulegen
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-pull scan-ratio clean
+# What `rulegen version` says: the tag HEAD is at (else devel) and the commit, -dirty when the
+# tree has changes. Both are inputs of the build, so the same tree builds the same bytes.
+VERSION ?= $(shell git describe --tags --exact-match 2>/dev/null || echo devel)
+COMMIT  ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; } || echo unknown)
+STAMP   := -X github.com/rulegen/rulegen/generate/buildinfo.version=$(VERSION) -X github.com/rulegen/rulegen/generate/buildinfo.commit=$(COMMIT)
+
+# The release: one executable with libyara and its C libraries linked in statically (go-yara's
+# yara_static tag; Debian's static libraries), runnable where libyara is not installed, and
+# reproducible: -trimpath, no build ids, no VCS stamp but the one above.
+RELEASE_DIR ?= bin
+RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
+STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
+
+.PHONY: all deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-pull scan-ratio clean
 
 all: build
 
@@ -19,7 +32,24 @@ deps:
 	fi
 
 build: deps
-	$(GO) build -o $(BIN) ./cmd/rulegen
+	$(GO) build -ldflags "$(STAMP)" -o $(BIN) ./cmd/rulegen
+
+# The static libraries libyara links against (libmagic's compressors included).
+deps-static: deps
+	@for lib in $(STATIC_LIBS); do [ -f /usr/lib/x86_64-linux-gnu/$$lib ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing the static libraries for the release build"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libyara-dev libmagic-dev libjansson-dev libssl-dev libbz2-dev liblzma-dev zlib1g-dev; \
+	fi
+
+release: deps-static
+	@mkdir -p $(RELEASE_DIR)
+	CGO_LDFLAGS="-lbz2 -llzma -lz" $(GO) build -tags yara_static,netgo,osusergo -trimpath -buildvcs=false \
+		-ldflags "-s -w -buildid= $(STAMP) -linkmode external -extldflags '-static -Wl,--build-id=none'" \
+		-o $(RELEASE) ./cmd/rulegen 2>&1 | { grep -Ev "^# |: in function|statically linked applications requires" || true; }
+	@test -x $(RELEASE)
+	cd $(RELEASE_DIR) && sha256sum rulegen-linux-amd64 > SHA256SUMS
+	@cat $(RELEASE_DIR)/SHA256SUMS
 
 # Regenerate the committed rules from the bundled reports.
 rules: build

@@ -50,3 +50,6 @@ func (*Rules) Save(string) error { return ErrUnavailable }
 
 // Load always fails without cgo.
 func Load(string) (*Rules, error) { return nil, ErrUnavailable }
+
+// LibraryVersion is "" without cgo: no libyara is linked.
+func LibraryVersion() string { return "" }

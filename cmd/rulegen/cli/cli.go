@@ -56,13 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Turn threat reports into YARA and Sigma rules, and prove them",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usageError{fmt.Errorf("unknown command %q", args[0])}
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:          noArgs,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -75,6 +69,22 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	}
-	root.AddCommand(newGenerate(stdout, stderr, logger), newPull(stdout, stderr), newTest(stdout), newLint(stdout))
+	root.AddCommand(newGenerate(stdout, stderr, logger), newPull(stdout, stderr), newTest(stdout), newLint(stdout), newVersion(stdout))
+	var showVersion bool
+	root.Flags().BoolVar(&showVersion, "version", false, "print rulegen's version and exit")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if showVersion {
+			return printVersion(stdout, false)
+		}
+		return cmd.Help()
+	}
 	return root
+}
+
+// noArgs refuses arguments as a usage error (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())}
+	}
+	return nil
 }

@@ -46,7 +46,7 @@ generate reads files a repository commits:
 DIR gets one <uuid>.json per event ({"Event": ...}, the same bytes for the same
 event) and .rulegen-pull.json, the state the next pull resumes from: commit both.
 A pull that fails leaves DIR as it was.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPull(cmd.Context(), stdout, stderr, f)
 		},

@@ -67,6 +67,10 @@ func TestRunExitCodes(t *testing.T) {
 		{"pull missing feed", []string{"pull", "--feed", feed.URL + "/nowhere", "--out", pulled}, 1, "404 Not Found"},
 		{"pull without a source", []string{"pull", "--out", pulled}, 2, "one source"},
 		{"pull two sources", []string{"pull", "--feed", feed.URL, "--misp", feed.URL}, 2, "one source"},
+		{"version", []string{"version"}, 0, "rulegen devel (commit "},
+		{"version json", []string{"version", "--json"}, 0, `"libyara": "4.2.`},
+		{"--version", []string{"--version"}, 0, "rulegen devel"},
+		{"version extra argument", []string{"version", "x"}, 2, "unknown command"},
 		{"pull bad since", []string{"pull", "--feed", feed.URL, "--since", "last week"}, 2, "--since"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The release build is one executable that needs no shared library: built twice it gives the
+// same bytes, ldd finds nothing of libyara's, and it passes the README's CI gate on the
+// bundled rules inside an empty root (chroot) where no library could be found at all.
+func TestReleaseBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the static release twice")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(dir string) []byte {
+		t.Helper()
+		cmd := exec.Command("make", "--no-print-directory", "-C", root, "release", "RELEASE_DIR="+dir, "VERSION=v0.0.0-test", "COMMIT=0123456789abcdef")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make release: %v\n%s", err, out)
+		}
+		bin, err := os.ReadFile(filepath.Join(dir, "rulegen-linux-amd64"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bin
+	}
+	a, b := t.TempDir(), t.TempDir()
+	first, second := build(a), build(b)
+	if !bytes.Equal(first, second) {
+		t.Error("two release builds differ")
+	}
+	sums, _ := os.ReadFile(filepath.Join(a, "SHA256SUMS"))
+	if again, _ := os.ReadFile(filepath.Join(b, "SHA256SUMS")); !bytes.Equal(sums, again) || !strings.HasSuffix(string(sums), "  rulegen-linux-amd64\n") {
+		t.Errorf("SHA256SUMS %q and %q", sums, again)
+	}
+	release := filepath.Join(a, "rulegen-linux-amd64")
+	ldd, _ := exec.Command("ldd", release).CombinedOutput()
+	for _, lib := range []string{"libyara", "libjansson", "libmagic", "libcrypto"} {
+		if strings.Contains(string(ldd), lib) {
+			t.Errorf("the release links %s dynamically:\n%s", lib, ldd)
+		}
+	}
+	out, err := exec.Command(release, "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "rulegen v0.0.0-test (commit 0123456789abcdef, go1.") || !strings.Contains(string(out), "libyara 4.2.") {
+		t.Errorf("version: %s %v", out, err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("the gate in an empty root needs chroot, which needs root; CI runs as root")
+	}
+	jail := t.TempDir()
+	for _, dir := range []string{"rules", "testdata/reports", "testdata/fixtures", "testdata/events"} {
+		os.MkdirAll(filepath.Join(jail, filepath.Dir(dir)), 0o755)
+		if out, err := exec.Command("cp", "-r", filepath.Join(root, dir), filepath.Join(jail, dir)).CombinedOutput(); err != nil {
+			t.Fatalf("cp %s: %v %s", dir, err, out)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(jail, "rulegen"), first, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"generate", "--check", "--author", "rulegen", "--out", "/rules", "/testdata/reports"},
+		{"lint", "/rules"},
+		{"test", "/rules", "--fixtures", "/testdata/fixtures/manifest.yaml", "--events", "/testdata/events"},
+	} {
+		cmd := exec.Command("chroot", append([]string{jail, "/rulegen"}, args...)...)
+		cmd.Env = []string{"PATH=/"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("chroot %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
