@@ -36,6 +36,8 @@ type Options struct {
 	// EveryReportBulk makes every report a blocklist, whatever MaxFullC2 says: for feeds of
 	// many small reports, whose values add up in the scanner that loads them all.
 	EveryReportBulk bool
+	// Expiry drops indicators whose lifetime has passed and dates the others.
+	Expiry Expiry
 }
 
 // DefaultMaxFullC2 is the default of Options.MaxFullC2. Campaign reports list tens of C2
@@ -80,6 +82,9 @@ func Report(r *report.Report, opts Options) error {
 	}
 	for _, o := range r.Objects {
 		n.object(o)
+	}
+	if e, ok := newExpirer(r, opts.Expiry); ok {
+		e.expire()
 	}
 	tidy(r)
 	r.BulkC2 = opts.EveryReportBulk || r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
@@ -393,23 +398,28 @@ func (n *normalizer) warninglisted(kind, value string) error {
 // tidy sorts and deduplicates every list so that the same input renders the same bytes.
 func tidy(r *report.Report) {
 	r.References = sortedUnique(r.References)
+	// Of a value listed twice, the copy that expires last is kept.
 	for _, l := range []*[]report.Indicator{&r.Domains, &r.Hostnames, &r.URLs, &r.Mutexes} {
-		slices.SortFunc(*l, func(a, b report.Indicator) int { return strings.Compare(a.Value, b.Value) })
+		slices.SortFunc(*l, func(a, b report.Indicator) int {
+			return cmp.Or(strings.Compare(a.Value, b.Value), laterFirst(a.Expires, b.Expires))
+		})
 		*l = slices.CompactFunc(*l, func(a, b report.Indicator) bool { return a.Value == b.Value })
 	}
 	slices.SortFunc(r.Endpoints, func(a, b report.Endpoint) int {
-		return cmp.Or(netip.MustParseAddr(a.IP).Compare(netip.MustParseAddr(b.IP)), cmp.Compare(a.Port, b.Port))
+		return cmp.Or(netip.MustParseAddr(a.IP).Compare(netip.MustParseAddr(b.IP)), cmp.Compare(a.Port, b.Port), laterFirst(a.Expires, b.Expires))
 	})
 	r.Endpoints = slices.CompactFunc(r.Endpoints, func(a, b report.Endpoint) bool { return a.IP == b.IP && a.Port == b.Port })
 	slices.SortFunc(r.Files, func(a, b report.File) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.SHA256, b.SHA256),
-			strings.Compare(a.SHA1, b.SHA1), strings.Compare(a.MD5, b.MD5), strings.Compare(a.Path, b.Path), cmp.Compare(a.Size, b.Size))
+			strings.Compare(a.SHA1, b.SHA1), strings.Compare(a.MD5, b.MD5), strings.Compare(a.Path, b.Path), cmp.Compare(a.Size, b.Size),
+			laterFirst(a.Expires, b.Expires))
 	})
 	r.Files = slices.CompactFunc(r.Files, func(a, b report.File) bool {
 		return a.Name == b.Name && a.SHA256 == b.SHA256 && a.SHA1 == b.SHA1 && a.MD5 == b.MD5 && a.Path == b.Path && a.Size == b.Size
 	})
 	slices.SortFunc(r.Registry, func(a, b report.RegistryValue) int {
-		return cmp.Or(strings.Compare(a.Hive, b.Hive), strings.Compare(a.Key, b.Key), strings.Compare(a.Name, b.Name), strings.Compare(a.Data, b.Data))
+		return cmp.Or(strings.Compare(a.Hive, b.Hive), strings.Compare(a.Key, b.Key), strings.Compare(a.Name, b.Name), strings.Compare(a.Data, b.Data),
+			laterFirst(a.Expires, b.Expires))
 	})
 	r.Registry = slices.CompactFunc(r.Registry, func(a, b report.RegistryValue) bool {
 		return a.Hive == b.Hive && a.Key == b.Key && a.Name == b.Name && a.Data == b.Data
@@ -420,6 +430,17 @@ func tidy(r *report.Report) {
 	slices.SortStableFunc(r.Skipped, func(a, b report.Skipped) int {
 		return cmp.Or(strings.Compare(a.Source.File, b.Source.File), cmp.Compare(a.Source.Line, b.Source.Line))
 	})
+}
+
+// laterFirst orders expiry dates latest first, "" (never) before any date.
+func laterFirst(a, b string) int {
+	never := func(s string) string {
+		if s == "" {
+			return "9999-12-31"
+		}
+		return s
+	}
+	return strings.Compare(never(b), never(a))
 }
 
 // tooLong skips a value over the length limit; the skip list keeps its start.

@@ -18,6 +18,11 @@ type Options struct {
 	Prune    bool   // remove the rule files that no input produces any more
 	Compiled string // also compile every YARA file of Out into this file; "" for none
 	BulkC2   int    // the --yara-bulk-c2 limit as given, for the summary's wording
+	// AsOf is the date indicators' ages are judged against (YYYY-MM-DD); "" keeps the date the
+	// last run recorded in Out, if any. Lifetimes is the expiry policy (days per kind); nil
+	// keeps the recorded one, or the defaults.
+	AsOf      string
+	Lifetimes map[string]int
 	// OnInputs, if set, is told how many inputs the run reads before it starts; with
 	// Pipeline.InputDone it drives a progress display.
 	OnInputs func(total int)
@@ -38,6 +43,10 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 		return nil, err
 	}
 	defer dir.Close()
+	state, err := expiry(dir.real, &opts)
+	if err != nil {
+		return nil, err
+	}
 	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
 	sum.InputSkips = found.Skipped
 	produced := newPathSet()
@@ -67,6 +76,12 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 		produced.add(f.Path)
 	}
 	sum.AddShared(res.Shared, res.SharedRules)
+	if state != nil {
+		if err := dir.Put(state.file()); err != nil {
+			return nil, err
+		}
+		sum.AsOf = state.AsOf
+	}
 	if sum.Orphans, err = Orphans(dir.real, produced.paths); err != nil {
 		return nil, err
 	}
@@ -101,6 +116,10 @@ func Check(ctx context.Context, args []string, opts Options) (*Comparison, error
 		return nil, err
 	}
 	inputs := found.Files
+	state, err := expiry(opts.Out, &opts)
+	if err != nil {
+		return nil, err
+	}
 	c := NewChecker(opts.Out)
 	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
 		for _, f := range o.Files {
@@ -115,6 +134,11 @@ func Check(ctx context.Context, args []string, opts Options) (*Comparison, error
 	}
 	for _, f := range res.Shared {
 		if err := c.Put(f); err != nil {
+			return nil, err
+		}
+	}
+	if state != nil {
+		if err := c.Put(state.file()); err != nil {
 			return nil, err
 		}
 	}

@@ -34,6 +34,7 @@ type Summary struct {
 	// InputSkips are entries of the inputs that name no report (feed manifest keys that are
 	// not event uuids).
 	InputSkips []report.Skipped
+	AsOf       string // the date ages were judged against; "" when nothing expires
 
 	mu                       sync.Mutex
 	reports, withheld        int
@@ -108,7 +109,7 @@ func (s *Summary) Add(o *pipeline.Outcome) {
 			s.bulk++
 		}
 		for _, sk := range r.Skipped {
-			s.skipped[sk.Reason]++
+			s.skipped[reasonGroup(sk.Reason)]++
 		}
 		d.skipped = r.Skipped
 	}
@@ -159,6 +160,9 @@ func (s *Summary) Write(w io.Writer) {
 		s.reports, s.indicators, s.rules, s.files, out, written, unchanged)
 	if s.withheld > 0 {
 		line += fmt.Sprintf("; %d withheld by TLP (--max-tlp %s)", s.withheld, s.MaxTLP)
+	}
+	if s.AsOf != "" {
+		line += fmt.Sprintf("; ages judged as of %s", s.AsOf)
 	}
 	if s.unsized > 0 {
 		line += fmt.Sprintf("; %d samples without a size (YARA hashes every scanned file for them)", s.unsized)
@@ -226,7 +230,7 @@ func (d reportDetail) print(w io.Writer, out string) {
 	}
 	reasons := map[string]int{}
 	for _, s := range d.skipped {
-		reasons[s.Reason]++
+		reasons[reasonGroup(s.Reason)]++
 	}
 	fmt.Fprintf(w, "  skipped %s, listed in %s\n", countsByReason(reasons), path.Join(out, "skipped", d.slug+".tsv"))
 }
@@ -245,4 +249,13 @@ func orNone(s string) string {
 		return "no rules"
 	}
 	return s
+}
+
+// reasonGroup is the reason a skip is counted under: expiries carry their dates, and are
+// counted together.
+func reasonGroup(reason string) string {
+	if strings.HasPrefix(reason, "expired:") {
+		return "expired"
+	}
+	return reason
 }

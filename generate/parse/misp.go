@@ -63,12 +63,18 @@ type mispAttribute struct {
 	ObjectRelation jsonScalar `json:"object_relation"`
 	ToIDS          jsonScalar `json:"to_ids"`
 	Deleted        jsonScalar `json:"deleted"`
+	FirstSeen      jsonScalar `json:"first_seen"`
+	LastSeen       jsonScalar `json:"last_seen"`
+	Timestamp      jsonScalar `json:"timestamp"`
 }
 
 type mispObject struct {
 	Name        jsonScalar      `json:"name"`
 	Description jsonScalar      `json:"description"`
 	Deleted     jsonScalar      `json:"deleted"`
+	FirstSeen   jsonScalar      `json:"first_seen"`
+	LastSeen    jsonScalar      `json:"last_seen"`
+	Timestamp   jsonScalar      `json:"timestamp"`
 	Attribute   []mispAttribute `json:"Attribute"`
 }
 
@@ -326,8 +332,23 @@ func (c *converter) attribute(a *mispAttribute, path string) report.Attribute {
 		Comment:  c.str(a.Comment, path+".comment"),
 		ToIDS:    c.flag(a.ToIDS, path+".to_ids"),
 		Deleted:  c.flag(a.Deleted, path+".deleted"),
+		Seen:     c.seen(a.FirstSeen, a.LastSeen, a.Timestamp, path),
 		Pos:      report.Pos{File: c.name, Path: path},
 	}
+}
+
+// seen reads first_seen, last_seen and timestamp as MISP writes them; their meaning is
+// normalise's to judge.
+func (c *converter) seen(first, last, changed jsonScalar, path string) report.Seen {
+	s := report.Seen{First: strings.TrimSpace(c.str(first, path+".first_seen")), Last: strings.TrimSpace(c.str(last, path+".last_seen"))}
+	if ts := strings.TrimSpace(c.str(changed, path+".timestamp")); ts != "" {
+		n, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || n < 0 {
+			c.fail(path+".timestamp", "%q: want seconds since 1970", ts)
+		}
+		s.Changed = n
+	}
+	return s
 }
 
 func (c *converter) object(o *mispObject, path string) report.Object {
@@ -335,6 +356,7 @@ func (c *converter) object(o *mispObject, path string) report.Object {
 		Name:        strings.TrimSpace(c.str(o.Name, path+".name")),
 		Description: c.str(o.Description, path+".description"),
 		Deleted:     c.flag(o.Deleted, path+".deleted"),
+		Seen:        c.seen(o.FirstSeen, o.LastSeen, o.Timestamp, path),
 		Pos:         report.Pos{File: c.name, Path: path},
 	}
 	for i := range o.Attribute {

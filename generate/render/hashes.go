@@ -40,9 +40,10 @@ const (
 // hashSample is a sample as a hash rule compares it: the strongest hash the report gives for
 // the file (sha256, else sha1, else md5) and its size, 0 when unknown.
 type hashSample struct {
-	Size   int64
-	Algo   string // the hash module's function: sha256, sha1 or md5
-	Digest string
+	Size    int64
+	Algo    string // the hash module's function: sha256, sha1 or md5
+	Digest  string
+	Expires string // the report's expiry of the sample; "" never
 }
 
 func newHashSamples(files []report.File) []hashSample {
@@ -56,11 +57,11 @@ func newHashSamples(files []report.File) []hashSample {
 func newHashSample(f report.File) hashSample {
 	switch {
 	case f.SHA256 != "":
-		return hashSample{Size: f.Size, Algo: "sha256", Digest: f.SHA256}
+		return hashSample{Size: f.Size, Algo: "sha256", Digest: f.SHA256, Expires: f.Expires}
 	case f.SHA1 != "":
-		return hashSample{Size: f.Size, Algo: "sha1", Digest: f.SHA1}
+		return hashSample{Size: f.Size, Algo: "sha1", Digest: f.SHA1, Expires: f.Expires}
 	}
-	return hashSample{Size: f.Size, Algo: "md5", Digest: f.MD5}
+	return hashSample{Size: f.Size, Algo: "md5", Digest: f.MD5, Expires: f.Expires}
 }
 
 // hashRule is one hash rule's share of the samples.
@@ -71,6 +72,7 @@ type hashRule struct {
 	Lo, Hi  int64        // the size range of the samples (sized rules)
 	Tree    *sizeNode    // nil: a flat list of terms
 	Digests *prefixNode  // unsized rules: a tree on the digest's leading hex digits
+	Expires string       // when the last of its samples expires; "" when one never does
 }
 
 // prefixNode is a node of a digest tree: its children narrow the prefix by one hex digit; a
@@ -163,14 +165,32 @@ func flatRules(samples []hashSample) []hashRule {
 	return rules
 }
 
-// numbered gives every rule after the first its suffix: _2, _3, ...
+// numbered gives every rule after the first its suffix (_2, _3, ...) and dates each.
 func numbered(rules []hashRule) []hashRule {
 	for i := range rules {
 		if i > 0 {
 			rules[i].Suffix = fmt.Sprintf("_%d", i+1)
 		}
+		dates := make([]string, len(rules[i].Samples))
+		for j, f := range rules[i].Samples {
+			dates[j] = f.Expires
+		}
+		rules[i].Expires = LastExpiry(dates)
 	}
 	return rules
+}
+
+// LastExpiry is when the last of a rule's indicators expires: the day the rule has nothing
+// left to detect; "" when any of them never expires (or there are none).
+func LastExpiry(dates []string) string {
+	last := ""
+	for _, d := range dates {
+		if d == "" {
+			return ""
+		}
+		last = max(last, d)
+	}
+	return last
 }
 
 // sizeTree builds a balanced tree over samples sorted by size, splitting only between

@@ -29,6 +29,9 @@ type sigmaView struct {
 	Hashes     []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=...
 	Dropped    []string          // dropped-file path tails
 	Level      map[string]string // rule level per category, by how specific its indicators are
+	// Expires is, per category, when the last of its rule's indicators goes stale under the
+	// expiry policy; absent when one never does.
+	Expires map[string]string
 }
 
 type sigmaRegistry struct {
@@ -52,6 +55,17 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 		v.Registry = append(v.Registry, sigmaRegistry{Target: reg.KeyTail + `\` + name, Under: reg.AnyValue, Details: reg.DataTail})
 	}
 	v.Domains = sortedValues(r.Domains, r.Hostnames)
+	dates := map[string][]string{}
+	for _, reg := range r.Registry {
+		dates["registry_set"] = append(dates["registry_set"], reg.Expires)
+	}
+	for _, d := range append(expiries(r.Domains), expiries(r.Hostnames)...) {
+		dates["dns_query"] = append(dates["dns_query"], d)
+		dates["network_connection"] = append(dates["network_connection"], d)
+	}
+	for _, e := range r.Endpoints {
+		dates["network_connection"] = append(dates["network_connection"], e.Expires)
+	}
 	for _, e := range r.Endpoints {
 		if e.Port > 0 {
 			v.Endpoints = append(v.Endpoints, e)
@@ -66,19 +80,29 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 		switch {
 		case f.Role == "sample" && (executable || f.Name == ""):
 			v.Hashes = append(v.Hashes, sysmonHashes(f)...)
+			dates["process_creation"] = append(dates["process_creation"], f.Expires)
 		case f.Role == "dropped" && executable && f.PathTail != "":
 			v.Images = append(v.Images, f.PathTail)
+			dates["process_creation"] = append(dates["process_creation"], f.Expires)
 		case f.Role == "dropped" && executable:
 			v.Images = append(v.Images, `\`+f.Name)
 			nameOnly = true
+			dates["process_creation"] = append(dates["process_creation"], f.Expires)
 		}
 		if f.Role == "dropped" && f.PathTail != "" {
 			v.Dropped = append(v.Dropped, f.PathTail)
+			dates["file_event"] = append(dates["file_event"], f.Expires)
 		}
 	}
 	for _, l := range []*[]string{&v.Hashes, &v.Images, &v.Dropped} {
 		slices.Sort(*l)
 		*l = slices.Compact(*l)
+	}
+	v.Expires = map[string]string{}
+	for category, list := range dates {
+		if last := LastExpiry(list); last != "" {
+			v.Expires[category] = last
+		}
 	}
 	if len(v.Endpoints) == 0 && len(v.Domains) == 0 {
 		v.Level["network_connection"] = "medium" // bare IPs get reassigned

@@ -28,6 +28,8 @@ type yaraView struct {
 	Persist      persistenceRule // the strings and condition of the persistence rule
 	SteerAtoms   bool            // path strings written for a cheap libyara atom (yaraPath); not when readable
 	Mutexes      []string
+	// MutexesExpire is when the last mutex name expires; "" never.
+	MutexesExpire string
 }
 
 // c2Modifiers are the string modifiers of C2 rules. A campaign's values are looked for in
@@ -51,6 +53,7 @@ func newC2Modifiers(bulk bool) c2Modifiers {
 type persistenceRule struct {
 	Strings []ruleString
 	Terms   []string
+	Expires string // when the last of its values expires; "" never
 }
 
 // ruleString is one YARA string before escaping: the template quotes Value (or, for a path,
@@ -67,10 +70,12 @@ type ruleString struct {
 // with the specific value name or the data path, and then its last two components are enough
 // (KeyContext); a vendor key of the malware's own (AnyValue and Specific) counts alone, as its
 // whole path; a data path or a dropped path is specific on its own.
-func newPersistenceRule(values []report.RegistryValue, dropped []string) persistenceRule {
+func newPersistenceRule(values []report.RegistryValue, dropped []droppedPath) persistenceRule {
 	var p persistenceRule
 	const mods = "ascii wide nocase"
+	var dates []string
 	for i, v := range values {
+		dates = append(dates, v.Expires)
 		id := fmt.Sprintf("reg%d", i)
 		name, data, key := "$"+id+"_name", "$"+id+"_data", "$"+id+"_key"
 		if v.Specific && !v.AnyValue {
@@ -99,11 +104,13 @@ func newPersistenceRule(values []report.RegistryValue, dropped []string) persist
 		}
 		p.Terms = append(p.Terms, "("+term+")")
 	}
-	for i, path := range dropped {
+	for i, d := range dropped {
 		id := fmt.Sprintf("drop%d", i)
-		p.Strings = append(p.Strings, ruleString{ID: id, Value: path, Path: true, Modifiers: mods})
+		p.Strings = append(p.Strings, ruleString{ID: id, Value: d.Tail, Path: true, Modifiers: mods})
 		p.Terms = append(p.Terms, "$"+id)
+		dates = append(dates, d.Expires)
 	}
+	p.Expires = LastExpiry(dates)
 	return p
 }
 
@@ -115,17 +122,22 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 	v.Domains = sortedValues(r.Domains, r.Hostnames)
 	v.URLs = sortedValues(r.URLs)
 	v.Mutexes = sortedValues(r.Mutexes)
+	v.MutexesExpire = LastExpiry(expiries(r.Mutexes))
 	for _, e := range r.Endpoints {
 		v.IPs = append(v.IPs, e.IP) // endpoints are sorted by address already
 	}
 	v.IPs = slices.Compact(v.IPs)
 	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs, opts.Layout)
+	datesC2(v.C2, r)
 	if opts.Layout == LayoutFeed {
 		v.Samples = nil // in the shared rules of RenderFeed
 	}
 	v.Hashes = hashRules(newHashSamples(v.Samples), opts.Layout)
-	v.DroppedPaths = droppedPaths(r)
-	v.Persist = newPersistenceRule(r.Registry, v.DroppedPaths)
+	dropped := droppedPaths(r)
+	for _, d := range dropped {
+		v.DroppedPaths = append(v.DroppedPaths, d.Tail)
+	}
+	v.Persist = newPersistenceRule(r.Registry, dropped)
 	v.C2Modifiers = newC2Modifiers(r.BulkC2)
 	v.SteerAtoms = opts.Layout != LayoutReadable
 	return v
@@ -142,6 +154,41 @@ type c2Rule struct {
 	Suffix             string
 	Families           []string // domain families as regular expressions (see domains.go)
 	Domains, IPs, URLs []string
+	members            []string // every domain, address and URL the rule detects
+	Expires            string   // when the last of them expires; "" never
+}
+
+// datesC2 dates each C2 rule by the expiry of the values it detects.
+func datesC2(rules []c2Rule, r *report.Report) {
+	expires := map[string]string{}
+	note := func(value, date string) {
+		if old, seen := expires[value]; !seen || old != "" && (date == "" || date > old) {
+			expires[value] = date
+		}
+	}
+	for _, l := range [][]report.Indicator{r.Domains, r.Hostnames, r.URLs} {
+		for _, i := range l {
+			note(i.Value, i.Expires)
+		}
+	}
+	for _, e := range r.Endpoints {
+		note(e.IP, e.Expires)
+	}
+	for i := range rules {
+		var dates []string
+		for _, m := range rules[i].members {
+			dates = append(dates, expires[m])
+		}
+		rules[i].Expires = LastExpiry(dates)
+	}
+}
+
+func expiries(list []report.Indicator) []string {
+	out := make([]string, len(list))
+	for i, ind := range list {
+		out[i] = ind.Expires
+	}
+	return out
 }
 
 func c2Rules(domains, ips, urls []string, layout Layout) []c2Rule {
@@ -162,16 +209,20 @@ func c2Rules(domains, ips, urls []string, layout Layout) []c2Rule {
 		families, rest = factorDomains(domains)
 		for _, f := range families {
 			add(&cur.Families, f.Regex(), len(f.Members))
+			cur.members = append(cur.members, f.Members...)
 		}
 	}
 	for _, d := range rest {
 		add(&cur.Domains, d, 1)
+		cur.members = append(cur.members, d)
 	}
 	for _, ip := range ips {
 		add(&cur.IPs, ip, 1)
+		cur.members = append(cur.members, ip)
 	}
 	for _, u := range urls {
 		add(&cur.URLs, u, 1)
+		cur.members = append(cur.members, u)
 	}
 	if n > 0 {
 		out = append(out, cur)
@@ -192,17 +243,28 @@ func sortedValues(lists ...[]report.Indicator) []string {
 
 // droppedPaths keeps path tails with a directory and a file name (a bare name such as
 // "324.doc" is too common to search for) that no registry value already covers.
-func droppedPaths(r *report.Report) []string {
+func droppedPaths(r *report.Report) []droppedPath {
 	covered := map[string]bool{}
 	for _, v := range r.Registry {
 		covered[strings.ToLower(v.DataTail)] = true
 	}
-	var out []string
+	var out []droppedPath
 	for _, f := range r.Files {
 		if f.Role == "dropped" && strings.Count(f.PathTail, `\`) >= 2 && !covered[strings.ToLower(f.PathTail)] {
-			out = append(out, f.PathTail)
+			out = append(out, droppedPath{f.PathTail, f.Expires})
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.SortFunc(out, func(a, b droppedPath) int { return strings.Compare(a.Tail, b.Tail) })
+	var merged []droppedPath // a path listed twice lives as long as its longer-lived copy
+	for _, d := range out {
+		if n := len(merged); n > 0 && merged[n-1].Tail == d.Tail {
+			merged[n-1].Expires = LastExpiry([]string{merged[n-1].Expires, d.Expires})
+			continue
+		}
+		merged = append(merged, d)
+	}
+	return merged
 }
+
+// droppedPath is a dropped file's path tail with its expiry.
+type droppedPath struct{ Tail, Expires string }

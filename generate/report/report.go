@@ -45,7 +45,16 @@ type Attribute struct {
 	Comment  string
 	ToIDS    bool // flagged for detection (MISP to_ids)
 	Deleted  bool // soft-deleted in MISP: never a rule
+	Seen     Seen // what the report says of when the value was seen
 	Pos      Pos
+}
+
+// Seen is what a report says of when an indicator was seen, as given: MISP's first_seen and
+// last_seen (ISO 8601) and the attribute's last change (timestamp, Unix seconds). Normalise
+// turns the newest of them into the indicator's age.
+type Seen struct {
+	First, Last string
+	Changed     int64
 }
 
 // Object groups attributes that describe one thing (a MISP object such as "file").
@@ -54,6 +63,7 @@ type Object struct {
 	Description string
 	Attributes  []Attribute
 	Deleted     bool
+	Seen        Seen
 	Pos         Pos
 }
 
@@ -84,6 +94,7 @@ type File struct {
 	SHA1     string
 	SHA256   string
 	Role     string // "sample" (has a hash) or "dropped" (name or path only)
+	Expires  string // YYYY-MM-DD when the expiry policy ends it; "" never
 	Pos      Pos
 }
 
@@ -104,20 +115,23 @@ type RegistryValue struct {
 	// AnyValue says the report names a key rather than a value (Name is empty): any value set
 	// under Key counts, such as a Run key's value whose name the report does not give.
 	AnyValue bool
+	Expires  string // see File.Expires
 	Pos      Pos
 }
 
 // Endpoint is an IP address, with a port when the report pairs them (0 when it does not).
 type Endpoint struct {
-	IP   string
-	Port int
-	Pos  Pos
+	IP      string
+	Port    int
+	Expires string // see File.Expires
+	Pos     Pos
 }
 
 // Indicator is a single-valued indicator (domain, hostname, URL, mutex).
 type Indicator struct {
-	Value string
-	Pos   Pos
+	Value   string
+	Expires string // see File.Expires
+	Pos     Pos
 }
 
 // Skipped is a value that could not become a safe rule, with the reason why.

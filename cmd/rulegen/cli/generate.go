@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,8 @@ type generateFlags struct {
 	bulkC2        int
 	compiled      string
 	layout        string
+	asOf          string
+	expire        string
 }
 
 func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
@@ -88,11 +91,25 @@ where OUT is a mount point.`,
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (cheap to scan), readable (one term per indicator) or feed (fast, samples in shared rules); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
+	fl.StringVar(&f.asOf, "as-of", "", "judge indicators' ages as of `DATE` (YYYY-MM-DD), recorded in OUT for later runs")
+	fl.StringVar(&f.expire, "expire", "", "lifetimes per kind over the defaults, e.g. ip=30d,domain=180d,url=4w,hash=never")
 	return cmd
 }
 
 func (f generateFlags) outputOptions() (output.Options, error) {
-	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, BulkC2: f.bulkC2}
+	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, BulkC2: f.bulkC2, AsOf: f.asOf}
+	if f.asOf != "" {
+		if _, err := time.Parse(time.DateOnly, f.asOf); err != nil {
+			return out, usageError{fmt.Errorf("--as-of %q: want YYYY-MM-DD", f.asOf)}
+		}
+	}
+	if f.expire != "" {
+		days, err := normalize.ParseLifetimes(f.expire)
+		if err != nil {
+			return out, usageError{fmt.Errorf("--expire: %w", err)}
+		}
+		out.Lifetimes = days
+	}
 	var err error
 	out.Pipeline, err = f.pipelineOptions()
 	return out, err

@@ -1,0 +1,77 @@
+package output
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rulegen/rulegen/generate/normalize"
+)
+
+// RunStateName is the file in the output directory that records the settings a later run
+// needs to reproduce this one: the date ages were judged against and the expiry policy. It is
+// written only when a date was given, and is committed with the rules.
+const RunStateName = ".rulegen-generate.json"
+
+// RunState is what RunStateName holds. It holds no time of the run itself.
+type RunState struct {
+	AsOf   string `json:"as_of"`
+	Expire string `json:"expire"` // normalize.FormatLifetimes
+}
+
+func readRunState(dir string) (*RunState, error) {
+	path := filepath.Join(dir, RunStateName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &RunState{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s RunState
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%s: not rulegen's run state (remove it, or pass --as-of): %v", path, err)
+	}
+	return &s, nil
+}
+
+func (s *RunState) file() File {
+	data, _ := json.MarshalIndent(s, "", "  ")
+	return File{Path: RunStateName, Body: append(data, '\n')}
+}
+
+// expiry settles the run's expiry from the options and what the last run recorded: a date or
+// policy given now wins; else the recorded one holds, so that a run without flags (generate
+// --check in CI) reproduces the last. It returns the state to record, nil when there is no
+// date and so nothing to record.
+func expiry(dir string, opts *Options) (*RunState, error) {
+	recorded, err := readRunState(dir)
+	if err != nil {
+		return nil, err
+	}
+	asOf := opts.AsOf
+	if asOf == "" {
+		asOf = recorded.AsOf
+	}
+	if asOf == "" {
+		return nil, nil
+	}
+	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
+		return nil, fmt.Errorf("as-of date %q: want YYYY-MM-DD", asOf)
+	}
+	days := opts.Lifetimes
+	if days == nil && recorded.Expire != "" {
+		if days, err = normalize.ParseLifetimes(recorded.Expire); err != nil {
+			return nil, fmt.Errorf("%s: expire: %w", filepath.Join(dir, RunStateName), err)
+		}
+	}
+	if days == nil {
+		days = normalize.DefaultLifetimes()
+	}
+	opts.Pipeline.Normalize.Expiry = normalize.Expiry{AsOf: asOf, Days: days}
+	return &RunState{AsOf: asOf, Expire: normalize.FormatLifetimes(days)}, nil
+}
