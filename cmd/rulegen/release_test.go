@@ -66,9 +66,9 @@ func TestReleaseBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		{"generate", "--check", "--author", "rulegen", "--out", "/rules", "/testdata/reports"},
-		{"lint", "/rules"},
-		{"test", "/rules", "--fixtures", "/testdata/fixtures/manifest.yaml", "--events", "/testdata/events"},
+		{"generate", "--check", "--author", "rulegen", "--out", "rules", "testdata/reports"},
+		{"lint", "rules"},
+		{"test", "rules", "--fixtures", "testdata/fixtures/manifest.yaml", "--events", "testdata/events"},
 	} {
 		cmd := exec.Command("chroot", append([]string{jail, "/rulegen"}, args...)...)
 		cmd.Env = []string{"PATH=/"}

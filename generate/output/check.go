@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/rogpeppe/go-internal/diff"
@@ -122,5 +123,11 @@ func (c *Checker) Result() (*Comparison, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Comparison{Dir: c.dir, Matching: len(c.produced) - len(c.diffs), Diffs: c.diffs, Orphans: orphans}, nil
+	matching := 0
+	for p := range c.produced {
+		if _, differs := c.diffs[p]; !differs && !strings.HasPrefix(p, ".") {
+			matching++ // rule files; the run's own bookkeeping is not counted
+		}
+	}
+	return &Comparison{Dir: c.dir, Matching: matching, Diffs: c.diffs, Orphans: orphans}, nil
 }

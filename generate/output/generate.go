@@ -2,9 +2,11 @@ package output
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
@@ -31,60 +33,23 @@ type Options struct {
 
 // Generate reads the inputs (files, or directories of reports and feeds) and writes their
 // rules into Out, as a whole or not at all: nothing is written unless every input parses,
-// every YARA rule compiles and every Sigma rule validates. It returns what the run did.
+// every YARA rule compiles and every Sigma rule validates. With Pipeline.KeepGoing a bad input
+// fails alone: its previous rules stay as they were, everything else is written, and the
+// error is ErrInputsFailed. It returns what the run did.
 func Generate(ctx context.Context, args []string, opts Options) (*Summary, error) {
-	found, err := findInputs(args, opts)
-	if err != nil {
-		return nil, err
-	}
-	inputs := found.Files
 	dir, err := Open(opts.Out)
 	if err != nil {
 		return nil, err
 	}
 	defer dir.Close()
-	state, err := expiry(dir.real, &opts)
-	if err != nil {
-		return nil, err
-	}
-	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
-	sum.InputSkips = found.Skipped
-	produced := newPathSet()
-	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
-		for _, f := range o.Files {
-			if err := dir.Put(f); err != nil {
-				return err
-			}
-			produced.add(f.Path)
-		}
-		sum.Add(o)
-		return nil
-	})
+	b, err := build(ctx, args, &opts, dir.real, dir.Put)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("interrupted: nothing written, %s left as it was", opts.Out)
 		}
 		return nil, err
 	}
-	if !res.CompileCheck && opts.Log != nil {
-		opts.Log.Warn("built without cgo: YARA output was not compile-checked")
-	}
-	for _, f := range res.Shared {
-		if err := dir.Put(f); err != nil {
-			return nil, err
-		}
-		produced.add(f.Path)
-	}
-	sum.AddShared(res.Shared, res.SharedRules)
-	if state != nil {
-		if err := dir.Put(state.file()); err != nil {
-			return nil, err
-		}
-		sum.AsOf = state.AsOf
-	}
-	if sum.Orphans, err = Orphans(dir.real, produced.paths); err != nil {
-		return nil, err
-	}
+	sum := b.sum
 	var keep func(string) bool // --prune leaves the orphans out of the new tree
 	if opts.Prune {
 		orphan := map[string]bool{}
@@ -105,44 +70,118 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 			return sum, err
 		}
 	}
+	if len(sum.Failed) > 0 {
+		return sum, ErrInputsFailed
+	}
 	return sum, nil
 }
+
+// ErrInputsFailed says that a run that kept going met bad inputs; the summary names them.
+var ErrInputsFailed = errors.New("inputs failed")
 
 // Check regenerates in memory and compares with Out, writing nothing: the CI gate of a rules
 // repository.
 func Check(ctx context.Context, args []string, opts Options) (*Comparison, error) {
-	found, err := findInputs(args, opts)
-	if err != nil {
-		return nil, err
-	}
-	inputs := found.Files
-	state, err := expiry(opts.Out, &opts)
-	if err != nil {
-		return nil, err
-	}
 	c := NewChecker(opts.Out)
-	res, err := pipeline.Run(ctx, inputs, opts.Pipeline, func(o *pipeline.Outcome) error {
+	if _, err := build(ctx, args, &opts, opts.Out, c.Put); err != nil {
+		return nil, err
+	}
+	return c.Result()
+}
+
+// built is what a run made, before it is committed or compared.
+type built struct {
+	sum      *Summary
+	produced map[string]bool
+}
+
+// build runs the pipeline on the inputs and hands every file of the new tree to put: each
+// report's files, the shared ones, and the run state. out is the output directory as it is.
+func build(ctx context.Context, args []string, opts *Options, out string, put func(File) error) (*built, error) {
+	found, err := findInputs(args, *opts)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := readRunState(out)
+	if err != nil {
+		return nil, err
+	}
+	next, err := expiry(prev, opts)
+	if err != nil {
+		return nil, err
+	}
+	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
+	sum.InputSkips, sum.AsOf = found.Skipped, next.AsOf
+	produced := newPathSet()
+	var mu sync.Mutex
+	res, err := pipeline.Run(ctx, found.Files, opts.Pipeline, func(o *pipeline.Outcome) error {
 		for _, f := range o.Files {
-			if err := c.Put(f); err != nil {
+			if err := put(f); err != nil {
 				return err
 			}
+			produced.add(f.Path)
+		}
+		sum.Add(o)
+		if o.Withheld == "" {
+			mu.Lock()
+			next.record(o)
+			mu.Unlock()
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	if !res.CompileCheck && opts.Log != nil {
+		opts.Log.Warn("built without cgo: YARA output was not compile-checked")
+	}
 	for _, f := range res.Shared {
-		if err := c.Put(f); err != nil {
+		if err := put(f); err != nil {
 			return nil, err
 		}
+		produced.add(f.Path)
 	}
-	if state != nil {
-		if err := c.Put(state.file()); err != nil {
-			return nil, err
+	sum.AddShared(res.Shared, res.SharedRules)
+	sum.Failed = keepFailed(res.Failed, prev, next, produced)
+	if err := put(next.file()); err != nil {
+		return nil, err
+	}
+	if sum.Orphans, err = Orphans(out, produced.paths); err != nil {
+		return nil, err
+	}
+	return &built{sum: sum, produced: produced.paths}, nil
+}
+
+// keepFailed keeps, for each input that failed, the reports it made last time: their files
+// count as produced (never orphans, never pruned) and their state carries over.
+func keepFailed(failed []pipeline.Failure, prev, next *RunState, produced *pathSet) []FailedInput {
+	var out []FailedInput
+	for _, f := range failed {
+		fi := FailedInput{Input: f.Input, Reason: f.Err.Error()}
+		for id, rs := range prev.Reports {
+			if rs.Source != f.Input {
+				continue
+			}
+			if _, redone := next.Reports[id]; redone {
+				continue // the same event came from another input this time
+			}
+			next.Reports[id] = rs
+			for _, p := range rs.Files {
+				produced.add(p)
+			}
+			fi.Kept = append(fi.Kept, rs.Files...)
 		}
+		slices.Sort(fi.Kept)
+		out = append(out, fi)
 	}
-	return c.Result()
+	return out
+}
+
+// FailedInput is an input of a run that kept going that could not be read or did not make
+// valid rules, with the files of its last good run that were kept.
+type FailedInput struct {
+	Input, Reason string
+	Kept          []string
 }
 
 // findInputs expands the arguments into input files and tells OnInputs how many there are.

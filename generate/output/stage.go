@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/render"
@@ -94,9 +95,11 @@ func (s *Stage) Put(f File) error {
 	rel := filepath.FromSlash(f.Path)
 	old := filepath.Join(s.out, rel)
 	if body, err := os.ReadFile(old); err == nil && bytes.Equal(body, f.Body) {
-		s.mu.Lock()
-		s.unchanged++
-		s.mu.Unlock()
+		if !strings.HasPrefix(f.Path, ".") { // the run's own bookkeeping is not counted
+			s.mu.Lock()
+			s.unchanged++
+			s.mu.Unlock()
+		}
 		return nil
 	}
 	perm := os.FileMode(0o666) &^ s.umask
@@ -165,13 +168,18 @@ func (s *Stage) mkdir(dir string) error {
 func (s *Stage) Commit(keep func(rel string) bool) (Written, error) {
 	defer s.Discard()
 	slices.Sort(s.staged)
-	w := Written{Files: len(s.staged), Unchanged: s.unchanged, Mode: Untouched}
+	w := Written{Unchanged: s.unchanged, Mode: Untouched}
+	for _, p := range s.staged {
+		if !strings.HasPrefix(p, ".") {
+			w.Files++ // rule files; the run's own bookkeeping (state) is not counted
+		}
+	}
 	orphans, err := s.leftOut(keep)
 	if err != nil {
 		return Written{}, fmt.Errorf("write rules: %w", err)
 	}
 	w.Removed = len(orphans)
-	if w.Files == 0 && w.Removed == 0 {
+	if len(s.staged) == 0 && w.Removed == 0 {
 		return w, nil
 	}
 	if !s.inside {

@@ -34,7 +34,8 @@ type Summary struct {
 	// InputSkips are entries of the inputs that name no report (feed manifest keys that are
 	// not event uuids).
 	InputSkips []report.Skipped
-	AsOf       string // the date ages were judged against; "" when nothing expires
+	AsOf       string        // the date ages were judged against; "" when nothing expires
+	Failed     []FailedInput // inputs that failed in a run that kept going
 
 	mu                       sync.Mutex
 	reports, withheld        int
@@ -153,6 +154,14 @@ func (s *Summary) Write(w io.Writer) {
 			d.print(w, out)
 		}
 	}
+	for _, f := range s.Failed {
+		fmt.Fprintf(w, "FAILED %s: %s\n", f.Input, f.Reason)
+		if len(f.Kept) > 0 {
+			fmt.Fprintf(w, "  its previous rules are kept as they were: %s\n", strings.Join(f.Kept, ", "))
+		} else {
+			fmt.Fprintf(w, "  it had no previous rules\n")
+		}
+	}
 	for _, sk := range s.InputSkips {
 		fmt.Fprintf(w, "%s: skipped %s %q: %s\n", sk.Source.File, sk.Kind, shorten(sk.Value), sk.Reason)
 	}
@@ -172,6 +181,9 @@ func (s *Summary) Write(w io.Writer) {
 	}
 	if s.unflagged > 0 {
 		line += fmt.Sprintf("; %d with no attribute flagged to_ids (--all-attributes uses them)", s.unflagged)
+	}
+	if len(s.Failed) > 0 {
+		line += fmt.Sprintf("; %d inputs FAILED (--keep-going)", len(s.Failed))
 	}
 	if len(s.skipped) > 0 {
 		line += "; skipped " + countsByReason(s.skipped)

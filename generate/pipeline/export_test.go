@@ -29,11 +29,12 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*
 	}); err != nil {
 		return nil, err
 	}
-	if err := p.identify(reports); err != nil {
+	reports, err = p.identify(reports)
+	if err != nil {
 		return nil, err
 	}
 	for _, r := range reports {
-		if err := p.process(r); err != nil {
+		if err := p.process(r, p.deliver); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -38,6 +39,9 @@ type Options struct {
 	WarninglistDirs []string
 	MaxTLP          string // TLPv2 name; "" means DefaultMaxTLP
 	Workers         int    // reports processed at once; 0 means one per CPU
+	// KeepGoing lets a bad input fail alone: it is listed in Result.Failed with the reason, none
+	// of its reports reaches emit, and every other input is processed.
+	KeepGoing bool
 	// InputDone, if set, is called after each input file (or report read up front) is done,
 	// from any goroutine: it drives a progress display.
 	InputDone func()
@@ -61,7 +65,21 @@ type Result struct {
 	// shared hash rules of --yara-layout feed. SharedRules counts their rules.
 	Shared      []render.File
 	SharedRules int
+	Failed      []Failure // with Options.KeepGoing: the inputs that failed, by path
 }
+
+// Failure is an input that could not be read or did not make valid rules.
+type Failure struct {
+	Input string
+	Err   error
+}
+
+// emitError marks a failure of the caller's emit (writing, say): never the input's fault, so it
+// stops even a run that keeps going.
+type emitError struct{ err error }
+
+func (e emitError) Error() string { return e.err.Error() }
+func (e emitError) Unwrap() error { return e.err }
 
 // Run reads every input and passes each report's outcome to emit as soon as it is rendered and
 // verified. Reports are processed concurrently and emit may be called from several goroutines
@@ -77,15 +95,21 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 	// first, so that reports sharing a title can be told apart by their ids, as a set.
 	var early []*report.Report
 	for _, in := range inMemory {
+		var read []*report.Report
 		err := parse.ReadFile(in, p.parseOptions(), func(r *report.Report) error {
-			early = append(early, r)
+			read = append(read, r)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			if !p.failed(in, err) {
+				return nil, err
+			}
+			continue
 		}
+		early = append(early, read...)
 	}
-	if err := p.identify(early); err != nil {
+	early, err = p.identify(early)
+	if err != nil {
 		return nil, err
 	}
 	res := &Result{CompileCheck: yara.Available}
@@ -93,8 +117,22 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 		return res, err
 	}
 	res.Reports = p.reports
+	res.Failed = p.failures
+	slices.SortFunc(res.Failed, func(a, b Failure) int { return strings.Compare(a.Input, b.Input) })
 	res.Shared, res.SharedRules, err = p.shared()
 	return res, err
+}
+
+// failed records a bad input when the run keeps going, and says whether it does.
+func (p *run) failed(input string, err error) bool {
+	var emitErr emitError
+	if !p.opts.KeepGoing || errors.As(err, &emitErr) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	p.mu.Lock()
+	p.failures = append(p.failures, Failure{Input: input, Err: err})
+	p.mu.Unlock()
+	return true
 }
 
 // shared renders and verifies the files no single report owns.
@@ -180,24 +218,30 @@ type run struct {
 
 	// Every output path and rule name must belong to one report. A feed writes tens of
 	// thousands of them, so they are kept as 64-bit hashes pointing at the report's index.
-	mu      sync.Mutex
-	reports int
-	seed    maphash.Seed
-	outputs map[uint64]int32    // hash of an output path → the report that wrote it
-	rules   map[uint64]int32    // hash of a YARA rule name → the report that defined it
-	sources []string            // per report: its file and event id, for messages
-	feed    []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
+	mu       sync.Mutex
+	reports  int
+	seed     maphash.Seed
+	outputs  map[uint64]int32    // hash of an output path → the report that wrote it
+	rules    map[uint64]int32    // hash of a YARA rule name → the report that defined it
+	sources  []string            // per report: its file and event id, for messages
+	feed     []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
+	failures []Failure           // with KeepGoing
 }
 
 // identify normalises the reports read up front and gives those sharing a slug distinct ones.
-func (p *run) identify(reports []*report.Report) error {
+func (p *run) identify(reports []*report.Report) ([]*report.Report, error) {
+	kept := reports[:0]
 	for _, r := range reports {
 		if err := normalize.Report(r, p.opts.Normalize); err != nil {
-			return err
+			if !p.failed(r.Source, err) {
+				return nil, err
+			}
+			continue
 		}
+		kept = append(kept, r)
 	}
-	render.UniqueSlugs(reports)
-	return nil
+	render.UniqueSlugs(kept)
+	return kept, nil
 }
 
 // parallel processes the in-memory reports and the streamed files on a pool of workers and
@@ -218,9 +262,21 @@ func (p *run) parallel(ctx context.Context, early []*report.Report, files []stri
 	for range workers {
 		wg.Go(func() {
 			for j := range jobs {
+				// A run that keeps going holds an input's outcomes until all of its reports are
+				// done, so that a bad input reaches emit with none of them.
+				var held []heldOutcome
+				sink := p.deliver
+				if p.opts.KeepGoing {
+					sink = func(o *Outcome, names []string) error {
+						held = append(held, heldOutcome{o, names})
+						return nil
+					}
+				}
 				var err error
+				input := j.path
 				if j.report != nil {
-					err = p.process(j.report)
+					input = j.report.Source
+					err = p.process(j.report, sink)
 				} else {
 					err = parse.ReadFile(j.path, p.parseOptions(), func(r *report.Report) error {
 						if err := ctx.Err(); err != nil {
@@ -229,11 +285,18 @@ func (p *run) parallel(ctx context.Context, early []*report.Report, files []stri
 						if err := normalize.Report(r, p.opts.Normalize); err != nil {
 							return err
 						}
-						return p.process(r)
+						return p.process(r, sink)
 					})
 				}
-				if err != nil {
+				if err != nil && !p.failed(input, err) {
 					cancel(err)
+				}
+				for _, h := range held {
+					if err == nil {
+						if err := p.deliver(h.out, h.names); err != nil {
+							cancel(err)
+						}
+					}
 				}
 				if p.opts.InputDone != nil {
 					p.opts.InputDone()
@@ -268,10 +331,17 @@ feed:
 	return ctx.Err()
 }
 
-// process renders and verifies one normalised report and hands it on.
-func (p *run) process(r *report.Report) error {
+// heldOutcome is an outcome waiting for the rest of its input.
+type heldOutcome struct {
+	out   *Outcome
+	names []string
+}
+
+// process renders and verifies one normalised report and hands it to sink (deliver, or a
+// holding list).
+func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) error {
 	if normalize.AboveTLP(r.TLP, p.opts.MaxTLP) {
-		return p.deliver(&Outcome{Report: r, Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
+		return sink(&Outcome{Report: r, Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
 			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
 	}
 	files, err := p.rd.Render([]*report.Report{r})
@@ -294,7 +364,7 @@ func (p *run) process(r *report.Report) error {
 		}
 		out.Rules += len(names)
 	}
-	return p.deliver(out, names)
+	return sink(out, names)
 }
 
 // deliver claims the outcome's paths and rule names for its report, then emits it. A path or
@@ -328,7 +398,10 @@ func (p *run) deliver(out *Outcome, ruleNames []string) error {
 	if err != nil {
 		return err
 	}
-	return p.emit(out)
+	if err := p.emit(out); err != nil {
+		return emitError{err}
+	}
+	return nil
 }
 
 // validateSigma proves every rendered Sigma rule meets the schema and parses with sigma-go, and

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
@@ -50,6 +51,9 @@ func TestRulesUpToDate(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(rulesDir, p)
+		if strings.HasPrefix(rel, ".") {
+			return nil // the run state generate keeps beside the rules (make rules writes it)
+		}
 		if !want[filepath.ToSlash(rel)] {
 			if golden.Update() {
 				return os.Remove(p)

@@ -4,6 +4,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -216,6 +217,57 @@ func (r *Report) Skip(a Attribute, reason string) {
 // become a rule.
 func (r *Report) SkipPart(a Attribute, part, reason string) {
 	r.Skipped = append(r.Skipped, Skipped{Value: part, Kind: a.Type, Reason: reason, Source: a.Pos})
+}
+
+// Values lists what the report's rules detect, one "kind value" line per indicator, sorted:
+// what a change summary compares between runs.
+func (r *Report) Values() []string {
+	var out []string
+	for _, f := range r.Files {
+		switch {
+		case f.Role == "sample":
+			v := "sample " + firstNonEmpty(f.SHA256, f.SHA1, f.MD5)
+			if f.Size > 0 {
+				v += fmt.Sprintf(" (%d bytes)", f.Size)
+			}
+			out = append(out, v)
+		default:
+			out = append(out, "file "+firstNonEmpty(f.PathTail, f.Path, f.Name))
+		}
+	}
+	for _, v := range r.Registry {
+		line := "registry " + v.Hive + `\` + v.Key + `\` + v.Name
+		if v.Data != "" {
+			line += " = " + v.Data
+		}
+		out = append(out, line)
+	}
+	for _, l := range []struct {
+		kind string
+		list []Indicator
+	}{{"domain", r.Domains}, {"domain", r.Hostnames}, {"url", r.URLs}, {"mutex", r.Mutexes}} {
+		for _, i := range l.list {
+			out = append(out, l.kind+" "+i.Value)
+		}
+	}
+	for _, e := range r.Endpoints {
+		v := "ip " + e.IP
+		if e.Port > 0 {
+			v += fmt.Sprintf(" port %d", e.Port)
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // IsUUID says whether s is a UUID in its canonical text form (8-4-4-4-12 hex digits): the only

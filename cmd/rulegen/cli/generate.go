@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,7 @@ type generateFlags struct {
 	layout        string
 	asOf          string
 	expire        string
+	keepGoing     bool
 }
 
 func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
@@ -91,6 +93,7 @@ where OUT is a mount point.`,
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (cheap to scan), readable (one term per indicator) or feed (fast, samples in shared rules); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
+	fl.BoolVar(&f.keepGoing, "keep-going", false, "let a bad input fail alone: keep its previous rules, write the rest, exit 1")
 	fl.StringVar(&f.asOf, "as-of", "", "judge indicators' ages as of `DATE` (YYYY-MM-DD), recorded in OUT for later runs")
 	fl.StringVar(&f.expire, "expire", "", "lifetimes per kind over the defaults, e.g. ip=30d,domain=180d,url=4w,hash=never")
 	return cmd
@@ -116,7 +119,7 @@ func (f generateFlags) outputOptions() (output.Options, error) {
 }
 
 func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
-	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits}
+	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits, KeepGoing: f.keepGoing}
 	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 {
 		return opts, usageError{fmt.Errorf("--max-input-bytes, --max-depth, --max-attributes and --max-value-bytes must be positive")}
 	}
@@ -175,6 +178,9 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger
 	bar.stop()
 	if sum != nil {
 		sum.Write(stdout)
+	}
+	if errors.Is(err, output.ErrInputsFailed) {
+		return errFailed // the summary named them
 	}
 	return err
 }
