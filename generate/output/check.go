@@ -117,12 +117,9 @@ func (c *Checker) Put(f File) error {
 	return nil
 }
 
-// Result lists the orphans and returns the comparison.
-func (c *Checker) Result() (*Comparison, error) {
-	orphans, err := Orphans(c.dir, c.produced)
-	if err != nil {
-		return nil, err
-	}
+// Result returns the comparison, with the orphans of the run (rule files it neither made nor
+// keeps).
+func (c *Checker) Result(orphans []string) (*Comparison, error) {
 	matching := 0
 	for p := range c.produced {
 		if _, differs := c.diffs[p]; !differs && !strings.HasPrefix(p, ".") {

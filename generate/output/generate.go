@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/report"
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
@@ -25,6 +27,9 @@ type Options struct {
 	// keeps the recorded one, or the defaults.
 	AsOf      string
 	Lifetimes map[string]int
+	// Retention is how many days a retired Sigma rule stays in DeprecatedDir; 0 means
+	// DefaultRetention.
+	Retention int
 	// OnInputs, if set, is told how many inputs the run reads before it starts; with
 	// Pipeline.InputDone it drives a progress display.
 	OnInputs func(total int)
@@ -83,10 +88,12 @@ var ErrInputsFailed = errors.New("inputs failed")
 // repository.
 func Check(ctx context.Context, args []string, opts Options) (*Comparison, error) {
 	c := NewChecker(opts.Out)
-	if _, err := build(ctx, args, &opts, opts.Out, c.Put); err != nil {
+	opts.Prune = true // the committed tree is what generate --prune writes
+	b, err := build(ctx, args, &opts, opts.Out, c.Put)
+	if err != nil {
 		return nil, err
 	}
-	return c.Result()
+	return c.Result(b.sum.Orphans)
 }
 
 // built is what a run made, before it is committed or compared.
@@ -113,9 +120,13 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
 	sum.InputSkips, sum.AsOf = found.Skipped, next.AsOf
 	produced := newPathSet()
+	dated := dating{out: out}
 	var mu sync.Mutex
+	latest := "" // the newest report date: the run's day when no as-of date is given
 	res, err := pipeline.Run(ctx, found.Files, opts.Pipeline, func(o *pipeline.Outcome) error {
+		day := changeDay(next.AsOf, o.Report)
 		for _, f := range o.Files {
+			f.Body = dated.date(f.Path, f.Body, day)
 			if err := put(f); err != nil {
 				return err
 			}
@@ -125,6 +136,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 		if o.Withheld == "" {
 			mu.Lock()
 			next.record(o)
+			latest = max(latest, o.Report.Date)
 			mu.Unlock()
 		}
 		return nil
@@ -143,6 +155,12 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	}
 	sum.AddShared(res.Shared, res.SharedRules)
 	sum.Failed = keepFailed(res.Failed, prev, next, produced)
+	if opts.Prune {
+		runDay := cmp.Or(next.AsOf, latest)
+		if sum.Retired, err = retire(out, produced.paths, runDay, cmp.Or(opts.Retention, DefaultRetention), put); err != nil {
+			return nil, err
+		}
+	}
 	if err := put(next.file()); err != nil {
 		return nil, err
 	}
@@ -150,6 +168,15 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 		return nil, err
 	}
 	return &built{sum: sum, produced: produced.paths}, nil
+}
+
+// changeDay dates a change made to a report's rules in this run: the as-of date when there is
+// one, else the day the report itself last changed (never before its date).
+func changeDay(asOf string, r *report.Report) string {
+	if asOf != "" {
+		return asOf
+	}
+	return max(r.Changed, r.Date)
 }
 
 // keepFailed keeps, for each input that failed, the reports it made last time: their files

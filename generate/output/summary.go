@@ -36,6 +36,7 @@ type Summary struct {
 	InputSkips []report.Skipped
 	AsOf       string        // the date ages were judged against; "" when nothing expires
 	Failed     []FailedInput // inputs that failed in a run that kept going
+	Retired    *retirement   // what a pruning run retired
 
 	mu                       sync.Mutex
 	reports, withheld        int
@@ -193,6 +194,10 @@ func (s *Summary) Write(w io.Writer) {
 		line += fmt.Sprintf("; %d orphaned files removed", len(orphans))
 	case len(orphans) > 0:
 		line += fmt.Sprintf("; %d orphaned files no input produces (--prune removes them)", len(orphans))
+	}
+	if r := s.Retired; r != nil && len(r.Retired)+len(r.Expired)+len(r.Revived) > 0 {
+		line += fmt.Sprintf("; Sigma rules retired to %s/: %d, removed from it: %d (after the retention period: %d; made again: %d)",
+			DeprecatedDir, len(r.Retired), len(r.Expired)+len(r.Revived), len(r.Expired), len(r.Revived))
 	}
 	if s.Written.Mode == PerFile {
 		line += fmt.Sprintf("; moved in file by file, as %s cannot be replaced whole (a mount point)", out)

@@ -220,6 +220,7 @@ func eventReport(name, path string, ev *mispEvent) (*report.Report, error) {
 	r.ID = c.str(ev.UUID, join(path, "uuid"))
 	r.Title = strings.TrimSpace(c.str(ev.Info, join(path, "info")))
 	r.Date = c.eventDate(ev, path)
+	r.Changed = c.changedDate(ev.Timestamp, join(path, "timestamp"))
 	r.ThreatLevel = c.threatLevel(ev.ThreatLevelID, join(path, "threat_level_id"))
 	r.TagsPos = report.Pos{File: name, Path: join(path, "Tag")}
 	for i, t := range ev.Tag {
@@ -308,6 +309,16 @@ func (c *converter) eventDate(ev *mispEvent, path string) string {
 	}
 	c.fail(join(path, "date"), "the event has no date (nor a timestamp)")
 	return ""
+}
+
+// changedDate is the day of the event's last edit, or "" when it does not say.
+func (c *converter) changedDate(v jsonScalar, path string) string {
+	s := strings.TrimSpace(c.str(v, path))
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if s == "" || err != nil || sec <= 0 || sec > 253402300799 {
+		return "" // eventDate reports a malformed timestamp where it matters
+	}
+	return time.Unix(sec, 0).UTC().Format(time.DateOnly)
 }
 
 func (c *converter) threatLevel(v jsonScalar, path string) report.ThreatLevel {

@@ -151,6 +151,7 @@ type Report struct {
 	ID          string // MISP event uuid, or a UUIDv5 of title and date
 	Title       string
 	Date        string // YYYY-MM-DD
+	Changed     string // YYYY-MM-DD of the report's last edit (MISP's event timestamp); "" if unknown
 	ThreatLevel ThreatLevel
 	Tags        []string // raw tags as stated, including galaxy tags
 	TagsPos     Pos      // where the tags are stated

@@ -229,8 +229,8 @@ func loadSigma(rf RuleFiles) ([]sigma.Rule, []Case) {
 		body, err := os.ReadFile(p)
 		if err == nil {
 			var r sigma.Rule
-			if r, err = sigma.Load(rf.SigmaName(p), body); err == nil {
-				rules = append(rules, r)
+			if r, err = sigma.Load(rf.SigmaName(p), body); err == nil && r.Rule.Status != "deprecated" {
+				rules = append(rules, r) // a deprecated rule is retired: no event may need it
 			}
 		}
 		if err != nil {
