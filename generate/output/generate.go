@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
@@ -30,6 +31,9 @@ type Options struct {
 	// Retention is how many days a retired Sigma rule stays in DeprecatedDir; 0 means
 	// DefaultRetention.
 	Retention int
+	// Changes, if set, is where the change summary goes, as Markdown or, with ChangesFormat
+	// "json", JSON.
+	Changes, ChangesFormat string
 	// OnInputs, if set, is told how many inputs the run reads before it starts; with
 	// Pipeline.InputDone it drives a progress display.
 	OnInputs func(total int)
@@ -75,6 +79,11 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 			return sum, err
 		}
 	}
+	if opts.Changes != "" {
+		if err := b.changes.Save(opts.Changes, opts.ChangesFormat); err != nil {
+			return sum, err
+		}
+	}
 	if len(sum.Failed) > 0 {
 		return sum, ErrInputsFailed
 	}
@@ -100,6 +109,7 @@ func Check(ctx context.Context, args []string, opts Options) (*Comparison, error
 type built struct {
 	sum      *Summary
 	produced map[string]bool
+	changes  *Changes
 }
 
 // build runs the pipeline on the inputs and hands every file of the new tree to put: each
@@ -123,6 +133,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	dated := dating{out: out}
 	var mu sync.Mutex
 	latest := "" // the newest report date: the run's day when no as-of date is given
+	expired := map[string][]report.Skipped{}
 	res, err := pipeline.Run(ctx, found.Files, opts.Pipeline, func(o *pipeline.Outcome) error {
 		day := changeDay(next.AsOf, o.Report)
 		for _, f := range o.Files {
@@ -137,6 +148,11 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 			mu.Lock()
 			next.record(o)
 			latest = max(latest, o.Report.Date)
+			for _, s := range o.Report.Skipped {
+				if strings.HasPrefix(s.Reason, "expired:") {
+					expired[o.Report.ID] = append(expired[o.Report.ID], s)
+				}
+			}
 			mu.Unlock()
 		}
 		return nil
@@ -167,7 +183,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	if sum.Orphans, err = Orphans(out, produced.paths); err != nil {
 		return nil, err
 	}
-	return &built{sum: sum, produced: produced.paths}, nil
+	return &built{sum: sum, produced: produced.paths, changes: changes(prev, next, expired, sum.Retired, sum)}, nil
 }
 
 // changeDay dates a change made to a report's rules in this run: the as-of date when there is

@@ -38,6 +38,9 @@ type generateFlags struct {
 	asOf          string
 	expire        string
 	keepGoing     bool
+	retention     string
+	changes       string
+	changesFormat string
 }
 
 func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
@@ -94,18 +97,29 @@ where OUT is a mount point.`,
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (cheap to scan), readable (one term per indicator) or feed (fast, samples in shared rules); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	fl.BoolVar(&f.keepGoing, "keep-going", false, "let a bad input fail alone: keep its previous rules, write the rest, exit 1")
+	fl.StringVar(&f.changes, "changes", "", "also write what changed (reports, values, retired rules) to `FILE`, for a pull request or $GITHUB_STEP_SUMMARY")
+	fl.StringVar(&f.changesFormat, "changes-format", "markdown", "format of --changes: markdown or json")
+	fl.StringVar(&f.retention, "retention", "180d", "how long --prune keeps retired Sigma rules in sigma/deprecated/ (days, weeks or years)")
 	fl.StringVar(&f.asOf, "as-of", "", "judge indicators' ages as of `DATE` (YYYY-MM-DD), recorded in OUT for later runs")
 	fl.StringVar(&f.expire, "expire", "", "lifetimes per kind over the defaults, e.g. ip=30d,domain=180d,url=4w,hash=never")
 	return cmd
 }
 
 func (f generateFlags) outputOptions() (output.Options, error) {
-	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, BulkC2: f.bulkC2, AsOf: f.asOf}
+	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, BulkC2: f.bulkC2, AsOf: f.asOf, Changes: f.changes, ChangesFormat: f.changesFormat}
+	if f.changesFormat != "markdown" && f.changesFormat != "json" {
+		return out, usageError{fmt.Errorf("--changes-format %q: want markdown or json", f.changesFormat)}
+	}
 	if f.asOf != "" {
 		if _, err := time.Parse(time.DateOnly, f.asOf); err != nil {
 			return out, usageError{fmt.Errorf("--as-of %q: want YYYY-MM-DD", f.asOf)}
 		}
 	}
+	days, err := normalize.ParseAge(f.retention)
+	if err != nil || days < 0 {
+		return out, usageError{fmt.Errorf("--retention %q: want a number of days, weeks or years (180d, 26w, 1y)", f.retention)}
+	}
+	out.Retention = max(days, 1)
 	if f.expire != "" {
 		days, err := normalize.ParseLifetimes(f.expire)
 		if err != nil {
@@ -113,7 +127,6 @@ func (f generateFlags) outputOptions() (output.Options, error) {
 		}
 		out.Lifetimes = days
 	}
-	var err error
 	out.Pipeline, err = f.pipelineOptions()
 	return out, err
 }
