@@ -61,6 +61,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log each step")
+	root.PersistentFlags().String("config", "", "read flags from `FILE` (default rulegen.yaml, when it is there); flags given override it")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	logger := func() *slog.Logger {
 		level := slog.LevelWarn

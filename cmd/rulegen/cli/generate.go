@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rulegen/rulegen/generate/config"
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/output"
 	"github.com/rulegen/rulegen/generate/parse"
@@ -68,13 +69,22 @@ Nothing is written unless every input parses, every YARA rule compiles and every
 Sigma rule validates. OUT is locked while a run writes it; a symbolic link is
 written at its target. The new tree replaces OUT in one step, or file by file
 where OUT is a mount point.`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{fmt.Errorf("generate needs at least one INPUT report file or directory")}
-			}
-			return nil
-		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			conf, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if conf != nil {
+				if err := applySection(cmd.Flags(), conf.Generate, conf.Path+": generate", "inputs"); err != nil {
+					return err
+				}
+				if len(args) == 0 {
+					args = conf.Generate["inputs"]
+				}
+			}
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("generate needs at least one INPUT report file or directory (or inputs in %s)", config.DefaultPath)}
+			}
 			return runGenerate(cmd.Context(), stdout, stderr, logger(), f, args)
 		},
 	}

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/rulegen/rulegen/generate/config"
 	"github.com/rulegen/rulegen/generate/source"
 )
 
@@ -30,6 +32,12 @@ type pullFlags struct {
 }
 
 func newPull(stdout, stderr io.Writer) *cobra.Command {
+	cmd, _ := newPullWith(stdout, stderr)
+	return cmd
+}
+
+// newPullWith is newPull, with the flags it parses into.
+func newPullWith(stdout, stderr io.Writer) (*cobra.Command, *pullFlags) {
 	var f pullFlags
 	cmd := &cobra.Command{
 		Use:   "pull (--feed URL | --misp URL) --out DIR [flags]",
@@ -48,7 +56,14 @@ event) and .rulegen-pull.json, the state the next pull resumes from: commit both
 A pull that fails leaves DIR as it was.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPull(cmd.Context(), stdout, stderr, f)
+			conf, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if f.feed != "" || f.misp != "" || conf == nil || len(conf.Pull) == 0 {
+				return runPull(cmd.Context(), stdout, stderr, f)
+			}
+			return pullConfigured(cmd, conf, stdout, stderr)
 		},
 	}
 	fl := cmd.Flags()
@@ -66,7 +81,41 @@ A pull that fails leaves DIR as it was.`,
 	fl.DurationVar(&f.client.Timeout, "timeout", source.DefaultTimeout, "time limit of each request")
 	fl.StringVar(&f.client.CAFile, "ca", "", "also trust the PEM certificates in `FILE` (a private CA)")
 	fl.Int64Var(&f.client.MaxBytes, "max-bytes", source.DefaultMaxBytes, "largest response accepted")
-	return cmd
+	return cmd, &f
+}
+
+// pullConfigured pulls every source of the configuration in turn, each with its own settings
+// and the flags given on the command line over them; it stops at the first that fails.
+func pullConfigured(cmd *cobra.Command, conf *config.Config, stdout, stderr io.Writer) error {
+	for i, src := range conf.Pull {
+		one, f := newPullWith(stdout, stderr)
+		where := fmt.Sprintf("%s: pull[%d]", conf.Path, i)
+		if len(src["feed"])+len(src["misp"]) != 1 {
+			return usageError{fmt.Errorf("%s: want one source: feed or misp", where)}
+		}
+		if err := applySection(one.Flags(), src, where); err != nil {
+			return err
+		}
+		var err error
+		cmd.Flags().Visit(func(given *pflag.Flag) { // the command line over the configuration
+			g := one.Flags().Lookup(given.Name)
+			if g == nil || err != nil {
+				return
+			}
+			if list, ok := given.Value.(pflag.SliceValue); ok {
+				err = g.Value.(pflag.SliceValue).Replace(list.GetSlice())
+			} else {
+				err = g.Value.Set(given.Value.String())
+			}
+		})
+		if err != nil {
+			return usageError{err}
+		}
+		if err := runPull(cmd.Context(), stdout, stderr, *f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func runPull(ctx context.Context, stdout, stderr io.Writer, f pullFlags) error {

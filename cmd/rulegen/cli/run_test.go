@@ -89,3 +89,33 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// rulegen pull without a source pulls every source rulegen.yaml lists, each into its own
+// directory, with flags given on the command line over the file's settings.
+func TestPullFromConfig(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "feeds", "chrome-mal-ids"))
+	feed := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer feed.Close()
+	t.Chdir(t.TempDir())
+	conf := "pull:\n  - feed: " + feed.URL + "\n    out: reports/a\n  - feed: " + feed.URL + "\n    out: reports/b\n    since: 2099-01-01\n"
+	if err := os.WriteFile("rulegen.yaml", []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := cli.Run([]string{"pull"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, stdout.String(), stderr.String())
+	}
+	a, _ := filepath.Glob("reports/a/*-*-*.json")
+	b, _ := filepath.Glob("reports/b/*-*-*.json")
+	if len(a) != 3 || len(b) != 0 || strings.Count(stdout.String(), "feed "+feed.URL) != 2 {
+		t.Errorf("a %d, b %d events:\n%s", len(a), len(b), stdout.String())
+	}
+	// --since on the command line overrides both sources' settings.
+	stdout.Reset()
+	if code := cli.Run([]string{"pull", "--since", "2000-01-01"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if b, _ = filepath.Glob("reports/b/*-*-*.json"); len(b) != 3 {
+		t.Errorf("with --since over the file: b has %d events", len(b))
+	}
+}
