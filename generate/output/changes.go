@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rulegen/rulegen/generate/report"
 )
@@ -26,6 +28,8 @@ type Changes struct {
 	Failed            []FailedInput  `json:"inputs_failed"`
 	Totals            ChangeTotals   `json:"totals"`
 	Skipped           map[string]int `json:"skipped_by_reason"`
+	// Truncated says that past maxListedValues values, reports give counts instead of lists.
+	Truncated bool `json:"values_truncated,omitempty"`
 }
 
 // ReportChange is one report's part of Changes.
@@ -38,7 +42,11 @@ type ReportChange struct {
 	Expired      []ExpiredValue `json:"values_expired,omitempty"`
 	FilesAdded   []string       `json:"files_added,omitempty"`
 	FilesRemoved []string       `json:"files_removed,omitempty"`
+	Counts       *ValueCounts   `json:"value_counts,omitempty"` // instead of the lists, past the bound
 }
+
+// ValueCounts stand for a report's value lists once Changes lists no more.
+type ValueCounts struct{ Added, Removed, Expired int }
 
 // ExpiredValue is a value that left a report's rules because it expired.
 type ExpiredValue struct {
@@ -52,53 +60,78 @@ type ChangeTotals struct {
 	ValuesAdded, ValuesRemoved, ValuesExpired int
 }
 
-// changes compares the previous state with this run's; expired holds, per report id, the
-// values this run skipped as expired.
-func changes(prev, next *RunState, expired map[string][]report.Skipped, ret *retirement, sum *Summary) *Changes {
-	c := &Changes{Out: sum.Out, AsOf: next.AsOf, Failed: sum.Failed, Skipped: sum.skipped}
+// maxListedValues bounds the values a Changes lists across its reports, so that a first run
+// over a large feed (everything added) keeps memory flat; counts stay exact past it.
+const maxListedValues = 100000
+
+// changeLog gathers Changes report by report, from several goroutines.
+type changeLog struct {
+	mu     sync.Mutex
+	c      Changes
+	listed int
+}
+
+// report records one report of this run against what the last run wrote for it (nil: new).
+func (l *changeLog) report(old, now *ReportIndex, expired []report.Skipped) {
+	rc := ReportChange{ID: now.ID, Title: now.Title, Source: now.Source}
+	if old == nil {
+		rc.Added, rc.FilesAdded = now.Values, now.Files
+	} else {
+		rc.Added, rc.Removed = difference(now.Values, old.Values), difference(old.Values, now.Values)
+		rc.FilesAdded, rc.FilesRemoved = difference(now.Files, old.Files), difference(old.Files, now.Files)
+		rc.Removed, rc.Expired = splitExpired(rc.Removed, expired)
+		if len(rc.Added)+len(rc.Removed)+len(rc.Expired)+len(rc.FilesAdded)+len(rc.FilesRemoved) == 0 {
+			return
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bound(&rc)
+	if old == nil {
+		l.c.Added = append(l.c.Added, rc)
+	} else {
+		l.c.Changed = append(l.c.Changed, rc)
+	}
+}
+
+// removed records a report the last run wrote and this one did not.
+func (l *changeLog) removed(old *ReportIndex) {
+	rc := ReportChange{ID: old.ID, Title: old.Title, Source: old.Source, Removed: old.Values, FilesRemoved: old.Files}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bound(&rc)
+	l.c.Removed = append(l.c.Removed, rc)
+}
+
+// bound counts a change's values and drops its lists once maxListedValues are listed.
+func (l *changeLog) bound(rc *ReportChange) {
+	l.c.Totals.ValuesAdded += len(rc.Added)
+	l.c.Totals.ValuesRemoved += len(rc.Removed)
+	l.c.Totals.ValuesExpired += len(rc.Expired)
+	n := len(rc.Added) + len(rc.Removed) + len(rc.Expired)
+	if l.listed+n > maxListedValues {
+		rc.Counts = &ValueCounts{Added: len(rc.Added), Removed: len(rc.Removed), Expired: len(rc.Expired)}
+		rc.Added, rc.Removed, rc.Expired = nil, nil, nil
+		l.c.Truncated = true
+		return
+	}
+	l.listed += n
+}
+
+// result completes the changes of a run.
+func (l *changeLog) result(asOf string, ret *retirement, sum *Summary) *Changes {
+	c := &l.c
+	c.Out, c.AsOf, c.Failed, c.Skipped = sum.Out, asOf, sum.Failed, sum.skipped
 	if ret != nil {
 		c.Retired, c.DeprecatedRemoved = ret.Retired, append(slices.Clone(ret.Expired), ret.Revived...)
 	}
-	for _, id := range sortedIDs(next.Reports) {
-		now := next.Reports[id]
-		before, existed := prev.Reports[id]
-		rc := ReportChange{ID: id, Title: now.Title, Source: now.Source}
-		if !existed {
-			rc.Added, rc.FilesAdded = now.Values, now.Files
-			c.Added = append(c.Added, rc)
-			continue
-		}
-		rc.Added, rc.Removed = difference(now.Values, before.Values), difference(before.Values, now.Values)
-		rc.FilesAdded, rc.FilesRemoved = difference(now.Files, before.Files), difference(before.Files, now.Files)
-		rc.Removed, rc.Expired = splitExpired(rc.Removed, expired[id])
-		if len(rc.Added)+len(rc.Removed)+len(rc.Expired)+len(rc.FilesAdded)+len(rc.FilesRemoved) > 0 {
-			c.Changed = append(c.Changed, rc)
-		}
+	for _, list := range [][]ReportChange{c.Added, c.Changed, c.Removed} {
+		slices.SortFunc(list, func(a, b ReportChange) int {
+			return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.ID, b.ID))
+		})
 	}
-	for _, id := range sortedIDs(prev.Reports) {
-		if _, kept := next.Reports[id]; !kept {
-			before := prev.Reports[id]
-			c.Removed = append(c.Removed, ReportChange{ID: id, Title: before.Title, Source: before.Source, Removed: before.Values, FilesRemoved: before.Files})
-		}
-	}
-	for _, l := range [][]ReportChange{c.Added, c.Changed, c.Removed} {
-		for _, rc := range l {
-			c.Totals.ValuesAdded += len(rc.Added)
-			c.Totals.ValuesRemoved += len(rc.Removed)
-			c.Totals.ValuesExpired += len(rc.Expired)
-		}
-	}
-	c.Totals.Reports, c.Totals.Rules = len(next.Reports), sum.rules
+	c.Totals.Reports, c.Totals.Rules = sum.reports-sum.withheld, sum.rules
 	return c
-}
-
-func sortedIDs(m map[string]*ReportState) []string {
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // difference lists the sorted values of a that b lacks.
@@ -191,6 +224,9 @@ func (c *Changes) WriteMarkdown(w io.Writer) error {
 			}
 			for _, f := range rc.FilesRemoved {
 				add("  - rule file gone `%s`", mdCode(f))
+			}
+			if n := rc.Counts; n != nil {
+				add("  - values: %d added, %d removed, %d expired (too many to list)", n.Added, n.Removed, n.Expired)
 			}
 		}
 	}

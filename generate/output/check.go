@@ -19,7 +19,7 @@ import (
 
 // outputKinds are the directories and extensions generate writes: only such files can be
 // orphans, so that a README or CI file kept in the output directory is never touched.
-var outputKinds = map[string]string{"yara": ".yar", "sigma": ".yml", "skipped": ".tsv"}
+var outputKinds = map[string]string{"yara": ".yar", "sigma": ".yml", "skipped": ".tsv", IndexDir: ".json"}
 
 // ruleFiles lists the files under out that generate could have written, as sorted slash paths
 // relative to out. Hidden files (stages, temporaries) are not rule files.

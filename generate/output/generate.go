@@ -113,7 +113,8 @@ type built struct {
 }
 
 // build runs the pipeline on the inputs and hands every file of the new tree to put: each
-// report's files, the shared ones, and the run state. out is the output directory as it is.
+// report's files and index, the shared ones, the retired rules and the run state. out is the
+// output directory as it is.
 func build(ctx context.Context, args []string, opts *Options, out string, put func(File) error) (*built, error) {
 	found, err := findInputs(args, *opts)
 	if err != nil {
@@ -131,9 +132,9 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	sum.InputSkips, sum.AsOf = found.Skipped, next.AsOf
 	produced := newPathSet()
 	dated := dating{out: out}
+	log := &changeLog{}
 	var mu sync.Mutex
 	latest := "" // the newest report date: the run's day when no as-of date is given
-	expired := map[string][]report.Skipped{}
 	res, err := pipeline.Run(ctx, found.Files, opts.Pipeline, func(o *pipeline.Outcome) error {
 		day := changeDay(next.AsOf, o.Report)
 		for _, f := range o.Files {
@@ -144,18 +145,10 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 			produced.add(f.Path)
 		}
 		sum.Add(o)
-		if o.Withheld == "" {
-			mu.Lock()
-			next.record(o)
-			latest = max(latest, o.Report.Date)
-			for _, s := range o.Report.Skipped {
-				if strings.HasPrefix(s.Reason, "expired:") {
-					expired[o.Report.ID] = append(expired[o.Report.ID], s)
-				}
-			}
-			mu.Unlock()
+		if o.Withheld != "" {
+			return nil
 		}
-		return nil
+		return indexReport(o, out, put, produced, log, &mu, &latest)
 	})
 	if err != nil {
 		return nil, err
@@ -170,7 +163,9 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 		produced.add(f.Path)
 	}
 	sum.AddShared(res.Shared, res.SharedRules)
-	sum.Failed = keepFailed(res.Failed, prev, next, produced)
+	if sum.Failed, err = goneReports(out, res.Failed, produced, log); err != nil {
+		return nil, err
+	}
 	if opts.Prune {
 		runDay := cmp.Or(next.AsOf, latest)
 		if sum.Retired, err = retire(out, produced.paths, runDay, cmp.Or(opts.Retention, DefaultRetention), put); err != nil {
@@ -183,7 +178,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	if sum.Orphans, err = Orphans(out, produced.paths); err != nil {
 		return nil, err
 	}
-	return &built{sum: sum, produced: produced.paths, changes: changes(prev, next, expired, sum.Retired, sum)}, nil
+	return &built{sum: sum, produced: produced.paths, changes: log.result(next.AsOf, sum.Retired, sum)}, nil
 }
 
 // changeDay dates a change made to a report's rules in this run: the as-of date when there is
@@ -195,29 +190,70 @@ func changeDay(asOf string, r *report.Report) string {
 	return max(r.Changed, r.Date)
 }
 
-// keepFailed keeps, for each input that failed, the reports it made last time: their files
-// count as produced (never orphans, never pruned) and their state carries over.
-func keepFailed(failed []pipeline.Failure, prev, next *RunState, produced *pathSet) []FailedInput {
-	var out []FailedInput
+// indexReport writes a report's index and logs how it changed since the last run's.
+func indexReport(o *pipeline.Outcome, out string, put func(File) error, produced *pathSet, log *changeLog, mu *sync.Mutex, latest *string) error {
+	r := o.Report
+	old, err := readIndex(out, indexPath(r.Slug))
+	if err != nil {
+		return err
+	}
+	now := newIndex(o)
+	f := now.file(r.Slug)
+	if err := put(f); err != nil {
+		return err
+	}
+	produced.add(f.Path)
+	var expired []report.Skipped
+	for _, s := range r.Skipped {
+		if strings.HasPrefix(s.Reason, "expired:") {
+			expired = append(expired, s)
+		}
+	}
+	log.report(old, now, expired)
+	mu.Lock()
+	*latest = max(*latest, r.Date)
+	mu.Unlock()
+	return nil
+}
+
+// goneReports reads the index of every report the last run wrote and this one did not. A
+// report of an input that failed in a run that keeps going stays, with its files (never
+// orphans, never pruned); the others are gone, and logged as removed.
+func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *changeLog) ([]FailedInput, error) {
+	indexes, err := listFiles(filepath.Join(out, filepath.FromSlash(IndexDir)), IndexDir)
+	if err != nil {
+		return nil, err
+	}
+	byInput := map[string]*FailedInput{}
+	var result []FailedInput
 	for _, f := range failed {
-		fi := FailedInput{Input: f.Input, Reason: f.Err.Error()}
-		for id, rs := range prev.Reports {
-			if rs.Source != f.Input {
-				continue
-			}
-			if _, redone := next.Reports[id]; redone {
-				continue // the same event came from another input this time
-			}
-			next.Reports[id] = rs
-			for _, p := range rs.Files {
+		result = append(result, FailedInput{Input: f.Input, Reason: f.Err.Error()})
+	}
+	for i := range result {
+		byInput[result[i].Input] = &result[i]
+	}
+	for _, rel := range indexes {
+		if produced.paths[rel] {
+			continue
+		}
+		old, err := readIndex(out, rel)
+		if err != nil || old == nil {
+			return nil, err
+		}
+		if fi := byInput[old.Source]; fi != nil {
+			produced.add(rel)
+			for _, p := range old.Files {
 				produced.add(p)
 			}
-			fi.Kept = append(fi.Kept, rs.Files...)
+			fi.Kept = append(fi.Kept, old.Files...)
+			continue
 		}
-		slices.Sort(fi.Kept)
-		out = append(out, fi)
+		log.removed(old)
 	}
-	return out
+	for i := range result {
+		slices.Sort(result[i].Kept)
+	}
+	return result, nil
 }
 
 // FailedInput is an input of a run that kept going that could not be read or did not make

@@ -39,6 +39,11 @@ func (d dating) date(rel string, body []byte, day string) []byte {
 	if err != nil {
 		return body // a new file: no modified date
 	}
+	// Most files of a rerun are as they were: the old file, but for its modified date, is the
+	// new one.
+	if bytes.Equal(old, body) || bytes.Equal(withoutModified(old), body) {
+		return old
+	}
 	switch {
 	case strings.HasPrefix(rel, "sigma/") && strings.HasSuffix(rel, ".yml"):
 		return dateSigma(old, body, day)
@@ -46,6 +51,21 @@ func (d dating) date(rel string, body []byte, day string) []byte {
 		return dateYARA(old, body, day)
 	}
 	return body
+}
+
+// withoutModified drops the modified lines of a Sigma rule or of a YARA file's meta.
+func withoutModified(b []byte) []byte {
+	if !bytes.Contains(b, []byte("modified")) {
+		return b
+	}
+	var out bytes.Buffer
+	for _, l := range bytes.SplitAfter(b, []byte("\n")) {
+		if bytes.HasPrefix(l, []byte("modified: ")) || bytes.HasPrefix(l, []byte("        modified = ")) {
+			continue
+		}
+		out.Write(l)
+	}
+	return out.Bytes()
 }
 
 // sigmaDetection are the fields whose change dates a Sigma rule (SigmaHQ's convention: not

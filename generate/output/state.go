@@ -14,26 +14,64 @@ import (
 	"github.com/rulegen/rulegen/generate/pipeline"
 )
 
-// RunStateName is the file in the output directory that records what a later run needs: the
-// date ages were judged against and the expiry policy (so that it reproduces this run), and
-// each report's input, files and values (so that it can say what changed, and keep a failed
-// input's rules). It is committed with the rules.
+// RunStateName is the file in the output directory that records what a later run needs to
+// reproduce this one: the date ages were judged against and the expiry policy. It is committed
+// with the rules; it holds no time of the run itself.
 const RunStateName = ".rulegen-generate.json"
 
-// RunState is what RunStateName holds. It holds no time of the run itself.
+// RunState is what RunStateName holds.
 type RunState struct {
-	AsOf    string                  `json:"as_of,omitempty"`
-	Expire  string                  `json:"expire,omitempty"` // normalize.FormatLifetimes
-	Reports map[string]*ReportState `json:"reports"`          // by report id
+	AsOf   string `json:"as_of,omitempty"`
+	Expire string `json:"expire,omitempty"` // normalize.FormatLifetimes
 }
 
-// ReportState is what a run wrote for one report.
-type ReportState struct {
+// IndexDir holds one small file per report, what the run wrote for it: a later run reads the
+// old one of each report it writes, to say what changed, and those of the reports it did not
+// write, to say which are gone or to keep a failed input's rules. One file per report keeps
+// memory flat however large the feed, and changes local in a diff.
+const IndexDir = ".rulegen/reports"
+
+// ReportIndex is what a run wrote for one report.
+type ReportIndex struct {
+	ID     string   `json:"id"`
 	Source string   `json:"source"` // the input file, as given
-	Slug   string   `json:"slug"`
 	Title  string   `json:"title"`
 	Files  []string `json:"files"`  // slash paths below the output directory
 	Values []string `json:"values"` // report.Values: what its rules detect
+}
+
+func indexPath(slug string) string { return IndexDir + "/" + slug + ".json" }
+
+// newIndex notes what a report's outcome wrote.
+func newIndex(o *pipeline.Outcome) *ReportIndex {
+	r := o.Report
+	ri := &ReportIndex{ID: r.ID, Source: r.Source, Title: r.Title, Values: r.Values()}
+	for _, f := range o.Files {
+		ri.Files = append(ri.Files, f.Path)
+	}
+	slices.Sort(ri.Files)
+	return ri
+}
+
+func (ri *ReportIndex) file(slug string) File {
+	data, _ := json.MarshalIndent(ri, "", "  ")
+	return File{Path: indexPath(slug), Body: append(data, '\n')}
+}
+
+// readIndex reads a report's index file below out; a missing one is nil.
+func readIndex(out, rel string) (*ReportIndex, error) {
+	data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ri ReportIndex
+	if err := json.Unmarshal(data, &ri); err != nil {
+		return nil, fmt.Errorf("%s: not rulegen's report index (remove it): %v", rel, err)
+	}
+	return &ri, nil
 }
 
 func readRunState(dir string) (*RunState, error) {
@@ -47,20 +85,9 @@ func readRunState(dir string) (*RunState, error) {
 	}
 	var s RunState
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("%s: not rulegen's run state (remove it to start anew): %v", path, err)
+		return nil, fmt.Errorf("%s: not rulegen's run state (remove it, or pass --as-of): %v", path, err)
 	}
 	return &s, nil
-}
-
-// record notes what a report's outcome wrote.
-func (s *RunState) record(o *pipeline.Outcome) {
-	r := o.Report
-	rs := &ReportState{Source: r.Source, Slug: r.Slug, Title: r.Title, Values: r.Values()}
-	for _, f := range o.Files {
-		rs.Files = append(rs.Files, f.Path)
-	}
-	slices.Sort(rs.Files)
-	s.Reports[r.ID] = rs
 }
 
 func (s *RunState) file() File {
@@ -77,7 +104,7 @@ func expiry(recorded *RunState, opts *Options) (*RunState, error) {
 		asOf = recorded.AsOf
 	}
 	if asOf == "" {
-		return &RunState{Reports: map[string]*ReportState{}}, nil
+		return &RunState{}, nil
 	}
 	var err error
 	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
@@ -93,5 +120,5 @@ func expiry(recorded *RunState, opts *Options) (*RunState, error) {
 		days = normalize.DefaultLifetimes()
 	}
 	opts.Pipeline.Normalize.Expiry = normalize.Expiry{AsOf: asOf, Days: days}
-	return &RunState{AsOf: asOf, Expire: normalize.FormatLifetimes(days), Reports: map[string]*ReportState{}}, nil
+	return &RunState{AsOf: asOf, Expire: normalize.FormatLifetimes(days)}, nil
 }

@@ -190,10 +190,10 @@ func (s *Summary) Write(w io.Writer) {
 		line += "; skipped " + countsByReason(s.skipped)
 	}
 	switch {
-	case len(orphans) > 0 && pruned:
-		line += fmt.Sprintf("; %d orphaned files removed", len(orphans))
-	case len(orphans) > 0:
-		line += fmt.Sprintf("; %d orphaned files no input produces (--prune removes them)", len(orphans))
+	case ruleCount(orphans) > 0 && pruned:
+		line += fmt.Sprintf("; %d orphaned files removed", ruleCount(orphans))
+	case ruleCount(orphans) > 0:
+		line += fmt.Sprintf("; %d orphaned files no input produces (--prune removes them)", ruleCount(orphans))
 	}
 	if r := s.Retired; r != nil && len(r.Retired)+len(r.Expired)+len(r.Revived) > 0 {
 		line += fmt.Sprintf("; Sigma rules retired to %s/: %d, removed from it: %d (after the retention period: %d; made again: %d)",
@@ -266,6 +266,17 @@ func orNone(s string) string {
 		return "no rules"
 	}
 	return s
+}
+
+// ruleCount counts the rule files among paths, not the run's own bookkeeping (hidden).
+func ruleCount(paths []string) int {
+	n := 0
+	for _, p := range paths {
+		if !strings.HasPrefix(p, ".") {
+			n++
+		}
+	}
+	return n
 }
 
 // reasonGroup is the reason a skip is counted under: expiries carry their dates, and are
