@@ -136,7 +136,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	var mu sync.Mutex
 	latest := "" // the newest report date: the run's day when no as-of date is given
 	res, err := pipeline.Run(ctx, found.Files, opts.Pipeline, func(o *pipeline.Outcome) error {
-		day := changeDay(next.AsOf, o.Report)
+		day := changeDay(next.AsOf, o.Tally)
 		for _, f := range o.Files {
 			f.Body = dated.date(f.Path, f.Body, day)
 			if err := put(f); err != nil {
@@ -183,7 +183,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 
 // changeDay dates a change made to a report's rules in this run: the as-of date when there is
 // one, else the day the report itself last changed (never before its date).
-func changeDay(asOf string, r *report.Report) string {
+func changeDay(asOf string, r *pipeline.Tally) string {
 	if asOf != "" {
 		return asOf
 	}
@@ -192,7 +192,7 @@ func changeDay(asOf string, r *report.Report) string {
 
 // indexReport writes a report's index and logs how it changed since the last run's.
 func indexReport(o *pipeline.Outcome, out string, put func(File) error, produced *pathSet, log *changeLog, mu *sync.Mutex, latest *string) error {
-	r := o.Report
+	r := o.Tally
 	old, err := readIndex(out, indexPath(r.Slug))
 	if err != nil {
 		return err

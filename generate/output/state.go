@@ -44,8 +44,8 @@ func indexPath(slug string) string { return IndexDir + "/" + slug + ".json" }
 
 // newIndex notes what a report's outcome wrote.
 func newIndex(o *pipeline.Outcome) *ReportIndex {
-	r := o.Report
-	ri := &ReportIndex{ID: r.ID, Source: r.Source, Title: r.Title, Values: r.Values()}
+	t := o.Tally
+	ri := &ReportIndex{ID: t.ID, Source: t.Source, Title: t.Title, Values: t.Values}
 	for _, f := range o.Files {
 		ri.Files = append(ri.Files, f.Path)
 	}

@@ -78,25 +78,17 @@ func NewSummary(out, maxTLP string, bulkC2 int) *Summary {
 
 // Add counts one report's outcome.
 func (s *Summary) Add(o *pipeline.Outcome) {
-	r := o.Report
-	d := reportDetail{source: r.Source, title: r.Title, slug: r.Slug, withheld: o.Withheld, unflagged: nothingFlagged(r)}
+	t := o.Tally
+	d := reportDetail{source: t.Source, title: t.Title, slug: t.Slug, withheld: o.Withheld, unflagged: t.Unflagged}
 	for _, f := range o.Files {
-		if f.Path == "yara/"+r.Slug+".yar" || path.Dir(f.Path) == "sigma/"+r.Slug {
+		if f.Path == "yara/"+t.Slug+".yar" || path.Dir(f.Path) == "sigma/"+t.Slug {
 			d.outputs = append(d.outputs, f.Path)
 		}
 	}
-	indicators := len(r.Files) + len(r.Registry) + len(r.Domains) + len(r.Hostnames) + len(r.Endpoints) + len(r.URLs) + len(r.Mutexes)
-	unsized := 0
-	for _, f := range r.Samples() {
-		if f.Size == 0 {
-			unsized++
-		}
-	}
 	d.counts = fmt.Sprintf("%d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes; %d skipped",
-		len(r.Samples()), len(r.Files)-len(r.Samples()), len(r.Registry), len(r.Domains)+len(r.Hostnames),
-		len(r.Endpoints), len(r.URLs), len(r.Mutexes), len(r.Skipped))
-	if r.BulkC2 {
-		d.counts += fmt.Sprintf("; a blocklist: its %d C2 values are matched as listed, in ASCII only (more than --yara-bulk-c2 %d)", r.C2Count(), s.BulkC2)
+		t.Samples, t.Dropped, t.Registry, t.Domains, t.Endpoints, t.URLs, t.Mutexes, len(t.Skipped))
+	if t.BulkC2 {
+		d.counts += fmt.Sprintf("; a blocklist: its %d C2 values are matched as listed, in ASCII only (more than --yara-bulk-c2 %d)", t.C2, s.BulkC2)
 	}
 
 	s.mu.Lock()
@@ -105,15 +97,15 @@ func (s *Summary) Add(o *pipeline.Outcome) {
 	if o.Withheld != "" {
 		s.withheld++
 	} else {
-		s.indicators += indicators
-		s.unsized += unsized
-		if r.BulkC2 {
+		s.indicators += t.Indicators()
+		s.unsized += t.Unsized
+		if t.BulkC2 {
 			s.bulk++
 		}
-		for _, sk := range r.Skipped {
+		for _, sk := range t.Skipped {
 			s.skipped[reasonGroup(sk.Reason)]++
 		}
-		d.skipped = r.Skipped
+		d.skipped = t.Skipped
 	}
 	if d.unflagged {
 		s.unflagged++
@@ -125,23 +117,6 @@ func (s *Summary) Add(o *pipeline.Outcome) {
 	} else {
 		s.details = nil
 	}
-}
-
-// nothingFlagged says whether a report has attributes but flags none of them for detection,
-// as many published MISP events do.
-func nothingFlagged(r *report.Report) bool {
-	n, flagged := 0, false
-	count := func(attrs []report.Attribute) {
-		for _, a := range attrs {
-			n++
-			flagged = flagged || a.ToIDS
-		}
-	}
-	count(r.Attributes)
-	for _, o := range r.Objects {
-		count(o.Attributes)
-	}
-	return n > 0 && !flagged
 }
 
 // Write prints a paragraph per report (runs of up to maxDetailReports), then the totals.

@@ -49,7 +49,8 @@ type Options struct {
 
 // Outcome is what one report produced, before anything is written.
 type Outcome struct {
-	Report *report.Report
+	Report *report.Report // nil when the outcome comes from the cache: Tally has what is known
+	Tally  *Tally
 	Files  []render.File
 	// Withheld says why the report has no files at all (its TLP is above the limit); "" when
 	// it was rendered.
@@ -341,7 +342,7 @@ type heldOutcome struct {
 // holding list).
 func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) error {
 	if normalize.AboveTLP(r.TLP, p.opts.MaxTLP) {
-		return sink(&Outcome{Report: r, Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
+		return sink(&Outcome{Report: r, Tally: newTally(r), Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
 			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
 	}
 	files, err := p.rd.Render([]*report.Report{r})
@@ -353,7 +354,7 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 		p.feed = append(p.feed, render.FeedSamples(r)...)
 		p.mu.Unlock()
 	}
-	out := &Outcome{Report: r, Files: files}
+	out := &Outcome{Report: r, Tally: newTally(r), Files: files}
 	if out.Rules, err = validateSigma(files); err != nil {
 		return err
 	}
@@ -370,7 +371,7 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 // deliver claims the outcome's paths and rule names for its report, then emits it. A path or
 // name that another report already has means two inputs hold the same event.
 func (p *run) deliver(out *Outcome, ruleNames []string) error {
-	who := fmt.Sprintf("%s (event %s)", out.Report.Source, out.Report.ID)
+	who := fmt.Sprintf("%s (event %s)", out.Tally.Source, out.Tally.ID)
 	p.mu.Lock()
 	me := int32(len(p.sources))
 	claim := func(m map[uint64]int32, key, what string) error {

@@ -1,0 +1,59 @@
+package pipeline
+
+import "github.com/rulegen/rulegen/generate/report"
+
+// Tally is what a run's summary, index and change log need of a report, counted where its
+// outcome is made: small enough to keep (and cache) without the report.
+type Tally struct {
+	ID, Source, Title, Slug string
+	Date, Changed           string
+	Samples, Unsized        int // samples, and those without a size
+	Dropped, Registry       int
+	Domains, Endpoints      int // domains and hostnames; addresses (with their ports)
+	URLs, Mutexes           int
+	C2                      int  // C2 values as YARA writes them (report.C2Count)
+	BulkC2                  bool // a blocklist (report.BulkC2)
+	Unflagged               bool // attributes, but none flagged to_ids
+	Skipped                 []report.Skipped
+	Values                  []string // report.Values
+}
+
+// Indicators counts what the report's rules detect.
+func (t *Tally) Indicators() int {
+	return t.Samples + t.Dropped + t.Registry + t.Domains + t.Endpoints + t.URLs + t.Mutexes
+}
+
+func newTally(r *report.Report) *Tally {
+	t := &Tally{ID: r.ID, Source: r.Source, Title: r.Title, Slug: r.Slug, Date: r.Date, Changed: r.Changed,
+		Registry: len(r.Registry), Domains: len(r.Domains) + len(r.Hostnames), Endpoints: len(r.Endpoints),
+		URLs: len(r.URLs), Mutexes: len(r.Mutexes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: nothingFlagged(r),
+		Skipped: r.Skipped, Values: r.Values()}
+	for _, f := range r.Files {
+		if f.Role != "sample" {
+			t.Dropped++
+			continue
+		}
+		t.Samples++
+		if f.Size == 0 {
+			t.Unsized++
+		}
+	}
+	return t
+}
+
+// nothingFlagged says whether a report has attributes but flags none of them for detection,
+// as many published MISP events do.
+func nothingFlagged(r *report.Report) bool {
+	n, flagged := 0, false
+	count := func(attrs []report.Attribute) {
+		for _, a := range attrs {
+			n++
+			flagged = flagged || a.ToIDS
+		}
+	}
+	count(r.Attributes)
+	for _, o := range r.Objects {
+		count(o.Attributes)
+	}
+	return n > 0 && !flagged
+}
