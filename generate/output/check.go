@@ -117,6 +117,16 @@ func (c *Checker) Put(f File) error {
 	return nil
 }
 
+// Same notes a file found as it would be written.
+func (c *Checker) Same(rel string) {
+	c.mu.Lock()
+	c.produced[rel] = true
+	c.mu.Unlock()
+}
+
+// Write compares a file known to differ (or to be new).
+func (c *Checker) Write(f File) error { return c.Put(f) }
+
 // Result returns the comparison, with the orphans of the run (rule files it neither made nor
 // keeps).
 func (c *Checker) Result(orphans []string) (*Comparison, error) {

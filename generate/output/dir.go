@@ -71,6 +71,12 @@ func resolve(dir string) (real string, created bool, err error) {
 // Put stages one file (see Stage.Put).
 func (d *Dir) Put(f File) error { return d.stage.Put(f) }
 
+// Same notes a file found as it would be written (see Stage.Same).
+func (d *Dir) Same(rel string) { d.stage.Same(rel) }
+
+// Write stages a file known to be new or changed (see Stage.Write).
+func (d *Dir) Write(f File) error { return d.stage.Write(f) }
+
 // Remove marks a file of the directory for removal at Commit (see Stage.Remove).
 func (d *Dir) Remove(rel string) { d.stage.Remove(rel) }
 

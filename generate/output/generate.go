@@ -1,11 +1,13 @@
 package output
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,7 +53,7 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 		return nil, err
 	}
 	defer dir.Close()
-	b, err := build(ctx, args, &opts, dir.real, dir.Put)
+	b, err := build(ctx, args, &opts, dir.real, dir)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("interrupted: nothing written, %s left as it was", opts.Out)
@@ -98,7 +100,7 @@ var ErrInputsFailed = errors.New("inputs failed")
 func Check(ctx context.Context, args []string, opts Options) (*Comparison, error) {
 	c := NewChecker(opts.Out)
 	opts.Prune = true // the committed tree is what generate --prune writes
-	b, err := build(ctx, args, &opts, opts.Out, c.Put)
+	b, err := build(ctx, args, &opts, opts.Out, c)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +117,30 @@ type built struct {
 // build runs the pipeline on the inputs and hands every file of the new tree to put: each
 // report's files and index, the shared ones, the retired rules and the run state. out is the
 // output directory as it is.
-func build(ctx context.Context, args []string, opts *Options, out string, put func(File) error) (*built, error) {
+// target receives the new tree: Generate's Dir, Check's Checker.
+type target interface {
+	Put(File) error   // a file that may be as it is in place
+	Write(File) error // a file known to be new or changed
+	Same(rel string)  // a file known to be as it is in place
+}
+
+// place hands f to t, reading the file in place once: to date a rule against its old version,
+// and to know whether it changed.
+func place(t target, out string, f File, day string) error {
+	old, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Path)))
+	if err != nil {
+		old = nil
+	}
+	f.Body = settle(f.Path, old, f.Body, day)
+	if old != nil && bytes.Equal(old, f.Body) {
+		t.Same(f.Path)
+		return nil
+	}
+	return t.Write(f)
+}
+
+func build(ctx context.Context, args []string, opts *Options, out string, t target) (*built, error) {
+	put := t.Put
 	found, err := findInputs(args, *opts)
 	if err != nil {
 		return nil, err
@@ -131,15 +156,13 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
 	sum.InputSkips, sum.AsOf = found.Skipped, next.AsOf
 	produced := newPathSet()
-	dated := dating{out: out}
 	log := &changeLog{}
 	var mu sync.Mutex
 	latest := "" // the newest report date: the run's day when no as-of date is given
 	res, err := pipeline.Run(ctx, found.Files, opts.Pipeline, func(o *pipeline.Outcome) error {
 		day := changeDay(next.AsOf, o.Tally)
 		for _, f := range o.Files {
-			f.Body = dated.date(f.Path, f.Body, day)
-			if err := put(f); err != nil {
+			if err := place(t, out, f, day); err != nil {
 				return err
 			}
 			produced.add(f.Path)
@@ -148,7 +171,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 		if o.Withheld != "" {
 			return nil
 		}
-		return indexReport(o, out, put, produced, log, &mu, &latest)
+		return indexReport(o, out, t, produced, log, &mu, &latest)
 	})
 	if err != nil {
 		return nil, err
@@ -163,6 +186,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, put fu
 		produced.add(f.Path)
 	}
 	sum.AddShared(res.Shared, res.SharedRules)
+	sum.CacheHits, sum.Inputs = res.CacheHits, len(found.Files)
 	if sum.Failed, err = goneReports(out, res.Failed, produced, log); err != nil {
 		return nil, err
 	}
@@ -191,15 +215,24 @@ func changeDay(asOf string, r *pipeline.Tally) string {
 }
 
 // indexReport writes a report's index and logs how it changed since the last run's.
-func indexReport(o *pipeline.Outcome, out string, put func(File) error, produced *pathSet, log *changeLog, mu *sync.Mutex, latest *string) error {
+func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, log *changeLog, mu *sync.Mutex, latest *string) error {
 	r := o.Tally
-	old, err := readIndex(out, indexPath(r.Slug))
+	now := newIndex(o)
+	f := now.file(r.Slug)
+	oldBody, _ := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Path)))
+	if bytes.Equal(oldBody, f.Body) { // the report wrote what it wrote last time
+		t.Same(f.Path)
+		produced.add(f.Path)
+		mu.Lock()
+		*latest = max(*latest, r.Date)
+		mu.Unlock()
+		return nil
+	}
+	_, old, err := readIndex(out, f.Path)
 	if err != nil {
 		return err
 	}
-	now := newIndex(o)
-	f := now.file(r.Slug)
-	if err := put(f); err != nil {
+	if err := t.Write(f); err != nil {
 		return err
 	}
 	produced.add(f.Path)
@@ -236,7 +269,7 @@ func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *
 		if produced.paths[rel] {
 			continue
 		}
-		old, err := readIndex(out, rel)
+		_, old, err := readIndex(out, rel)
 		if err != nil || old == nil {
 			return nil, err
 		}

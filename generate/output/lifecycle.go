@@ -27,17 +27,12 @@ const DeprecatedDir = "sigma/deprecated"
 // DefaultRetention is how long a retired Sigma rule stays in DeprecatedDir.
 const DefaultRetention = 180
 
-// dating puts the modified date into a rule file whose detection changed since the version in
-// out, and carries an earlier modified date over when it did not.
-type dating struct {
-	out string
-}
-
-// date returns body with its modified date settled; day is the date of a change made now.
-func (d dating) date(rel string, body []byte, day string) []byte {
-	old, err := os.ReadFile(filepath.Join(d.out, filepath.FromSlash(rel)))
-	if err != nil {
-		return body // a new file: no modified date
+// settle returns a rule file's new body with its modified date settled against the old one:
+// set to day (the date of a change made now) when its detection changed, carried over when it
+// did not. A new file (old nil) has no modified date.
+func settle(rel string, old, body []byte, day string) []byte {
+	if old == nil {
+		return body
 	}
 	// Most files of a rerun are as they were: the old file, but for its modified date, is the
 	// new one.

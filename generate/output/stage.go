@@ -6,6 +6,7 @@ package output
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -92,16 +93,26 @@ func openStage(dir, out string, inside bool) (*Stage, error) {
 // Put stages one file, unless the output already holds it byte for byte. It is safe for
 // concurrent use with distinct paths. A file that replaces another keeps that one's mode.
 func (s *Stage) Put(f File) error {
-	rel := filepath.FromSlash(f.Path)
-	old := filepath.Join(s.out, rel)
-	if body, err := os.ReadFile(old); err == nil && bytes.Equal(body, f.Body) {
-		if !strings.HasPrefix(f.Path, ".") { // the run's own bookkeeping is not counted
-			s.mu.Lock()
-			s.unchanged++
-			s.mu.Unlock()
-		}
+	if body, err := os.ReadFile(filepath.Join(s.out, filepath.FromSlash(f.Path))); err == nil && bytes.Equal(body, f.Body) {
+		s.Same(f.Path)
 		return nil
 	}
+	return s.Write(f)
+}
+
+// Same notes a file that the caller found in the output as it would write it.
+func (s *Stage) Same(rel string) {
+	if !strings.HasPrefix(rel, ".") { // the run's own bookkeeping is not counted
+		s.mu.Lock()
+		s.unchanged++
+		s.mu.Unlock()
+	}
+}
+
+// Write stages a file that the caller knows to be new or changed.
+func (s *Stage) Write(f File) error {
+	rel := filepath.FromSlash(f.Path)
+	old := filepath.Join(s.out, rel)
 	perm := os.FileMode(0o666) &^ s.umask
 	if info, err := os.Stat(old); err == nil {
 		perm = info.Mode().Perm()
@@ -245,27 +256,62 @@ func (s *Stage) leftOut(keep func(rel string) bool) (map[string]bool, error) {
 // carryOver links into the stage every file of the output that the stage does not hold and
 // that is not left out.
 func (s *Stage) carryOver(leftOut map[string]bool) error {
-	return filepath.WalkDir(s.out, func(p string, d fs.DirEntry, err error) error {
+	staged := make(map[string]bool, len(s.staged))
+	for _, rel := range s.staged {
+		staged[rel] = true
+	}
+	type link struct {
+		src, dst string
+		d        fs.DirEntry
+	}
+	var links []link
+	err := filepath.WalkDir(s.out, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == s.out {
 			return err
 		}
+		if s.inside && p == s.dir {
+			return filepath.SkipDir
+		}
 		rel, _ := filepath.Rel(s.out, p)
-		target := filepath.Join(s.dir, rel)
-		switch {
-		case d.IsDir():
-			return nil // made below when a file needs it: directories left empty go
-		case leftOut[filepath.ToSlash(rel)]:
-			return nil
+		slash := filepath.ToSlash(rel)
+		if d.IsDir() || leftOut[slash] || staged[slash] {
+			return nil // directories are made when a file needs them: those left empty go
 		}
-		if _, err := os.Lstat(target); err == nil {
-			return nil // written by this run
-		}
-		if err := s.mkdir(filepath.Dir(target)); err != nil {
-			return err
-		}
-		return linkOrCopy(p, target, d)
+		links = append(links, link{p, filepath.Join(s.dir, rel), d})
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// One system call or two per file: a few at a time keep the disk busy.
+	jobs := make(chan link)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range carryWorkers {
+		wg.Go(func() {
+			for l := range jobs {
+				err := s.mkdir(filepath.Dir(l.dst))
+				if err == nil {
+					err = linkOrCopy(l.src, l.dst, l.d)
+				}
+				if err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, l := range links {
+		jobs <- l
+	}
+	close(jobs)
+	wg.Wait()
+	return first
 }
+
+const carryWorkers = 8
 
 func linkOrCopy(src, dst string, d fs.DirEntry) error {
 	if d.Type()&fs.ModeSymlink != 0 {

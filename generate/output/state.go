@@ -58,20 +58,20 @@ func (ri *ReportIndex) file(slug string) File {
 	return File{Path: indexPath(slug), Body: append(data, '\n')}
 }
 
-// readIndex reads a report's index file below out; a missing one is nil.
-func readIndex(out, rel string) (*ReportIndex, error) {
+// readIndex reads a report's index file below out, as bytes and decoded; a missing one is nil.
+func readIndex(out, rel string) ([]byte, *ReportIndex, error) {
 	data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ri ReportIndex
 	if err := json.Unmarshal(data, &ri); err != nil {
-		return nil, fmt.Errorf("%s: not rulegen's report index (remove it): %v", rel, err)
+		return nil, nil, fmt.Errorf("%s: not rulegen's report index (remove it): %v", rel, err)
 	}
-	return &ri, nil
+	return data, &ri, nil
 }
 
 func readRunState(dir string) (*RunState, error) {

@@ -37,6 +37,8 @@ type Summary struct {
 	AsOf       string        // the date ages were judged against; "" when nothing expires
 	Failed     []FailedInput // inputs that failed in a run that kept going
 	Retired    *retirement   // what a pruning run retired
+	// CacheHits of Inputs came from the cache.
+	CacheHits, Inputs int
 
 	mu                       sync.Mutex
 	reports, withheld        int
@@ -148,6 +150,9 @@ func (s *Summary) Write(w io.Writer) {
 	}
 	if s.AsOf != "" {
 		line += fmt.Sprintf("; ages judged as of %s", s.AsOf)
+	}
+	if s.CacheHits > 0 {
+		line += fmt.Sprintf("; %d of %d inputs unchanged, taken from the cache", s.CacheHits, s.Inputs)
 	}
 	if s.unsized > 0 {
 		line += fmt.Sprintf("; %d samples without a size (YARA hashes every scanned file for them)", s.unsized)

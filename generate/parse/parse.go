@@ -128,15 +128,24 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 // ReadFile reads a report file and calls yield with each report it holds. A file over the size
 // limit is refused before it is read.
 func ReadFile(path string, opts Options, yield func(*report.Report) error) error {
+	data, err := ReadInput(path, opts)
+	if err != nil {
+		return err
+	}
+	return Each(path, data, opts, yield)
+}
+
+// ReadInput reads an input file within the size limit.
+func ReadInput(path string, opts Options) ([]byte, error) {
 	limit := opts.Limits.withDefaults().FileBytes
 	if info, err := os.Stat(path); err == nil && info.Size() > limit {
-		return inputError(report.Pos{File: path}, "%d bytes: larger than the limit of %d bytes (--max-input-bytes)", info.Size(), limit)
+		return nil, inputError(report.Pos{File: path}, "%d bytes: larger than the limit of %d bytes (--max-input-bytes)", info.Size(), limit)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read report: %w", err)
+		return nil, fmt.Errorf("read report: %w", err)
 	}
-	return Each(path, data, opts, yield)
+	return data, nil
 }
 
 // File reads a file that holds exactly one report.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/normalize/warninglist"
@@ -45,6 +46,9 @@ type Options struct {
 	// InputDone, if set, is called after each input file (or report read up front) is done,
 	// from any goroutine: it drives a progress display.
 	InputDone func()
+	// CacheDir, if set, keeps each input file's outcomes there: a rerun takes an unchanged
+	// input's from it instead of processing the input again (see cache).
+	CacheDir string
 }
 
 // Outcome is what one report produced, before anything is written.
@@ -67,6 +71,7 @@ type Result struct {
 	Shared      []render.File
 	SharedRules int
 	Failed      []Failure // with Options.KeepGoing: the inputs that failed, by path
+	CacheHits   int       // inputs whose outcomes came from the cache
 }
 
 // Failure is an input that could not be read or did not make valid rules.
@@ -118,6 +123,7 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 		return res, err
 	}
 	res.Reports = p.reports
+	res.CacheHits = int(p.cacheHits.Load())
 	res.Failed = p.failures
 	slices.SortFunc(res.Failed, func(a, b Failure) int { return strings.Compare(a.Input, b.Input) })
 	res.Shared, res.SharedRules, err = p.shared()
@@ -164,12 +170,21 @@ func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
 	if opts.MaxTLP == "" {
 		opts.MaxTLP = DefaultMaxTLP
 	}
-	if opts.Normalize.Warninglists == nil {
+	p := &run{rd: rd, emit: emit, outputs: map[uint64]int32{}, rules: map[uint64]int32{}, seed: maphash.MakeSeed()}
+	// A run is keyed by its settings as given: lists passed as a value cannot be keyed.
+	keyable := opts.Normalize.Warninglists == nil
+	if keyable {
 		if opts.Normalize.Warninglists, err = warninglists(opts.WarninglistDirs); err != nil {
 			return nil, err
 		}
 	}
-	return &run{opts: opts, rd: rd, emit: emit, outputs: map[uint64]int32{}, rules: map[uint64]int32{}, seed: maphash.MakeSeed()}, nil
+	if opts.CacheDir != "" && keyable {
+		if p.cache, err = newCache(opts.CacheDir, opts); err != nil {
+			return nil, err
+		}
+	}
+	p.opts = opts
+	return p, nil
 }
 
 func (p *run) parseOptions() parse.Options {
@@ -219,14 +234,16 @@ type run struct {
 
 	// Every output path and rule name must belong to one report. A feed writes tens of
 	// thousands of them, so they are kept as 64-bit hashes pointing at the report's index.
-	mu       sync.Mutex
-	reports  int
-	seed     maphash.Seed
-	outputs  map[uint64]int32    // hash of an output path → the report that wrote it
-	rules    map[uint64]int32    // hash of a YARA rule name → the report that defined it
-	sources  []string            // per report: its file and event id, for messages
-	feed     []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
-	failures []Failure           // with KeepGoing
+	mu        sync.Mutex
+	reports   int
+	seed      maphash.Seed
+	outputs   map[uint64]int32    // hash of an output path → the report that wrote it
+	rules     map[uint64]int32    // hash of a YARA rule name → the report that defined it
+	sources   []string            // per report: its file and event id, for messages
+	feed      []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
+	failures  []Failure           // with KeepGoing
+	cache     *cache
+	cacheHits atomic.Int64
 }
 
 // identify normalises the reports read up front and gives those sharing a slug distinct ones.
@@ -279,15 +296,7 @@ func (p *run) parallel(ctx context.Context, early []*report.Report, files []stri
 					input = j.report.Source
 					err = p.process(j.report, sink)
 				} else {
-					err = parse.ReadFile(j.path, p.parseOptions(), func(r *report.Report) error {
-						if err := ctx.Err(); err != nil {
-							return err
-						}
-						if err := normalize.Report(r, p.opts.Normalize); err != nil {
-							return err
-						}
-						return p.process(r, sink)
-					})
+					err = p.input(ctx, j.path, sink)
 				}
 				if err != nil && !p.failed(input, err) {
 					cancel(err)
@@ -330,6 +339,50 @@ feed:
 		return err
 	}
 	return ctx.Err()
+}
+
+// input reads, normalises, renders and checks the reports of one MISP JSON file, or takes their
+// outcomes from the cache when the file and every setting are as they were.
+func (p *run) input(ctx context.Context, path string, sink func(*Outcome, []string) error) error {
+	data, err := parse.ReadInput(path, p.parseOptions())
+	if err != nil {
+		return err
+	}
+	var key [32]byte
+	caching := p.cache != nil && len(data) <= maxCachedInput
+	if caching {
+		key = p.cache.key(path, data)
+		if outs, ok := p.cache.get(key); ok {
+			p.cacheHits.Add(1)
+			for _, co := range outs {
+				if err := sink(&Outcome{Tally: co.Tally, Files: co.Files, Withheld: co.Withheld, Rules: co.Rules}, co.Names); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	var kept []cachedOutcome
+	collect := sink
+	if caching {
+		collect = func(o *Outcome, names []string) error {
+			kept = append(kept, cachedOutcome{Tally: o.Tally, Files: o.Files, Withheld: o.Withheld, Rules: o.Rules, Names: names})
+			return sink(o, names)
+		}
+	}
+	err = parse.Each(path, data, p.parseOptions(), func(r *report.Report) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := normalize.Report(r, p.opts.Normalize); err != nil {
+			return err
+		}
+		return p.process(r, collect)
+	})
+	if err == nil && caching {
+		p.cache.put(key, kept)
+	}
+	return err
 }
 
 // heldOutcome is an outcome waiting for the rest of its input.

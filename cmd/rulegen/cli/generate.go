@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,7 @@ type generateFlags struct {
 	retention     string
 	changes       string
 	changesFormat string
+	cache         string
 }
 
 func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Command {
@@ -107,12 +109,23 @@ where OUT is a mount point.`,
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (cheap to scan), readable (one term per indicator) or feed (fast, samples in shared rules); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	fl.BoolVar(&f.keepGoing, "keep-going", false, "let a bad input fail alone: keep its previous rules, write the rest, exit 1")
+	fl.StringVar(&f.cache, "cache", defaultCache(), "keep each input's rules in `DIR`, so that reruns skip unchanged inputs (off: no cache)")
 	fl.StringVar(&f.changes, "changes", "", "also write what changed (reports, values, retired rules) to `FILE`, for a pull request or $GITHUB_STEP_SUMMARY")
 	fl.StringVar(&f.changesFormat, "changes-format", "markdown", "format of --changes: markdown or json")
 	fl.StringVar(&f.retention, "retention", "180d", "how long --prune keeps retired Sigma rules in sigma/deprecated/ (days, weeks or years)")
 	fl.StringVar(&f.asOf, "as-of", "", "judge indicators' ages as of `DATE` (YYYY-MM-DD), recorded in OUT for later runs")
 	fl.StringVar(&f.expire, "expire", "", "lifetimes per kind over the defaults, e.g. ip=30d,domain=180d,url=4w,hash=never")
 	return cmd
+}
+
+// defaultCache is rulegen's directory in the user's cache ($XDG_CACHE_HOME, ~/.cache), or off
+// where there is none.
+func defaultCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "off"
+	}
+	return filepath.Join(dir, "rulegen")
 }
 
 func (f generateFlags) outputOptions() (output.Options, error) {
@@ -143,6 +156,9 @@ func (f generateFlags) outputOptions() (output.Options, error) {
 
 func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits, KeepGoing: f.keepGoing}
+	if f.cache != "off" {
+		opts.CacheDir = f.cache
+	}
 	if f.limits.FileBytes <= 0 || f.limits.Depth <= 0 || f.limits.Attributes <= 0 || f.maxValueBytes <= 0 {
 		return opts, usageError{fmt.Errorf("--max-input-bytes, --max-depth, --max-attributes and --max-value-bytes must be positive")}
 	}

@@ -14,6 +14,7 @@ import (
 
 // Every command maps success, failure and misuse to 0, 1 and 2, in-process.
 func TestRunExitCodes(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	dir := t.TempDir()
 	file := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -93,6 +94,7 @@ func must[T any](v T, err error) T {
 // rulegen pull without a source pulls every source rulegen.yaml lists, each into its own
 // directory, with flags given on the command line over the file's settings.
 func TestPullFromConfig(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	dir, _ := filepath.Abs(filepath.Join("..", "..", "..", "testdata", "feeds", "chrome-mal-ids"))
 	feed := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer feed.Close()
