@@ -32,6 +32,7 @@ func main() {
 	split := flag.Int("split", 1, "spread the -event's indicators over this many events, written into the directory given")
 	serve := flag.String("serve", "", "serve the feed in DIR on `ADDR` (127.0.0.1:0 picks a port; the address is printed), GET /_requests counts requests")
 	download := flag.String("download", "", "download the feed at `URL` into DIR with one plain client and print the seconds it took")
+	edit := flag.Int("edit", 0, "edit `N` events of the feed in DIR as their publisher would: a new domain, a later timestamp")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR")
 		flag.PrintDefaults()
@@ -55,6 +56,10 @@ func main() {
 	}
 	if *serve != "" {
 		fail(serveFeed(*serve, dir))
+		return
+	}
+	if *edit > 0 {
+		fail(editFeed(dir, *edit))
 		return
 	}
 	if *download != "" {
@@ -174,4 +179,49 @@ func downloadFeed(base, dir string) error {
 	}
 	fmt.Printf("%.3f\n", time.Since(start).Seconds())
 	return nil
+}
+
+// editFeed edits the first n events of the feed in dir (in file name order): each gets a new
+// domain attribute and a timestamp one hour later, in the event file and the manifest.
+func editFeed(dir string, n int) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*-*.json"))
+	if err != nil {
+		return err
+	}
+	manifestPath := filepath.Join(dir, "manifest.json")
+	data, err := os.ReadFile(manifestPath)
+	if err != nil {
+		return err
+	}
+	var manifest map[string]map[string]any
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		return err
+	}
+	for i, f := range files[:min(n, len(files))] {
+		var doc map[string]map[string]any
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		ev := doc["Event"]
+		ts := fmt.Sprint(ev["timestamp"])
+		var sec int64
+		fmt.Sscan(ts, &sec)
+		ev["timestamp"] = fmt.Sprint(sec + 3600)
+		attrs, _ := ev["Attribute"].([]any)
+		ev["Attribute"] = append(attrs, map[string]any{"type": "domain", "category": "Network activity", "to_ids": true,
+			"value": fmt.Sprintf("edited-%d.c2-synthetic.net", i), "uuid": fmt.Sprintf("00000000-0000-4000-8000-%012d", i)})
+		out, _ := json.Marshal(doc)
+		if err := os.WriteFile(f, out, 0o644); err != nil {
+			return err
+		}
+		if m := manifest[ev["uuid"].(string)]; m != nil {
+			m["timestamp"] = ev["timestamp"]
+		}
+	}
+	out, _ := json.Marshal(manifest)
+	return os.WriteFile(manifestPath, out, 0o644)
 }

@@ -56,13 +56,17 @@ type ExpiredValue struct {
 
 // ChangeTotals sums Changes up.
 type ChangeTotals struct {
-	Reports, Rules                            int
-	ValuesAdded, ValuesRemoved, ValuesExpired int
+	Reports, Rules                               int
+	ReportsAdded, ReportsChanged, ReportsRemoved int
+	ValuesAdded, ValuesRemoved, ValuesExpired    int
 }
 
-// maxListedValues bounds the values a Changes lists across its reports, so that a first run
-// over a large feed (everything added) keeps memory flat; counts stay exact past it.
-const maxListedValues = 100000
+// maxListedValues and maxListedReports bound what a Changes lists, so that a first run over a
+// large feed (everything added) keeps memory flat; counts stay exact past them.
+const (
+	maxListedValues  = 20000
+	maxListedReports = 1000
+)
 
 // changeLog gathers Changes report by report, from several goroutines.
 type changeLog struct {
@@ -86,7 +90,13 @@ func (l *changeLog) report(old, now *ReportIndex, expired []report.Skipped) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.bound(&rc)
+	kind := "changed"
+	if old == nil {
+		kind = "added"
+	}
+	if !l.bound(&rc, kind) {
+		return
+	}
 	if old == nil {
 		l.c.Added = append(l.c.Added, rc)
 	} else {
@@ -99,23 +109,40 @@ func (l *changeLog) removed(old *ReportIndex) {
 	rc := ReportChange{ID: old.ID, Title: old.Title, Source: old.Source, Removed: old.Values, FilesRemoved: old.Files}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.bound(&rc)
-	l.c.Removed = append(l.c.Removed, rc)
+	if l.bound(&rc, "removed") {
+		l.c.Removed = append(l.c.Removed, rc)
+	}
 }
 
-// bound counts a change's values and drops its lists once maxListedValues are listed.
-func (l *changeLog) bound(rc *ReportChange) {
-	l.c.Totals.ValuesAdded += len(rc.Added)
-	l.c.Totals.ValuesRemoved += len(rc.Removed)
-	l.c.Totals.ValuesExpired += len(rc.Expired)
-	n := len(rc.Added) + len(rc.Removed) + len(rc.Expired)
+// bound counts a change of a kind ("added", "changed", "removed") and says whether it is
+// listed: past maxListedReports reports it is counted only; past maxListedValues values its
+// lists give way to counts.
+func (l *changeLog) bound(rc *ReportChange, kind string) bool {
+	t := &l.c.Totals
+	t.ValuesAdded += len(rc.Added)
+	t.ValuesRemoved += len(rc.Removed)
+	t.ValuesExpired += len(rc.Expired)
+	switch kind {
+	case "added":
+		t.ReportsAdded++
+	case "changed":
+		t.ReportsChanged++
+	default:
+		t.ReportsRemoved++
+	}
+	if len(l.c.Added)+len(l.c.Changed)+len(l.c.Removed) >= maxListedReports {
+		l.c.Truncated = true
+		return false
+	}
+	n := len(rc.Added) + len(rc.Removed) + len(rc.Expired) + len(rc.FilesAdded) + len(rc.FilesRemoved)
 	if l.listed+n > maxListedValues {
 		rc.Counts = &ValueCounts{Added: len(rc.Added), Removed: len(rc.Removed), Expired: len(rc.Expired)}
-		rc.Added, rc.Removed, rc.Expired = nil, nil, nil
+		rc.Added, rc.Removed, rc.Expired, rc.FilesAdded, rc.FilesRemoved = nil, nil, nil, nil, nil
 		l.c.Truncated = true
-		return
+		return true
 	}
 	l.listed += n
+	return true
 }
 
 // result completes the changes of a run.
@@ -196,7 +223,7 @@ func (c *Changes) WriteMarkdown(w io.Writer) error {
 	add("## rulegen: changes in %s", c.Out)
 	add("")
 	head := fmt.Sprintf("%d reports added, %d changed, %d removed; values %+d, -%d, %d expired",
-		len(c.Added), len(c.Changed), len(c.Removed), c.Totals.ValuesAdded, c.Totals.ValuesRemoved, c.Totals.ValuesExpired)
+		c.Totals.ReportsAdded, c.Totals.ReportsChanged, c.Totals.ReportsRemoved, c.Totals.ValuesAdded, c.Totals.ValuesRemoved, c.Totals.ValuesExpired)
 	if c.AsOf != "" {
 		head += " (as of " + c.AsOf + ")"
 	}
@@ -261,6 +288,10 @@ func (c *Changes) WriteMarkdown(w io.Writer) error {
 		for _, reason := range sortedByCount(c.Skipped) {
 			add("| %s | %d |", strings.ReplaceAll(mdText(reason), "|", `\|`), c.Skipped[reason])
 		}
+	}
+	if c.Truncated {
+		add("")
+		add("_More changed than is listed here: the totals above count everything._")
 	}
 	var b strings.Builder
 	for i, l := range lines {

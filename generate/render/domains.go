@@ -103,31 +103,41 @@ func regexLiteral(s string) string {
 }
 
 // factorDomains splits sorted domains into exact families and the domains left as strings.
+// Each round takes the dot-free substring (core) shared by the most remaining domains, the
+// longest on a tie, that has not been tried, and tries it as a family.
 func factorDomains(domains []string) ([]domainFamily, []string) {
 	rest := slices.Clone(domains)
+	if len(rest) < minFamily || len(rest) > 5000 {
+		return nil, rest
+	}
+	cores := coreHolders(rest) // computed once: rounds only remove domains
+	alive := make(map[string]bool, len(rest))
+	for _, d := range rest {
+		alive[d] = true
+	}
 	var families []domainFamily
-	tried := map[string]bool{}
-	for {
-		core, members := bestCore(rest, tried)
-		if core == "" {
-			return families, rest
+	for len(rest) >= minFamily {
+		best, members := bestCore(cores, alive)
+		if best == "" {
+			break
 		}
-		tried[core] = true
-		f, ok := exactFamily(core, members)
+		delete(cores, best) // tried
+		f, ok := exactFamily(best, members)
 		if !ok {
 			continue
 		}
 		families = append(families, f)
-		rest = slices.DeleteFunc(rest, func(d string) bool { return slices.Contains(f.Members, d) })
+		for _, m := range f.Members {
+			delete(alive, m)
+		}
+		rest = slices.DeleteFunc(rest, func(d string) bool { return !alive[d] })
 	}
+	return families, rest
 }
 
-// bestCore finds the dot-free substring shared by the most domains (the longest on a tie) that
-// has not been tried.
-func bestCore(domains []string, tried map[string]bool) (string, []string) {
-	if len(domains) < minFamily || len(domains) > 5000 {
-		return "", nil
-	}
+// coreHolders maps every dot-free substring of at least minCore characters to the domains that
+// hold it, in domain order.
+func coreHolders(domains []string) map[string][]string {
 	holders := map[string][]string{}
 	for _, d := range domains {
 		if !plainDomain(d) {
@@ -137,7 +147,7 @@ func bestCore(domains []string, tried map[string]bool) (string, []string) {
 		for _, label := range strings.Split(d, ".") {
 			for i := 0; i < len(label); i++ {
 				for j := i + minCore; j <= len(label); j++ {
-					if c := label[i:j]; !seen[c] && !tried[c] {
+					if c := label[i:j]; !seen[c] {
 						seen[c] = true
 						holders[c] = append(holders[c], d)
 					}
@@ -145,16 +155,37 @@ func bestCore(domains []string, tried map[string]bool) (string, []string) {
 			}
 		}
 	}
-	best := ""
-	for c, hs := range holders {
-		if len(hs) < minFamily {
+	return holders
+}
+
+// bestCore finds the untried core held by the most remaining domains (the longest on a tie,
+// then the first in order) and returns those domains.
+func bestCore(cores map[string][]string, alive map[string]bool) (string, []string) {
+	best, bestN := "", 0
+	for c, hs := range cores {
+		n := 0
+		for _, d := range hs {
+			if alive[d] {
+				n++
+			}
+		}
+		if n < minFamily {
 			continue
 		}
-		if best == "" || cmp.Or(cmp.Compare(len(hs), len(holders[best])), cmp.Compare(len(c), len(best)), strings.Compare(best, c)) > 0 {
-			best = c
+		if best == "" || cmp.Or(cmp.Compare(n, bestN), cmp.Compare(len(c), len(best)), strings.Compare(best, c)) > 0 {
+			best, bestN = c, n
 		}
 	}
-	return best, holders[best]
+	if best == "" {
+		return "", nil
+	}
+	var members []string
+	for _, d := range cores[best] {
+		if alive[d] {
+			members = append(members, d)
+		}
+	}
+	return best, members
 }
 
 // exactFamily writes members as prefixes × core × suffixes. When the product has holes, the

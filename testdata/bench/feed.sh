@@ -13,7 +13,7 @@ attributes=${2:-1000000}
 pairs=${3:-3}
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
-trap 'rm -rf "$work/feed" "$work/out"' EXIT
+trap 'rm -rf "$work/feed" "$work/out" "$work/cache"' EXIT
 
 bin/synthfeed -events "$events" -attributes "$attributes" "$work/feed"
 echo "feed: $(du -sh "$work/feed" | cut -f1) in $work ($(df -T "$work" | awk 'NR==2 {print $2}'))"
@@ -22,7 +22,7 @@ ratios=()
 for i in $(seq "$pairs"); do
 	decode=$(bin/synthfeed -decode "$work/feed")
 	rm -rf "$work/out"
-	/usr/bin/time -f "%e %M" -o "$work/time" bin/rulegen generate --out "$work/out" "$work/feed" >"$work/summary"
+	/usr/bin/time -f "%e %M" -o "$work/time" bin/rulegen generate --cache off --out "$work/out" "$work/feed" >"$work/summary"
 	read -r generate rss <"$work/time"
 	ratio=$(awk -v g="$generate" -v d="$decode" 'BEGIN {printf "%.2f", g / d}')
 	ratios+=("$ratio")
@@ -30,3 +30,16 @@ for i in $(seq "$pairs"); do
 done
 echo "summary: $(cat "$work/summary")"
 echo "median ratio: $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')x"
+
+# Reruns: a full run filling a new cache, a rerun of the unchanged feed, and a rerun after 1% of
+# the events were edited (a new domain each, a later timestamp), each against the full run.
+rm -rf "$work/out" "$work/cache"
+timed() { /usr/bin/time -f "%e %M" -o "$work/time" bin/rulegen generate --cache "$work/cache" --out "$work/out" "$work/feed" >/dev/null; read -r secs rss <"$work/time"; }
+timed
+full=$secs
+echo "full run filling the cache: ${full}s, peak RSS $((rss / 1024)) MiB"
+timed
+echo "rerun, nothing changed: ${secs}s ($(awk -v a="$secs" -v b="$full" 'BEGIN {printf "%.1f", 100 * a / b}')% of the full run), peak RSS $((rss / 1024)) MiB"
+bin/synthfeed -edit "$((events / 100))" "$work/feed"
+timed
+echo "rerun, 1% of the events edited: ${secs}s ($(awk -v a="$secs" -v b="$full" 'BEGIN {printf "%.1f", 100 * a / b}')% of the full run), peak RSS $((rss / 1024)) MiB"
