@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/rulegen/rulegen/generate/internal/atomicfile"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -319,22 +318,7 @@ func (c *Changes) Save(path, format string) error {
 	if format == "json" {
 		write = c.WriteJSON
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("changes: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	err = write(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("changes %s: %w", path, err)
 	}
 	return nil

@@ -10,10 +10,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/rulegen/rulegen/generate/internal/atomicfile"
 )
 
 // Status is the outcome of one case.
@@ -196,22 +196,7 @@ func firstLine(s string) string {
 // SaveJUnit writes the cases as JUnit XML to path, whole or not at all: a CI job that reads it
 // never sees half a report.
 func SaveJUnit(path string, cases []Case) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("junit: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	err = WriteJUnit(tmp, cases)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return WriteJUnit(w, cases) }); err != nil {
 		return fmt.Errorf("junit %s: %w", path, err)
 	}
 	return nil
