@@ -34,7 +34,7 @@ func main() {
 	download := flag.String("download", "", "download the feed at `URL` into DIR with one plain client and print the seconds it took")
 	edit := flag.Int("edit", 0, "edit `N` events of the feed in DIR as their publisher would: a new domain, a later timestamp")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR")
+		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR\n       synthfeed -serve ADDR DIR\n       synthfeed -download URL DIR\n       synthfeed -edit N DIR")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
