@@ -48,15 +48,28 @@ if [ ! -x "$dir/$asset" ]; then
 	mv "$dir/$asset.download" "$dir/$asset"
 fi
 
+# A change summary the run writes (generate --changes FILE) goes to the job summary too.
+changes=
+prev=
+for arg in "$@"; do
+	case $prev in --changes) changes=$arg ;; esac
+	case $arg in --changes=*) changes=${arg#--changes=} ;; esac
+	prev=$arg
+done
+
 status=0
 "$dir/$asset" "$@" >"$dir/output.txt" 2>&1 || status=$?
 cat "$dir/output.txt"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 	{
+		if [ -n "$changes" ] && [ -f "$changes" ]; then
+			cat "$changes"
+			echo
+		fi
 		echo "### rulegen $1"
 		echo
 		echo '```'
-		head -c 900000 "$dir/output.txt"
+		head -c 500000 "$dir/output.txt"
 		echo '```'
 	} >>"$GITHUB_STEP_SUMMARY"
 fi

@@ -20,7 +20,8 @@ func TestActionScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stub := []byte("#!/bin/sh\necho \"release binary ran: $*\"\nexit 3\n")
+	// The stub writes a change summary where --changes says, as generate does.
+	stub := []byte("#!/bin/sh\necho \"release binary ran: $*\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --changes ] && echo '## rulegen: changes in rules' > \"$2\"; shift; done\nexit 3\n")
 	sum := sha256.Sum256(stub)
 	good := hex.EncodeToString(sum[:]) + "  rulegen-linux-amd64\n"
 	other := strings.Repeat("0", 64) + "  rulegen-linux-amd64\n"
@@ -31,7 +32,7 @@ func TestActionScript(t *testing.T) {
 		exit  int
 		says  string
 	}{
-		{"runs the release", map[string]string{"/v1.0.0/rulegen-linux-amd64": string(stub), "/v1.0.0/SHA256SUMS": "abc  rulegen-linux-arm64\n" + good}, 3, "release binary ran: generate --check --out rules reports"},
+		{"runs the release", map[string]string{"/v1.0.0/rulegen-linux-amd64": string(stub), "/v1.0.0/SHA256SUMS": "abc  rulegen-linux-arm64\n" + good}, 3, "release binary ran: generate --out rules --changes"},
 		{"checksum mismatch", map[string]string{"/v1.0.0/rulegen-linux-amd64": string(stub), "/v1.0.0/SHA256SUMS": other}, 1, "checksum mismatch for rulegen-linux-amd64 v1.0.0"},
 		{"no binary", map[string]string{"/v1.0.0/SHA256SUMS": good}, 1, "could not download"},
 		{"no checksums", map[string]string{"/v1.0.0/rulegen-linux-amd64": string(stub)}, 1, "could not download"},
@@ -49,7 +50,7 @@ func TestActionScript(t *testing.T) {
 			defer srv.Close()
 			dir := t.TempDir()
 			summary := filepath.Join(dir, "summary.md")
-			cmd := exec.Command("bash", script, "generate", "--check", "--out", "rules", "reports")
+			cmd := exec.Command("bash", script, "generate", "--out", "rules", "--changes", filepath.Join(dir, "changes.md"), "reports")
 			cmd.Env = append(os.Environ(), "RULEGEN_VERSION=v1.0.0", "RULEGEN_DOWNLOAD_URL="+srv.URL,
 				"RULEGEN_INSTALL_DIR="+dir, "GITHUB_STEP_SUMMARY="+summary, "no_proxy=127.0.0.1", "NO_PROXY=127.0.0.1")
 			out, err := cmd.CombinedOutput()
@@ -66,7 +67,8 @@ func TestActionScript(t *testing.T) {
 			_, statErr := os.Stat(installed)
 			if tc.exit == 3 {
 				written, _ := os.ReadFile(summary)
-				if statErr != nil || !strings.Contains(string(written), "### rulegen generate") || !strings.Contains(string(written), tc.says) {
+				if statErr != nil || !strings.Contains(string(written), "### rulegen generate") || !strings.Contains(string(written), tc.says) ||
+					!strings.HasPrefix(string(written), "## rulegen: changes in rules\n") {
 					t.Errorf("installed: %v; summary:\n%s", statErr, written)
 				}
 			} else if statErr == nil {
