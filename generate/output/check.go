@@ -26,25 +26,43 @@ var outputKinds = map[string]string{"yara": ".yar", "sigma": ".yml", "skipped": 
 func ruleFiles(out string) ([]string, error) {
 	var files []string
 	for dir, ext := range outputKinds {
-		root := filepath.Join(out, dir)
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if errors.Is(err, fs.ErrNotExist) && p == root {
-				return filepath.SkipDir
-			}
-			if err != nil || d.IsDir() || filepath.Ext(p) != ext || d.Name()[0] == '.' {
-				return err
-			}
-			rel, _ := filepath.Rel(out, p)
-			files = append(files, filepath.ToSlash(rel))
-			return nil
-		})
+		listed, err := listFiles(out, dir)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", out, err)
+		}
+		for _, rel := range listed {
+			if path.Ext(rel) == ext {
+				files = append(files, rel)
+			}
 		}
 	}
 	slices.Sort(files)
 	return files, nil
 }
+
+// listFiles lists the files below out/sub, hidden ones left out, as sorted slash paths relative
+// to out; a missing sub has none.
+func listFiles(out, sub string) ([]string, error) {
+	root := filepath.Join(out, filepath.FromSlash(sub))
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == root {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		rel, _ := filepath.Rel(out, p)
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	slices.Sort(files)
+	return files, err
+}
+
+// bookkeeping says whether a path of the output is the run's own (its state and report index,
+// all hidden) rather than a rule file: counts of files written leave them out.
+func bookkeeping(rel string) bool { return strings.HasPrefix(rel, ".") }
 
 // Orphans lists the rule files under out, as sorted slash paths relative to it, that are not
 // in produced: left over from reports that are gone or now give no rule.
@@ -132,8 +150,8 @@ func (c *Checker) Write(f File) error { return c.Put(f) }
 func (c *Checker) Result(orphans []string) (*Comparison, error) {
 	matching := 0
 	for p := range c.produced {
-		if _, differs := c.diffs[p]; !differs && !strings.HasPrefix(p, ".") {
-			matching++ // rule files; the run's own bookkeeping is not counted
+		if _, differs := c.diffs[p]; !differs && !bookkeeping(p) {
+			matching++
 		}
 	}
 	return &Comparison{Dir: c.dir, Matching: matching, Diffs: c.diffs, Orphans: orphans}, nil

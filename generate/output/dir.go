@@ -81,8 +81,8 @@ func (d *Dir) Write(f File) error { return d.stage.Write(f) }
 func (d *Dir) Remove(rel string) { d.stage.Remove(rel) }
 
 // Commit moves the staged files into place (see Stage.Commit).
-func (d *Dir) Commit(keep func(rel string) bool) (Written, error) {
-	w, err := d.stage.Commit(keep)
+func (d *Dir) Commit() (Written, error) {
+	w, err := d.stage.Commit()
 	if err == nil {
 		d.created = false // it holds this run's rules now
 	}

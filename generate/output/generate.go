@@ -61,16 +61,13 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 		return nil, err
 	}
 	sum := b.sum
-	var keep func(string) bool // --prune leaves the orphans out of the new tree
-	if opts.Prune {
-		orphan := map[string]bool{}
+	if opts.Prune { // the orphans are left out of the new tree
 		for _, o := range sum.Orphans {
-			orphan[o] = true
+			dir.Remove(o)
 		}
-		keep = func(rel string) bool { return !orphan[rel] }
 	}
 	sum.Pruned = opts.Prune
-	if sum.Written, err = dir.Commit(keep); err != nil {
+	if sum.Written, err = dir.Commit(); err != nil {
 		return nil, err
 	}
 	if opts.Log != nil {
@@ -192,14 +189,14 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	}
 	if opts.Prune {
 		runDay := cmp.Or(next.AsOf, latest)
-		if sum.Retired, err = retire(out, produced.paths, runDay, cmp.Or(opts.Retention, DefaultRetention), put); err != nil {
-			return nil, err
-		}
+		sum.Retired, sum.Orphans, err = retire(out, produced.paths, runDay, cmp.Or(opts.Retention, DefaultRetention), put)
+	} else {
+		sum.Orphans, err = Orphans(out, produced.paths)
 	}
-	if err := put(next.file()); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	if sum.Orphans, err = Orphans(out, produced.paths); err != nil {
+	if err := put(next.file()); err != nil {
 		return nil, err
 	}
 	return &built{sum: sum, produced: produced.paths, changes: log.result(next.AsOf, sum.Retired, sum)}, nil
@@ -253,7 +250,7 @@ func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, l
 // report of an input that failed in a run that keeps going stays, with its files (never
 // orphans, never pruned); the others are gone, and logged as removed.
 func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *changeLog) ([]FailedInput, error) {
-	indexes, err := listFiles(filepath.Join(out, filepath.FromSlash(IndexDir)), IndexDir)
+	indexes, err := listFiles(out, IndexDir)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,7 @@ package output
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -224,19 +222,21 @@ type retirement struct {
 type Retired struct{ From, To string }
 
 // retire plans the retirements of a run over out: it puts the deprecated rules, marks what stays
-// as produced, and returns what it did. day dates a retirement and judges retention.
-func retire(out string, produced map[string]bool, day string, retentionDays int, put func(File) error) (*retirement, error) {
+// as produced, and returns what it did and the orphans left (retired rules among them: they
+// move). day dates a retirement and judges retention.
+func retire(out string, produced map[string]bool, day string, retentionDays int, put func(File) error) (*retirement, []string, error) {
 	r := &retirement{}
-	if day == "" {
-		return r, nil // nothing to date a retirement with: the orphans stay orphans
+	if day == "" { // nothing to date a retirement with: the orphans stay orphans
+		orphans, err := Orphans(out, produced)
+		return r, orphans, err
 	}
 	today, err := time.Parse(time.DateOnly, day)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	deprecated, err := listFiles(filepath.Join(out, filepath.FromSlash(DeprecatedDir)), DeprecatedDir)
+	deprecated, err := listFiles(out, DeprecatedDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, rel := range deprecated {
 		live := "sigma/" + strings.TrimPrefix(rel, DeprecatedDir+"/")
@@ -246,7 +246,7 @@ func retire(out string, produced map[string]bool, day string, retentionDays int,
 		}
 		body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var rule map[string]any
 		yaml.Unmarshal(body, &rule)
@@ -259,7 +259,7 @@ func retire(out string, produced map[string]bool, day string, retentionDays int,
 	}
 	orphans, err := Orphans(out, produced)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, rel := range orphans {
 		if !strings.HasPrefix(rel, "sigma/") || strings.HasPrefix(rel, DeprecatedDir+"/") {
@@ -267,16 +267,17 @@ func retire(out string, produced map[string]bool, day string, retentionDays int,
 		}
 		body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		to := path.Join(DeprecatedDir, strings.TrimPrefix(rel, "sigma/"))
 		if err := put(File{Path: to, Body: deprecate(body, today)}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		produced[to] = true
 		r.Retired = append(r.Retired, Retired{From: rel, To: to})
 	}
-	return r, nil
+	// A retired rule may land where a deprecated one outlived its retention: it stays.
+	return r, slices.DeleteFunc(orphans, func(rel string) bool { return produced[rel] }), nil
 }
 
 // deprecate marks a Sigma rule retired on day: status deprecated, modified day (or its own
@@ -293,22 +294,4 @@ func deprecate(body []byte, day time.Time) []byte {
 		out.WriteString(l)
 	}
 	return setSigmaModified([]byte(out.String()), modified)
-}
-
-// listFiles lists the files below dir as slash paths under prefix; a missing dir has none.
-func listFiles(dir, prefix string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			return filepath.SkipDir
-		}
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, path.Join(prefix, filepath.ToSlash(rel)))
-		return nil
-	})
-	slices.Sort(out)
-	return out, err
 }

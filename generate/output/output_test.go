@@ -13,8 +13,8 @@ import (
 	"github.com/rulegen/rulegen/generate/output"
 )
 
-// commit writes files into out in one run, with keep deciding which old rule files stay.
-func commit(t *testing.T, out string, keep func(string) bool, files map[string]string) output.Written {
+// commit writes files into out in one run, and removes the old files listed in remove.
+func commit(t *testing.T, out string, remove []string, files map[string]string) output.Written {
 	t.Helper()
 	d, err := output.Open(out)
 	if err != nil {
@@ -26,7 +26,10 @@ func commit(t *testing.T, out string, keep func(string) bool, files map[string]s
 			t.Fatal(err)
 		}
 	}
-	w, err := d.Commit(keep)
+	for _, rel := range remove {
+		d.Remove(rel)
+	}
+	w, err := d.Commit()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +135,7 @@ func TestCommitSwapsTheTree(t *testing.T) {
 	d.Close()
 	assertTree(t, out, before, map[string]string{"yara/changes.yar": "rule old { condition: false }\n"})
 
-	w := commit(t, out, func(rel string) bool { return rel != "yara/orphan.yar" }, map[string]string{
+	w := commit(t, out, []string{"yara/orphan.yar"}, map[string]string{
 		"yara/same.yar":    "rule same { condition: false }\n",
 		"yara/changes.yar": "rule new { condition: false }\n",
 		"sigma/r/new.yml":  "title: new\n",
@@ -267,7 +270,7 @@ func TestConcurrentRunsLocked(t *testing.T) {
 		t.Errorf("the refused run left something beside the output: %v", now)
 	}
 	first.Put(output.File{Path: "yara/b.yar", Body: []byte("rule b { condition: false }\n")})
-	if _, err := first.Commit(nil); err != nil {
+	if _, err := first.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	first.Close()
@@ -307,7 +310,7 @@ func TestMountPointOutput(t *testing.T) {
 	write(t, out, "README.md", "kept\n")
 	before := treeState(t, out)
 
-	w := commit(t, out, func(rel string) bool { return rel == "yara/same.yar" }, map[string]string{
+	w := commit(t, out, []string{"yara/orphan.yar", "sigma/gone/a.yml"}, map[string]string{
 		"yara/same.yar": "rule same { condition: false }\n",
 		"yara/new.yar":  "rule new { condition: false }\n",
 	})
@@ -346,7 +349,7 @@ func TestRemove(t *testing.T) {
 	}
 	d.Remove("a.json")
 	d.Remove("missing.json")
-	w, err := d.Commit(nil)
+	w, err := d.Commit()
 	d.Close()
 	if err != nil || w.Removed != 1 || w.Mode != output.Swapped {
 		t.Fatalf("%+v %v", w, err)

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/render"
@@ -102,7 +101,7 @@ func (s *Stage) Put(f File) error {
 
 // Same notes a file that the caller found in the output as it would write it.
 func (s *Stage) Same(rel string) {
-	if !strings.HasPrefix(rel, ".") { // the run's own bookkeeping is not counted
+	if !bookkeeping(rel) {
 		s.mu.Lock()
 		s.unchanged++
 		s.mu.Unlock()
@@ -167,8 +166,7 @@ func (s *Stage) mkdir(dir string) error {
 	return nil
 }
 
-// Commit puts the staged files in place. keep decides which existing rule files that this run
-// did not write stay (nil: all of them; --prune passes the orphans' complement). A run that
+// Commit puts the staged files in place and removes those marked with Remove. A run that
 // changes nothing touches nothing.
 //
 // Where it can, Commit completes the stage into the whole new tree, with the output's other
@@ -176,25 +174,24 @@ func (s *Stage) mkdir(dir string) error {
 // exchanges it with the output directory in one step (renameat2 RENAME_EXCHANGE), so that a
 // crash or an interrupt leaves the old rules or the new ones, never a mix. On a mount point,
 // or where the exchange is refused, each file is renamed into place on its own instead.
-func (s *Stage) Commit(keep func(rel string) bool) (Written, error) {
+func (s *Stage) Commit() (Written, error) {
 	defer s.Discard()
 	slices.Sort(s.staged)
 	w := Written{Unchanged: s.unchanged, Mode: Untouched}
+	staged := make(map[string]bool, len(s.staged))
 	for _, p := range s.staged {
-		if !strings.HasPrefix(p, ".") {
-			w.Files++ // rule files; the run's own bookkeeping (state) is not counted
+		staged[p] = true
+		delete(s.removals, p) // written by this run
+		if !bookkeeping(p) {
+			w.Files++
 		}
 	}
-	orphans, err := s.leftOut(keep)
-	if err != nil {
-		return Written{}, fmt.Errorf("write rules: %w", err)
-	}
-	w.Removed = len(orphans)
+	w.Removed = len(s.removals)
 	if len(s.staged) == 0 && w.Removed == 0 {
 		return w, nil
 	}
 	if !s.inside {
-		if err := s.carryOver(orphans); err != nil {
+		if err := s.carryOver(staged); err != nil {
 			return Written{}, fmt.Errorf("write rules: %w", err)
 		}
 		err := s.swap()
@@ -206,15 +203,15 @@ func (s *Stage) Commit(keep func(rel string) bool) (Written, error) {
 			return Written{}, fmt.Errorf("write rules: %w", err)
 		}
 	}
-	if err := s.moveEach(orphans); err != nil {
+	if err := s.moveEach(); err != nil {
 		return Written{}, fmt.Errorf("write rules: %w", err)
 	}
 	w.Mode = PerFile
 	return w, nil
 }
 
-// Remove marks a file of the output for removal at Commit; a file that is not there is no
-// error. It is safe for concurrent use.
+// Remove marks a file of the output for removal at Commit, unless this run writes it; a file
+// that is not there is no error. It is safe for concurrent use.
 func (s *Stage) Remove(rel string) {
 	if _, err := os.Lstat(filepath.Join(s.out, filepath.FromSlash(rel))); err != nil {
 		return
@@ -227,39 +224,9 @@ func (s *Stage) Remove(rel string) {
 	s.removals[rel] = true
 }
 
-// leftOut lists, as slash paths, the files marked for removal and the rule files of the output
-// that keep rejects.
-func (s *Stage) leftOut(keep func(rel string) bool) (map[string]bool, error) {
-	if keep == nil {
-		return maps.Clone(s.removals), nil
-	}
-	files, err := ruleFiles(s.out)
-	if err != nil {
-		return nil, err
-	}
-	staged := make(map[string]bool, len(s.staged))
-	for _, rel := range s.staged {
-		staged[rel] = true
-	}
-	out := maps.Clone(s.removals)
-	if out == nil {
-		out = map[string]bool{}
-	}
-	for _, rel := range files {
-		if !keep(rel) && !staged[rel] {
-			out[rel] = true
-		}
-	}
-	return out, nil
-}
-
 // carryOver links into the stage every file of the output that the stage does not hold and
-// that is not left out.
-func (s *Stage) carryOver(leftOut map[string]bool) error {
-	staged := make(map[string]bool, len(s.staged))
-	for _, rel := range s.staged {
-		staged[rel] = true
-	}
+// that is not marked for removal.
+func (s *Stage) carryOver(staged map[string]bool) error {
 	type link struct {
 		src, dst string
 		d        fs.DirEntry
@@ -274,7 +241,7 @@ func (s *Stage) carryOver(leftOut map[string]bool) error {
 		}
 		rel, _ := filepath.Rel(s.out, p)
 		slash := filepath.ToSlash(rel)
-		if d.IsDir() || leftOut[slash] || staged[slash] {
+		if d.IsDir() || s.removals[slash] || staged[slash] {
 			return nil // directories are made when a file needs them: those left empty go
 		}
 		links = append(links, link{p, filepath.Join(s.dir, rel), d})
@@ -349,14 +316,14 @@ func (s *Stage) swap() error {
 	return exchange(s.dir, s.out)
 }
 
-// moveEach renames each staged file into place, then removes the files left out. A rename
-// within one file system replaces a file in one step; from a stage on another one, the file is
-// first copied to a temporary name beside its target.
-func (s *Stage) moveEach(leftOut map[string]bool) error {
+// moveEach renames each staged file into place, then removes the files marked for removal. A
+// rename within one file system replaces a file in one step; from a stage on another one, the
+// file is first copied to a temporary name beside its target.
+func (s *Stage) moveEach() error {
 	for _, rel := range s.staged {
 		src := filepath.Join(s.dir, filepath.FromSlash(rel))
 		dst := filepath.Join(s.out, filepath.FromSlash(rel))
-		if err := s.mkdirOut(filepath.Dir(dst)); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o777); err != nil { // the umask's mode
 			return err
 		}
 		if err := os.Rename(src, dst); err == nil {
@@ -368,7 +335,7 @@ func (s *Stage) moveEach(leftOut map[string]bool) error {
 			return err
 		}
 	}
-	for _, rel := range slices.Sorted(maps.Keys(leftOut)) {
+	for _, rel := range slices.Sorted(maps.Keys(s.removals)) {
 		p := filepath.Join(s.out, filepath.FromSlash(rel))
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -377,9 +344,6 @@ func (s *Stage) moveEach(leftOut map[string]bool) error {
 	}
 	return nil
 }
-
-// mkdirOut makes a directory of the output and its parents with the umask's mode.
-func (s *Stage) mkdirOut(dir string) error { return os.MkdirAll(dir, 0o777) }
 
 // copyInto writes src's content to a temporary file beside dst and renames it over dst.
 func copyInto(src, dst string) error {

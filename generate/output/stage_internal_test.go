@@ -30,7 +30,7 @@ func TestMoveEachAcrossFileSystems(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.moveEach(nil); err != nil {
+	if err := s.moveEach(); err != nil {
 		t.Fatal(err)
 	}
 	for rel, want := range map[string]string{"yara/a.yar": "new", "sigma/r/b.yml": "title: b\n"} {

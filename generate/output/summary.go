@@ -248,11 +248,11 @@ func orNone(s string) string {
 	return s
 }
 
-// ruleCount counts the rule files among paths, not the run's own bookkeeping (hidden).
+// ruleCount counts the rule files among paths, not the run's own bookkeeping.
 func ruleCount(paths []string) int {
 	n := 0
 	for _, p := range paths {
-		if !strings.HasPrefix(p, ".") {
+		if !bookkeeping(p) {
 			n++
 		}
 	}

@@ -81,7 +81,7 @@ func BenchmarkGenerateFeed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, err = dir.Commit(nil)
+		_, err = dir.Commit()
 		dir.Close()
 		if err != nil {
 			b.Fatal(err)

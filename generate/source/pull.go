@@ -151,7 +151,7 @@ func (m *mirror) commit() error {
 	if err := m.dir.Put(output.File{Path: StateName, Body: m.next.encode()}); err != nil {
 		return err
 	}
-	_, err := m.dir.Commit(nil)
+	_, err := m.dir.Commit()
 	return err
 }
 
