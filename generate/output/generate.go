@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -168,7 +169,10 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 		if o.Withheld != "" {
 			return nil
 		}
-		return indexReport(o, out, t, produced, log, &mu, &latest)
+		mu.Lock()
+		latest = max(latest, o.Tally.Date)
+		mu.Unlock()
+		return indexReport(o, out, t, produced, log)
 	})
 	if err != nil {
 		return nil, err
@@ -212,37 +216,34 @@ func changeDay(asOf string, r *pipeline.Tally) string {
 }
 
 // indexReport writes a report's index and logs how it changed since the last run's.
-func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, log *changeLog, mu *sync.Mutex, latest *string) error {
-	r := o.Tally
+func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, log *changeLog) error {
 	now := newIndex(o)
-	f := now.file(r.Slug)
-	oldBody, _ := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Path)))
-	if bytes.Equal(oldBody, f.Body) { // the report wrote what it wrote last time
+	f := now.file(o.Tally.Slug)
+	produced.add(f.Path)
+	oldBody, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Path)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err == nil && bytes.Equal(oldBody, f.Body) { // the report wrote what it wrote last time
 		t.Same(f.Path)
-		produced.add(f.Path)
-		mu.Lock()
-		*latest = max(*latest, r.Date)
-		mu.Unlock()
 		return nil
 	}
-	_, old, err := readIndex(out, f.Path)
-	if err != nil {
-		return err
+	var old *ReportIndex
+	if err == nil {
+		if old, err = decodeIndex(f.Path, oldBody); err != nil {
+			return err
+		}
 	}
 	if err := t.Write(f); err != nil {
 		return err
 	}
-	produced.add(f.Path)
 	var expired []report.Skipped
-	for _, s := range r.Skipped {
+	for _, s := range o.Tally.Skipped {
 		if strings.HasPrefix(s.Reason, "expired:") {
 			expired = append(expired, s)
 		}
 	}
 	log.report(old, now, expired)
-	mu.Lock()
-	*latest = max(*latest, r.Date)
-	mu.Unlock()
 	return nil
 }
 
@@ -266,8 +267,12 @@ func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *
 		if produced.paths[rel] {
 			continue
 		}
-		_, old, err := readIndex(out, rel)
-		if err != nil || old == nil {
+		body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, err
+		}
+		old, err := decodeIndex(rel, body)
+		if err != nil {
 			return nil, err
 		}
 		if fi := byInput[old.Source]; fi != nil {

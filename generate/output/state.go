@@ -58,20 +58,13 @@ func (ri *ReportIndex) file(slug string) File {
 	return File{Path: indexPath(slug), Body: append(data, '\n')}
 }
 
-// readIndex reads a report's index file below out, as bytes and decoded; a missing one is nil.
-func readIndex(out, rel string) ([]byte, *ReportIndex, error) {
-	data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
+// decodeIndex reads the index file at rel below the output directory.
+func decodeIndex(rel string, data []byte) (*ReportIndex, error) {
 	var ri ReportIndex
 	if err := json.Unmarshal(data, &ri); err != nil {
-		return nil, nil, fmt.Errorf("%s: not rulegen's report index (remove it): %v", rel, err)
+		return nil, fmt.Errorf("%s: not rulegen's report index (remove it): %v", rel, err)
 	}
-	return data, &ri, nil
+	return &ri, nil
 }
 
 func readRunState(dir string) (*RunState, error) {
