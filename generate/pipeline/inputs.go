@@ -114,13 +114,9 @@ func FeedEvents(dir string) ([]string, []report.Skipped, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("MISP feed: %w", err)
 	}
-	var manifest map[string]json.RawMessage
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest (want an object keyed by event uuid): %v", path, err)
-	}
-	keys := slices.Sorted(maps.Keys(manifest))
-	if len(keys) > 0 && !slices.ContainsFunc(keys, report.IsUUID) {
-		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest: its keys (%s) are not event uuids", path, quoted(keys, 5))
+	_, keys, err := ReadManifest(path, data)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []string
 	var skipped []report.Skipped
@@ -136,6 +132,22 @@ func FeedEvents(dir string) ([]string, []report.Skipped, error) {
 		out = append(out, event)
 	}
 	return out, skipped, nil
+}
+
+// ReadManifest decodes a MISP feed manifest (an object keyed by event uuid) and returns its
+// entries and its keys, sorted. Data that is no object, or an object none of whose keys is an
+// event uuid (a vendor's own index), is not a MISP feed manifest: the error names where it is
+// and, the same way every time, its keys. Keys that are not uuids are the caller's to skip.
+func ReadManifest(where string, data []byte) (map[string]json.RawMessage, []string, error) {
+	var manifest map[string]json.RawMessage
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest (want an object keyed by event uuid): %v", where, err)
+	}
+	keys := slices.Sorted(maps.Keys(manifest))
+	if len(keys) > 0 && !slices.ContainsFunc(keys, report.IsUUID) {
+		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest: its keys (%s) are not event uuids", where, quoted(keys, 5))
+	}
+	return manifest, keys, nil
 }
 
 // quoted lists at most n keys, quoted.

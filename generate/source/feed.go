@@ -6,21 +6,24 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/rulegen/rulegen/generate/pipeline"
 )
 
 // manifestEntry is what a MISP feed's manifest.json says of one event.
 type manifestEntry struct {
 	Timestamp json.RawMessage `json:"timestamp"`
-	Tag       []struct {
-		Name string `json:"name"`
-	} `json:"Tag"`
-	Orgc struct {
+	Tag       []manifestTag   `json:"Tag"`
+	Orgc      struct {
 		Name string `json:"name"`
 		UUID string `json:"uuid"`
 	} `json:"Orgc"`
+}
+
+type manifestTag struct {
+	Name string `json:"name"`
 }
 
 // PullFeed mirrors a MISP feed (base/manifest.json, base/<uuid>.json) into opts.Out, as MISP
@@ -85,13 +88,9 @@ func PullFeed(ctx context.Context, base string, opts Options) (*Result, error) {
 // readManifest checks the manifest and returns the events the filters select, with their
 // timestamps. Keys that are not uuids are skipped with the reason: they never become paths.
 func (m *mirror) readManifest(where string, body []byte, f Filters) (map[string]int64, error) {
-	var manifest map[string]json.RawMessage
-	if err := json.Unmarshal(body, &manifest); err != nil {
-		return nil, fmt.Errorf("%s: not a MISP feed manifest (want an object keyed by event uuid): %v", where, err)
-	}
-	keys := sortedKeys(manifest)
-	if len(keys) > 0 && !slices.ContainsFunc(keys, IsUUID) {
-		return nil, fmt.Errorf("%s: not a MISP feed manifest: its keys (%s) are not event uuids", where, strings.Join(quoteAll(keys, 5), ", "))
+	manifest, keys, err := pipeline.ReadManifest(where, body)
+	if err != nil {
+		return nil, err
 	}
 	selected := map[string]int64{}
 	for _, key := range keys {
@@ -142,11 +141,7 @@ func (f Filters) selects(e manifestEntry, ts int64) bool {
 		return false
 	}
 	has := func(tag string) bool {
-		return slices.ContainsFunc(e.Tag, func(t struct {
-			Name string `json:"name"`
-		}) bool {
-			return strings.EqualFold(t.Name, tag)
-		})
+		return slices.ContainsFunc(e.Tag, func(t manifestTag) bool { return strings.EqualFold(t.Name, tag) })
 	}
 	wanted, matched := false, false
 	for _, t := range f.Tags {
@@ -224,16 +219,4 @@ func (m *mirror) fetchEvent(ctx context.Context, c *client, base string, e liste
 	}
 	ev.uuid, ev.timestamp = id, e.timestamp
 	return m.keep(ev)
-}
-
-func quoteAll(keys []string, most int) []string {
-	var out []string
-	for i, k := range keys {
-		if i == most {
-			out = append(out, "…")
-			break
-		}
-		out = append(out, strconv.Quote(truncate(k)))
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,7 +28,7 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 // line, which override it. Keys in skip are not flags (generate's inputs).
 func applySection(flags *pflag.FlagSet, s config.Section, where string, skip ...string) error {
 	for _, key := range s.Keys() {
-		if contains(skip, key) {
+		if slices.Contains(skip, key) {
 			continue
 		}
 		f := flags.Lookup(key)
@@ -45,13 +46,4 @@ func applySection(flags *pflag.FlagSet, s config.Section, where string, skip ...
 		f.Changed = false // still the configuration's, for the next section
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
