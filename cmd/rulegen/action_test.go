@@ -16,10 +16,6 @@ import (
 // release's SHA256SUMS, runs it with the arguments given, passes its exit code on and writes
 // its output to the job summary; a wrong checksum or a missing file stops it with a message.
 func TestActionScript(t *testing.T) {
-	script, err := filepath.Abs(filepath.Join("..", "..", ".github", "action", "run.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The stub writes a change summary where --changes says, as generate does.
 	stub := []byte("#!/bin/sh\necho \"release binary ran: $*\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --changes ] && echo '## rulegen: changes in rules' > \"$2\"; shift; done\nexit 3\n")
 	sum := sha256.Sum256(stub)
@@ -50,16 +46,7 @@ func TestActionScript(t *testing.T) {
 			defer srv.Close()
 			dir := t.TempDir()
 			summary := filepath.Join(dir, "summary.md")
-			cmd := exec.Command("bash", script, "generate", "--out", "rules", "--changes", filepath.Join(dir, "changes.md"), "reports")
-			cmd.Env = append(os.Environ(), "RULEGEN_VERSION=v1.0.0", "RULEGEN_DOWNLOAD_URL="+srv.URL,
-				"RULEGEN_INSTALL_DIR="+dir, "GITHUB_STEP_SUMMARY="+summary, "no_proxy=127.0.0.1", "NO_PROXY=127.0.0.1")
-			out, err := cmd.CombinedOutput()
-			code := 0
-			if exit, ok := err.(*exec.ExitError); ok {
-				code = exit.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			out, code := runAction(t, srv.URL, "v1.0.0", dir, summary, "generate", "--out", "rules", "--changes", filepath.Join(dir, "changes.md"), "reports")
 			if code != tc.exit || !strings.Contains(string(out), tc.says) {
 				t.Fatalf("exit %d, want %d; output:\n%s", code, tc.exit, out)
 			}
@@ -76,4 +63,25 @@ func TestActionScript(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runAction runs the action's script for release version from the server at url, installing
+// into dir and writing the job summary to summary ("" for none); it returns the output and the
+// exit code.
+func runAction(t *testing.T, url, version, dir, summary string, args ...string) ([]byte, int) {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "..", ".github", "action", "run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "RULEGEN_VERSION="+version, "RULEGEN_DOWNLOAD_URL="+url,
+		"RULEGEN_INSTALL_DIR="+dir, "GITHUB_STEP_SUMMARY="+summary, "no_proxy=127.0.0.1", "NO_PROXY=127.0.0.1")
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); ok {
+		return out, exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out, 0
 }

@@ -57,12 +57,8 @@ func TestReleaseBinary(t *testing.T) {
 	// The action's script fetches this very release from a server and runs it.
 	srv := httptest.NewServer(http.StripPrefix("/v0.0.0-test/", http.FileServer(http.Dir(a))))
 	defer srv.Close()
-	script := filepath.Join(root, ".github", "action", "run.sh")
-	cmd := exec.Command("bash", script, "version")
-	cmd.Env = append(os.Environ(), "RULEGEN_VERSION=v0.0.0-test", "RULEGEN_DOWNLOAD_URL="+srv.URL,
-		"RULEGEN_INSTALL_DIR="+t.TempDir(), "GITHUB_STEP_SUMMARY=", "no_proxy=127.0.0.1", "NO_PROXY=127.0.0.1")
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "rulegen v0.0.0-test (commit 0123456789abcdef") {
-		t.Errorf("the action's script with the release: %v\n%s", err, out)
+	if out, code := runAction(t, srv.URL, "v0.0.0-test", t.TempDir(), "", "version"); code != 0 || !strings.Contains(string(out), "rulegen v0.0.0-test (commit 0123456789abcdef") {
+		t.Errorf("the action's script with the release: exit %d\n%s", code, out)
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("the gate in an empty root needs chroot, which needs root; CI runs as root")

@@ -2,8 +2,6 @@ package normalize_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,20 +16,9 @@ import (
 // last_seen would say before it is parsed.
 func realEvent(t *testing.T, name string, edit func(ev map[string]any)) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(golden.RepoRoot(t), "testdata", "reports", "misp", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	ev, ok := doc["Event"].(map[string]any)
-	if !ok {
-		ev = doc // a bare event
-	}
+	ev := golden.MISPEvent(t, name)
 	edit(ev)
-	out, _ := json.Marshal(doc)
+	out, _ := json.Marshal(map[string]any{"Event": ev})
 	return out
 }
 

@@ -16,18 +16,7 @@ import (
 // copyEvent writes a bundled real MISP event into dir as <name>, after edit.
 func copyEvent(t *testing.T, dir, name, as string, edit func(ev map[string]any)) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(golden.RepoRoot(t), "testdata", "reports", "misp", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	ev, ok := doc["Event"].(map[string]any)
-	if !ok {
-		ev = doc["response"].([]any)[0].(map[string]any)["Event"].(map[string]any)
-	}
+	ev := golden.MISPEvent(t, name)
 	edit(ev)
 	out, _ := json.Marshal(map[string]any{"Event": ev})
 	if err := os.WriteFile(filepath.Join(dir, as), out, 0o644); err != nil {

@@ -5,6 +5,7 @@ package golden
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,4 +78,28 @@ func RepoRoot(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// MISPEvent reads a real MISP event bundled in testdata/reports/misp as generic JSON, for a
+// test to edit (add last_seen, change a value) before it writes the event out again: the
+// event of an {"Event": ...} document, the first of a {"response": [...]} list, or a bare one.
+func MISPEvent(t testing.TB, name string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(RepoRoot(t), "testdata", "reports", "misp", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if ev, ok := doc["Event"].(map[string]any); ok {
+		return ev
+	}
+	if list, ok := doc["response"].([]any); ok && len(list) > 0 {
+		if ev, ok := list[0].(map[string]any)["Event"].(map[string]any); ok {
+			return ev
+		}
+	}
+	return doc
 }
