@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // event is one MISP event as a pull keeps it.
@@ -32,7 +34,7 @@ func readEvent(raw []byte) (*event, error) {
 		return nil, fmt.Errorf("not a MISP event: no \"Event\" object (keys %s)", keyList(doc))
 	}
 	id, _ := ev["uuid"].(string)
-	if !IsUUID(id) {
+	if !report.IsUUID(id) {
 		return nil, fmt.Errorf("Event.uuid %q is not a uuid", truncate(id))
 	}
 	ts, err := eventTimestamp(ev["timestamp"])

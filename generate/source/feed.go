@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // manifestEntry is what a MISP feed's manifest.json says of one event.
@@ -94,7 +95,7 @@ func (m *mirror) readManifest(where string, body []byte, f Filters) (map[string]
 	}
 	selected := map[string]int64{}
 	for _, key := range keys {
-		if !IsUUID(key) {
+		if !report.IsUUID(key) {
 			m.skip(truncate(key), "manifest key is not an event uuid")
 			continue
 		}

@@ -80,9 +80,6 @@ func (s *State) sameSource(kind, url string, f Filters) bool {
 	return s.Source == kind && s.URL == url && s.Filters.equal(f)
 }
 
-// IsUUID says whether s is a UUID in its canonical text form (see report.IsUUID).
-func IsUUID(s string) bool { return report.IsUUID(s) }
-
 // eventFile is where an event is kept in the reports directory.
 func eventFile(uuid string) string { return uuid + ".json" }
 
@@ -94,7 +91,7 @@ func eventFiles(dir string) (map[string]bool, error) {
 	}
 	out := map[string]bool{}
 	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && IsUUID(name) && !e.IsDir() {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && report.IsUUID(name) && !e.IsDir() {
 			out[name] = true
 		}
 	}
