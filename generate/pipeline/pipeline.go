@@ -302,10 +302,11 @@ func (p *run) parallel(ctx context.Context, early []*report.Report, files []stri
 					cancel(err)
 				}
 				for _, h := range held {
-					if err == nil {
-						if err := p.deliver(h.out, h.names); err != nil {
-							cancel(err)
-						}
+					if err != nil {
+						break // a failed input hands on nothing
+					}
+					if err = p.deliver(h.out, h.names); err != nil {
+						cancel(err)
 					}
 				}
 				if p.opts.InputDone != nil {
