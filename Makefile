@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-pull scan-ratio clean
+.PHONY: all deps yarax-deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-pull scan-ratio clean
 
 all: build
 
@@ -29,6 +29,17 @@ deps:
 	@if ! command -v pkg-config >/dev/null || ! pkg-config --exists yara || ! command -v yara >/dev/null; then \
 		echo "installing libyara-dev, yara, pkg-config"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libyara-dev yara pkg-config; \
+	fi
+
+# YARA-X, for the tests and benchmarks that compile and scan every generated ruleset in both
+# engines: the prebuilt engine of the npm package pinned in testdata/yarax/package-lock.json,
+# run by testdata/yarax/yarax.js under Node.js. Installed only when missing or not the pinned
+# version.
+YARAX_PKG := testdata/yarax/node_modules/@litko/yara-x-linux-x64-gnu/package.json
+yarax-deps:
+	@if ! grep -qs '"version": "0.7.2"' $(YARAX_PKG); then \
+		echo "installing YARA-X (npm ci in testdata/yarax)"; \
+		cd testdata/yarax && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 build: deps
@@ -55,7 +66,7 @@ release: deps-static
 rules: build
 	./$(BIN) generate --author $(AUTHOR) --out rules testdata/reports
 
-test: deps
+test: deps yarax-deps
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(MAKE) --no-print-directory gate
@@ -68,7 +79,7 @@ gate: build
 	./$(BIN) test rules --fixtures testdata/fixtures/manifest.yaml --events testdata/events --junit bin/junit.xml
 
 # Everything but the GOROOT benign scan.
-test-short: deps
+test-short: deps yarax-deps
 	$(GO) test -short ./...
 
 # Each fuzz target for FUZZTIME (default 30s); the seed corpora alone run in every go test.
@@ -82,7 +93,7 @@ fuzz: deps
 	$(GO) test ./generate/pipeline -run '^$$' -fuzz '^FuzzGenerate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Rewrite golden files (and rules/) from the current code; review the diff before committing.
-update-golden: deps
+update-golden: deps yarax-deps
 	UPDATE_GOLDEN=1 $(GO) test ./...
 
 bench: deps
@@ -108,7 +119,7 @@ bench-pull: build
 # (RULEGEN_SCAN_CORPUS, RULEGEN_SCAN_MB, RULEGEN_SCAN_RULES; see
 # generate/pipeline/scan_bench_test.go). docs/scan-cost.md's table is this target's output.
 PAIRS ?= 5
-bench-scan: build
+bench-scan: build yarax-deps
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/scan.sh $(PAIRS)
 	RULEGEN_SCAN_CORPUS=$${RULEGEN_SCAN_CORPUS:-/usr/lib/x86_64-linux-gnu} RULEGEN_SCAN_MB=$${RULEGEN_SCAN_MB:-1000} \

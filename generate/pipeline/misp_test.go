@@ -189,6 +189,7 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 					t.Fatalf("C2 rules %v", c2)
 				}
 				full := maxFull == 2000
+				var scanned [][]byte
 				for i, m := range domains {
 					d := m[1]
 					// As listed, in upper-case UTF-16, in upper-case ASCII: a blocklist matches
@@ -209,7 +210,11 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 					if got, _ := rules.ScanMem([]byte("GET http://x" + d + "/x")); len(got) != 0 {
 						t.Fatalf("x%s matched %v", d, got)
 					}
+					if i%10 == 0 {
+						scanned = append(scanned, []byte(text), []byte("GET http://x"+d+"/x"))
+					}
 				}
+				enginesAgree(t, []yara.Source{{Name: in, Text: src}}, scanned)
 				if n := strings.Count(src, "$domain"); layout == render.LayoutReadable && n != 2000 {
 					t.Errorf("%d domain strings in the readable layout", n)
 				}
@@ -281,6 +286,14 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 	for _, layout := range []render.Layout{render.LayoutFast, render.LayoutReadable} {
 		t.Run(string(layout), func(t *testing.T) {
 			rules, src := compileEvent(t, in, pipeline.Options{Layout: layout})
+			var scanned [][]byte
+			for i, body := range contents {
+				scanned = append(scanned, body, append([]byte("X"), body[1:]...))
+				if i < len(unsizedContents) {
+					scanned = append(scanned, unsizedContents[i])
+				}
+			}
+			enginesAgree(t, []yara.Source{{Name: in, Text: src}}, scanned)
 			matchedBy := map[string]int{}
 			for i, body := range contents {
 				got, err := rules.ScanMem(body)
@@ -392,6 +405,11 @@ func TestFeedLayoutSharesHashRules(t *testing.T) {
 	if got, _ := rules.ScanMem(red); len(got) != 0 {
 		t.Errorf("the TLP:RED report's sample matched %v", got)
 	}
+	scanned := [][]byte{red}
+	for _, body := range bodies {
+		scanned = append(scanned, body, append([]byte("X"), body[1:]...))
+	}
+	enginesAgree(t, sources, scanned)
 	attributed := map[string]bool{}
 	for _, m := range rules.Metas() {
 		if m.Key == "sample" {

@@ -21,9 +21,15 @@ import (
 //     overlap the others' (samples sorted by size), so that a file outside the range costs
 //     one or two comparisons. Fewer, larger rules are cheaper, as BenchmarkScanCost shows for
 //     rules of 256 to 8,192 samples; a single condition of 10,000 leaves is beyond libyara's
-//     parser;
+//     parser, and YARA-X's limit is tighter (below);
 //   - inside a rule, a balanced tree on the file size: a file descends about log2(n) levels
 //     to the few samples of its size, and only then is hashed.
+//
+// YARA-X compiles conditions to WebAssembly, yaraxRulesPerFunction consecutive rules to a
+// function, and refuses (aborts, in 1.20) a function body over yaraxFunctionBodyLimit bytes.
+// A size tree costs about 100 bytes of WebAssembly per sample (measured: ten rules of 4,096
+// samples make a 4.1 MB function, ten of 8,192 overflow), so HashesPerRule keeps any ten hash
+// rules, also a feed's shared ones, at about half the limit.
 //
 // Samples without a known size cannot be guarded: every file is hashed in full (libyara caches
 // the digest per file). Their rules, one per hash algorithm, branch on the digest's leading hex
@@ -33,9 +39,17 @@ const (
 	flatHashes    = treeLeaves
 	flatUnsized   = 16   // every file is hashed for them anyway; a digest tree pays off only for many
 	flatPerRule   = 1000 // samples in one rule of the readable layout: libyara's parser has limits
-	HashesPerRule = 8192
+	HashesPerRule = 4096
 	treeLeaves    = 4 // samples compared in one leaf of the size tree
+
+	yaraxRulesPerFunction  = 10        // YARA-X's WasmModuleBuilder rules_per_func
+	yaraxFunctionBodyLimit = 7_654_321 // bytes: wasmparser's MAX_WASM_FUNCTION_SIZE
+	yaraxBytesPerSample    = 100       // of WebAssembly, measured for size trees and digest trees
 )
+
+// Any ten consecutive hash rules fit one WebAssembly function with 40% to spare: the build
+// fails (a negative constant) when HashesPerRule grows past that.
+const _ = uint(yaraxFunctionBodyLimit*6/10 - yaraxRulesPerFunction*HashesPerRule*yaraxBytesPerSample)
 
 // hashSample is a sample as a hash rule compares it: the strongest hash the report gives for
 // the file (sha256, else sha1, else md5) and its size, 0 when unknown.

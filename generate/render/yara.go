@@ -77,18 +77,18 @@ func newPersistenceRule(values []report.RegistryValue, dropped []droppedPath) pe
 	for i, v := range values {
 		dates = append(dates, v.Expires)
 		id := fmt.Sprintf("reg%d", i)
-		name, data, key := "$"+id+"_name", "$"+id+"_data", "$"+id+"_key"
+		var name, data string
 		if v.Specific && !v.AnyValue {
-			p.Strings = append(p.Strings, ruleString{ID: id + "_name", Value: v.Name, Modifiers: mods + " fullword"})
+			name = p.add(ruleString{ID: id + "_name", Value: v.Name, Modifiers: mods + " fullword"})
 		}
 		if v.DataTail != "" {
-			p.Strings = append(p.Strings, ruleString{ID: id + "_data", Value: v.DataTail, Path: true, Modifiers: mods})
+			data = p.add(ruleString{ID: id + "_data", Value: v.DataTail, Path: true, Modifiers: mods})
 		}
 		keyText := KeyContext(v.KeyTail)
 		if v.AnyValue && v.Specific {
 			keyText = strings.TrimPrefix(v.KeyTail, `\`)
 		}
-		p.Strings = append(p.Strings, ruleString{ID: id + "_key", Value: keyText, Modifiers: mods})
+		key := p.add(ruleString{ID: id + "_key", Value: keyText, Modifiers: mods})
 		var term string
 		switch {
 		case v.AnyValue && v.Specific:
@@ -105,13 +105,24 @@ func newPersistenceRule(values []report.RegistryValue, dropped []droppedPath) pe
 		p.Terms = append(p.Terms, "("+term+")")
 	}
 	for i, d := range dropped {
-		id := fmt.Sprintf("drop%d", i)
-		p.Strings = append(p.Strings, ruleString{ID: id, Value: d.Tail, Path: true, Modifiers: mods})
-		p.Terms = append(p.Terms, "$"+id)
+		p.Terms = append(p.Terms, p.add(ruleString{ID: fmt.Sprintf("drop%d", i), Value: d.Tail, Path: true, Modifiers: mods}))
 		dates = append(dates, d.Expires)
 	}
 	p.Expires = LastExpiry(dates)
 	return p
+}
+
+// add adds s to the rule's strings and returns its $name, or the name of an earlier string of
+// the same text and modifiers: two values under one key share the key's string (a string
+// written twice costs twice and YARA-X warns of it, duplicate_pattern_value).
+func (p *persistenceRule) add(s ruleString) string {
+	for _, earlier := range p.Strings {
+		if earlier.Value == s.Value && earlier.Path == s.Path && earlier.Modifiers == s.Modifiers {
+			return "$" + earlier.ID
+		}
+	}
+	p.Strings = append(p.Strings, s)
+	return "$" + s.ID
 }
 
 func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {

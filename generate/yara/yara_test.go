@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/yarax"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/yara"
 )
@@ -172,5 +173,54 @@ func TestCheck(t *testing.T) {
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "bad.yar") {
 			t.Errorf("%q: got %v, want %q naming bad.yar", bad.src, err, bad.want)
 		}
+	}
+}
+
+// TestCommittedRulesInYARAX compiles the committed rules and the render goldens in YARA-X, with
+// no error and no warning, and scans the fixtures, the bundled reports and events and the
+// goldens (text full of the indicators) with both engines: each file matches the same rules.
+func TestCommittedRulesInYARAX(t *testing.T) {
+	root := golden.RepoRoot(t)
+	goldens, _ := filepath.Glob(filepath.Join(root, "generate", "render", "testdata", "*.yar"))
+	for _, set := range [][]string{committedRules(t), goldens} {
+		res, err := yarax.Check(root, set...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Clean() || res.Files != len(set) {
+			t.Errorf("%d of %d files:\n%s", res.Files, len(set), res)
+		}
+	}
+	var targets []string
+	for _, dir := range []string{"testdata/fixtures", "testdata/reports", "testdata/reports/misp", "testdata/events", "generate/render/testdata"} {
+		files, _ := filepath.Glob(filepath.Join(root, dir, "*.*"))
+		targets = append(targets, files...)
+	}
+	for i, set := range [][]string{committedRules(t), goldens} {
+		libyara, err := yara.CompileFiles(set...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inYARAX, err := yarax.Scan(root, set, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		matched := 0
+		for _, target := range targets {
+			inLibyara, err := libyara.ScanFile(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(inLibyara) > 0 {
+				matched++
+			}
+			if strings.Join(inLibyara, " ") != strings.Join(inYARAX[target], " ") {
+				t.Errorf("%s matched %v in libyara, %v in YARA-X", target, inLibyara, inYARAX[target])
+			}
+		}
+		if i == 0 && matched < 10 { // the goldens' indicators are invented: few files hold them
+			t.Errorf("only %d of %d files matched: the comparison says little", matched, len(targets))
+		}
+		libyara.Destroy()
 	}
 }

@@ -65,7 +65,6 @@ rule MAL_Every_template_branch_condition_true_Persistence
         $reg2_data = /\\seagate[.]exe/ ascii wide nocase
         $reg2_key = "\\CurrentVersion\\Run" ascii wide nocase
         $reg3_data = /\\WinUpdate[r]\\svc[.]exe/ ascii wide nocase
-        $reg3_key = "\\CurrentVersion\\Run" ascii wide nocase
         $reg4_name = "Taskmgr32" ascii wide nocase fullword
         $reg4_key = "\\CurrentVersion\\Winlogon" ascii wide nocase
         $drop0 = /\\Microsof[t]\\WinUp[d]\\wupd[.]dll/ ascii wide nocase
@@ -73,7 +72,7 @@ rule MAL_Every_template_branch_condition_true_Persistence
         ($reg0_data or ($reg0_name and $reg0_key))
         or ($reg1_key)
         or ($reg2_data and $reg2_key)
-        or ($reg3_data and $reg3_key)
+        or ($reg3_data and $reg2_key)
         or ($reg4_name and $reg4_key)
         or $drop0
 }

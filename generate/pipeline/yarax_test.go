@@ -1,0 +1,129 @@
+//go:build cgo
+
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/yarax"
+	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/synthfeed"
+	"github.com/rulegen/rulegen/generate/yara"
+)
+
+// The rulesets the scan benchmark measures, and more layouts of them, compile in YARA-X with
+// no error and no warning. A hash rule of 8,192 samples once overflowed YARA-X's limit on a
+// WebAssembly function (render.HashesPerRule), which aborted its compiler.
+func TestYARAXCompilesEveryRuleset(t *testing.T) {
+	rulesets := []struct {
+		name          string
+		kind          string
+		count, events int
+		layout        render.Layout
+		bulkC2        int // --yara-bulk-c2; 0 leaves the default
+	}{
+		{"hashes-100k", synthfeed.KindHashes, 100000, 1, render.LayoutFast, 0},
+		{"hashes-10k-readable", synthfeed.KindHashes, 10000, 1, render.LayoutReadable, 0},
+		{"nosize-10k", synthfeed.KindHashesNoSize, 10000, 1, render.LayoutFast, 0},
+		{"nosize-10k-readable", synthfeed.KindHashesNoSize, 10000, 1, render.LayoutReadable, 0},
+		{"domains-10k", synthfeed.KindDomains, 10000, 1, render.LayoutFast, 0},
+		{"domains-10k-readable", synthfeed.KindDomains, 10000, 1, render.LayoutReadable, 0},
+		{"feed-domains-1k", synthfeed.KindDomains, 10000, 1000, render.LayoutFast, 0},
+		{"feed-domains-1k-bulk", synthfeed.KindDomains, 10000, 1000, render.LayoutFast, -1},
+		{"feed-hashes-1k", synthfeed.KindHashes, 10000, 1000, render.LayoutFast, 0},
+		{"feed-hashes-10k", synthfeed.KindHashes, 100000, 10000, render.LayoutFast, 0},
+		{"feed-hashes-10k-shared", synthfeed.KindHashes, 100000, 10000, render.LayoutFeed, 0},
+	}
+	for _, rs := range rulesets {
+		t.Run(rs.name, func(t *testing.T) {
+			t.Parallel() // YARA-X takes a minute or two on each set of 100,000 samples
+			if testing.Short() && rs.count > 10000 {
+				t.Skip("100,000 indicators")
+			}
+			opts := pipeline.Options{Author: "t", Layout: rs.layout}
+			opts.Normalize.MaxFullC2 = rs.bulkC2
+			dir := writeRuleset(t, syntheticEvents(t, rs.kind, rs.count, rs.events), opts)
+			start := time.Now()
+			res, err := yarax.Check(golden.RepoRoot(t), dir)
+			t.Logf("YARA-X compiled %s in %v", rs.name, time.Since(start).Round(time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Clean() || res.Files == 0 {
+				t.Fatalf("%d files:\n%.3000s", res.Files, res.String())
+			}
+		})
+	}
+}
+
+func syntheticEvents(t *testing.T, kind string, count, events int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := synthfeed.WriteEvents(dir, kind, count, events, 1); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// writeRuleset generates the YARA of the inputs and writes it to a directory of its own.
+func writeRuleset(t *testing.T, input string, opts pipeline.Options) string {
+	t.Helper()
+	inputs, err := pipeline.Inputs([]string{input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files, err := pipeline.Collect(context.Background(), inputs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			writeFile(t, filepath.Join(dir, filepath.FromSlash(f.Path)), string(f.Body))
+		}
+	}
+	return dir
+}
+
+// enginesAgree scans every buffer with the sources compiled by libyara and by YARA-X and fails
+// unless each buffer matches the same rules in both.
+func enginesAgree(t *testing.T, sources []yara.Source, bufs [][]byte) {
+	t.Helper()
+	rules, err := yara.Compile(sources...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rules.Destroy()
+	dir := t.TempDir()
+	var files []string
+	for i, s := range sources {
+		files = append(files, writeFile(t, filepath.Join(dir, "rules", fmt.Sprintf("%04d.yar", i)), s.Text))
+	}
+	inYARAX, err := yarax.ScanBuffers(golden.RepoRoot(t), dir, files, bufs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disagree := 0
+	for i, buf := range bufs {
+		inLibyara, err := rules.ScanMem(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(inLibyara, inYARAX[i]) && !(len(inLibyara) == 0 && len(inYARAX[i]) == 0) {
+			if disagree++; disagree <= 5 {
+				t.Errorf("%.60q matched %v in libyara, %v in YARA-X", buf, inLibyara, inYARAX[i])
+			}
+		}
+	}
+	if disagree > 5 {
+		t.Errorf("%d of %d buffers matched differently", disagree, len(bufs))
+	}
+}
