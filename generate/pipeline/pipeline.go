@@ -33,6 +33,7 @@ type Options struct {
 	Author    string
 	Templates fs.FS         // template overrides; nil for the embedded templates
 	Layout    render.Layout // "" is render.LayoutFast
+	Case      render.Case   // "" is render.CaseAny
 	Format    parse.Format
 	Limits    parse.Limits      // zero fields: parse.DefaultLimits
 	Normalize normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
@@ -163,7 +164,7 @@ func (p *run) shared() ([]render.File, int, error) {
 }
 
 func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
-	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates, Layout: opts.Layout})
+	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates, Layout: opts.Layout, Case: opts.Case})
 	if err != nil {
 		return nil, err
 	}

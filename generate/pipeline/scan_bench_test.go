@@ -5,6 +5,7 @@ package pipeline_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/yarax"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/synthfeed"
@@ -22,13 +25,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The scan-cost benchmarks measure what generated YARA costs a scanner, as a ratio against an
-// empty ruleset on the same corpus held in memory. Every file is scanned by the rules and by
-// the empty ruleset back to back, in alternating order, on one locked OS thread, and timed by
-// that thread's CPU clock; the ratio is of the sums of each file's fastest scan over the
-// iterations. Interference from a shared machine only ever adds time, so the minimum is what it
-// disturbs least: repeated runs agree to ±0.002, where the yara CLI's wall times over a disk
-// swing by up to 2x here (testdata/bench/scan.sh measures those).
+// The scan-cost benchmarks measure what generated YARA costs a scanner, in libyara and in
+// YARA-X, each as a ratio against a baseline ruleset of one rare string on the same corpus held
+// in memory. (YARA-X scans nothing for a ruleset without strings, so an empty ruleset is no
+// baseline there; the rare string makes both engines search the data.) In libyara every file
+// is scanned by the rules and by the baseline back to back, in alternating order, on one locked
+// OS thread, and timed by that thread's CPU clock; the ratio is of the sums of each file's
+// fastest scan over the iterations. Interference from a shared machine only ever adds time, so
+// the minimum is what it disturbs least: repeated runs agree to ±0.002, where the yara CLI's
+// wall times over a disk swing by up to 2x here (testdata/bench/scan.sh measures those).
+// YARA-X is measured the same way by testdata/yarax/yarax.js (wall time per scan, as Node.js
+// has no thread clock), on the same files.
 //
 // RULEGEN_SCAN_CORPUS names the corpus directory (default: GOROOT); RULEGEN_SCAN_MB caps how
 // much of it is read into memory (default 64); RULEGEN_SCAN_RULES adds YARA files to measure,
@@ -52,9 +59,19 @@ var scanRulesets = []struct {
 	{"feed-hashes-100k-shared", synthfeed.KindHashes, 100000, 10000, render.LayoutFeed},
 }
 
+// baselineRules is both engines' baseline: one string that is in no file.
+const baselineRules = `rule baseline_rare_string
+{
+    strings:
+        $rare = "q7Zx!rulegen-baseline!Vw3K"
+    condition:
+        $rare
+}
+`
+
 func BenchmarkScanCost(b *testing.B) {
 	corpus := loadCorpus(b)
-	empty := compileSources(b, yara.Source{Name: "empty", Text: "rule empty_baseline { condition: false }\n"})
+	empty := compileSources(b, yara.Source{Name: "baseline", Text: baselineRules})
 	for _, buf := range corpus {
 		scanCPU(b, empty, buf) // warm up: the first pass pays for page faults and cold caches
 	}
@@ -106,7 +123,34 @@ func measureScanCost(b *testing.B, corpus [][]byte, empty *yara.Rules, sources [
 			}
 		}
 	}
-	b.ReportMetric(float64(sum(withRules))/float64(sum(withoutRules)), "x-empty")
+	b.ReportMetric(float64(sum(withRules))/float64(sum(withoutRules)), "libyara-x")
+	measureYARAX(b, sources, iteration)
+}
+
+// measureYARAX reports the sources' scan cost in YARA-X against the same baseline, over the
+// same corpus, and YARA-X's compile time.
+func measureYARAX(b *testing.B, sources []yara.Source, passes int) {
+	dir := b.TempDir()
+	baseline := filepath.Join(dir, "baseline.yar")
+	if err := os.WriteFile(baseline, []byte(baselineRules), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	rules := filepath.Join(dir, "rules")
+	for i, s := range sources {
+		path := filepath.Join(rules, fmt.Sprintf("%05d.yar", i))
+		if err := os.MkdirAll(rules, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(s.Text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	res, err := yarax.Bench(golden.RepoRoot(b), corpusRoot(), corpusMB(b), max(passes, 2), baseline, rules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(res.Ratio, "yarax-x")
+	b.ReportMetric(res.CompileSeconds, "yarax-compile-s")
 }
 
 func keepFastest(fastest *time.Duration, d time.Duration) {
@@ -147,15 +191,8 @@ const maxCorpusFile = 128 << 20
 
 // loadCorpus reads the corpus's regular files into memory, smallest paths first, up to the cap.
 func loadCorpus(b *testing.B) [][]byte {
-	root := cmp.Or(os.Getenv("RULEGEN_SCAN_CORPUS"), runtime.GOROOT())
-	limit := int64(64) << 20
-	if mb := os.Getenv("RULEGEN_SCAN_MB"); mb != "" {
-		n, err := strconv.Atoi(mb)
-		if err != nil {
-			b.Fatalf("RULEGEN_SCAN_MB=%q: %v", mb, err)
-		}
-		limit = int64(n) << 20
-	}
+	root := corpusRoot()
+	limit := int64(corpusMB(b)) << 20
 	var corpus [][]byte
 	var total int64
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -180,6 +217,17 @@ func loadCorpus(b *testing.B) [][]byte {
 		b.Fatal(err)
 	}
 	return corpus
+}
+
+func corpusRoot() string { return cmp.Or(os.Getenv("RULEGEN_SCAN_CORPUS"), runtime.GOROOT()) }
+
+func corpusMB(b *testing.B) int {
+	mb := cmp.Or(os.Getenv("RULEGEN_SCAN_MB"), "64")
+	n, err := strconv.Atoi(mb)
+	if err != nil {
+		b.Fatalf("RULEGEN_SCAN_MB=%q: %v", mb, err)
+	}
+	return n
 }
 
 func compileSources(b *testing.B, sources ...yara.Source) *yara.Rules {

@@ -127,3 +127,52 @@ func enginesAgree(t *testing.T, sources []yara.Source, bufs [][]byte) {
 		t.Errorf("%d of %d buffers matched differently", disagree, len(bufs))
 	}
 }
+
+// A value whose string another string of the C2 rule covers is not written, and the rule's meta
+// names it; every listed value is still detected, as ASCII, UTF-16 and in upper case, by the
+// same rule in both engines, and a look-alike that only contains a value is not.
+func TestCoveredStringsStillDetected(t *testing.T) {
+	values := map[string]string{
+		"circl.lu": "domain", "www.circl.lu": "domain", "www.hostname.circl.lu": "domain",
+		"evilcircl.lu":              "domain", // circl.lu is inside it, but not as a whole word: kept
+		"https://www.circl.lu/team": "url", "smb://24.9.51.94/EDGEUPDATE/": "url",
+		"smb://24.9.51.94/EDGEUPDATE/update/": "url", "http://59.6.8.25/x/": "url", "59.6.8.25": "ip-dst",
+	}
+	var attrs []string
+	for v, typ := range values {
+		attrs = append(attrs, fmt.Sprintf(`{"type": %q, "value": %q, "to_ids": true}`, typ, v))
+	}
+	slices.Sort(attrs)
+	in := writeFile(t, filepath.Join(t.TempDir(), "covered.json"), `{"Event": {"uuid": "5abb8534-0000-4000-8000-000000000001",
+		"info": "Covered strings", "date": "2024-01-01", "Attribute": [`+strings.Join(attrs, ",")+`]}}`)
+	rules, src := compileEvent(t, in, pipeline.Options{})
+	for _, want := range []string{
+		`covered = "www.circl.lu (matched by circl.lu)"`,
+		`covered = "www.hostname.circl.lu (matched by circl.lu)"`,
+		`covered = "https://www.circl.lu/team (matched by circl.lu)"`,
+		`covered = "smb://24.9.51.94/EDGEUPDATE/update/ (matched by smb://24.9.51.94/EDGEUPDATE/)"`,
+		`covered = "http://59.6.8.25/x/ (matched by 59.6.8.25)"`,
+		`"evilcircl.lu" ascii wide nocase fullword`,
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("no %s in\n%s", want, src)
+		}
+	}
+	if n := strings.Count(src, "\n        $"); n != 4 {
+		t.Errorf("%d strings, want 4 (circl.lu, evilcircl.lu, 59.6.8.25, smb://24.9.51.94/EDGEUPDATE/)", n)
+	}
+	var texts [][]byte
+	for v := range values {
+		for _, text := range []string{"GET " + v + " ", utf16le("<" + v + ">"), strings.ToUpper("'" + v + "'")} {
+			texts = append(texts, []byte(text))
+			if got, err := rules.ScanMem([]byte(text)); err != nil || len(got) != 1 {
+				t.Errorf("%q matched %v (%v)", text, got, err)
+			}
+		}
+	}
+	texts = append(texts, []byte("xcircl.lu1 evilcircl.lux 159.6.8.25"))
+	if got, _ := rules.ScanMem(texts[len(texts)-1]); len(got) != 0 {
+		t.Errorf("look-alikes matched %v", got)
+	}
+	enginesAgree(t, []yara.Source{{Name: in, Text: src}}, texts)
+}

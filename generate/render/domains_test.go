@@ -22,15 +22,21 @@ func TestFactorDomains(t *testing.T) {
 	if len(families) != 1 || !slices.Equal(rest, []string{"c2node9.elsewhere.com", "other-domain.org"}) {
 		t.Fatalf("families %+v rest %v", families, rest)
 	}
-	re := regexp.MustCompile(`^(?:` + families[0].Regex() + `)$`)
+	re := familyRegexp(families[0])
 	for _, d := range family {
 		if !re.MatchString(d) {
-			t.Errorf("%s not matched by %s", d, families[0].Regex())
+			t.Errorf("%s not matched by %s", d, re)
 		}
 	}
 	for _, d := range []string{"c2node11.evil.net", "us-c2node9.elsewhere.com", "xc2node1.evil.net", "c2node1.evil.network", "us-c2node.evil.net"} {
 		if re.MatchString(d) {
-			t.Errorf("%s matched by %s", d, families[0].Regex())
+			t.Errorf("%s matched by %s", d, re)
+		}
+	}
+	// No leading group: YARA-X searches every alternative after one (see Regexes).
+	for _, r := range families[0].Regexes() {
+		if strings.HasPrefix(r, "(") {
+			t.Errorf("%s begins with a group", r)
 		}
 	}
 	// Large sets factor only into families libyara accepts, each matching exactly its members.
@@ -44,19 +50,24 @@ func TestFactorDomains(t *testing.T) {
 	covered := len(rest)
 	for _, f := range families {
 		covered += len(f.Members)
-		if len(f.Prefixes) > maxAlternate || len(f.Suffixes) > maxAlternate || len(f.Regex()) > maxRegex {
-			t.Errorf("family too complex for libyara: %s", f.Regex())
+		if !f.fits() {
+			t.Errorf("family too complex for libyara: %s", f.Regexes())
 		}
-		re := regexp.MustCompile(`^(?:` + f.Regex() + `)$`)
+		re := familyRegexp(f)
 		for _, d := range wide {
 			if re.MatchString(d) != slices.Contains(f.Members, d) {
-				t.Errorf("%s and %s disagree on %s", f.Regex(), f.Members, d)
+				t.Errorf("%s and %s disagree on %s", re, f.Members, d)
 			}
 		}
 	}
 	if covered != len(wide) {
 		t.Errorf("%d of %d domains kept", covered, len(wide))
 	}
+}
+
+// familyRegexp matches what any of the family's expressions matches, in full.
+func familyRegexp(f domainFamily) *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` + strings.Join(f.Regexes(), "|") + `)$`)
 }
 
 // The feed layout is the fast one apart from where samples go: families are factored in both,
@@ -69,9 +80,10 @@ func TestFamiliesInEveryLayoutButReadable(t *testing.T) {
 		}
 	}
 	slices.Sort(domains)
-	for layout, want := range map[Layout]int{LayoutFast: 1, LayoutFeed: 1, LayoutReadable: 0} {
-		if got := len(c2Rules(domains, nil, nil, layout)[0].Families); got != want {
-			t.Errorf("%s layout: %d families, want %d", layout, got, want)
+	// One expression per prefix.
+	for layout, want := range map[Layout]int{LayoutFast: 2, LayoutFeed: 2, LayoutReadable: 0} {
+		if got := len(c2Rules(domains, nil, nil, layout, newC2Modifiers(false, CaseAny))[0].Families); got != want {
+			t.Errorf("%s layout: %d family expressions, want %d", layout, got, want)
 		}
 	}
 }

@@ -20,6 +20,32 @@ type Options struct {
 	Author    string
 	Templates fs.FS  // overrides the embedded templates by file name; nil for none
 	Layout    Layout // how YARA rules are laid out; "" is LayoutFast
+	Case      Case   // the letter case YARA strings match; "" is CaseAny
+}
+
+// Case is the letter case a YARA string of a domain, URL, registry value or path matches.
+type Case string
+
+const (
+	// CaseAny, the default, matches these strings in any letter case (nocase), as Windows and
+	// DNS treat them.
+	CaseAny Case = "any"
+	// CaseListed matches them only as the report writes them: it matches less, and costs
+	// YARA-X far less. nocase multiplies each string's atoms by the case variants of its
+	// letters, and YARA-X's scan slows down about eightfold once a ruleset has more than 64
+	// atoms in all (docs/scan-cost.md).
+	CaseListed Case = "listed"
+)
+
+// ParseCase reads a --yara-case value.
+func ParseCase(s string) (Case, error) {
+	switch c := Case(s); c {
+	case CaseAny, CaseListed:
+		return c, nil
+	case "":
+		return CaseAny, nil
+	}
+	return "", fmt.Errorf("YARA case %q: want %s or %s", s, CaseAny, CaseListed)
 }
 
 // Layout is how generated YARA trades readability for scan cost. Both layouts detect exactly
@@ -73,6 +99,9 @@ func New(opts Options) (*Renderer, error) {
 	}
 	s, err := LoadTemplates(opts.Templates, "sigma")
 	if err != nil {
+		return nil, err
+	}
+	if opts.Case, err = ParseCase(string(opts.Case)); err != nil {
 		return nil, err
 	}
 	if opts.Layout, err = ParseLayout(string(opts.Layout)); err != nil {

@@ -41,11 +41,22 @@ type c2Modifiers struct {
 	Domain, Address, URL string
 }
 
-func newC2Modifiers(bulk bool) c2Modifiers {
-	if bulk {
+func newC2Modifiers(bulk bool, c Case) c2Modifiers {
+	switch {
+	case bulk:
 		return c2Modifiers{Blocklist: true, Domain: "ascii fullword", Address: "ascii fullword", URL: "ascii"}
+	case c == CaseListed:
+		return c2Modifiers{Domain: "ascii wide fullword", Address: "ascii wide fullword", URL: "ascii wide"}
 	}
 	return c2Modifiers{Domain: "ascii wide nocase fullword", Address: "ascii wide fullword", URL: "ascii wide nocase"}
+}
+
+// textModifiers are the modifiers of registry and path strings.
+func textModifiers(c Case) string {
+	if c == CaseListed {
+		return "ascii wide"
+	}
+	return "ascii wide nocase"
 }
 
 // persistenceRule is what the persistence rule looks for: its strings, and the terms its
@@ -70,9 +81,8 @@ type ruleString struct {
 // with the specific value name or the data path, and then its last two components are enough
 // (KeyContext); a vendor key of the malware's own (AnyValue and Specific) counts alone, as its
 // whole path; a data path or a dropped path is specific on its own.
-func newPersistenceRule(values []report.RegistryValue, dropped []droppedPath) persistenceRule {
+func newPersistenceRule(values []report.RegistryValue, dropped []droppedPath, mods string) persistenceRule {
 	var p persistenceRule
-	const mods = "ascii wide nocase"
 	var dates []string
 	for i, v := range values {
 		dates = append(dates, v.Expires)
@@ -138,7 +148,8 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 		v.IPs = append(v.IPs, e.IP) // endpoints are sorted by address already
 	}
 	v.IPs = slices.Compact(v.IPs)
-	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs, opts.Layout)
+	v.C2Modifiers = newC2Modifiers(r.BulkC2, opts.Case)
+	v.C2 = c2Rules(v.Domains, v.IPs, v.URLs, opts.Layout, v.C2Modifiers)
 	datesC2(v.C2, r)
 	if opts.Layout == LayoutFeed {
 		v.Samples = nil // in the shared rules of RenderFeed
@@ -148,8 +159,7 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 	for _, d := range dropped {
 		v.DroppedPaths = append(v.DroppedPaths, d.Tail)
 	}
-	v.Persist = newPersistenceRule(r.Registry, dropped)
-	v.C2Modifiers = newC2Modifiers(r.BulkC2)
+	v.Persist = newPersistenceRule(r.Registry, dropped, textModifiers(opts.Case))
 	v.SteerAtoms = opts.Layout != LayoutReadable
 	return v
 }
@@ -165,6 +175,7 @@ type c2Rule struct {
 	Suffix             string
 	Families           []string // domain families as regular expressions (see domains.go)
 	Domains, IPs, URLs []string
+	Covered            []string // "value (matched by other)": values another string matches
 	members            []string // every domain, address and URL the rule detects
 	Expires            string   // when the last of them expires; "" never
 }
@@ -202,7 +213,7 @@ func expiries(list []report.Indicator) []string {
 	return out
 }
 
-func c2Rules(domains, ips, urls []string, layout Layout) []c2Rule {
+func c2Rules(domains, ips, urls []string, layout Layout, mods c2Modifiers) []c2Rule {
 	var out []c2Rule
 	cur := c2Rule{}
 	n := 0
@@ -219,26 +230,51 @@ func c2Rules(domains, ips, urls []string, layout Layout) []c2Rule {
 		var families []domainFamily
 		families, rest = factorDomains(domains)
 		for _, f := range families {
-			add(&cur.Families, f.Regex(), len(f.Members))
+			if len(f.Suffixes) < 2 { // one expression per domain: plain strings are as good
+				rest = append(rest, f.Members...)
+				continue
+			}
+			for _, re := range f.Regexes() {
+				add(&cur.Families, re, len(f.Suffixes))
+			}
 			cur.members = append(cur.members, f.Members...)
 		}
 	}
-	for _, d := range rest {
-		add(&cur.Domains, d, 1)
-		cur.members = append(cur.members, d)
+	slices.Sort(rest)
+	// Domains, addresses and URLs as the strings they become, without those another covers.
+	var strs []textString
+	kindOf := map[string]int{}
+	for kind, values := range [][]string{rest, ips, urls} {
+		for _, v := range values {
+			strs = append(strs, newTextString(v, []string{mods.Domain, mods.Address, mods.URL}[kind]))
+			kindOf[v] = kind
+		}
 	}
-	for _, ip := range ips {
-		add(&cur.IPs, ip, 1)
-		cur.members = append(cur.members, ip)
-	}
-	for _, u := range urls {
-		add(&cur.URLs, u, 1)
-		cur.members = append(cur.members, u)
+	kept, covered := dropCovered(strs)
+	for _, s := range kept {
+		add([]*[]string{&cur.Domains, &cur.IPs, &cur.URLs}[kindOf[s.Value]], s.Value, 1)
+		cur.members = append(cur.members, s.Value)
 	}
 	if n > 0 {
 		out = append(out, cur)
 	}
+	noteCovered(out, covered)
 	return out
+}
+
+// noteCovered lists each covered value in the rule holding the string that matches it, which
+// then also detects it.
+func noteCovered(rules []c2Rule, covered []coveredString) {
+	for _, c := range covered {
+		for i := range rules {
+			r := &rules[i]
+			if slices.Contains(r.Domains, c.By) || slices.Contains(r.IPs, c.By) || slices.Contains(r.URLs, c.By) {
+				r.Covered = append(r.Covered, fmt.Sprintf("%s (matched by %s)", c.Value, c.By))
+				r.members = append(r.members, c.Value)
+				break
+			}
+		}
+	}
 }
 
 func sortedValues(lists ...[]report.Indicator) []string {

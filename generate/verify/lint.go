@@ -95,6 +95,7 @@ func (l *linter) yaraFiles(paths []string) error {
 			}
 		}
 		l.shortStrings(s)
+		l.yaraxPortability(s)
 		if yara.Available {
 			l.compiled(s, decls)
 		}
@@ -283,4 +284,77 @@ func (l *linter) longLists(file string, detection *yaml.Node, max int) {
 		}
 	}
 	walk(detection, "detection")
+}
+
+// The YARA-X checks find what libyara accepts and YARA-X refuses, without YARA-X: rules a user
+// loads must work in both engines (VirusTotal's yara-x docs, writing_rules/differences.md).
+var (
+	ofRuleWildcard = regexp.MustCompile(`\bof\s*\(\s*[A-Za-z_][A-Za-z0-9_]*\*`)
+	repetition     = regexp.MustCompile(`^\{\d*(,\d*)?\}`)
+)
+
+// validRegexEscapes are the escapes of letters and digits YARA-X's regular expressions accept;
+// any other (\R of \Release, \N of %TEMP%\NewGame) is error E029 there, and escaping a
+// punctuation character is always accepted.
+const validRegexEscapes = "wWsSdDbBntrfavx"
+
+// yaraxPortability reports, per string declaration and condition line, a regular expression
+// with a `{` that starts no repetition (E014), an invalid escape in one (E029), base64 on a
+// string under 3 bytes, and rule-name wildcards in `of` (none is valid in YARA-X), and warns of
+// a string declared twice with the same value in one rule (YARA-X's duplicate_pattern_value).
+func (l *linter) yaraxPortability(s yara.Source) {
+	values := map[string]string{} // string value and modifiers → $name, within the current rule
+	n := 0
+	for line := range strings.Lines(s.Text) {
+		n++
+		line = strings.TrimRight(line, "\r\n")
+		if strings.HasPrefix(strings.TrimSpace(line), "rule ") || strings.Contains(line, " rule ") {
+			clear(values)
+		}
+		if ofRuleWildcard.MatchString(line) {
+			l.add(Fail, "yara-x", s.Name, n, "rule-name wildcard in of: YARA-X accepts only a tuple of rule names or boolean expressions")
+		}
+		m := stringDeclaration.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		name, value := m[1], strings.TrimSpace(m[2])
+		if name != "" {
+			if first, dup := values[value]; dup {
+				l.add(Warn, "yara-x", s.Name, n, "string $%s repeats $%s: YARA-X warns (duplicate_pattern_value) and both cost the scan", name, first)
+			} else {
+				values[value] = name
+			}
+		}
+		if strings.HasPrefix(value, "/") {
+			l.regexPortability(s.Name, n, name, value)
+		}
+		if size, ok := literalSize(value); ok && size < 3 && strings.Contains(value, "base64") {
+			l.add(Fail, "yara-x", s.Name, n, "string $%s is %d bytes with base64: YARA-X requires at least 3", name, size)
+		}
+	}
+}
+
+// regexPortability checks the body of a regular expression string /body/modifiers.
+func (l *linter) regexPortability(file string, line int, name, value string) {
+	inClass := false
+	for i := 1; i < len(value); i++ {
+		switch c := value[i]; {
+		case c == '\\' && i+1 < len(value):
+			next := value[i+1]
+			isAlnum := 'a' <= next && next <= 'z' || 'A' <= next && next <= 'Z' || '0' <= next && next <= '9'
+			if isAlnum && !strings.ContainsRune(validRegexEscapes, rune(next)) {
+				l.add(Fail, "yara-x", file, line, `string $%s: \%c is not an escape YARA-X accepts (E029): write \\%c for a backslash`, name, next, next)
+			}
+			i++
+		case c == '[':
+			inClass = true
+		case c == ']':
+			inClass = false
+		case c == '{' && !inClass && !repetition.MatchString(value[i:]):
+			l.add(Fail, "yara-x", file, line, "string $%s: { starts no repetition, which YARA-X refuses (E014): write \\{", name)
+		case c == '/' && !inClass:
+			return // the end of the expression; modifiers follow
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/yarax"
 	"github.com/rulegen/rulegen/generate/verify"
 	"github.com/rulegen/rulegen/generate/yara"
 )
@@ -290,5 +291,66 @@ func TestLintFindings(t *testing.T) {
 	}
 	if c := find(cases, "lint", filepath.Join(dir, "sigma", "a.yml")); c == nil {
 		t.Error("a clean file has no passing case")
+	}
+}
+
+// lint reports, without YARA-X, what libyara accepts and YARA-X refuses or warns of. Each case
+// is checked against both engines: libyara compiles it, YARA-X does not compile it clean.
+func TestLintYARAXIncompatibilities(t *testing.T) {
+	if !yara.Available {
+		t.Skip("no cgo")
+	}
+	rule := func(strs, condition string) string {
+		return "rule Portable\n{\n    meta:\n        description = \"d\"\n        author = \"a\"\n        date = \"2024-01-01\"\n        reference = \"r\"\n    strings:\n" +
+			strs + "    condition:\n        " + condition + "\n}\n"
+	}
+	for _, c := range []struct {
+		name, strs, condition string
+		line                  int
+		status                verify.Status
+		message               string
+	}{
+		{"brace", "        $a = /config{x/ ascii\n", "$a", 9, verify.Fail, "{ starts no repetition"},
+		{"escape", "        $a = /%TEMP%\\\\NewGame\\Release/ ascii\n", "$a", 9, verify.Fail, `\R is not an escape`},
+		{"base64", "        $a = \"ab\" base64\n", "$a", 9, verify.Fail, "with base64"},
+		{"duplicate", "        $a = \"same value\" ascii\n        $b = \"same value\" ascii\n", "any of them", 10, verify.Warn, "$b repeats $a"},
+		// Rule sets in of came with YARA 4.3: libyara 4.2 refuses them too.
+		{"of-wildcard", "        $a = \"value\" ascii\n", "$a and 1 of (Port*)", 11, verify.Fail, "rule-name wildcard"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := rule(c.strs, c.condition)
+			dir := writeTree(t, map[string]string{"yara/p.yar": src})
+			if _, _, err := yara.CompileLenient(yara.Source{Name: "p.yar", Text: src}); err != nil && c.name != "of-wildcard" {
+				t.Fatalf("libyara refuses it: %v", err)
+			}
+			res, err := yarax.Check(golden.RepoRoot(t), filepath.Join(dir, "yara"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Clean() {
+				t.Fatalf("YARA-X compiles it clean:\n%s", src)
+			}
+			cases, err := verify.Lint(dir, verify.LintOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, lc := range cases {
+				found = found || lc.Name == "yara-x" && lc.Line == c.line && lc.Status == c.status && strings.Contains(lc.Message, c.message)
+			}
+			if !found {
+				t.Errorf("no %s yara-x finding at line %d %q in %+v", c.status, c.line, c.message, cases)
+			}
+		})
+	}
+	// The committed rules have no such finding.
+	cases, err := verify.Lint(filepath.Join(golden.RepoRoot(t), "rules"), verify.LintOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if c.Name == "yara-x" {
+			t.Errorf("committed rules: %+v", c)
+		}
 	}
 }

@@ -119,9 +119,11 @@ rule MAL_MoustachedBouncer_Espionage_against_foreign_diplomats_in_Belarus_ea5930
         author = "rulegen"
         reference = "MISP event ea593018-b2e9-4e7e-8da9-cc20a751e3f6"
         date = "2023-07-21"
+        modified = "2023-08-02"
         threat_level = "High"
         report_id = "ea593018-b2e9-4e7e-8da9-cc20a751e3f6"
         id = "e19c583d-aaf9-51e9-9694-1c9b881ac17d"
+        covered = "smb://24.9.51.94/EDGEUPDATE/update/ (matched by smb://24.9.51.94/EDGEUPDATE/)"
     strings:
         $url0 = "http://updates.microsoft.com/MicrosoftUpdate845255.zip" ascii wide nocase
         $url1 = "http://updates.microsoft.com/jdrop.js" ascii wide nocase
@@ -129,10 +131,9 @@ rule MAL_MoustachedBouncer_Espionage_against_foreign_diplomats_in_Belarus_ea5930
         $url3 = "smb://209.19.37.184/driverpack/aact.exe" ascii wide nocase
         $url4 = "smb://209.19.37.184/driverpack/officetelemetry.exe" ascii wide nocase
         $url5 = "smb://24.9.51.94/EDGEUPDATE/" ascii wide nocase
-        $url6 = "smb://24.9.51.94/EDGEUPDATE/update/" ascii wide nocase
-        $url7 = "smb://38.9.8.78/driverpack/DPU.exe" ascii wide nocase
-        $url8 = "smb://52.3.8.25/oracle/oracleTelemetry.exe" ascii wide nocase
-        $url9 = "smb://59.6.8.25/outlooksync/outlooksync.exe" ascii wide nocase
+        $url6 = "smb://38.9.8.78/driverpack/DPU.exe" ascii wide nocase
+        $url7 = "smb://52.3.8.25/oracle/oracleTelemetry.exe" ascii wide nocase
+        $url8 = "smb://59.6.8.25/outlooksync/outlooksync.exe" ascii wide nocase
     condition:
         any of them
 }

@@ -32,6 +32,7 @@ rule MAL_Remcos_RAT_02_28_20_C2
         author = "rulegen"
         reference = "https://laskowski-tech.com/2020/03/03/remcos-rat-amsi-killing-in-the-wild-and-defender-evasion/"
         date = "2020-03-03"
+        modified = "2020-03-03"
         tlp = "TLP:CLEAR"
         threat_level = "Low"
         malware_family = "Remcos"
@@ -39,7 +40,8 @@ rule MAL_Remcos_RAT_02_28_20_C2
         report_id = "2ad8d93c-621b-5be7-8abf-0cf4d0ed19fa"
         id = "d0911305-0fd9-511d-8e1f-6f77bc2ff667"
     strings:
-        $family0 = /(usa)?droptop(1|10|2|3|4|5|6|7|8|9)\.com/ ascii wide nocase fullword
+        $family0 = /droptop(1|10|2|3|4|5|6|7|8|9)\.com/ ascii wide nocase fullword
+        $family1 = /usadroptop(1|10|2|3|4|5|6|7|8|9)\.com/ ascii wide nocase fullword
         $ip0 = "45.56.113.222" ascii wide fullword
         $ip1 = "47.252.74.84" ascii wide fullword
     condition:

@@ -57,6 +57,7 @@ rule MAL_STIX_indicators_test_event_5abb8534_C2
         reference = "https://sensepost.com/blog/2017/outlook-home-page-another-ruler-vector/"
         reference = "https://www.circl.lu"
         date = "2018-03-28"
+        modified = "2020-06-17"
         tlp = "TLP:CLEAR"
         threat_level = "Medium"
         malware_family = "Elise"
@@ -66,11 +67,11 @@ rule MAL_STIX_indicators_test_event_5abb8534_C2
         mitre_attack = "T1574.001"
         report_id = "5abb8534-ba9c-48cd-bb63-02480a00020f"
         id = "0495e322-c30c-50ba-bb70-8fc7420b47a5"
+        covered = "www.circl.lu (matched by circl.lu)"
+        covered = "www.hostname.circl.lu (matched by circl.lu)"
+        covered = "https://www.circl.lu/team (matched by circl.lu)"
     strings:
         $domain0 = "circl.lu" ascii wide nocase fullword
-        $domain1 = "www.circl.lu" ascii wide nocase fullword
-        $domain2 = "www.hostname.circl.lu" ascii wide nocase fullword
-        $url0 = "https://www.circl.lu/team" ascii wide nocase
     condition:
         any of them
 }

@@ -37,6 +37,7 @@ type generateFlags struct {
 	bulkC2        int
 	compiled      string
 	layout        string
+	yaraCase      string
 	asOf          string
 	expire        string
 	keepGoing     bool
@@ -106,6 +107,7 @@ where OUT is a mount point.`,
 	fl.IntVar(&f.bulkC2, "yara-bulk-c2", normalize.DefaultMaxFullC2, "a report with more C2 domains, addresses and URLs is a blocklist: YARA matches them as listed, in ASCII (0: every report)")
 	fl.BoolVar(&f.check, "check", false, "write nothing: print how OUT differs from what the inputs generate, exit 1 if it does")
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
+	fl.StringVar(&f.yaraCase, "yara-case", string(render.CaseAny), "letter case of YARA strings of domains, URLs, registry values and paths: any (nocase), or listed (as the report writes them: matches less, costs YARA-X far less)")
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (cheap to scan), readable (one term per indicator) or feed (fast, samples in shared rules); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
 	fl.BoolVar(&f.keepGoing, "keep-going", false, "let a bad input fail alone: keep its previous rules, write the rest, exit 1")
@@ -174,6 +176,9 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	}
 	if opts.Layout, err = render.ParseLayout(f.layout); err != nil {
 		return opts, usageError{fmt.Errorf("--yara-layout: %w", err)}
+	}
+	if opts.Case, err = render.ParseCase(f.yaraCase); err != nil {
+		return opts, usageError{fmt.Errorf("--yara-case: %w", err)}
 	}
 	if f.templates != "" {
 		info, err := os.Stat(f.templates)
