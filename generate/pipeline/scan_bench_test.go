@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -42,21 +43,35 @@ import (
 // comma-separated, as extra sub-benchmarks.
 
 // A ruleset is the seed report's rules, or those of synthetic events: count indicators of one
-// kind spread over events reports (a feed of many small reports when events > 1), in a layout.
+// kind spread over events reports (a feed of many small reports when events > 1), written with
+// options (a layout, --yara-case, --yara-bulk-c2). plain rewrites its domain strings as plain
+// literals, YARA-X's floor for that many strings.
 var scanRulesets = []struct {
 	name, kind    string
 	count, events int
-	layout        render.Layout
+	opts          pipeline.Options
+	plain         bool
 }{
-	{"seed", "", 0, 0, ""},
-	{"hashes-1k", synthfeed.KindHashes, 1000, 1, ""},
-	{"hashes-10k", synthfeed.KindHashes, 10000, 1, ""},
-	{"hashes-100k", synthfeed.KindHashes, 100000, 1, ""},
-	{"nosize-10k", synthfeed.KindHashesNoSize, 10000, 1, ""},
-	{"domains-10k", synthfeed.KindDomains, 10000, 1, ""},
-	{"feed-hashes-10k", synthfeed.KindHashes, 10000, 1000, ""},
-	{"feed-hashes-100k", synthfeed.KindHashes, 100000, 10000, ""},
-	{"feed-hashes-100k-shared", synthfeed.KindHashes, 100000, 10000, render.LayoutFeed},
+	{"seed", "", 0, 0, pipeline.Options{}, false},
+	{"seed-case-listed", "", 0, 0, pipeline.Options{Case: render.CaseListed}, false},
+	{"hashes-1k", synthfeed.KindHashes, 1000, 1, pipeline.Options{}, false},
+	{"hashes-10k", synthfeed.KindHashes, 10000, 1, pipeline.Options{}, false},
+	{"hashes-100k", synthfeed.KindHashes, 100000, 1, pipeline.Options{}, false},
+	{"nosize-10k", synthfeed.KindHashesNoSize, 10000, 1, pipeline.Options{}, false},
+	{"domains-10k", synthfeed.KindDomains, 10000, 1, pipeline.Options{}, false},
+	{"domains-10k-plain", synthfeed.KindDomains, 10000, 1, pipeline.Options{}, true},
+	{"feed-domains-1k", synthfeed.KindDomains, 10000, 1000, pipeline.Options{}, false},
+	{"feed-domains-1k-bulk", synthfeed.KindDomains, 10000, 1000, bulkEverywhere(), false},
+	{"feed-hashes-10k", synthfeed.KindHashes, 10000, 1000, pipeline.Options{}, false},
+	{"feed-hashes-100k", synthfeed.KindHashes, 100000, 10000, pipeline.Options{}, false},
+	{"feed-hashes-100k-shared", synthfeed.KindHashes, 100000, 10000, pipeline.Options{Layout: render.LayoutFeed}, false},
+}
+
+// bulkEverywhere is --yara-bulk-c2 0: every report's C2 matched as a blocklist's.
+func bulkEverywhere() pipeline.Options {
+	var opts pipeline.Options
+	opts.Normalize.EveryReportBulk = true
+	return opts
 }
 
 // baselineRules is both engines' baseline: one string that is in no file.
@@ -77,11 +92,16 @@ func BenchmarkScanCost(b *testing.B) {
 	}
 	for _, rs := range scanRulesets {
 		b.Run(rs.name, func(b *testing.B) {
-			var sources []yara.Source
-			if rs.kind == "" {
-				sources = readSources(b, "../../rules/yara/remcos_rat_02_28_20.yar")
-			} else {
-				sources = syntheticRules(b, rs.kind, rs.count, rs.events, rs.layout)
+			input := "../../testdata/reports/remcos-rat-2020-03-03.md"
+			if rs.kind != "" {
+				input = b.TempDir()
+				if err := synthfeed.WriteEvents(input, rs.kind, rs.count, rs.events, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			sources := generatedRules(b, input, rs.opts)
+			if rs.plain {
+				sources = plainDomains(sources)
 			}
 			measureScanCost(b, corpus, empty, sources)
 		})
@@ -247,18 +267,14 @@ func readSources(b *testing.B, paths ...string) []yara.Source {
 	return sources
 }
 
-// syntheticRules generates the YARA rules of events synthetic events holding count indicators
-// in all.
-func syntheticRules(b *testing.B, kind string, count, events int, layout render.Layout) []yara.Source {
-	dir := b.TempDir()
-	if err := synthfeed.WriteEvents(dir, kind, count, events, 1); err != nil {
-		b.Fatal(err)
-	}
-	inputs, err := pipeline.Inputs([]string{dir})
+// generatedRules generates the YARA rules of input.
+func generatedRules(b *testing.B, input string, opts pipeline.Options) []yara.Source {
+	inputs, err := pipeline.Inputs([]string{input})
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "bench", Layout: layout})
+	opts.Author = "bench"
+	_, files, err := pipeline.Collect(context.Background(), inputs, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -269,4 +285,26 @@ func syntheticRules(b *testing.B, kind string, count, events int, layout render.
 		}
 	}
 	return sources
+}
+
+// plainDomains is the sources' domain strings as plain literals without modifiers, in rules
+// of render.YaraMaxStrings.
+func plainDomains(sources []yara.Source) []yara.Source {
+	domain := regexp.MustCompile(`(?m)^\s*\$domain\d+ = ("[^"]*")`)
+	var rules strings.Builder
+	n := 0
+	for _, s := range sources {
+		for _, m := range domain.FindAllStringSubmatch(s.Text, -1) {
+			if n%render.YaraMaxStrings == 0 {
+				if n > 0 {
+					rules.WriteString("    condition:\n        any of them\n}\n")
+				}
+				fmt.Fprintf(&rules, "rule plain_%d\n{\n    strings:\n", n)
+			}
+			fmt.Fprintf(&rules, "        $d%d = %s\n", n, m[1])
+			n++
+		}
+	}
+	rules.WriteString("    condition:\n        any of them\n}\n")
+	return []yara.Source{{Name: "plain.yar", Text: rules.String()}}
 }
