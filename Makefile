@@ -111,13 +111,14 @@ bench-pull: build
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/pull.sh 10000 1000000 3
 
-# Scan cost of generated YARA (seed report; 1,000, 10,000 and 100,000 hashes with sizes;
-# 10,000 without; 10,000 domains) against an empty ruleset: first the yara CLI's wall and CPU
-# time over the Go toolchain and /usr/lib, with compile time and compiled size (CORPORA,
-# RULESETS and PAIRS narrow it); then BenchmarkScanCost, the CPU-time ratio of one thread
-# scanning the same buffers in memory, which a busy machine disturbs less, over /usr/lib
-# (RULEGEN_SCAN_CORPUS, RULEGEN_SCAN_MB, RULEGEN_SCAN_RULES; see
-# generate/pipeline/scan_bench_test.go). docs/scan-cost.md's table is this target's output.
+# Scan cost of generated YARA (the seed report, with and without --yara-case listed; 1,000,
+# 10,000 and 100,000 hashes with sizes; 10,000 without; 10,000 domains, and as plain literals;
+# feeds) against a baseline of one rare string: first the yara CLI's wall and CPU time over the
+# Go toolchain and /usr/lib, with compile time and compiled size (CORPORA, RULESETS and PAIRS
+# narrow it); then BenchmarkScanCost, in libyara and in YARA-X side by side, each engine's time
+# of one thread scanning the same buffers in memory, which a busy machine disturbs less, over
+# /usr/lib (RULEGEN_SCAN_CORPUS, RULEGEN_SCAN_MB, RULEGEN_SCAN_RULES; see
+# generate/pipeline/scan_bench_test.go). docs/scan-cost.md's tables are this target's output.
 PAIRS ?= 5
 bench-scan: build yarax-deps
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
