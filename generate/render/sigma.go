@@ -17,10 +17,10 @@ import (
 type sigmaView struct {
 	Report     *report.Report
 	Author     string
-	References []string // the report's links, or where the rule came from (see References)
-	TitleStem  string   // the report title, cut so that rule titles stay within 256 characters
-	MaxValues  int      // values per field in one selection; longer lists are split
-	Tags       []string // attack.<tactic>, attack.tNNNN, detection.*, tlp.*
+	References []string            // the report's links, or where the rule came from (see References)
+	TitleStem  string              // the report title, cut so that rule titles stay within 256 characters
+	MaxValues  int                 // values per field in one selection; longer lists are split
+	Tags       map[string][]string // per category: attack.<tactic>, attack.tNNNN, detection.*, tlp.*
 	Registry   []sigmaRegistry
 	Domains    []string          // QueryName / DestinationHostname, exact or as a parent domain
 	Endpoints  []report.Endpoint // IP with port
@@ -144,21 +144,45 @@ func References(r *report.Report) []string {
 // sigmaTLP maps TLPv2 names to Sigma's tlp.* tags.
 var sigmaTLP = map[string]string{"clear": "tlp.clear", "green": "tlp.green", "amber": "tlp.amber", "amber+strict": "tlp.amber-strict", "red": "tlp.red"}
 
-func sigmaTags(r *report.Report) []string {
-	var tactics, techniques []string
-	for _, t := range r.Techniques {
-		techniques = append(techniques, "attack."+strings.ToLower(t.ID))
-		for _, tactic := range t.Tactics {
-			tactics = append(tactics, "attack."+tactic)
+// ObservedTactics are the ATT&CK tactics each Sigma rule's log source category observes. A
+// rule is tagged with the report's techniques of these tactics, and with every tactic of each
+// technique it tags (SigmaHQ's convention): the DNS rule of a report that lists a Run key
+// (T1547.001, persistence) does not claim it, so coverage maps built from tags stay right. A
+// technique no rule observes stays in the YARA rules' mitre_attack meta as report context.
+// Tactics are ATT&CK v19's (stealth and defense-impairment replaced defense-evasion): a rule
+// for a dropped executable observes what runs (execution) and hides as something else
+// (stealth: masquerading, timestomping); a dropped file also what stays (persistence).
+var ObservedTactics = map[string][]string{
+	"dns_query":          {"command-and-control"},
+	"network_connection": {"command-and-control"},
+	"registry_set":       {"persistence", "privilege-escalation"},
+	"process_creation":   {"execution", "stealth"},
+	"file_event":         {"persistence", "stealth"},
+}
+
+// sigmaTags are each category's tags.
+func sigmaTags(r *report.Report) map[string][]string {
+	out := map[string][]string{}
+	for category, observed := range ObservedTactics {
+		var tactics, techniques []string
+		for _, t := range r.Techniques {
+			if !slices.ContainsFunc(t.Tactics, func(tactic string) bool { return slices.Contains(observed, tactic) }) {
+				continue
+			}
+			techniques = append(techniques, "attack."+strings.ToLower(t.ID))
+			for _, tactic := range t.Tactics {
+				tactics = append(tactics, "attack."+tactic)
+			}
 		}
+		slices.Sort(tactics)
+		tags := append(slices.Compact(tactics), techniques...)
+		tags = append(tags, "detection.emerging-threats")
+		if tlp := sigmaTLP[r.TLP]; tlp != "" {
+			tags = append(tags, tlp)
+		}
+		out[category] = tags
 	}
-	slices.Sort(tactics)
-	tags := append(slices.Compact(tactics), techniques...)
-	tags = append(tags, "detection.emerging-threats")
-	if tlp := sigmaTLP[r.TLP]; tlp != "" {
-		tags = append(tags, tlp)
-	}
-	return tags
+	return out
 }
 
 // SigmaString writes a value as a YAML scalar that a Sigma engine reads as exactly that
