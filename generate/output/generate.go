@@ -25,7 +25,9 @@ type Options struct {
 	Out      string // the output directory
 	Prune    bool   // remove the rule files that no input produces any more
 	Compiled string // also compile every YARA file of Out into this file; "" for none
-	BulkC2   int    // the --yara-bulk-c2 limit as given, for the summary's wording
+	// AttackLayer, if set, is where an ATT&CK Navigator layer of the Sigma rules' techniques goes.
+	AttackLayer string
+	BulkC2      int // the --yara-bulk-c2 limit as given, for the summary's wording
 	// AsOf is the date indicators' ages are judged against (YYYY-MM-DD); "" keeps the date the
 	// last run recorded in Out, if any. Lifetimes is the expiry policy (days per kind); nil
 	// keeps the recorded one, or the defaults.
@@ -76,6 +78,12 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 	}
 	if opts.Compiled != "" {
 		if sum.Compiled, err = compileAll(dir.real, opts.Compiled); err != nil {
+			return sum, err
+		}
+	}
+	if opts.AttackLayer != "" {
+		sum.AttackLayer = opts.AttackLayer
+		if sum.AttackTechniques, err = WriteAttackLayer(dir.real, opts.AttackLayer); err != nil {
 			return sum, err
 		}
 	}

@@ -31,6 +31,10 @@ type Summary struct {
 	Orphans  []string
 	Pruned   bool
 	Compiled *Compiled // the --yara-compiled file, when written
+	// AttackLayer is the --attack-layer file, when written, and AttackTechniques how many
+	// technique and tactic entries it scores.
+	AttackLayer      string
+	AttackTechniques int
 	// InputSkips are entries of the inputs that name no report (feed manifest keys that are
 	// not event uuids).
 	InputSkips []report.Skipped
@@ -185,6 +189,9 @@ func (s *Summary) Write(w io.Writer) {
 	fmt.Fprintln(w, line)
 	if s.Compiled != nil {
 		fmt.Fprintf(w, "%d YARA rules from %d files compiled into %s\n", s.Compiled.Rules, s.Compiled.Files, s.Compiled.Path)
+	}
+	if s.AttackLayer != "" {
+		fmt.Fprintf(w, "ATT&CK Navigator layer of %d techniques by tactic written to %s\n", s.AttackTechniques, s.AttackLayer)
 	}
 }
 

@@ -38,6 +38,7 @@ type generateFlags struct {
 	compiled      string
 	layout        string
 	yaraCase      string
+	attackLayer   string
 	asOf          string
 	expire        string
 	keepGoing     bool
@@ -107,6 +108,7 @@ where OUT is a mount point.`,
 	fl.IntVar(&f.bulkC2, "yara-bulk-c2", normalize.DefaultMaxFullC2, "a report with more C2 domains, addresses and URLs is a blocklist: YARA matches them as listed, in ASCII (0: every report)")
 	fl.BoolVar(&f.check, "check", false, "write nothing: print how OUT differs from what the inputs generate, exit 1 if it does")
 	fl.StringVar(&f.compiled, "yara-compiled", "", "also write all YARA rules under OUT compiled into `FILE` (libyara's format, as yarac writes)")
+	fl.StringVar(&f.attackLayer, "attack-layer", "", "also write an ATT&CK Navigator layer (format 4.5) of the techniques the Sigma rules tag to `FILE`")
 	fl.StringVar(&f.yaraCase, "yara-case", string(render.CaseAny), "letter case of YARA strings of domains, URLs, registry values and paths: any (nocase), or listed (as the report writes them: matches less, costs YARA-X far less)")
 	fl.StringVar(&f.layout, "yara-layout", string(render.LayoutFast), "YARA layout: fast (cheap to scan), readable (one term per indicator) or feed (fast, samples in shared rules); all match the same")
 	fl.BoolVar(&f.prune, "prune", false, "remove rule files in OUT that no INPUT produces any more")
@@ -131,7 +133,7 @@ func defaultCache() string {
 }
 
 func (f generateFlags) outputOptions() (output.Options, error) {
-	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, BulkC2: f.bulkC2, AsOf: f.asOf, Changes: f.changes, ChangesFormat: f.changesFormat}
+	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, AttackLayer: f.attackLayer, BulkC2: f.bulkC2, AsOf: f.asOf, Changes: f.changes, ChangesFormat: f.changesFormat}
 	if f.changesFormat != "markdown" && f.changesFormat != "json" {
 		return out, usageError{fmt.Errorf("--changes-format %q: want markdown or json", f.changesFormat)}
 	}
