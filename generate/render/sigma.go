@@ -22,7 +22,8 @@ type sigmaView struct {
 	MaxValues  int                 // values per field in one selection; longer lists are split
 	Tags       map[string][]string // per category: attack.<tactic>, attack.tNNNN, detection.*, tlp.*
 	Registry   []sigmaRegistry
-	Domains    []string          // QueryName / DestinationHostname, exact or as a parent domain
+	Domains    []string          // QueryName / DestinationHostname / query / cs-host, exact or as a parent domain
+	URLs       []string          // c-uri: URLs as requested
 	Endpoints  []report.Endpoint // IP with port
 	IPs        []string          // IPs the report gives without a port
 	Images     []string          // process image path tails of dropped executables
@@ -46,6 +47,7 @@ var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 func newSigmaView(r *report.Report, author string) sigmaView {
 	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{
 		"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
+		"dns": "high", "firewall": "high", "proxy": "high",
 	}}
 	for _, reg := range r.Registry {
 		name := reg.Name
@@ -60,12 +62,16 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 		dates["registry_set"] = append(dates["registry_set"], reg.Expires)
 	}
 	for _, d := range append(expiries(r.Domains), expiries(r.Hostnames)...) {
-		dates["dns_query"] = append(dates["dns_query"], d)
-		dates["network_connection"] = append(dates["network_connection"], d)
+		for _, category := range []string{"dns_query", "network_connection", "dns", "proxy"} {
+			dates[category] = append(dates[category], d)
+		}
 	}
 	for _, e := range r.Endpoints {
 		dates["network_connection"] = append(dates["network_connection"], e.Expires)
+		dates["firewall"] = append(dates["firewall"], e.Expires)
 	}
+	dates["proxy"] = append(dates["proxy"], expiries(r.URLs)...)
+	v.URLs = sortedValues(r.URLs)
 	for _, e := range r.Endpoints {
 		if e.Port > 0 {
 			v.Endpoints = append(v.Endpoints, e)
@@ -155,6 +161,9 @@ var sigmaTLP = map[string]string{"clear": "tlp.clear", "green": "tlp.green", "am
 var ObservedTactics = map[string][]string{
 	"dns_query":          {"command-and-control"},
 	"network_connection": {"command-and-control"},
+	"dns":                {"command-and-control"},
+	"firewall":           {"command-and-control"},
+	"proxy":              {"command-and-control"},
 	"registry_set":       {"persistence", "privilege-escalation"},
 	"process_creation":   {"execution", "stealth"},
 	"file_event":         {"persistence", "stealth"},

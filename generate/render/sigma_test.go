@@ -31,6 +31,9 @@ func TestSigmaTagsPerRule(t *testing.T) {
 	want := map[string][]string{
 		"dns_query":          {"attack.command-and-control", "attack.t1571"},
 		"network_connection": {"attack.command-and-control", "attack.t1571"},
+		"dns":                {"attack.command-and-control", "attack.t1571"},
+		"firewall":           {"attack.command-and-control", "attack.t1571"},
+		"proxy":              {"attack.command-and-control", "attack.t1571"},
 		"registry_set":       {"attack.persistence", "attack.privilege-escalation", "attack.t1547.001"},
 		"process_creation":   {"attack.execution", "attack.stealth", "attack.t1036", "attack.t1059", "attack.t1070.006", "attack.t1202"},
 		"file_event":         {"attack.persistence", "attack.privilege-escalation", "attack.stealth", "attack.t1036", "attack.t1070.006", "attack.t1202", "attack.t1547.001"},
@@ -68,8 +71,8 @@ func TestSigmaTagsPerRule(t *testing.T) {
 		}
 		seen++
 	}
-	if seen != 5 {
-		t.Errorf("%d Sigma rules, want 5", seen)
+	if seen != len(want) {
+		t.Errorf("%d Sigma rules, want %d", seen, len(want))
 	}
 	// Every category a template writes has a row in the table.
 	for category := range want {

@@ -51,7 +51,8 @@ type Fixture struct {
 // EventCase is one line of a Sigma event case file (*.jsonl): an event and the exact set of
 // rules it must fire, named by their path below the rules directory without the extension
 // (rules/sigma/x/y.yml is x/y). Format sysmon is flat Sysmon JSON; winlogbeat is an ECS
-// document evaluated through the bundled Winlogbeat field mapping.
+// document evaluated through the bundled Winlogbeat field mapping; flat is any log with the
+// Sigma taxonomy's field names (dns query, firewall dst_ip and dst_port, proxy c-uri and cs-host).
 //
 //	{"why": "...", "format": "sysmon", "fires": ["x/y"], "event": {"EventID": 22, "QueryName": "..."}}
 type EventCase struct {
@@ -344,7 +345,8 @@ func eventCases(ctx context.Context, file string, rules []sigma.Rule) ([]Case, e
 	if err != nil {
 		return nil, err
 	}
-	evaluators := map[string]*sigma.Evaluator{"sysmon": sigma.NewEvaluator(rules), "winlogbeat": sigma.NewEvaluator(rules, ecs)}
+	plain := sigma.NewEvaluator(rules)
+	evaluators := map[string]*sigma.Evaluator{"sysmon": plain, "flat": plain, "winlogbeat": sigma.NewEvaluator(rules, ecs)}
 	names := map[string]bool{}
 	for _, r := range rules {
 		names[r.Name] = true
@@ -381,7 +383,7 @@ func eventCases(ctx context.Context, file string, rules []sigma.Rule) ([]Case, e
 func evaluate(ctx context.Context, ec EventCase, evaluators map[string]*sigma.Evaluator, names map[string]bool) (Status, string) {
 	ev := evaluators[ec.Format]
 	if ev == nil {
-		return Fail, fmt.Sprintf("format %q: want sysmon or winlogbeat", ec.Format)
+		return Fail, fmt.Sprintf("format %q: want sysmon, winlogbeat or flat", ec.Format)
 	}
 	for _, want := range ec.Fires {
 		if !names[want] {
