@@ -259,7 +259,7 @@ func (e *expirer) expire() {
 	for _, l := range []struct {
 		list *[]report.Indicator
 		kind string
-	}{{&r.Domains, KindDomain}, {&r.Hostnames, KindDomain}, {&r.URLs, KindURL}, {&r.Mutexes, KindMutex}} {
+	}{{&r.Domains, KindDomain}, {&r.Hostnames, KindDomain}, {&r.URLs, KindURL}, {&r.Mutexes, KindMutex}, {&r.Imphashes, KindHash}} {
 		*l.list = filterExpired(e, *l.list, func(i *report.Indicator) (string, string, report.Pos, *string) {
 			return l.kind, i.Value, i.Pos, &i.Expires
 		})

@@ -190,6 +190,18 @@ func (n *normalizer) attribute(a report.Attribute) {
 		n.endpoint(a, ip, port)
 	case a.Type == "url":
 		n.url(a)
+	case a.Type == "yara":
+		r.YARARules = append(r.YARARules, a)
+	case a.Type == "imphash" || a.Type == "filename|imphash":
+		v := a.Value
+		if kind == "filename" {
+			_, v, _ = strings.Cut(a.Value, "|")
+		}
+		if h, err := checkImphash(v); err != nil {
+			r.Skip(a, err.Error())
+		} else {
+			r.Imphashes = append(r.Imphashes, report.Indicator{Value: h, Pos: a.Pos})
+		}
 	case a.Type == "mutex":
 		if m, err := checkMutex(a.Value); err != nil {
 			r.Skip(a, err.Error())
@@ -204,7 +216,7 @@ func indicatorType(typ string) bool {
 	kind, second, _ := strings.Cut(typ, "|")
 	switch typ {
 	case "malware-sample", "filename", "regkey", "regkey|value", "domain", "hostname", "domain|ip",
-		"ip-dst", "ip-src", "ip-dst|port", "ip-src|port", "url", "mutex":
+		"ip-dst", "ip-src", "ip-dst|port", "ip-src|port", "url", "mutex", "imphash", "filename|imphash", "yara":
 		return true
 	}
 	return hashLengths[typ] > 0 || kind == "filename" && hashLengths[second] > 0
@@ -220,7 +232,7 @@ func skipReason(typ string) string {
 		return "hash type neither format can express: YARA's hash module has md5, sha1, sha256; Sysmon's Hashes field has no " + strings.TrimPrefix(typ, "filename|")
 	case "ssdeep", "tlsh", "impfuzzy", "filename|ssdeep", "filename|tlsh":
 		return "fuzzy hash: YARA has no module for it and Sysmon does not log it"
-	case "imphash", "authentihash", "pehash", "filename|imphash", "filename|authentihash", "filename|pehash":
+	case "authentihash", "pehash", "filename|authentihash", "filename|pehash":
 		return "PE hash not rendered yet (YARA needs the pe module; rulegen writes md5, sha1 and sha256)"
 	case "":
 		return "attribute without a type"
@@ -399,7 +411,7 @@ func (n *normalizer) warninglisted(kind, value string) error {
 func tidy(r *report.Report) {
 	r.References = sortedUnique(r.References)
 	// Of a value listed twice, the copy that expires last is kept.
-	for _, l := range []*[]report.Indicator{&r.Domains, &r.Hostnames, &r.URLs, &r.Mutexes} {
+	for _, l := range []*[]report.Indicator{&r.Domains, &r.Hostnames, &r.URLs, &r.Mutexes, &r.Imphashes} {
 		slices.SortFunc(*l, func(a, b report.Indicator) int {
 			return cmp.Or(strings.Compare(a.Value, b.Value), laterFirst(a.Expires, b.Expires))
 		})

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"crypto/md5"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -152,6 +153,30 @@ func checkFileName(v string) (string, error) {
 }
 
 var plainWords = regexp.MustCompile(`^[A-Za-z]+(?: [A-Za-z]+)*$`)
+
+// genericImphashes are import tables that many benign programs share, so their imphash says
+// nothing of a sample: every .NET assembly imports only mscoree.dll's _CorExeMain (programs)
+// or _CorDllMain (libraries). An imphash is the MD5 of the lower-case "library.function" list.
+var genericImphashes = map[string]string{
+	fmt.Sprintf("%x", md5.Sum([]byte("mscoree._corexemain"))): ".NET program (mscoree.dll _CorExeMain only)",
+	fmt.Sprintf("%x", md5.Sum([]byte("mscoree._cordllmain"))): ".NET library (mscoree.dll _CorDllMain only)",
+}
+
+// checkImphash accepts an imphash (32 hex digits, not all zeros) that is not a generic import
+// table's, in lower case.
+func checkImphash(v string) (string, error) {
+	h := strings.ToLower(strings.TrimSpace(v))
+	if len(h) != 32 || strings.Trim(h, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("malformed imphash: want 32 hex digits")
+	}
+	if strings.Trim(h, "0") == "" {
+		return "", fmt.Errorf("malformed imphash: all zeros")
+	}
+	if what, ok := genericImphashes[h]; ok {
+		return "", fmt.Errorf("generic imphash of every %s: it matches benign programs", what)
+	}
+	return h, nil
+}
 
 // checkMutex refuses names too common to mean one family: short ones, and a few plain words
 // ("no idea", "Mutex"), which occur in text everywhere and are not what malware names its

@@ -91,8 +91,8 @@ func (s *Summary) Add(o *pipeline.Outcome) {
 			d.outputs = append(d.outputs, f.Path)
 		}
 	}
-	d.counts = fmt.Sprintf("%d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes; %d skipped",
-		t.Samples, t.Dropped, t.Registry, t.Domains, t.Endpoints, t.URLs, t.Mutexes, len(t.Skipped))
+	d.counts = fmt.Sprintf("%d samples, %d dropped files, %d registry values, %d domains, %d endpoints, %d URLs, %d mutexes, %d imphashes; %d skipped",
+		t.Samples, t.Dropped, t.Registry, t.Domains, t.Endpoints, t.URLs, t.Mutexes, t.Imphashes, len(t.Skipped))
 	if t.BulkC2 {
 		d.counts += fmt.Sprintf("; a blocklist: its %d C2 values are matched as listed, in ASCII only (more than --yara-bulk-c2 %d)", t.C2, s.BulkC2)
 	}

@@ -400,6 +400,9 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 		return sink(&Outcome{Report: r, Tally: newTally(r), Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
 			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
 	}
+	if yara.Available {
+		keepCompilingRules(r)
+	}
 	files, err := p.rd.Render([]*report.Report{r})
 	if err != nil {
 		return err
@@ -421,6 +424,21 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 		out.Rules += len(names)
 	}
 	return sink(out, names)
+}
+
+// keepCompilingRules keeps the report's own YARA rules that libyara compiles alone without an
+// error or a warning, and skips the others with what libyara said: an analyst's rule that does
+// not compile must not cost the report its other rules.
+func keepCompilingRules(r *report.Report) {
+	kept := r.YARARules[:0]
+	for _, a := range r.YARARules {
+		if _, err := yara.Check(yara.Source{Name: a.Type, Text: a.Value}); err != nil {
+			r.Skip(a, "YARA rule does not compile: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+			continue
+		}
+		kept = append(kept, a)
+	}
+	r.YARARules = kept
 }
 
 // deliver claims the outcome's paths and rule names for its report, then emits it. A path or

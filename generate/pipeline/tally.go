@@ -11,6 +11,7 @@ type Tally struct {
 	Dropped, Registry       int
 	Domains, Endpoints      int // domains and hostnames; addresses (with their ports)
 	URLs, Mutexes           int
+	Imphashes               int
 	C2                      int  // C2 values as YARA writes them (report.C2Count)
 	BulkC2                  bool // a blocklist (report.BulkC2)
 	Unflagged               bool // attributes, but none flagged to_ids
@@ -20,13 +21,13 @@ type Tally struct {
 
 // Indicators counts what the report's rules detect.
 func (t *Tally) Indicators() int {
-	return t.Samples + t.Dropped + t.Registry + t.Domains + t.Endpoints + t.URLs + t.Mutexes
+	return t.Samples + t.Dropped + t.Registry + t.Domains + t.Endpoints + t.URLs + t.Mutexes + t.Imphashes
 }
 
 func newTally(r *report.Report) *Tally {
 	t := &Tally{ID: r.ID, Source: r.Source, Title: r.Title, Slug: r.Slug, Date: r.Date, Changed: r.Changed,
 		Registry: len(r.Registry), Domains: len(r.Domains) + len(r.Hostnames), Endpoints: len(r.Endpoints),
-		URLs: len(r.URLs), Mutexes: len(r.Mutexes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: nothingFlagged(r),
+		URLs: len(r.URLs), Mutexes: len(r.Mutexes), Imphashes: len(r.Imphashes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: nothingFlagged(r),
 		Skipped: r.Skipped, Values: r.Values()}
 	for _, f := range r.Files {
 		if f.Role != "sample" {

@@ -4,6 +4,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -175,4 +176,49 @@ func TestCoveredStringsStillDetected(t *testing.T) {
 		t.Errorf("look-alikes matched %v", got)
 	}
 	enginesAgree(t, []yara.Source{{Name: in, Text: src}}, texts)
+}
+
+// An analyst's rule in a report is passed through into its YARA file, renamed, and matches in
+// both engines; one that libyara does not compile is skipped with libyara's message, and the
+// report keeps its other rules.
+func TestPassedThroughRules(t *testing.T) {
+	good := "import \"pe\"\nprivate rule IsSmall { condition: filesize < 100 }\n" +
+		"rule Marker { meta: author = \"analyst\" strings: $m = \"passthrough-marker-7\" condition: IsSmall and $m }"
+	bad := "rule Broken { condition: no_such_identifier }"
+	event := map[string]any{"Event": map[string]any{"uuid": "7a0c4a3e-0000-4000-8000-000000000001", "info": "Passed rules", "date": "2024-01-01",
+		"Attribute": []map[string]any{
+			{"type": "domain", "value": "passed-c2.evil-example.net", "to_ids": true},
+			{"type": "yara", "value": good, "to_ids": true},
+			{"type": "yara", "value": bad, "to_ids": true},
+		}}}
+	data, _ := json.Marshal(event)
+	in := writeFile(t, filepath.Join(t.TempDir(), "passed.json"), string(data))
+	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := outcomes[0].Tally.Skipped
+	if len(skipped) != 1 || !strings.Contains(skipped[0].Reason, "YARA rule does not compile") || !strings.Contains(skipped[0].Reason, "no_such_identifier") {
+		t.Fatalf("skipped %+v", skipped)
+	}
+	var src string
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			src = string(f.Body)
+		}
+	}
+	for _, want := range []string{"rule MAL_Passed_rules_7a0c4a3e_Marker", "MAL_Passed_rules_7a0c4a3e_IsSmall and $m", `original_name = "Marker"`, `import "pe"`, "_C2"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("no %q in\n%s", want, src)
+		}
+	}
+	bufs := [][]byte{[]byte("x passthrough-marker-7 x"), []byte("passthrough-marker-7" + strings.Repeat(" ", 200)), []byte("nothing")}
+	enginesAgree(t, []yara.Source{{Name: in, Text: src}}, bufs)
+	rules, _ := compileEvent(t, in, pipeline.Options{})
+	if got, _ := rules.ScanMem(bufs[0]); len(got) != 1 || !strings.HasSuffix(got[0], "_Marker") {
+		t.Errorf("the marker matched %v", got)
+	}
+	if got, _ := rules.ScanMem(bufs[1]); len(got) != 0 {
+		t.Errorf("a large file matched %v", got)
+	}
 }

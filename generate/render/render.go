@@ -131,7 +131,11 @@ func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
 }
 
 func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, error) {
-	yaraFiles, err := rd.yara.renderAll(newYaraView(r, rd.opts, ruleBase), func(entry string) string { return yaraPath(entry, r.Slug) })
+	view, err := newYaraView(r, rd.opts, ruleBase)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.Source, err)
+	}
+	yaraFiles, err := rd.yara.renderAll(view, func(entry string) string { return yaraPath(entry, r.Slug) })
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ type sigmaView struct {
 	Endpoints  []report.Endpoint // IP with port
 	IPs        []string          // IPs the report gives without a port
 	Images     []string          // process image path tails of dropped executables
-	Hashes     []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=...
+	Hashes     []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=..., IMPHASH=...
 	Dropped    []string          // dropped-file path tails
 	Level      map[string]string // rule level per category, by how specific its indicators are
 	// Expires is, per category, when the last of its rule's indicators goes stale under the
@@ -99,6 +99,10 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 			v.Dropped = append(v.Dropped, f.PathTail)
 			dates["file_event"] = append(dates["file_event"], f.Expires)
 		}
+	}
+	for _, h := range r.Imphashes {
+		v.Hashes = append(v.Hashes, "IMPHASH="+strings.ToUpper(h.Value))
+		dates["process_creation"] = append(dates["process_creation"], h.Expires)
 	}
 	for _, l := range []*[]string{&v.Hashes, &v.Images, &v.Dropped} {
 		slices.Sort(*l)

@@ -30,6 +30,13 @@ type yaraView struct {
 	Mutexes      []string
 	// MutexesExpire is when the last mutex name expires; "" never.
 	MutexesExpire string
+	// Imphashes are the samples' import-table hashes, for pe.imphash(); ImphashesExpire as above.
+	Imphashes       []string
+	ImphashesExpire string
+	// Passed are the analysts' own rules of the report, renamed into its namespace (see
+	// passThrough); Imports are the modules the file imports, theirs included.
+	Passed  []passedRule
+	Imports []string
 }
 
 // c2Modifiers are the string modifiers of C2 rules. A campaign's values are looked for in
@@ -135,7 +142,7 @@ func (p *persistenceRule) add(s ruleString) string {
 	return "$" + s.ID
 }
 
-func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
+func newYaraView(r *report.Report, opts Options, ruleBase string) (yaraView, error) {
 	v := yaraView{Report: r, Author: opts.Author, References: References(r), RuleBase: ruleBase, Samples: r.Samples(), Persistence: r.Registry}
 	for _, t := range r.Techniques {
 		v.TechniqueIDs = append(v.TechniqueIDs, t.ID)
@@ -144,6 +151,8 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 	v.URLs = sortedValues(r.URLs)
 	v.Mutexes = sortedValues(r.Mutexes)
 	v.MutexesExpire = LastExpiry(expiries(r.Mutexes))
+	v.Imphashes = sortedValues(r.Imphashes)
+	v.ImphashesExpire = LastExpiry(expiries(r.Imphashes))
 	for _, e := range r.Endpoints {
 		v.IPs = append(v.IPs, e.IP) // endpoints are sorted by address already
 	}
@@ -161,7 +170,43 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) yaraView {
 	}
 	v.Persist = newPersistenceRule(r.Registry, dropped, textModifiers(opts.Case))
 	v.SteerAtoms = opts.Layout != LayoutReadable
-	return v
+	if err := v.passThrough(); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// passThrough takes the report's own YARA rules into the view, and lists the file's imports.
+func (v *yaraView) passThrough() error {
+	var imports []string
+	if len(v.Samples) > 0 {
+		imports = append(imports, "hash")
+	}
+	if len(v.Imphashes) > 0 {
+		imports = append(imports, "pe")
+	}
+	if len(v.Report.YARARules) > 0 {
+		meta := []string{"report_id = " + YaraString(v.Report.ID)}
+		if v.Report.TLP != "" {
+			meta = append(meta, "tlp = "+YaraString("TLP:"+strings.ToUpper(v.Report.TLP)))
+		}
+		for _, ref := range v.References {
+			meta = append(meta, "reference = "+YaraString(ref))
+		}
+		var sources []string
+		for _, a := range v.Report.YARARules {
+			sources = append(sources, a.Value)
+		}
+		passedImports, passed, err := passThrough(sources, v.RuleBase, meta)
+		if err != nil {
+			return err
+		}
+		v.Passed = passed
+		imports = append(imports, passedImports...)
+	}
+	slices.Sort(imports)
+	v.Imports = slices.Compact(imports)
+	return nil
 }
 
 // YaraMaxStrings is the most domains, addresses and URLs one generated rule holds, counting

@@ -4,6 +4,7 @@ package report
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -171,7 +172,13 @@ type Report struct {
 	Endpoints  []Endpoint
 	URLs       []Indicator
 	Mutexes    []Indicator
-	Skipped    []Skipped
+	// Imphashes are PE import-table hashes (lower-case hex): every sample that links the same
+	// functions of the same libraries in the same order shares one.
+	Imphashes []Indicator
+	// YARARules are analysts' own YARA rules in the report (MISP yara attributes), passed
+	// through into its YARA file.
+	YARARules []Attribute
+	Skipped   []Skipped
 
 	// BulkC2 says that the report lists more domains, addresses and URLs than YARA can afford
 	// to look for in UTF-16 and in any case (normalize.Options.MaxFullC2), so they are matched
@@ -246,7 +253,7 @@ func (r *Report) Values() []string {
 	for _, l := range []struct {
 		kind string
 		list []Indicator
-	}{{"domain", r.Domains}, {"domain", r.Hostnames}, {"url", r.URLs}, {"mutex", r.Mutexes}} {
+	}{{"domain", r.Domains}, {"domain", r.Hostnames}, {"url", r.URLs}, {"mutex", r.Mutexes}, {"imphash", r.Imphashes}} {
 		for _, i := range l.list {
 			out = append(out, l.kind+" "+i.Value)
 		}
@@ -258,9 +265,17 @@ func (r *Report) Values() []string {
 		}
 		out = append(out, v)
 	}
+	for _, a := range r.YARARules {
+		for _, m := range yaraRuleName.FindAllStringSubmatch(a.Value, -1) {
+			out = append(out, "yara rule "+m[1])
+		}
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// yaraRuleName finds the rule names an analyst's YARA source declares, for Values.
+var yaraRuleName = regexp.MustCompile(`(?m)^\s*(?:(?:private|global)\s+)*rule\s+([A-Za-z_][A-Za-z0-9_]*)`)
 
 func firstNonEmpty(values ...string) string {
 	for _, v := range values {

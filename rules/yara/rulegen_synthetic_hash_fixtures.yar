@@ -4,6 +4,7 @@
 */
 
 import "hash"
+import "pe"
 
 rule MAL_rulegen_synthetic_hash_fixtures_Hashes
 {
@@ -26,4 +27,22 @@ rule MAL_rulegen_synthetic_hash_fixtures_Hashes
         or (filesize == 4096 and hash.sha256(0, filesize) == "662cb6cb8370f9929e41507bf0399e6dad5d16a4601248ca26b3f3b4dce77b43")
         or (filesize == 1000 and hash.sha1(0, filesize) == "a2f9650a286b69aa79361ff38606adb154f75a9f")
         or (filesize == 12345 and hash.md5(0, filesize) == "df72965d5583294337f46f451b461d48")
+}
+
+rule MAL_rulegen_synthetic_hash_fixtures_Imphash
+{
+    meta:
+        description = "Detects the samples of rulegen synthetic hash fixtures by the hash of their PE import table"
+        author = "rulegen"
+        reference = "Internal Research"
+        date = "2026-11-25"
+        tlp = "TLP:GREEN"
+        threat_level = "Undefined"
+        mitre_attack = "T1027"
+        report_id = "0e985ff1-dae1-5b1e-9787-5d2cf618f40c"
+        id = "8d1a2e1e-a439-5108-9994-1d5126918ec9"
+    condition:
+        uint16(0) == 0x5A4D and (
+            pe.imphash() == "95b9201a814833a97185a4d67fdc3904"
+        )
 }

@@ -4,6 +4,7 @@
 */
 
 import "hash"
+import "pe"
 
 rule MAL_Every_template_branch_condition_true_Hashes
 {
@@ -94,4 +95,23 @@ rule MAL_Every_template_branch_condition_true_Mutexes
         $mutex0 = "Global\\AgentTeslaMutex_77" ascii wide fullword
     condition:
         any of them
+}
+
+rule MAL_Every_template_branch_condition_true_Imphash
+{
+    meta:
+        description = "Detects the samples of Every \"template\" branch */ condition: true } by the hash of their PE import table"
+        author = "golden test"
+        reference = "https://example.org/blog/every-branch"
+        date = "2024-06-01"
+        tlp = "TLP:AMBER"
+        threat_level = "High"
+        malware_family = "Agent Tesla"
+        mitre_attack = "T1685"
+        report_id = "50678ac6-b4c1-570a-a961-32162a5f67a5"
+        id = "c3e537e1-b644-5e43-b0de-60be894eb631"
+    condition:
+        uint16(0) == 0x5A4D and (
+            pe.imphash() == "5ff1c7a4a2f1e92b8f2fbd4ae5a8b6c3"
+        )
 }
