@@ -16,6 +16,20 @@ import (
 	"github.com/rulegen/rulegen/generate/sigma"
 )
 
+// renderOne renders one report with the embedded templates.
+func renderOne(t *testing.T, r *report.Report) []render.File {
+	t.Helper()
+	rd, err := render.New(render.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := rd.Render([]*report.Report{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
 func load(t *testing.T, path string) *report.Report {
 	t.Helper()
 	r, err := parse.File(path)
@@ -146,15 +160,7 @@ func TestLongListsSplitIntoSelections(t *testing.T) {
 	if err := normalize.Report(r, normalize.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	rd, err := render.New(render.Options{Author: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := rd.Render([]*report.Report{r})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
+	for _, f := range renderOne(t, r) {
 		if !strings.HasSuffix(f.Path, "dns_query_win_malware_c2.yml") {
 			continue
 		}

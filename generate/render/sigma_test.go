@@ -11,7 +11,6 @@ import (
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/render"
-	"github.com/rulegen/rulegen/generate/report"
 )
 
 // Each Sigma rule of the seed report claims only the report's techniques whose tactics its log
@@ -20,14 +19,7 @@ import (
 // T1566.001 (initial-access), T1571 (command-and-control) and T1685 (defense-impairment).
 func TestSigmaTagsPerRule(t *testing.T) {
 	r := load(t, filepath.Join(golden.RepoRoot(t), "testdata", "reports", "remcos-rat-2020-03-03.md"))
-	rd, err := render.New(render.Options{Author: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := rd.Render([]*report.Report{r})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := renderOne(t, r)
 	want := map[string][]string{
 		"dns_query":          {"attack.command-and-control", "attack.t1571"},
 		"network_connection": {"attack.command-and-control", "attack.t1571"},
