@@ -192,6 +192,8 @@ func (n *normalizer) attribute(a report.Attribute) {
 		n.url(a)
 	case a.Type == "yara":
 		r.YARARules = append(r.YARARules, a)
+	case a.Type == "sigma":
+		r.SigmaRules = append(r.SigmaRules, a)
 	case a.Type == "imphash" || a.Type == "filename|imphash":
 		v := a.Value
 		if kind == "filename" {
@@ -216,7 +218,7 @@ func indicatorType(typ string) bool {
 	kind, second, _ := strings.Cut(typ, "|")
 	switch typ {
 	case "malware-sample", "filename", "regkey", "regkey|value", "domain", "hostname", "domain|ip",
-		"ip-dst", "ip-src", "ip-dst|port", "ip-src|port", "url", "mutex", "imphash", "filename|imphash", "yara":
+		"ip-dst", "ip-src", "ip-dst|port", "ip-src|port", "url", "mutex", "imphash", "filename|imphash", "yara", "sigma":
 		return true
 	}
 	return hashLengths[typ] > 0 || kind == "filename" && hashLengths[second] > 0

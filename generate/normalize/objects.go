@@ -14,7 +14,7 @@ import (
 var contextRelations = map[string]bool{
 	"filename": true, "size-in-bytes": true, "fullpath": true, "path": true,
 	"port": true, "dst-port": true, "name": true, "data": true,
-	"yara": true, // a yara object's rule, when its name is flagged
+	"yara": true, "sigma": true, // a yara or sigma object's rule, when its name is flagged
 }
 
 // object handles a MISP object: what belongs together (a file's hashes, name and size; an
@@ -39,12 +39,15 @@ func (n *normalizer) object(o report.Object) {
 		n.registryObject(attrs)
 	case "url":
 		n.urlObject(attrs)
-	case "yara":
+	case "yara", "sigma":
 		// The rule is the object: its flagged parts (MISP flags the rule name, as ESET's
-		// events do) make its yara attribute count.
+		// events do) make its rule count.
 		for _, a := range attrs {
-			if a.Type == "yara" {
+			switch a.Type {
+			case "yara":
 				n.r.YARARules = append(n.r.YARARules, a)
+			case "sigma":
+				n.r.SigmaRules = append(n.r.SigmaRules, a)
 			}
 		}
 	default:

@@ -403,6 +403,7 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 	if yara.Available {
 		keepCompilingRules(r)
 	}
+	keepValidSigma(r)
 	files, err := p.rd.Render([]*report.Report{r})
 	if err != nil {
 		return err
@@ -439,6 +440,26 @@ func keepCompilingRules(r *report.Report) {
 		kept = append(kept, a)
 	}
 	r.YARARules = kept
+}
+
+// keepValidSigma keeps the report's own Sigma rules that validate as generated ones do, once
+// written (render.PassedSigma), and skips the others with the validator's message.
+func keepValidSigma(r *report.Report) {
+	var kept []report.Attribute
+	all := r.SigmaRules
+	for _, a := range all {
+		r.SigmaRules = append(kept, a)
+		f, err := render.PassedSigma(r, len(kept))
+		if err == nil {
+			_, err = sigma.Load(f.Path, f.Body)
+		}
+		if err != nil {
+			r.Skip(a, "Sigma rule does not validate: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+			continue
+		}
+		kept = append(kept, a)
+	}
+	r.SigmaRules = kept
 }
 
 // deliver claims the outcome's paths and rule names for its report, then emits it. A path or

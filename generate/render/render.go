@@ -144,6 +144,13 @@ func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, err
 		return nil, err
 	}
 	files := append(yaraFiles, sigmaFiles...)
+	for i := range r.SigmaRules {
+		f, err := PassedSigma(r, i)
+		if err != nil {
+			return nil, fmt.Errorf("%s: Sigma rule %d: %w", r.Source, i+1, err)
+		}
+		files = append(files, f)
+	}
 	if f, ok := newFile(path.Join("skipped", r.Slug+".tsv"), SkipList(r)); ok {
 		files = append(files, f)
 	}

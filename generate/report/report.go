@@ -178,7 +178,9 @@ type Report struct {
 	// YARARules are analysts' own YARA rules in the report (MISP yara attributes), passed
 	// through into its YARA file.
 	YARARules []Attribute
-	Skipped   []Skipped
+	// SigmaRules are analysts' own Sigma rules (MISP sigma attributes), passed through.
+	SigmaRules []Attribute
+	Skipped    []Skipped
 
 	// BulkC2 says that the report lists more domains, addresses and URLs than YARA can afford
 	// to look for in UTF-16 and in any case (normalize.Options.MaxFullC2), so they are matched

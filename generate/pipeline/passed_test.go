@@ -1,0 +1,83 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/report"
+	"github.com/rulegen/rulegen/generate/sigma"
+)
+
+// An analyst's Sigma rule in a report becomes a rule file of the report: it keeps its
+// detection and tags, gets a stable id and the report's TLP, validates, and fires on the
+// event it describes in sigma-go; one that does not validate is skipped with the validator's
+// message, and the report keeps its other rules.
+func TestPassedThroughSigma(t *testing.T) {
+	good := `title: Analyst rule for a tool's command line
+status: experimental
+description: The tool's beacon started with its config switch.
+author: Analyst
+date: 2024-01-02
+tags:
+    - attack.execution
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        CommandLine|contains: '--beacon-config=alpha7'
+    condition: selection
+falsepositives:
+    - Unlikely
+level: high
+`
+	bad := "title: No detection\nlogsource:\n    category: process_creation\n"
+	event := map[string]any{"Event": map[string]any{"uuid": "7a0c4a3e-0000-4000-8000-000000000002", "info": "Passed Sigma", "date": "2024-01-01",
+		"Tag": []map[string]any{{"name": "tlp:green"}},
+		"Attribute": []map[string]any{
+			{"type": "domain", "value": "passed-sigma.evil-example.net", "to_ids": true},
+			{"type": "sigma", "value": good, "to_ids": true},
+			{"type": "sigma", "value": bad, "to_ids": true},
+		}}}
+	data, _ := json.Marshal(event)
+	in := writeFile(t, filepath.Join(t.TempDir(), "passed.json"), string(data))
+	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := outcomes[0].Tally.Skipped
+	if len(skipped) != 1 || skipped[0].Kind != "sigma" || !strings.Contains(skipped[0].Reason, "Sigma rule does not validate") {
+		t.Fatalf("skipped %+v", skipped)
+	}
+	var passed *sigma.Rule
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, "/passed_1.yml") {
+			continue
+		}
+		body := string(f.Body)
+		for _, want := range []string{"id: " + report.StableID("7a0c4a3e-0000-4000-8000-000000000002", "sigma-passed", "0"), "- attack.execution", "- tlp.green", "author: Analyst", "CommandLine|contains: '--beacon-config=alpha7'"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("no %q in\n%s", want, body)
+			}
+		}
+		r, err := sigma.Load(f.Path, f.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		passed = &r
+	}
+	if passed == nil {
+		t.Fatalf("no passed rule among %v", paths(files))
+	}
+	ev := sigma.NewEvaluator([]sigma.Rule{*passed})
+	for event, want := range map[string]int{`C:\t\tool.exe --beacon-config=alpha7 -q`: 1, `C:\t\tool.exe --beacon-config=alpha8`: 0} {
+		fired, err := ev.Matches(context.Background(), map[string]any{"EventID": 1, "CommandLine": event})
+		if err != nil || len(fired) != want {
+			t.Errorf("%q fired %v (%v), want %d", event, fired, err, want)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// PassedSigma writes an analyst's Sigma rule of the report (a MISP sigma attribute, the i-th of
+// the report's) as the file sigma/<slug>/passed_<i>.yml: as written, but with a stable id when
+// it has none (or one that is no UUID) and the report's TLP among its tags. The pipeline
+// validates the result like every generated rule and skips a rule that fails.
+func PassedSigma(r *report.Report, i int) (File, error) {
+	a := r.SigmaRules[i]
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(a.Value), &doc); err != nil {
+		return File{}, fmt.Errorf("not YAML: %w", err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return File{}, fmt.Errorf("not a Sigma rule: a YAML mapping is expected")
+	}
+	rule := doc.Content[0]
+	title := mappingValue(rule, "title")
+	if id := mappingValue(rule, "id"); id == nil || !report.IsUUID(id.Value) {
+		setMapping(rule, "id", report.StableID(r.ID, "sigma-passed", fmt.Sprint(i)), "title")
+	}
+	if tlp := sigmaTLP[r.TLP]; tlp != "" {
+		addTag(rule, tlp)
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(4)
+	if err := enc.Encode(&doc); err != nil {
+		return File{}, err
+	}
+	if title == nil {
+		return File{}, fmt.Errorf("a Sigma rule without a title")
+	}
+	name := fmt.Sprintf("passed_%d.yml", i+1)
+	return File{Path: path.Join("sigma", r.Slug, name), Body: b.Bytes()}, nil
+}
+
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// setMapping sets key to a string value, after the key named after (or first) when it is new.
+func setMapping(m *yaml.Node, key, value, after string) {
+	if v := mappingValue(m, key); v != nil {
+		v.Kind, v.Tag, v.Value, v.Style = yaml.ScalarNode, "!!str", value, 0
+		return
+	}
+	k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}
+	v := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}
+	at := 0
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == after {
+			at = i + 2
+		}
+	}
+	m.Content = append(m.Content[:at], append([]*yaml.Node{k, v}, m.Content[at:]...)...)
+}
+
+// addTag adds tag to the rule's tags unless a tag of its namespace is there.
+func addTag(m *yaml.Node, tag string) {
+	tags := mappingValue(m, "tags")
+	if tags == nil {
+		setMapping(m, "tags", "", "date")
+		tags = mappingValue(m, "tags")
+		tags.Kind, tags.Tag, tags.Value = yaml.SequenceNode, "!!seq", ""
+	}
+	ns, _, _ := strings.Cut(tag, ".")
+	for _, t := range tags.Content {
+		if strings.HasPrefix(t.Value, ns+".") {
+			return
+		}
+	}
+	tags.Content = append(tags.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: tag})
+}
