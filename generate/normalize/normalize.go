@@ -87,6 +87,7 @@ func Report(r *report.Report, opts Options) error {
 		e.expire()
 	}
 	tidy(r)
+	r.Platform = platform(r)
 	r.BulkC2 = opts.EveryReportBulk || r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
 	return nil
 }

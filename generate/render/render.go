@@ -139,7 +139,7 @@ func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, err
 	if err != nil {
 		return nil, err
 	}
-	sigmaFiles, err := rd.sigma.renderAll(newSigmaView(r, rd.opts.Author), func(entry string) string { return sigmaPath(entry, r.Slug) })
+	sigmaFiles, err := rd.sigma.renderAll(newSigmaView(r, rd.opts.Author), func(entry string) string { return sigmaPath(entry, r.Slug, r.Platform) })
 	if err != nil {
 		return nil, err
 	}

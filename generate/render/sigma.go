@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"slices"
@@ -21,15 +22,19 @@ type sigmaView struct {
 	TitleStem  string              // the report title, cut so that rule titles stay within 256 characters
 	MaxValues  int                 // values per field in one selection; longer lists are split
 	Tags       map[string][]string // per category: attack.<tactic>, attack.tNNNN, detection.*, tlp.*
-	Registry   []sigmaRegistry
-	Domains    []string          // QueryName / DestinationHostname / query / cs-host, exact or as a parent domain
-	URLs       []string          // c-uri: URLs as requested
-	Endpoints  []report.Endpoint // IP with port
-	IPs        []string          // IPs the report gives without a port
-	Images     []string          // process image path tails of dropped executables
-	Hashes     []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=..., IMPHASH=...
-	Dropped    []string          // dropped-file path tails
-	Level      map[string]string // rule level per category, by how specific its indicators are
+	// Product is the log source product of the host rules (windows, linux, macos); Windows
+	// says whether the Windows-only ones (registry, DNS client) are written.
+	Product   string
+	Windows   bool
+	Registry  []sigmaRegistry
+	Domains   []string          // QueryName / DestinationHostname / query / cs-host, exact or as a parent domain
+	URLs      []string          // c-uri: URLs as requested
+	Endpoints []report.Endpoint // IP with port
+	IPs       []string          // IPs the report gives without a port
+	Images    []string          // process image path tails of dropped executables
+	Hashes    []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=..., IMPHASH=...
+	Dropped   []string          // dropped-file path tails
+	Level     map[string]string // rule level per category, by how specific its indicators are
 	// Expires is, per category, when the last of its rule's indicators goes stale under the
 	// expiry policy; absent when one never does.
 	Expires map[string]string
@@ -45,10 +50,12 @@ type sigmaRegistry struct {
 var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 
 func newSigmaView(r *report.Report, author string) sigmaView {
-	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r), Level: map[string]string{
-		"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
-		"dns": "high", "firewall": "high", "proxy": "high",
-	}}
+	product := cmp.Or(r.Platform, "windows")
+	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r),
+		Product: product, Windows: product == "windows", Level: map[string]string{
+			"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
+			"dns": "high", "firewall": "high", "proxy": "high",
+		}}
 	for _, reg := range r.Registry {
 		name := reg.Name
 		if name == "" && !reg.AnyValue {
@@ -84,7 +91,7 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 	for _, f := range r.Files {
 		executable := slices.Contains(executableExt, strings.ToLower(path.Ext(f.Name)))
 		switch {
-		case f.Role == "sample" && (executable || f.Name == ""):
+		case f.Role == "sample" && (executable || f.Name == "" || !v.Windows): // ELF and Mach-O need no extension
 			v.Hashes = append(v.Hashes, sysmonHashes(f)...)
 			dates["process_creation"] = append(dates["process_creation"], f.Expires)
 		case f.Role == "dropped" && executable && f.PathTail != "":
@@ -247,10 +254,17 @@ func yamlQuote(s string) string {
 // fields are not matched against events.
 func SigmaText(s string) string { return yamlQuote(s) }
 
-// sigmaPath is where a Sigma entry template's rule goes: one directory per report.
-func sigmaPath(entry, slug string) string {
-	return path.Join("sigma", slug, strings.TrimSuffix(path.Base(entry), ".tmpl")+".yml")
+// sigmaPath is where a Sigma entry template's rule goes: one directory per report, named as
+// SigmaHQ names rules, with the platform in the name (_win_, _lnx_, _macos_).
+func sigmaPath(entry, slug, platform string) string {
+	name := strings.TrimSuffix(path.Base(entry), ".tmpl")
+	if short := platformShort[platform]; short != "" {
+		name = strings.Replace(name, "_win_", "_"+short+"_", 1)
+	}
+	return path.Join("sigma", slug, name+".yml")
 }
+
+var platformShort = map[string]string{"linux": "lnx", "macos": "macos"}
 
 func cutRunes(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {

@@ -180,7 +180,10 @@ type Report struct {
 	YARARules []Attribute
 	// SigmaRules are analysts' own Sigma rules (MISP sigma attributes), passed through.
 	SigmaRules []Attribute
-	Skipped    []Skipped
+	// Platform is what the report is about, for its Sigma rules' log source: windows, linux
+	// or macos (normalize decides; "" before it has).
+	Platform string
+	Skipped  []Skipped
 
 	// BulkC2 says that the report lists more domains, addresses and URLs than YARA can afford
 	// to look for in UTF-16 and in any case (normalize.Options.MaxFullC2), so they are matched
