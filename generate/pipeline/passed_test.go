@@ -81,3 +81,53 @@ level: high
 		}
 	}
 }
+
+// A report about macOS gets product macos rules named _macos_ and no Windows-only rule, and
+// they fire on Sysmon-for-macOS-shaped events of its values, not on a near miss.
+func TestMacOSReport(t *testing.T) {
+	event := map[string]any{"Event": map[string]any{"uuid": "7a0c4a3e-0000-4000-8000-000000000003", "info": "Mac stealer", "date": "2024-01-01",
+		"Attribute": []map[string]any{
+			{"type": "text", "value": "OSX/Keydnap.A", "to_ids": false},
+			{"type": "domain", "value": "mac-c2.evil-example.net", "to_ids": true},
+			{"type": "sha256", "value": "2df5d01e5bd1358e168f4e347196787fc429a1d273c9ee9d1a8d7b2610e5e0bf", "to_ids": true},
+		}}}
+	data, _ := json.Marshal(event)
+	in := writeFile(t, filepath.Join(t.TempDir(), "mac.json"), string(data))
+	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []sigma.Rule
+	var names []string
+	for _, f := range files {
+		if !strings.HasPrefix(f.Path, "sigma/") {
+			continue
+		}
+		names = append(names, f.Path)
+		r, err := sigma.Load(strings.TrimSuffix(filepath.Base(f.Path), ".yml"), f.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(f.Path, "_macos_") != strings.Contains(string(f.Body), "product: macos") {
+			t.Errorf("%s:\n%s", f.Path, f.Body)
+		}
+		rules = append(rules, r)
+	}
+	if got := strings.Join(names, " "); strings.Contains(got, "_win_") || !strings.Contains(got, "net_connection_macos_malware_c2.yml") || !strings.Contains(got, "proc_creation_macos_malware_dropped.yml") {
+		t.Fatalf("rules %v", names)
+	}
+	ev := sigma.NewEvaluator(rules)
+	for _, tc := range []struct {
+		event map[string]any
+		fires string
+	}{
+		{map[string]any{"EventID": 3, "Image": "/Applications/Tool.app/Contents/MacOS/tool", "DestinationHostname": "mac-c2.evil-example.net", "DestinationPort": 443}, "net_connection_macos_malware_c2"},
+		{map[string]any{"EventID": 1, "Image": "/private/tmp/x", "Hashes": "SHA256=2DF5D01E5BD1358E168F4E347196787FC429A1D273C9EE9D1A8D7B2610E5E0BF"}, "proc_creation_macos_malware_dropped"},
+		{map[string]any{"EventID": 3, "Image": "/usr/bin/curl", "DestinationHostname": "mac-c2.evil-example.network"}, ""},
+	} {
+		fired, err := ev.Matches(context.Background(), tc.event)
+		if err != nil || strings.Join(fired, " ") != tc.fires {
+			t.Errorf("%v fired %v (%v), want %q", tc.event, fired, err, tc.fires)
+		}
+	}
+}
