@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
 	"github.com/rulegen/rulegen/generate/sigma"
 )
@@ -43,13 +44,8 @@ level: high
 			{"type": "sigma", "value": good, "to_ids": true},
 			{"type": "sigma", "value": bad, "to_ids": true},
 		}}}
-	data, _ := json.Marshal(event)
-	in := writeFile(t, filepath.Join(t.TempDir(), "passed.json"), string(data))
-	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	skipped := outcomes[0].Tally.Skipped
+	outcome, files := collectEvent(t, event)
+	skipped := outcome.Tally.Skipped
 	if len(skipped) != 1 || skipped[0].Kind != "sigma" || !strings.Contains(skipped[0].Reason, "Sigma rule does not validate") {
 		t.Fatalf("skipped %+v", skipped)
 	}
@@ -91,12 +87,7 @@ func TestMacOSReport(t *testing.T) {
 			{"type": "domain", "value": "mac-c2.evil-example.net", "to_ids": true},
 			{"type": "sha256", "value": "2df5d01e5bd1358e168f4e347196787fc429a1d273c9ee9d1a8d7b2610e5e0bf", "to_ids": true},
 		}}}
-	data, _ := json.Marshal(event)
-	in := writeFile(t, filepath.Join(t.TempDir(), "mac.json"), string(data))
-	_, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files := collectEvent(t, event)
 	var rules []sigma.Rule
 	var names []string
 	for _, f := range files {
@@ -130,4 +121,19 @@ func TestMacOSReport(t *testing.T) {
 			t.Errorf("%v fired %v (%v), want %q", tc.event, fired, err, tc.fires)
 		}
 	}
+}
+
+// collectEvent writes a MISP event (as JSON) to a file and generates its rules.
+func collectEvent(t *testing.T, event map[string]any) (*pipeline.Outcome, []render.File) {
+	t.Helper()
+	data, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := writeFile(t, filepath.Join(t.TempDir(), "event.json"), string(data))
+	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outcomes[0], files
 }

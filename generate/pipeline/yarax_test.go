@@ -4,7 +4,6 @@ package pipeline_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -191,13 +190,8 @@ func TestPassedThroughRules(t *testing.T) {
 			{"type": "yara", "value": good, "to_ids": true},
 			{"type": "yara", "value": bad, "to_ids": true},
 		}}}
-	data, _ := json.Marshal(event)
-	in := writeFile(t, filepath.Join(t.TempDir(), "passed.json"), string(data))
-	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	skipped := outcomes[0].Tally.Skipped
+	outcome, files := collectEvent(t, event)
+	skipped := outcome.Tally.Skipped
 	if len(skipped) != 1 || !strings.Contains(skipped[0].Reason, "YARA rule does not compile") || !strings.Contains(skipped[0].Reason, "no_such_identifier") {
 		t.Fatalf("skipped %+v", skipped)
 	}
@@ -213,8 +207,12 @@ func TestPassedThroughRules(t *testing.T) {
 		}
 	}
 	bufs := [][]byte{[]byte("x passthrough-marker-7 x"), []byte("passthrough-marker-7" + strings.Repeat(" ", 200)), []byte("nothing")}
-	enginesAgree(t, []yara.Source{{Name: in, Text: src}}, bufs)
-	rules, _ := compileEvent(t, in, pipeline.Options{})
+	enginesAgree(t, []yara.Source{{Name: "passed.yar", Text: src}}, bufs)
+	rules, err := yara.Compile(yara.Source{Name: "passed.yar", Text: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rules.Destroy()
 	if got, _ := rules.ScanMem(bufs[0]); len(got) != 1 || !strings.HasSuffix(got[0], "_Marker") {
 		t.Errorf("the marker matched %v", got)
 	}
