@@ -239,9 +239,13 @@ func passThrough(sources []string, base string, meta []string) ([]string, []pass
 		imports = append(imports, imp...)
 		names := map[string]string{}
 		for _, r := range rules {
-			to := base + "_" + r.name
+			name := r.name
+			if generatedKind(name) {
+				name += "_own" // MAL_<Title>_C2 and the like are rulegen's own rules
+			}
+			to := base + "_" + name
 			for n := 2; texts[to] != "" && texts[to] != r.text; n++ {
-				to = fmt.Sprintf("%s_%s_%d", base, r.name, n)
+				to = fmt.Sprintf("%s_%s_%d", base, name, n)
 			}
 			names[r.name] = to
 		}
@@ -267,6 +271,17 @@ func passThrough(sources []string, base string, meta []string) ([]string, []pass
 }
 
 var sectionKeyword = regexp.MustCompile(`\b(strings|condition)\s*:`)
+
+// generatedKind says whether an analyst's rule name, prefixed with the report's rule base,
+// could be one of the rules rulegen writes (_Hashes, _Hashes_2, _C2, _C2_2, ...).
+func generatedKind(name string) bool {
+	kind, _, _ := strings.Cut(name, "_")
+	switch kind {
+	case "Hashes", "C2", "Persistence", "Mutexes", "Imphash":
+		return true
+	}
+	return false
+}
 
 // withMeta adds lines to a rule's meta section, after the author's entries, or gives the rule
 // one: they go before the line of its strings: or condition: section, indented as the author's.

@@ -47,6 +47,10 @@ func TestPassThrough(t *testing.T) {
 	if !strings.Contains(rules[2].Text, "rule MAL_R_Two {     meta:\n") && !strings.Contains(rules[2].Text, "meta:") {
 		t.Errorf("no meta section added:\n%s", rules[2].Text)
 	}
+	// A name that rulegen's own rules could have is kept apart from them.
+	if _, own, err := passThrough([]string{"rule C2 { condition: false }\nrule C2_2 { condition: C2 }"}, "MAL_R", nil); err != nil || own[0].Name != "MAL_R_C2_own" || !strings.Contains(own[1].Text, "condition: MAL_R_C2_own }") {
+		t.Errorf("%+v %v", own, err)
+	}
 	for _, bad := range []string{"rule x {", "condition: true }", "rule y { strings: $a = \"unterminated condition: $a }"} {
 		if _, _, err := passThrough([]string{bad}, "MAL_R", nil); err == nil {
 			t.Errorf("%q: no error", bad)
