@@ -237,6 +237,8 @@ func skipReason(typ string) string {
 		return "fuzzy hash: YARA has no module for it and Sysmon does not log it"
 	case "authentihash", "pehash", "filename|authentihash", "filename|pehash":
 		return "PE hash not rendered yet (YARA needs the pe module; rulegen writes md5, sha1 and sha256)"
+	case "email", "email-src", "email-dst":
+		return "e-mail address: rules for files and endpoint logs do not see mail"
 	case "":
 		return "attribute without a type"
 	case "size-in-bytes":

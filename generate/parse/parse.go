@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/report"
@@ -35,6 +36,7 @@ const (
 	FormatAuto     Format = ""         // sniffed from the content
 	FormatMarkdown Format = "markdown" // the markdown rendering of a MISP event
 	FormatMISP     Format = "misp"     // MISP JSON: an event, a REST response or a feed event
+	FormatIOCs     Format = "iocs"     // a plain list of indicators, one a line (*.txt)
 )
 
 // ParseFormat reads a --format value.
@@ -42,10 +44,10 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
 	case "auto":
 		return FormatAuto, nil
-	case FormatAuto, FormatMarkdown, FormatMISP:
+	case FormatAuto, FormatMarkdown, FormatMISP, FormatIOCs:
 		return f, nil
 	}
-	return "", fmt.Errorf("format %q: want auto, markdown or misp", s)
+	return "", fmt.Errorf("format %q: want auto, markdown, misp or iocs", s)
 }
 
 // Sniff tells the format from the content: JSON starts with an object or a list.
@@ -82,10 +84,12 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Options choose the format and the limits of a parse.
+// Options choose the format and the limits of a parse. Title and Date name and date an IOC
+// list (by default its file name does).
 type Options struct {
-	Format Format
-	Limits Limits
+	Format      Format
+	Limits      Limits
+	Title, Date string
 }
 
 // Each parses a report file held in memory and calls yield with each report in file order (a
@@ -101,6 +105,9 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 	format := opts.Format
 	if format == FormatAuto {
 		format = Sniff(data)
+		if strings.EqualFold(filepath.Ext(name), ".txt") {
+			format = FormatIOCs
+		}
 	}
 	count := func(r *report.Report) error {
 		n := len(r.Attributes)
@@ -118,7 +125,11 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 		}
 		return MISP(name, data, count)
 	}
-	r, err := Markdown(name, data)
+	parseOne := Markdown
+	if format == FormatIOCs {
+		parseOne = func(name string, data []byte) (*report.Report, error) { return IOCs(name, data, opts.Title, opts.Date) }
+	}
+	r, err := parseOne(name, data)
 	if err != nil {
 		return err
 	}

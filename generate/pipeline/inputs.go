@@ -15,7 +15,7 @@ import (
 )
 
 // reportExtensions are the file names a directory input contributes.
-var reportExtensions = []string{".md", ".markdown", ".json"}
+var reportExtensions = []string{".md", ".markdown", ".json", ".txt"}
 
 // docFiles are documentation kept beside reports (where they came from), not reports.
 var docFiles = []string{"README.md", "SOURCES.md"}

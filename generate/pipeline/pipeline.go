@@ -35,8 +35,11 @@ type Options struct {
 	Layout    render.Layout // "" is render.LayoutFast
 	Case      render.Case   // "" is render.CaseAny
 	Format    parse.Format
-	Limits    parse.Limits      // zero fields: parse.DefaultLimits
-	Normalize normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
+	Limits    parse.Limits // zero fields: parse.DefaultLimits
+	// Title and Date name and date plain IOC lists (--title, --date); "" takes them from the
+	// file name.
+	Title, Date string
+	Normalize   normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
 	// WarninglistDirs hold MISP warninglists applied besides the bundled ones.
 	WarninglistDirs []string
 	MaxTLP          string // TLPv2 name; "" means DefaultMaxTLP
@@ -189,7 +192,7 @@ func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
 }
 
 func (p *run) parseOptions() parse.Options {
-	return parse.Options{Format: p.opts.Format, Limits: p.opts.Limits}
+	return parse.Options{Format: p.opts.Format, Limits: p.opts.Limits, Title: p.opts.Title, Date: p.opts.Date}
 }
 
 var bundledWarninglists = sync.OnceValues(func() (*warninglist.Set, error) {

@@ -26,6 +26,7 @@ type generateFlags struct {
 	templates     string
 	author        string
 	format        string
+	title, date   string
 	allAttributes bool
 	maxTLP        string
 	warninglists  []string
@@ -96,7 +97,9 @@ where OUT is a mount point.`,
 	fl.StringVarP(&f.out, "out", "o", "rules", "output directory")
 	fl.StringVar(&f.templates, "templates", "", "`DIR` whose yara/*.tmpl and sigma/*.tmpl override the built-in templates by name")
 	fl.StringVar(&f.author, "author", "rulegen", "author written into every rule")
-	fl.StringVar(&f.format, "format", "auto", "input format: auto, markdown or misp")
+	fl.StringVar(&f.format, "format", "auto", "input format: auto, markdown, misp or iocs (a plain list of indicators, as *.txt files are read)")
+	fl.StringVar(&f.title, "title", "", "title of a plain IOC list (default: its file name)")
+	fl.StringVar(&f.date, "date", "", "date (YYYY-MM-DD) of a plain IOC list (default: the date in its file name)")
 	fl.BoolVar(&f.allAttributes, "all-attributes", false, "also use MISP attributes that are not flagged to_ids")
 	fl.StringVar(&f.maxTLP, "max-tlp", pipeline.DefaultMaxTLP, "most restrictive TLP that gets rules: clear, green, amber, amber+strict or red")
 	fl.StringArrayVar(&f.warninglists, "warninglists", nil, "`DIR` of MISP warninglists applied besides the bundled ones (repeatable)")
@@ -173,6 +176,12 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	if opts.Format, err = parse.ParseFormat(f.format); err != nil {
 		return opts, usageError{fmt.Errorf("--format: %w", err)}
 	}
+	if f.date != "" {
+		if _, err := time.Parse(time.DateOnly, f.date); err != nil {
+			return opts, usageError{fmt.Errorf("--date %q: want YYYY-MM-DD", f.date)}
+		}
+	}
+	opts.Title, opts.Date = f.title, f.date
 	if opts.MaxTLP, err = normalize.ParseTLP(f.maxTLP); err != nil {
 		return opts, usageError{fmt.Errorf("--max-tlp: %w", err)}
 	}
