@@ -18,7 +18,7 @@ import (
 var reportExtensions = []string{".md", ".markdown", ".json", ".txt"}
 
 // docFiles are documentation kept beside reports (where they came from), not reports.
-var docFiles = []string{"README.md", "SOURCES.md"}
+var docFiles = []string{"README.md", "SOURCES.md", "README.txt", "SOURCES.txt", "LICENSE.txt", "NOTICE.txt"}
 
 // feedManifest marks a directory as a MISP feed: manifest.json indexes <uuid>.json event files.
 const feedManifest = "manifest.json"
