@@ -137,3 +137,23 @@ func collectEvent(t *testing.T, event map[string]any) (*pipeline.Outcome, []rend
 	}
 	return outcomes[0], files
 }
+
+// A directory contributes its reports, IOC lists (*.txt) included, and passes over the
+// documentation kept beside them.
+func TestDirectoryInputs(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a.md", "b.json", "2024-05-01-list.txt", "README.md", "SOURCES.md", "README.txt", "LICENSE.txt", "notes.pdf", ".hidden.txt"} {
+		writeFile(t, filepath.Join(dir, name), "x")
+	}
+	inputs, err := pipeline.Inputs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range inputs {
+		names = append(names, filepath.Base(in))
+	}
+	if got := strings.Join(names, " "); got != "2024-05-01-list.txt a.md b.json" {
+		t.Errorf("inputs %s", got)
+	}
+}
