@@ -431,13 +431,22 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 }
 
 // keepCompilingRules keeps the report's own YARA rules that libyara compiles alone without an
-// error or a warning, and skips the others with what libyara said: an analyst's rule that does
-// not compile must not cost the report its other rules.
+// error or a warning and that rulegen can rename, and skips the others with the reason: an
+// analyst's rule that does not compile must not cost the report its other rules.
 func keepCompilingRules(r *report.Report) {
 	kept := r.YARARules[:0]
 	for _, a := range r.YARARules {
-		if _, err := yara.Check(yara.Source{Name: a.Type, Text: a.Value}); err != nil {
+		names, err := yara.Check(yara.Source{Name: a.Type, Text: a.Value})
+		switch {
+		case err != nil:
 			r.Skip(a, "YARA rule does not compile: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+			continue
+		case len(names) == 0:
+			r.Skip(a, "YARA source without a rule")
+			continue
+		}
+		if err := render.CheckPassedYARA(a.Value); err != nil {
+			r.Skip(a, "YARA rule rulegen cannot rename into the report's namespace: "+err.Error())
 			continue
 		}
 		kept = append(kept, a)

@@ -184,15 +184,18 @@ func TestPassedThroughRules(t *testing.T) {
 	good := "import \"pe\"\nprivate rule IsSmall { condition: filesize < 100 }\n" +
 		"rule Marker { meta: author = \"analyst\" strings: $m = \"passthrough-marker-7\" condition: IsSmall and $m }"
 	bad := "rule Broken { condition: no_such_identifier }"
+	empty := "// a comment and no rule\nimport \"pe\"\n"
 	event := map[string]any{"Event": map[string]any{"uuid": "7a0c4a3e-0000-4000-8000-000000000001", "info": "Passed rules", "date": "2024-01-01",
 		"Attribute": []map[string]any{
 			{"type": "domain", "value": "passed-c2.evil-example.net", "to_ids": true},
 			{"type": "yara", "value": good, "to_ids": true},
 			{"type": "yara", "value": bad, "to_ids": true},
+			{"type": "yara", "value": empty, "to_ids": true},
 		}}}
 	outcome, files := collectEvent(t, event)
 	skipped := outcome.Tally.Skipped
-	if len(skipped) != 1 || !strings.Contains(skipped[0].Reason, "YARA rule does not compile") || !strings.Contains(skipped[0].Reason, "no_such_identifier") {
+	if len(skipped) != 2 || !strings.Contains(skipped[0].Reason, "YARA rule does not compile") || !strings.Contains(skipped[0].Reason, "no_such_identifier") ||
+		skipped[1].Reason != "YARA source without a rule" {
 		t.Fatalf("skipped %+v", skipped)
 	}
 	var src string

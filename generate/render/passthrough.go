@@ -224,6 +224,13 @@ func renameIdentifiers(text string, names map[string]string) (string, error) {
 	return b.String(), nil
 }
 
+// CheckPassedYARA says whether an analyst's YARA source can be passed through: the pipeline
+// skips one that cannot, with the reason, rather than fail its report.
+func CheckPassedYARA(src string) error {
+	_, _, err := passThrough([]string{src}, "R", nil)
+	return err
+}
+
 // passThrough rewrites a report's analyst rules (sources) for its YARA file: renamed into
 // base_, identical repeated rules written once, rulegen's meta added. It returns the imports
 // they need, sorted, and the rules; an error names the source that cannot be rewritten.
