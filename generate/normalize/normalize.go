@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/normalize/warninglist"
 	"github.com/rulegen/rulegen/generate/report"
 )
@@ -248,7 +249,7 @@ func skipReason(typ string) string {
 }
 
 func reference(r *report.Report, a report.Attribute) {
-	v := refang(a.Value)
+	v := defang.Refang(a.Value)
 	if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 		r.Skip(a, "reference link is not an http(s) URL")
 		return
@@ -371,7 +372,7 @@ func (n *normalizer) endpoint(a report.Attribute, ip, port string) {
 
 func (n *normalizer) url(a report.Attribute) {
 	r := n.r
-	v := refang(a.Value)
+	v := defang.Refang(a.Value)
 	scheme, rest, ok := strings.Cut(v, "://")
 	if !ok || scheme == "" || rest == "" {
 		r.Skip(a, "not a URL: want scheme://host/...")

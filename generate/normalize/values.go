@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/rulegen/rulegen/generate/internal/defang"
 )
 
 // Value checks: each returns the canonical form of a value or the reason it cannot become a rule.
@@ -25,21 +27,6 @@ func isPlaceholder(v string) bool {
 	return placeholder.MatchString(strings.ToLower(strings.TrimSpace(v)))
 }
 
-var defangMarks = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "(dot)", ".",
-	"[:]", ":", "[://]", "://", "[at]", "@", "[@]", "@")
-
-// refang undoes the usual defanging of network indicators: hxxp, [.], (.), {.}, [:], [at].
-func refang(v string) string {
-	v = defangMarks.Replace(strings.TrimSpace(v))
-	lower := strings.ToLower(v)
-	for _, p := range []string{"hxxps", "hxxp", "hXXps", "hXXp"} {
-		if strings.HasPrefix(lower, strings.ToLower(p)) {
-			return "http" + v[len("hxxp"):]
-		}
-	}
-	return v
-}
-
 func checkHash(kind, v string) (string, error) {
 	v = strings.ToLower(strings.TrimSpace(v))
 	want := hashLengths[kind]
@@ -53,7 +40,7 @@ func checkHash(kind, v string) (string, error) {
 }
 
 func checkDomain(v string) (string, error) {
-	v = strings.TrimSuffix(strings.ToLower(refang(v)), ".")
+	v = strings.TrimSuffix(strings.ToLower(defang.Refang(v)), ".")
 	if len(v) > 253 {
 		return "", fmt.Errorf("domain longer than 253 characters")
 	}
@@ -89,7 +76,7 @@ func reservedDomain(labels []string) bool {
 // checkIP accepts only public unicast addresses: a private or reserved address in a rule fires
 // on every network that uses it.
 func checkIP(v string) (string, error) {
-	addr, err := netip.ParseAddr(refang(v))
+	addr, err := netip.ParseAddr(defang.Refang(v))
 	if err != nil {
 		return "", fmt.Errorf("not an IP address")
 	}

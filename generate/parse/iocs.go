@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -29,8 +30,6 @@ var (
 	// fileExtensions make a dotted name a file name rather than a domain (no TLD has them).
 	fileExtensions = map[string]bool{".exe": true, ".dll": true, ".scr": true, ".sys": true, ".bat": true, ".cmd": true,
 		".ps1": true, ".vbs": true, ".js": true, ".jar": true, ".lnk": true, ".hta": true, ".doc": true, ".docm": true, ".xls": true, ".xlsm": true}
-	iocDefang = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "(dot)", ".",
-		"[:]", ":", "[://]", "://", "[@]", "@", "[at]", "@")
 )
 
 // IOCs parses a plain IOC list. title and date, when given, name and date the report.
@@ -75,10 +74,7 @@ func IOCs(name string, data []byte, title, date string) (*report.Report, error) 
 // iocType tells a line's indicator type (a MISP attribute type, or "path" for a Windows file
 // path) and its refanged value; a line that is no single indicator is "text".
 func iocType(text string) (string, string) {
-	v := iocDefang.Replace(text)
-	if lower := strings.ToLower(v); strings.HasPrefix(lower, "hxxp") {
-		v = "http" + v[4:]
-	}
+	v := defang.Refang(text)
 	if strings.ContainsAny(v, " \t") && !windowsPath.MatchString(v) {
 		return "text", text // prose, or several values on one line
 	}
