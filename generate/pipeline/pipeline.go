@@ -404,9 +404,9 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
 	}
 	if yara.Available {
-		keepCompilingRules(r)
+		r.YARARules = keepPassing(r, r.YARARules, passableYARA)
 	}
-	keepValidSigma(r)
+	r.SigmaRules = keepPassing(r, r.SigmaRules, validSigma(r))
 	files, err := p.rd.Render([]*report.Report{r})
 	if err != nil {
 		return err
@@ -430,48 +430,51 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 	return sink(out, names)
 }
 
-// keepCompilingRules keeps the report's own YARA rules that libyara compiles alone without an
-// error or a warning and that rulegen can rename, and skips the others with the reason: an
-// analyst's rule that does not compile must not cost the report its other rules.
-func keepCompilingRules(r *report.Report) {
-	kept := r.YARARules[:0]
-	for _, a := range r.YARARules {
-		names, err := yara.Check(yara.Source{Name: a.Type, Text: a.Value})
-		switch {
-		case err != nil:
-			r.Skip(a, "YARA rule does not compile: "+strings.ReplaceAll(err.Error(), "\n", "; "))
-			continue
-		case len(names) == 0:
-			r.Skip(a, "YARA source without a rule")
-			continue
-		}
-		if err := render.CheckPassedYARA(a.Value); err != nil {
-			r.Skip(a, "YARA rule rulegen cannot rename into the report's namespace: "+err.Error())
+// keepPassing keeps the attributes check accepts, in order, and skips the others with the
+// reason check gives: an analyst's rule that fails must not cost the report its other rules.
+// check is told how many were kept before a.
+func keepPassing(r *report.Report, list []report.Attribute, check func(a report.Attribute, kept int) string) []report.Attribute {
+	var kept []report.Attribute
+	for _, a := range list {
+		if reason := check(a, len(kept)); reason != "" {
+			r.Skip(a, reason)
 			continue
 		}
 		kept = append(kept, a)
 	}
-	r.YARARules = kept
+	return kept
 }
 
-// keepValidSigma keeps the report's own Sigma rules that validate as generated ones do, once
-// written (render.PassedSigma), and skips the others with the validator's message.
-func keepValidSigma(r *report.Report) {
-	var kept []report.Attribute
-	all := r.SigmaRules
-	for _, a := range all {
-		r.SigmaRules = append(kept, a)
-		f, err := render.PassedSigma(r, len(kept))
+// passableYARA says why an analyst's YARA source cannot be passed through: libyara does not
+// compile it alone without an error or a warning, it declares no rule, or rulegen cannot
+// rename it into the report's namespace; "" when it can.
+func passableYARA(a report.Attribute, _ int) string {
+	names, err := yara.Check(yara.Source{Name: a.Type, Text: a.Value})
+	switch {
+	case err != nil:
+		return "YARA rule does not compile: " + strings.ReplaceAll(err.Error(), "\n", "; ")
+	case len(names) == 0:
+		return "YARA source without a rule"
+	}
+	if err := render.CheckPassedYARA(a.Value); err != nil {
+		return "YARA rule rulegen cannot rename into the report's namespace: " + err.Error()
+	}
+	return ""
+}
+
+// validSigma returns the check of an analyst's Sigma rule of r: it must validate as generated
+// rules do, once written (render.PassedSigma).
+func validSigma(r *report.Report) func(report.Attribute, int) string {
+	return func(a report.Attribute, kept int) string {
+		f, err := render.PassedSigma(r, a, kept)
 		if err == nil {
 			_, err = sigma.Load(f.Path, f.Body)
 		}
 		if err != nil {
-			r.Skip(a, "Sigma rule does not validate: "+strings.ReplaceAll(err.Error(), "\n", "; "))
-			continue
+			return "Sigma rule does not validate: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 		}
-		kept = append(kept, a)
+		return ""
 	}
-	r.SigmaRules = kept
 }
 
 // deliver claims the outcome's paths and rule names for its report, then emits it. A path or

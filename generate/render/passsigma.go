@@ -11,12 +11,11 @@ import (
 	"github.com/rulegen/rulegen/generate/report"
 )
 
-// PassedSigma writes an analyst's Sigma rule of the report (a MISP sigma attribute, the i-th of
-// the report's) as the file sigma/<slug>/passed_<i>.yml: as written, but with a stable id when
-// it has none (or one that is no UUID) and the report's TLP among its tags. The pipeline
-// validates the result like every generated rule and skips a rule that fails.
-func PassedSigma(r *report.Report, i int) (File, error) {
-	a := r.SigmaRules[i]
+// PassedSigma writes an analyst's Sigma rule of the report (a MISP sigma attribute, the i-th
+// passed through, from 0) as the file sigma/<slug>/passed_<i+1>.yml: as written, but with a
+// stable id when it has none (or one that is no UUID) and the report's TLP among its tags. The
+// pipeline validates the result like every generated rule and skips a rule that fails.
+func PassedSigma(r *report.Report, a report.Attribute, i int) (File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(a.Value), &doc); err != nil {
 		return File{}, fmt.Errorf("not YAML: %w", err)

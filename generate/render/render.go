@@ -144,8 +144,8 @@ func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, err
 		return nil, err
 	}
 	files := append(yaraFiles, sigmaFiles...)
-	for i := range r.SigmaRules {
-		f, err := PassedSigma(r, i)
+	for i, a := range r.SigmaRules {
+		f, err := PassedSigma(r, a, i)
 		if err != nil {
 			return nil, fmt.Errorf("%s: Sigma rule %d: %w", r.Source, i+1, err)
 		}
