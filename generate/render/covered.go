@@ -64,12 +64,15 @@ func delimited(text string, start, end int, textIsWord bool) bool {
 	return before && after
 }
 
-func isAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
+func isAlnum(c byte) bool { return isLetter(c) || '0' <= c && c <= '9' }
 
 func hasLetter(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }) >= 0
+	for i := range len(s) {
+		if isLetter(s[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 const maxCoverCheck = 5000

@@ -183,9 +183,7 @@ func wordStart(s string, i int) bool {
 	return i == 0 || !isIdentByte(s[i-1])
 }
 
-func isIdentByte(c byte) bool {
-	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
+func isIdentByte(c byte) bool { return c == '_' || isAlnum(c) }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

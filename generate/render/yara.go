@@ -170,14 +170,15 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) (yaraView, err
 	}
 	v.Persist = newPersistenceRule(r.Registry, dropped, textModifiers(opts.Case))
 	v.SteerAtoms = opts.Layout != LayoutReadable
-	if err := v.passThrough(); err != nil {
+	if err := v.takePassedRules(); err != nil {
 		return v, err
 	}
 	return v, nil
 }
 
-// passThrough takes the report's own YARA rules into the view, and lists the file's imports.
-func (v *yaraView) passThrough() error {
+// takePassedRules takes the report's own YARA rules into the view and lists the modules the
+// file imports: hash for samples, pe for imphashes, and what the passed rules import.
+func (v *yaraView) takePassedRules() error {
 	var imports []string
 	if len(v.Samples) > 0 {
 		imports = append(imports, "hash")
