@@ -65,13 +65,10 @@ func vote(votes map[string]int, a report.Attribute) {
 		}
 		return
 	}
-	switch a.Type {
-	case "regkey", "regkey|value":
+	switch {
+	case a.Type == "regkey" || a.Type == "regkey|value":
 		votes[PlatformWindows]++
-	case "filename", "text":
-		if a.Rel() != "fullpath" && a.Rel() != "path" && a.Type != "filename" {
-			return
-		}
+	case a.Type == "filename" || a.Type == "text" && (a.Rel() == "fullpath" || a.Rel() == "path"):
 		switch {
 		case len(v) > 2 && v[1] == ':' && v[2] == '\\', strings.HasPrefix(v, "%"):
 			votes[PlatformWindows]++
