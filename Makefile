@@ -90,6 +90,8 @@ fuzz: deps
 	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzMarkdown$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzMISP$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzIOCs$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzSTIX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./generate/parse/stixpattern -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/normalize/warninglist -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/pipeline -run '^$$' -fuzz '^FuzzGenerate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 

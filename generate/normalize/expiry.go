@@ -149,7 +149,8 @@ type expirer struct {
 	policy Expiry
 	asOf   time.Time
 	seen   map[string]seenDate // by JSON path of an attribute or object
-	dated  seenDate            // the report's date: the age of what says nothing else
+	until  map[string]time.Time
+	dated  seenDate // the report's date: the age of what says nothing else
 }
 
 func newExpirer(r *report.Report, policy Expiry) (*expirer, bool) {
@@ -161,10 +162,13 @@ func newExpirer(r *report.Report, policy Expiry) (*expirer, bool) {
 		return nil, false
 	}
 	reported, _ := time.Parse(time.DateOnly, r.Date)
-	e := &expirer{r: r, policy: policy, asOf: asOf, seen: map[string]seenDate{}, dated: seenDate{reported, "reported"}}
+	e := &expirer{r: r, policy: policy, asOf: asOf, seen: map[string]seenDate{}, until: map[string]time.Time{}, dated: seenDate{reported, "reported"}}
 	for _, a := range r.Attributes {
 		if d, ok := firstOf(a.Seen, stated, changed); ok {
 			e.seen[a.Pos.Path] = d
+		}
+		if until, ok := isoDate(a.Seen.Until); ok && a.Seen.Until != "" {
+			e.until[a.Pos.Path] = until
 		}
 	}
 	for _, o := range r.Objects {
@@ -186,6 +190,9 @@ func newExpirer(r *report.Report, policy Expiry) (*expirer, bool) {
 		for _, a := range o.Attributes {
 			if d, ok := stated(a.Seen); ok {
 				e.seen[a.Pos.Path] = d
+			}
+			if until, ok := isoDate(a.Seen.Until); ok && a.Seen.Until != "" {
+				e.until[a.Pos.Path] = until
 			}
 		}
 	}
@@ -219,6 +226,12 @@ func (e *expirer) seenAt(pos report.Pos) seenDate {
 // judge says when an indicator of kind seen at pos expires ("" never) and, when that day has
 // passed by AsOf, the reason it is skipped.
 func (e *expirer) judge(kind string, pos report.Pos) (expires, reason string) {
+	if until, ok := e.until[pos.Path]; ok { // the producer's own end of validity: whatever the kind
+		if until.Before(e.asOf) {
+			return "", fmt.Sprintf("expired: valid until %s by its report (as of %s)", until.Format(time.DateOnly), e.policy.AsOf)
+		}
+		return until.Format(time.DateOnly), ""
+	}
 	days, ok := e.policy.Days[kind]
 	if !ok || days < 0 {
 		return "", ""

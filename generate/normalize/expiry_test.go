@@ -2,6 +2,8 @@ package normalize_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -148,4 +150,46 @@ func TestParseLifetimes(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// A STIX indicator's valid_until is its producer's own end: it dates the indicator whatever
+// the policy says of its kind, hashes included, and ends it once passed.
+func TestValidUntilOverridesThePolicy(t *testing.T) {
+	data := talosWithValidUntil(t, "2024-11-30T00:00:00Z")
+	before := expireAsOf(t, data, "2024-11-01", nil)
+	if len(before.Files) == 0 || before.Files[0].Expires != "2024-11-30" || len(before.Domains) == 0 || before.Domains[0].Expires != "2024-11-30" {
+		t.Fatalf("as of 2024-11-01: files %+v, domains %+v", before.Files[:1], before.Domains)
+	}
+	after := expireAsOf(t, data, "2024-12-01", nil)
+	if len(after.Files)+len(after.Domains)+len(after.URLs) != 0 {
+		t.Errorf("as of 2024-12-01: %d files, %d domains, %d URLs left", len(after.Files), len(after.Domains), len(after.URLs))
+	}
+	found := false
+	for _, s := range after.Skipped {
+		found = found || s.Reason == "expired: valid until 2024-11-30 by its report (as of 2024-12-01)"
+	}
+	if !found {
+		t.Errorf("no skip names valid_until: %+v", after.Skipped[:min(3, len(after.Skipped))])
+	}
+}
+
+// talosWithValidUntil is Talos's real PowerRAT/DCRat bundle with valid_until on every
+// indicator.
+func talosWithValidUntil(t *testing.T, until string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(golden.RepoRoot(t), "testdata", "stix", "talos_2024-10_gophish_powerrat_dcrat_stix20.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle map[string]any
+	if err := json.Unmarshal(raw, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range bundle["objects"].([]any) {
+		if obj := o.(map[string]any); obj["type"] == "indicator" {
+			obj["valid_until"] = until
+		}
+	}
+	out, _ := json.Marshal(bundle)
+	return out
 }

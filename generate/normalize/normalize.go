@@ -111,7 +111,7 @@ func identify(r *report.Report) error {
 	}
 	if r.Slug == "" {
 		r.Slug = Slug(r.Title, r.ID)
-		if r.Format == "misp" && !strings.HasSuffix(r.Slug, report.ShortID(r.ID)) {
+		if (r.Format == "misp" || r.Format == "stix") && !strings.HasSuffix(r.Slug, report.ShortID(r.ID)) {
 			// Feed events share titles ("... (part 2 of 5)" cut at 60 characters) and arrive
 			// one by one; the event id makes each event's files and rule names its own
 			// whatever else the feed holds, so names never move when events are added.
@@ -141,6 +141,9 @@ func (n *normalizer) attribute(a report.Attribute) {
 	switch {
 	case a.Deleted:
 		r.Skip(a, ReasonDeleted)
+		return
+	case a.Unusable != "":
+		r.Skip(a, a.Unusable)
 		return
 	case strings.TrimSpace(a.Value) == "":
 		r.Skip(a, "empty value")
@@ -390,6 +393,12 @@ func (n *normalizer) url(a report.Attribute) {
 	}
 	if strings.Trim(path, "/") == "" {
 		r.Skip(a, "URL without a path is no more specific than its host")
+		return
+	}
+	if strings.Contains(v, `\`) {
+		// RFC 3986 has no backslash; one in a report is an escaping mistake (\%D0 for %D0),
+		// and a rule for it would never see the request that was made.
+		r.Skip(a, "URL with a backslash: no request has one (an escaping mistake in the report?)")
 		return
 	}
 	if _, err := checkDomain(host); err != nil {

@@ -37,6 +37,7 @@ const (
 	FormatMarkdown Format = "markdown" // the markdown rendering of a MISP event
 	FormatMISP     Format = "misp"     // MISP JSON: an event, a REST response or a feed event
 	FormatIOCs     Format = "iocs"     // a plain list of indicators, one a line (*.txt)
+	FormatSTIX     Format = "stix"     // a STIX 2.0 or 2.1 bundle
 )
 
 // ParseFormat reads a --format value.
@@ -44,16 +45,22 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
 	case "auto":
 		return FormatAuto, nil
-	case FormatAuto, FormatMarkdown, FormatMISP, FormatIOCs:
+	case FormatAuto, FormatMarkdown, FormatMISP, FormatIOCs, FormatSTIX:
 		return f, nil
 	}
-	return "", fmt.Errorf("format %q: want auto, markdown, misp or iocs", s)
+	return "", fmt.Errorf("format %q: want auto, markdown, misp, stix or iocs", s)
 }
 
-// Sniff tells the format from the content: JSON starts with an object or a list.
+// Sniff tells the format from the content: JSON starts with an object or a list, and a STIX
+// bundle says "type": "bundle".
 func Sniff(data []byte) Format {
 	switch firstByte(data) {
-	case '{', '[':
+	case '{':
+		if IsSTIXBundle(data) {
+			return FormatSTIX
+		}
+		return FormatMISP
+	case '[':
 		return FormatMISP
 	}
 	return FormatMarkdown
@@ -119,9 +126,12 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 		}
 		return yield(r)
 	}
-	if format == FormatMISP {
+	if format == FormatMISP || format == FormatSTIX {
 		if err := checkDepth(name, data, limits.Depth); err != nil {
 			return err
+		}
+		if format == FormatSTIX {
+			return STIX(name, data, count)
 		}
 		return MISP(name, data, count)
 	}

@@ -47,16 +47,21 @@ type Attribute struct {
 	Comment  string
 	ToIDS    bool // flagged for detection (MISP to_ids)
 	Deleted  bool // soft-deleted in MISP: never a rule
+	// Unusable is why the parser already knows the value cannot become a rule (a revoked STIX
+	// indicator, a pattern that compares with a regular expression); "" when it does not.
+	Unusable string
 	Seen     Seen // what the report says of when the value was seen
 	Pos      Pos
 }
 
 // Seen is what a report says of when an indicator was seen, as given: MISP's first_seen and
 // last_seen (ISO 8601) and the attribute's last change (timestamp, Unix seconds). Normalise
-// turns the newest of them into the indicator's age.
+// turns the newest of them into the indicator's age. Until is the end of its validity when
+// the report states one (STIX valid_until): it overrides the expiry policy.
 type Seen struct {
 	First, Last string
 	Changed     int64
+	Until       string
 }
 
 // Object groups attributes that describe one thing (a MISP object such as "file").
@@ -148,7 +153,7 @@ type Skipped struct {
 // normalise derives everything below them.
 type Report struct {
 	Source      string // input file
-	Format      string // "markdown" or "misp"
+	Format      string // "markdown", "misp", "iocs" or "stix"
 	ID          string // MISP event uuid, or a UUIDv5 of title and date
 	Title       string
 	Date        string // YYYY-MM-DD
