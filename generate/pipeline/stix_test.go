@@ -108,7 +108,7 @@ func TestSTIXRulesDetect(t *testing.T) {
 	}
 	defer compiled.Destroy()
 	for buf, want := range map[string]bool{
-		"GET /api/texts/ HTTP/1.1\r\nHost: strepsils.top\r\n": true,
+		"GET /api/texts/ HTTP/1.1\r\nHost: strepsils.top\r\n":     true,
 		"GET / HTTP/1.1\r\nHost: strepsils.topaz.example.org\r\n": false,
 	} {
 		hits, err := compiled.ScanMem([]byte(buf))

@@ -47,11 +47,15 @@ type Skip struct{ Event, Reason string }
 
 // String is the pull's one-line summary.
 func (r *Result) String() string {
-	if r.NotModified {
-		return fmt.Sprintf("%s %s: not modified since the last pull; %s unchanged (%d events), %d request", r.Source, r.URL, r.Out, r.Unchanged, r.Requests)
+	items := "events"
+	if r.Source == "taxii" {
+		items = "objects"
 	}
-	s := fmt.Sprintf("%s %s into %s: %d new, %d changed, %d removed, %d unchanged events; %d requests",
-		r.Source, r.URL, r.Out, r.New, r.Changed, r.Removed, r.Unchanged, r.Requests)
+	if r.NotModified {
+		return fmt.Sprintf("%s %s: not modified since the last pull; %s unchanged (%d %s), %d request", r.Source, r.URL, r.Out, r.Unchanged, items, r.Requests)
+	}
+	s := fmt.Sprintf("%s %s into %s: %d new, %d changed, %d removed, %d unchanged %s; %d requests",
+		r.Source, r.URL, r.Out, r.New, r.Changed, r.Removed, r.Unchanged, items, r.Requests)
 	if len(r.Skipped) > 0 {
 		s += fmt.Sprintf("; %d skipped", len(r.Skipped))
 	}

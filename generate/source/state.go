@@ -22,13 +22,17 @@ const StateName = ".rulegen-pull.json"
 // State is what a pull remembers. It holds no time of its own: the same pull of the same
 // source writes the same bytes.
 type State struct {
-	Source  string           `json:"source"` // "feed" or "misp"
+	Source  string           `json:"source"` // "feed", "misp" or "taxii"
 	URL     string           `json:"url"`
 	Filters Filters          `json:"filters"`
 	ETag    string           `json:"etag,omitempty"` // the feed manifest's
 	Events  map[string]int64 `json:"events"`         // event uuid → its timestamp when pulled
 	// HighWater is the newest event timestamp seen: a MISP pull asks for events changed since.
 	HighWater int64 `json:"high_water,omitempty"`
+	// AddedAfter is the newest X-TAXII-Date-Added-Last a TAXII server sent: the next pull asks
+	// for objects added after it. A TAXII pull's Events are object ids and their versions
+	// (modified, in Unix milliseconds).
+	AddedAfter string `json:"added_after,omitempty"`
 }
 
 // Filters select the events a pull keeps; they are part of the state, so that a pull with
@@ -66,6 +70,15 @@ func loadState(dir string) (*State, error) {
 		s.Events = map[string]int64{}
 	}
 	return &s, nil
+}
+
+// readIfExists reads dir/name; a file that does not exist reads as nil.
+func readIfExists(dir, name string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
 }
 
 // encode writes the state with sorted keys and a final newline.

@@ -60,7 +60,8 @@ func newGenerate(stdout, stderr io.Writer, logger func() *slog.Logger) *cobra.Co
   OUT/skipped/<slug>.tsv             the values that made no rule, with the reason
 
 An INPUT is a markdown report, a MISP JSON file ({"Event":...}, {"response":[...]},
-a list of events or a bare event), a MISP feed directory (manifest.json and
+a list of events or a bare event), a STIX 2.0 or 2.1 bundle (each report object a
+report), a plain IOC list (*.txt), a MISP feed directory (manifest.json and
 <uuid>.json files) or a directory of any of these. The format is sniffed from
 the content unless --format says otherwise.
 
@@ -97,7 +98,7 @@ where OUT is a mount point.`,
 	fl.StringVarP(&f.out, "out", "o", "rules", "output directory")
 	fl.StringVar(&f.templates, "templates", "", "`DIR` whose yara/*.tmpl and sigma/*.tmpl override the built-in templates by name")
 	fl.StringVar(&f.author, "author", "rulegen", "author written into every rule")
-	fl.StringVar(&f.format, "format", "auto", "input format: auto, markdown, misp or iocs (a plain list of indicators, as *.txt files are read)")
+	fl.StringVar(&f.format, "format", "auto", "input format: auto, markdown, misp, stix or iocs (a plain list of indicators, as *.txt files are read)")
 	fl.StringVar(&f.title, "title", "", "title of a plain IOC list (default: its file name)")
 	fl.StringVar(&f.date, "date", "", "date (YYYY-MM-DD) of a plain IOC list (default: the date in its file name)")
 	fl.BoolVar(&f.allAttributes, "all-attributes", false, "also use MISP attributes that are not flagged to_ids")

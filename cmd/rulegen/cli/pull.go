@@ -19,6 +19,8 @@ import (
 
 type pullFlags struct {
 	feed, misp  string
+	taxii       string
+	collection  string
 	out         string
 	tags        []string
 	since       string
@@ -40,8 +42,8 @@ func newPull(stdout, stderr io.Writer) *cobra.Command {
 func newPullWith(stdout, stderr io.Writer) (*cobra.Command, *pullFlags) {
 	var f pullFlags
 	cmd := &cobra.Command{
-		Use:   "pull (--feed URL | --misp URL) --out DIR [flags]",
-		Short: "Mirror a MISP feed or the events of a MISP instance into a reports directory",
+		Use:   "pull (--feed URL | --misp URL | --taxii URL --collection ID) --out DIR [flags]",
+		Short: "Mirror a MISP feed, a MISP instance or a TAXII collection into a reports directory",
 		Long: `pull keeps a reports directory in sync with where intelligence lives, so that
 generate reads files a repository commits:
   --feed URL   a MISP feed (URL/manifest.json, URL/<uuid>.json): the manifest is
@@ -51,6 +53,10 @@ generate reads files a repository commits:
                from the MISP_KEY environment variable; after the first pull only
                events changed since the newest one pulled are asked for (--full
                asks for all, and removes the events the instance no longer returns)
+  --taxii URL  a TAXII 2.1 API root, with --collection ID: the collection's objects,
+               a page at a time, with $TAXII_TOKEN (bearer) or $TAXII_USER and
+               $TAXII_PASSWORD (basic); later pulls ask for objects added since the
+               last one and merge them into DIR/<ID>.stix.json, one STIX bundle
 DIR gets one <uuid>.json per event ({"Event": ...}, the same bytes for the same
 event) and .rulegen-pull.json, the state the next pull resumes from: commit both.
 A pull that fails leaves DIR as it was.`,
@@ -60,7 +66,7 @@ A pull that fails leaves DIR as it was.`,
 			if err != nil {
 				return err
 			}
-			if f.feed != "" || f.misp != "" || conf == nil || len(conf.Pull) == 0 {
+			if f.feed != "" || f.misp != "" || f.taxii != "" || conf == nil || len(conf.Pull) == 0 {
 				return runPull(cmd.Context(), stdout, stderr, f)
 			}
 			return pullConfigured(cmd, conf, stdout, stderr)
@@ -69,6 +75,8 @@ A pull that fails leaves DIR as it was.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.feed, "feed", "", "pull the MISP feed at `URL`")
 	fl.StringVar(&f.misp, "misp", "", "pull from the MISP instance at `URL` (key in $"+source.MISPKeyEnv+")")
+	fl.StringVar(&f.taxii, "taxii", "", "pull from the TAXII 2.1 API root at `URL` (with --collection)")
+	fl.StringVar(&f.collection, "collection", "", "TAXII: the collection's `ID`")
 	fl.StringVarP(&f.out, "out", "o", "reports", "the reports `DIR`")
 	fl.StringArrayVar(&f.tags, "tags", nil, "keep events with any of these tags; !tag excludes (repeatable)")
 	fl.StringVar(&f.since, "since", "", "keep events changed on or after `DATE` (YYYY-MM-DD, RFC 3339 or Unix seconds)")
@@ -90,8 +98,8 @@ func pullConfigured(cmd *cobra.Command, conf *config.Config, stdout, stderr io.W
 	for i, src := range conf.Pull {
 		one, f := newPullWith(stdout, stderr)
 		where := fmt.Sprintf("%s: pull[%d]", conf.Path, i)
-		if len(src["feed"])+len(src["misp"]) != 1 {
-			return usageError{fmt.Errorf("%s: want one source: feed or misp", where)}
+		if len(src["feed"])+len(src["misp"])+len(src["taxii"]) != 1 {
+			return usageError{fmt.Errorf("%s: want one source: feed, misp or taxii", where)}
 		}
 		if err := applySection(one.Flags(), src, where); err != nil {
 			return err
@@ -129,9 +137,13 @@ func runPull(ctx context.Context, stdout, stderr io.Writer, f pullFlags) error {
 	defer bar.stop()
 	opts.OnTotal, opts.Done = bar.start, bar.inputDone
 	var res *source.Result
-	if f.feed != "" {
+	switch {
+	case f.feed != "":
 		res, err = source.PullFeed(ctx, f.feed, opts)
-	} else {
+	case f.taxii != "":
+		creds := source.TAXIICredentials{Token: os.Getenv(source.TAXIITokenEnv), User: os.Getenv(source.TAXIIUserEnv), Password: os.Getenv(source.TAXIIPasswordEnv)}
+		res, err = source.PullTAXII(ctx, f.taxii, f.collection, creds, opts)
+	default:
 		res, err = source.PullMISP(ctx, f.misp, os.Getenv(source.MISPKeyEnv), opts)
 	}
 	bar.stop()
@@ -147,8 +159,20 @@ func runPull(ctx context.Context, stdout, stderr io.Writer, f pullFlags) error {
 
 func (f pullFlags) options() (source.Options, error) {
 	opts := source.Options{Out: f.out, Full: f.full, PageSize: f.pageSize, Client: f.client}
-	if (f.feed == "") == (f.misp == "") {
-		return opts, usageError{fmt.Errorf("pull needs one source: --feed URL or --misp URL")}
+	given := 0
+	for _, src := range []string{f.feed, f.misp, f.taxii} {
+		if src != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return opts, usageError{fmt.Errorf("pull needs one source: --feed URL, --misp URL or --taxii URL")}
+	}
+	if (f.taxii != "") != (f.collection != "") {
+		return opts, usageError{fmt.Errorf("--taxii and --collection go together")}
+	}
+	if f.taxii != "" && (len(f.tags) > 0 || f.org != "") {
+		return opts, usageError{fmt.Errorf("--tags and --org select MISP events: a TAXII collection has neither")}
 	}
 	if f.pageSize <= 0 || f.client.Timeout <= 0 || f.client.MaxBytes <= 0 {
 		return opts, usageError{fmt.Errorf("--page-size, --timeout and --max-bytes must be positive")}
