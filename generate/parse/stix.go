@@ -146,7 +146,8 @@ func (s *stixReader) wholeBundle(b stixBundle, yield func(*report.Report) error)
 		return inputError(report.Pos{File: s.file}, "a STIX bundle without a report object and without dates: nothing to date its rules by")
 	}
 	base := s.file[strings.LastIndexAny(s.file, `/\`)+1:]
-	pseudo.Name = strings.TrimSpace(strings.NewReplacer("_", " ", "-", " ").Replace(strings.TrimSuffix(base, ".json")))
+	base = strings.TrimSuffix(strings.TrimSuffix(base, ".json"), ".stix") // a pulled collection's <id>.stix.json
+	pseudo.Name = strings.TrimSpace(strings.NewReplacer("_", " ", "-", " ").Replace(base))
 	return yield(s.report(pseudo, all))
 }
 

@@ -42,9 +42,9 @@ type observation struct {
 // indicator reads one indicator: its pattern, or why there is none to read.
 func (s *stixReader) indicator(r *report.Report, o *stixObject) {
 	pos := report.Pos{File: s.file, Path: o.path + ".pattern"}
-	obs := observation{labels: o.Labels, toIDS: true,
+	// An indicator is meant for detection unless MISP-STIX's label says its attribute was not.
+	obs := observation{labels: o.Labels, toIDS: mispFlag(o.Labels, "to_ids", true),
 		seen: report.Seen{First: o.ValidFrom, Changed: stixUnix(cmp.Or(o.Modified, o.Created)), Until: o.ValidUntil}}
-	obs.toIDS = mispFlag(o.Labels, "to_ids", true)
 	unusable := func(value, reason string) {
 		r.Attributes = append(r.Attributes, report.Attribute{Type: "stix-pattern", Value: value, Unusable: reason, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos})
 	}

@@ -147,13 +147,16 @@ func sysmonHashes(f report.File) []string {
 const SigmaMaxValues = 100
 
 // References are the report's links. A report without one still names its source, as rule
-// style guides ask: the MISP event by uuid, or "Internal Research" for an analyst's rendering.
+// style guides ask: the MISP event or STIX report by uuid, or "Internal Research" for an
+// analyst's rendering.
 func References(r *report.Report) []string {
 	switch {
 	case len(r.References) > 0:
 		return r.References
 	case r.Format == "misp":
 		return []string{"MISP event " + r.ID}
+	case r.Format == "stix":
+		return []string{"STIX report " + r.ID}
 	}
 	return []string{"Internal Research"}
 }

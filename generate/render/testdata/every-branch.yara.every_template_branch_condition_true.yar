@@ -40,7 +40,7 @@ rule MAL_Every_template_branch_condition_true_C2
     strings:
         $domain0 = "c2.evil-example.net" ascii wide nocase fullword
         $ip0 = "2a03:2880:f10c:83:face:b00c:0:25de" ascii wide fullword
-        $url0 = "http://evil-example.net/a\"b\\c.php" ascii wide nocase
+        $url0 = "http://evil-example.net/a\"b*c.php" ascii wide nocase
     condition:
         any of them
 }

@@ -8,7 +8,7 @@ rule MAL_MISP_STIX_Converter_test_event_with_domain_attribute_d402185f_C2
     meta:
         description = "Detects the command-and-control domains and addresses of MISP-STIX-Converter test event with domain attribute"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report d402185f-c129-4f65-8678-43edb2cee1cf"
         date = "2020-10-25"
         report_id = "d402185f-c129-4f65-8678-43edb2cee1cf"
         id = "889825b7-5bb5-509b-b49c-838ae7e143e7"

@@ -8,7 +8,7 @@ rule MAL_MISP_STIX_Converter_test_event_with_domain_ip_attribute_50bf87fc_C2
     meta:
         description = "Detects the command-and-control domains and addresses of MISP-STIX-Converter test event with domain|ip attribute"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report 50bf87fc-d134-499f-9e26-806cbe89ed37"
         date = "2020-10-25"
         report_id = "50bf87fc-d134-499f-9e26-806cbe89ed37"
         id = "da34536c-1d7c-5a37-a767-ac423245a212"

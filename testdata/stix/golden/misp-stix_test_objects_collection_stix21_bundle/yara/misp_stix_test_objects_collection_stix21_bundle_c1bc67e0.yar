@@ -10,7 +10,7 @@ rule MAL_misp_stix_test_objects_collection_stix21_bundle_c1bc67e0_Hashes
     meta:
         description = "Detects the samples of misp stix test objects collection stix21 bundle by file hash"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report c1bc67e0-634f-4858-96f0-136370687d88"
         date = "2020-10-25"
         report_id = "c1bc67e0-634f-4858-96f0-136370687d88"
         id = "9cf62776-cb74-5a40-93ec-dff5adc09659"
@@ -24,7 +24,7 @@ rule MAL_misp_stix_test_objects_collection_stix21_bundle_c1bc67e0_C2
     meta:
         description = "Detects the command-and-control domains and addresses of misp stix test objects collection stix21 bundle"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report c1bc67e0-634f-4858-96f0-136370687d88"
         date = "2020-10-25"
         report_id = "c1bc67e0-634f-4858-96f0-136370687d88"
         id = "29b28a86-e098-54f9-9b40-2cb349ee85b0"

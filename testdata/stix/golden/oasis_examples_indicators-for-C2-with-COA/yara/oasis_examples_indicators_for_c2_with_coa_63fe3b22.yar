@@ -10,7 +10,7 @@ rule MAL_oasis_examples_indicators_for_C2_with_COA_63fe3b22_Hashes
     meta:
         description = "Detects the samples of oasis examples indicators for C2 with COA by file hash"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report 63fe3b22-0201-47cf-85d0-97c02164528d"
         date = "2017-01-27"
         malware_family = "Poison Ivy"
         report_id = "63fe3b22-0201-47cf-85d0-97c02164528d"

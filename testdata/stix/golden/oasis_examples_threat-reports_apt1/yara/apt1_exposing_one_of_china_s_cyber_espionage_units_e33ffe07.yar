@@ -10,7 +10,7 @@ rule MAL_APT1_Exposing_One_of_China_s_Cyber_Espionage_Units_e33ffe07_Hashes
     meta:
         description = "Detects the samples of APT1: Exposing One of China's Cyber Espionage Units by file hash"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report e33ffe07-2f4c-48d8-b0af-ee2619d765cf"
         date = "2013-02-19"
         malware_family = "AURIGA"
         report_id = "e33ffe07-2f4c-48d8-b0af-ee2619d765cf"
@@ -29,7 +29,7 @@ rule MAL_APT1_Exposing_One_of_China_s_Cyber_Espionage_Units_e33ffe07_C2
     meta:
         description = "Detects the command-and-control domains and addresses of APT1: Exposing One of China's Cyber Espionage Units"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report e33ffe07-2f4c-48d8-b0af-ee2619d765cf"
         date = "2013-02-19"
         malware_family = "AURIGA"
         report_id = "e33ffe07-2f4c-48d8-b0af-ee2619d765cf"

@@ -8,7 +8,7 @@ rule MAL_Poison_Ivy_Assessing_Damage_and_Extracting_Intelligence_f2b63e80_C2
     meta:
         description = "Detects the command-and-control domains and addresses of Poison Ivy: Assessing Damage and Extracting Intelligence"
         author = "rulegen"
-        reference = "Internal Research"
+        reference = "STIX report f2b63e80-b523-4747-a069-35c002c690db"
         date = "2013-08-21"
         malware_family = "PIVY Variant (0323de551aa10ca6221368c4a73732e6,)"
         malware_family = "PIVY Variant (08709f35581e0958d1ca4e50b7d86dba)"
