@@ -61,7 +61,11 @@ type stixObject struct {
 	Definition       struct {
 		TLP string `json:"tlp"`
 	} `json:"definition"`
-	Extensions map[string]struct {
+	// MISP-STIX writes an attribute STIX has no object for as x-misp-attribute.
+	MISPType     string `json:"x_misp_type"`
+	MISPValue    string `json:"x_misp_value"`
+	MISPCategory string `json:"x_misp_category"`
+	Extensions   map[string]struct {
 		TLP2 string `json:"tlp_2_0"`
 	} `json:"extensions"`
 
@@ -185,6 +189,9 @@ func (s *stixReader) report(o *stixObject, refs []string) *report.Report {
 			s.indicator(r, m)
 		case m.Type == "observed-data":
 			s.observedData(r, m)
+		case m.Type == "x-misp-attribute":
+			r.Attributes = append(r.Attributes, report.Attribute{Type: m.MISPType, Value: m.MISPValue, Category: m.MISPCategory,
+				ToIDS: mispFlag(m.Labels, "to_ids", false), Pos: report.Pos{File: s.file, Path: m.path}})
 		case observableTypes[m.Type] && !observed[m.ID]:
 			s.observable(r, m.raw, m.path, observation{labels: m.Labels})
 		}

@@ -96,6 +96,9 @@ func TestSTIXReportContext(t *testing.T) {
 			t.Errorf("Talos: no tag %s in %q", want, talos.Tags)
 		}
 	}
+	if !slices.Contains(values(talos), "text=NetSupport RAT") { // MISP-STIX's x-misp-attribute
+		t.Errorf("Talos: the x-misp-attribute is not read")
+	}
 	if slices.ContainsFunc(talos.Tags, func(s string) bool { return strings.HasPrefix(s, "misp:") }) {
 		t.Errorf("MISP-STIX's bookkeeping labels kept: %q", talos.Tags)
 	}
