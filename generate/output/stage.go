@@ -386,4 +386,37 @@ func removeEmptyParents(root, dir string) {
 }
 
 // Discard removes the stage and everything in it.
-func (s *Stage) Discard() error { return os.RemoveAll(s.dir) }
+func (s *Stage) Discard() error { return removeTree(s.dir) }
+
+// removeTree removes dir and everything in it, the entries two levels down a few at a time:
+// after a swap dir is the old tree, tens of thousands of files for a large feed, and one
+// remover leaves the other cores idle at the end of every run.
+func removeTree(dir string) error {
+	top, err := os.ReadDir(dir)
+	if err != nil {
+		return os.RemoveAll(dir)
+	}
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range carryWorkers {
+		wg.Go(func() {
+			for p := range jobs {
+				os.RemoveAll(p) // what fails here, the RemoveAll of dir reports
+			}
+		})
+	}
+	for _, e := range top {
+		p := filepath.Join(dir, e.Name())
+		children, err := os.ReadDir(p)
+		if !e.IsDir() || err != nil {
+			jobs <- p
+			continue
+		}
+		for _, c := range children {
+			jobs <- filepath.Join(p, c.Name())
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return os.RemoveAll(dir)
+}

@@ -152,18 +152,20 @@ func factorDomains(domains []string) ([]domainFamily, []string) {
 	return families, rest
 }
 
-// coreHolders maps every dot-free substring of at least minCore characters to the domains that
-// hold it, in domain order.
+// coreHolders maps every dot-free substring of at least minCore characters that could make a
+// family to the domains that hold it, in domain order. A core held by minFamily domains has
+// each of its minCore-character grams held by as many, so only the runs of such grams in a
+// label are expanded: in a list of unrelated domains that is almost nothing.
 func coreHolders(domains []string) map[string][]string {
+	plain := slices.DeleteFunc(slices.Clone(domains), func(d string) bool { return !plainDomain(d) }) // others are never factored
+	shared := gramsShared(plain)
 	holders := map[string][]string{}
-	for _, d := range domains {
-		if !plainDomain(d) {
-			continue // never factored
-		}
+	for _, d := range plain {
 		seen := map[string]bool{}
 		for _, label := range strings.Split(d, ".") {
-			for i := 0; i < len(label); i++ {
-				for j := i + minCore; j <= len(label); j++ {
+			for i := 0; i+minCore <= len(label); i++ {
+				// label[i:j] is a candidate while every gram in it is shared.
+				for j := i + minCore; j <= len(label) && shared[label[j-minCore:j]]; j++ {
 					if c := label[i:j]; !seen[c] {
 						seen[c] = true
 						holders[c] = append(holders[c], d)
@@ -173,6 +175,29 @@ func coreHolders(domains []string) map[string][]string {
 		}
 	}
 	return holders
+}
+
+// gramsShared says which minCore-character grams of labels at least minFamily domains hold.
+func gramsShared(domains []string) map[string]bool {
+	count := map[string]int{}
+	for _, d := range domains {
+		seen := map[string]bool{}
+		for _, label := range strings.Split(d, ".") {
+			for i := 0; i+minCore <= len(label); i++ {
+				if g := label[i : i+minCore]; !seen[g] {
+					seen[g] = true
+					count[g]++
+				}
+			}
+		}
+	}
+	shared := map[string]bool{}
+	for g, n := range count {
+		if n >= minFamily {
+			shared[g] = true
+		}
+	}
+	return shared
 }
 
 // bestCore finds the untried core held by the most remaining domains (the longest on a tie,

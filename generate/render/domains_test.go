@@ -1,6 +1,8 @@
 package render
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strings"
@@ -84,6 +86,57 @@ func TestFamiliesInEveryLayoutButReadable(t *testing.T) {
 	for layout, want := range map[Layout]int{LayoutFast: 2, LayoutFeed: 2, LayoutReadable: 0} {
 		if got := len(c2Rules(domains, nil, nil, layout, newC2Modifiers(false, CaseAny))[0].Families); got != want {
 			t.Errorf("%s layout: %d family expressions, want %d", layout, got, want)
+		}
+	}
+}
+
+// coreHolders expands only the runs of shared grams; factoring with it must choose exactly the
+// families that every substring would give. everySubstring is the plain definition.
+func TestCoreHoldersPruningChangesNothing(t *testing.T) {
+	everySubstring := func(domains []string) map[string][]string {
+		holders := map[string][]string{}
+		for _, d := range domains {
+			if !plainDomain(d) {
+				continue
+			}
+			seen := map[string]bool{}
+			for _, label := range strings.Split(d, ".") {
+				for i := 0; i < len(label); i++ {
+					for j := i + minCore; j <= len(label); j++ {
+						if c := label[i:j]; !seen[c] {
+							seen[c] = true
+							holders[c] = append(holders[c], d)
+						}
+					}
+				}
+			}
+		}
+		return holders
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []string{"update", "cdn", "secure", "login", "mail", "api", "static", "check", "drop", "top", "files"}
+	tlds := []string{"com", "net", "org", "info", "ru"}
+	for round := range 200 {
+		var domains []string
+		for range 4 + rng.IntN(60) {
+			name := words[rng.IntN(len(words))] + words[rng.IntN(len(words))]
+			if rng.IntN(3) == 0 {
+				name = fmt.Sprintf("%s%d", name, rng.IntN(9))
+			}
+			domains = append(domains, name+"."+tlds[rng.IntN(len(tlds))])
+		}
+		slices.Sort(domains)
+		domains = slices.Compact(domains)
+		want, got := everySubstring(domains), coreHolders(domains)
+		for c, hs := range got {
+			if !slices.Equal(hs, want[c]) {
+				t.Fatalf("round %d: core %q held by %v, want %v", round, c, hs, want[c])
+			}
+		}
+		for c, hs := range want {
+			if _, kept := got[c]; !kept && len(hs) >= minFamily {
+				t.Fatalf("round %d: core %q of %d domains pruned", round, c, len(hs))
+			}
 		}
 	}
 }

@@ -176,6 +176,35 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// Check reuses its compilers, each check in a namespace of its own: checks see nothing of
+// each other (a rule name used by an earlier check is no duplicate, an earlier global rule
+// does not leak in), within a check a name used twice still fails, and a check after a failed
+// one is judged afresh — hundreds of times over, past every compiler's retirement.
+func TestCheckReusesCompilersInIsolation(t *testing.T) {
+	if !yara.Available {
+		t.Skip("no cgo")
+	}
+	for i := range 300 {
+		switch i % 3 {
+		case 0:
+			names, err := yara.Check(yara.Source{Name: "same.yar", Text: "global rule G { condition: filesize > 10 }\nrule Same { strings: $a = \"abcdef\" condition: $a }\n"})
+			if err != nil || strings.Join(names, ",") != "G,Same" {
+				t.Fatalf("check %d: %v, %v", i, names, err)
+			}
+		case 1:
+			_, err := yara.Check(yara.Source{Name: "dup.yar", Text: "rule Same { condition: true }\nrule Same { condition: true }\n"})
+			if err == nil || !strings.Contains(err.Error(), "duplicated identifier") {
+				t.Fatalf("check %d: a name twice in one check: %v", i, err)
+			}
+		case 2:
+			_, err := yara.Check(yara.Source{Name: "uses-g.yar", Text: "rule H { condition: G }\n"})
+			if err == nil || !strings.Contains(err.Error(), "undefined identifier") {
+				t.Fatalf("check %d: an earlier check's rule is visible: %v", i, err)
+			}
+		}
+	}
+}
+
 // TestCommittedRulesInYARAX compiles the committed rules and the render goldens in YARA-X, with
 // no error and no warning, and scans the fixtures, the bundled reports and events and the
 // goldens (text full of the indicators) with both engines: each file matches the same rules.
