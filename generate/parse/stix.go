@@ -76,7 +76,7 @@ type stixObject struct {
 // IsSTIXBundle says whether JSON data is a STIX bundle: its top-level "type" is "bundle". It
 // stops at the first key of a MISP document, so that sniffing costs MISP feeds nothing.
 func IsSTIXBundle(data []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return false
 	}
@@ -118,6 +118,12 @@ func STIX(name string, data []byte, yield func(*report.Report) error) error {
 		}
 		if o.Type == "" || o.ID == "" {
 			return inputError(report.Pos{File: name, Path: o.path}, "a STIX object without a type or an id")
+		}
+		if prev, ok := s.byID[o.ID]; ok { // versions of one object: the newest counts
+			if stixUnix(o.Modified) >= stixUnix(prev.Modified) {
+				*prev = *o
+			}
+			continue
 		}
 		s.objects = append(s.objects, o)
 		s.byID[o.ID] = o

@@ -1,6 +1,7 @@
 package parse_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,6 +190,53 @@ func TestSTIXPatterns(t *testing.T) {
 	}
 	if r.Objects[0].Attributes[0].Seen.Until != "2024-06-01T00:00:00Z" {
 		t.Errorf("valid_until is not kept: %+v", r.Objects[0].Attributes[0].Seen)
+	}
+}
+
+// Two versions of one indicator in a bundle: the newer is read, once; a byte-order mark does
+// not hide a bundle.
+func TestSTIXVersions(t *testing.T) {
+	bundle := "\ufeff" + `{"type": "bundle", "id": "bundle--0b5b2a25-0000-4000-8000-00000000000a", "objects": [
+ {"type": "report", "id": "report--0b5b2a25-0000-4000-8000-00000000000b", "name": "Versions", "published": "2024-05-01T00:00:00Z", "object_refs": ["indicator--1"]},
+ {"type": "indicator", "id": "indicator--1", "modified": "2024-05-02T00:00:00Z", "pattern": "[domain-name:value = 'new.example-c2.net']"},
+ {"type": "indicator", "id": "indicator--1", "modified": "2024-05-01T00:00:00Z", "pattern": "[domain-name:value = 'old.example-c2.net']"}
+]}`
+	if parse.Sniff([]byte(bundle)) != parse.FormatSTIX {
+		t.Fatal("a bundle after a byte-order mark is not sniffed as STIX")
+	}
+	r, err := parse.Bytes("versions.json", []byte(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := values(r); !slices.Equal(got, []string{"domain=new.example-c2.net"}) {
+		t.Errorf("values %q, want the newer version only", got)
+	}
+}
+
+// A long IN is a list of indicators; an AND of ORs that would multiply past the bound is
+// skipped with the reason instead of expanding.
+func TestSTIXExpansionBounds(t *testing.T) {
+	var ips, ors []string
+	for i := range 2000 {
+		ips = append(ips, fmt.Sprintf("'198.51.%d.%d'", i/250, i%250+1))
+	}
+	for i := range 11 { // 2^11 combinations
+		ors = append(ors, fmt.Sprintf("(file:name = 'a%d.exe' OR file:name = 'b%d.exe')", i, i))
+	}
+	bundle := fmt.Sprintf(`{"type": "bundle", "id": "bundle--0b5b2a25-0000-4000-8000-00000000000c", "objects": [
+ {"type": "indicator", "id": "indicator--1", "created": "2024-05-01T00:00:00Z", "pattern": "[ipv4-addr:value IN (%s)]"},
+ {"type": "indicator", "id": "indicator--2", "created": "2024-05-01T00:00:00Z", "pattern": "[%s]"}]}`,
+		strings.Join(ips, ", "), strings.Join(ors, " AND "))
+	r, err := parse.Bytes("bounds.json", []byte(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := values(r)
+	if len(got) != 2001 || !slices.Contains(got, "ip-dst=198.51.7.250") {
+		t.Fatalf("%d values", len(got))
+	}
+	if last := got[len(got)-1]; !strings.Contains(last, "more than 1024 combinations") || !strings.HasPrefix(last, "stix-pattern=[(file:name") {
+		t.Errorf("the AND of ORs: %.200s", last)
 	}
 }
 

@@ -21,8 +21,8 @@ import (
 // ranges, negations, qualifiers, FOLLOWEDBY) becomes an attribute that normalize skips with
 // the reason.
 
-// maxConjunctions bounds the expansion of one pattern: (a OR b) AND (c OR d) AND … doubles
-// with every term.
+// maxConjunctions bounds the expansion of an AND: (a OR b) AND (c OR d) AND … doubles with
+// every term. A plain OR or IN grows only with the pattern's length, and is not bounded.
 const maxConjunctions = 1024
 
 // conjunction is the equalities one observed object must show, or why it cannot be a rule.
@@ -87,8 +87,10 @@ func conjunctions(e stixpattern.Expr, pattern string) []conjunction {
 	switch e := e.(type) {
 	case stixpattern.Observation:
 		out := testConjunctions(e.Test)
-		if len(out) > maxConjunctions {
-			return []conjunction{{unusable: fmt.Sprintf("a pattern of more than %d alternatives", maxConjunctions), value: pattern}}
+		for i := range out {
+			if out[i].unusable != "" && out[i].value == "" {
+				out[i].value = pattern // about the whole expression, not one comparison
+			}
 		}
 		return out
 	case stixpattern.Qualified:
@@ -132,10 +134,11 @@ func testConjunctions(t stixpattern.Test) []conjunction {
 		}
 		out := []conjunction{{}}
 		for _, term := range t.Terms {
-			out = product(out, testConjunctions(term))
-			if len(out) > maxConjunctions {
-				return out
+			next := testConjunctions(term)
+			if len(out)*len(next) > maxConjunctions {
+				return []conjunction{{unusable: fmt.Sprintf("an AND of ORs with more than %d combinations", maxConjunctions)}}
 			}
+			out = product(out, next)
 		}
 		return out
 	}
