@@ -245,10 +245,10 @@ func (s *stixReader) tags(o *stixObject, members []*stixObject) []string {
 			if c.IsFamily != nil && !*c.IsFamily {
 				continue // an instance, such as "PIVY Variant (<md5>)": not a family name
 			}
-			tags = append(tags, fmt.Sprintf("misp-galaxy:mitre-malware=%q", c.Name))
+			tags = append(tags, `misp-galaxy:mitre-malware="`+c.Name+`"`) // as MISP writes it, unescaped
 		case "attack-pattern":
 			if id := attackID(c); id != "" {
-				tags = append(tags, fmt.Sprintf("misp-galaxy:mitre-attack-pattern=%q", strings.TrimSuffix(c.Name, " - "+id)+" - "+id))
+				tags = append(tags, `misp-galaxy:mitre-attack-pattern="`+strings.TrimSuffix(c.Name, " - "+id)+" - "+id+`"`)
 			}
 		}
 	}

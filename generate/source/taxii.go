@@ -74,7 +74,13 @@ func PullTAXII(ctx context.Context, apiRoot, collection string, creds TAXIICrede
 		if objects, err = readCollection(opts.Out, collection); err != nil {
 			return nil, err
 		}
+		// Without the bundle the last pull wrote, what was added before is gone: pull it all.
+		incremental = objects != nil
+	}
+	if incremental {
 		m.next.AddedAfter = m.state.AddedAfter
+	} else {
+		objects = map[string]json.RawMessage{}
 	}
 	for id, ts := range m.state.Events {
 		if _, kept := objects[id]; kept {
@@ -232,13 +238,13 @@ func stixTime(values ...string) int64 {
 	return 0
 }
 
-// readCollection reads the objects a previous pull kept.
+// readCollection reads the objects a previous pull kept; nil when there is no such file.
 func readCollection(dir, collection string) (map[string]json.RawMessage, error) {
-	objects := map[string]json.RawMessage{}
 	data, err := readIfExists(dir, CollectionFile(collection))
 	if err != nil || data == nil {
-		return objects, err
+		return nil, err
 	}
+	objects := map[string]json.RawMessage{}
 	var b struct{ Objects []json.RawMessage }
 	if err := json.Unmarshal(data, &b); err != nil {
 		return nil, fmt.Errorf("%s: not the bundle a pull wrote (remove it, or pull with --full): %v", CollectionFile(collection), err)

@@ -187,6 +187,18 @@ func TestTAXIIPull(t *testing.T) {
 	if reports := readReports(t, out); len(reports) != 3 {
 		t.Errorf("%d reports after the Poison Ivy report was added, want 3", len(reports))
 	}
+
+	// The bundle removed by hand: the next pull asks for everything again.
+	if err := os.Remove(filepath.Join(out, source.CollectionFile(taxiiCollection))); err != nil {
+		t.Fatal(err)
+	}
+	s.asked = nil
+	if res, err = pullTAXII(t, s, out, bearer); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(s.asked[0], "added_after") || len(readReports(t, out)) != 3 {
+		t.Errorf("a pull without the last bundle: %s, asked %q", res, s.asked)
+	}
 }
 
 func TestTAXIIServedAsOneBundle(t *testing.T) {
