@@ -64,13 +64,14 @@ func TestSTIXTalosBundle(t *testing.T) {
 		t.Errorf("report %q %s %s %s", r.Title, r.Date, r.ID, r.Format)
 	}
 	got := values(r)
-	// network-traffic's destination with its type becomes an ip-port object; the blog link
-	// (observed data in MISP's External analysis category) a reference.
+	// Talos exports through MISP-STIX, whose labels name each indicator's MISP type: the
+	// network-traffic destination is read back as MISP's ip-dst; the blog link (observed data
+	// in MISP's External analysis category) is a reference.
 	for _, want := range []string{
 		"sha256=13252199b18d5257a60f57de95d8c6be7d7973df7f957bca8c2f31e15fcc947b",
 		"domain=strepsils.top",
 		"url=http://94.103.85.47/dashboard/usa.bin",
-		"ip-port{ip-dst=94.103.85.47}",
+		"ip-dst=94.103.85.47",
 		"link=https://blog.talosintelligence.com/gophish-powerrat-dcrat/",
 	} {
 		if !slices.Contains(got, want) {
@@ -125,7 +126,7 @@ func TestSTIXReportContext(t *testing.T) {
 	if len(events) != 4 {
 		t.Fatalf("%d reports from the events collection, want its 4 groupings", len(events))
 	}
-	if got := values(events[2]); !slices.Contains(got, "domain-ip{domain=circl.lu ip=149.13.33.14}") {
+	if got := values(events[2]); !slices.Contains(got, "domain|ip=circl.lu|149.13.33.14") {
 		t.Errorf("domain with resolves_to_refs: %q", got)
 	}
 	objects := readSTIX(t, "misp-stix_test_objects_collection_stix21_bundle.json")

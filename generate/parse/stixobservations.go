@@ -48,12 +48,13 @@ func (s *stixReader) indicator(r *report.Report, o *stixObject) {
 	unusable := func(value, reason string) {
 		r.Attributes = append(r.Attributes, report.Attribute{Type: "stix-pattern", Value: value, Unusable: reason, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos})
 	}
+	mispType := mispLabel(o.Labels, "type")
 	switch pt := strings.ToLower(o.PatternType); {
 	case o.Revoked:
 		unusable(o.Pattern, "revoked by its producer")
 		return
 	case pt == "yara" || pt == "sigma": // an analyst's own rule, passed through as MISP's would be
-		r.Attributes = append(r.Attributes, report.Attribute{Type: pt, Value: o.Pattern, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos})
+		r.Attributes = append(r.Attributes, report.Attribute{Type: pt, Value: unbracketed(o.Pattern), ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos})
 		return
 	case pt != "" && pt != "stix":
 		unusable(o.Pattern, fmt.Sprintf("pattern_type %q: rulegen reads STIX patterns, YARA and Sigma", o.PatternType))
@@ -64,7 +65,8 @@ func (s *stixReader) indicator(r *report.Report, o *stixObject) {
 		unusable(o.Pattern, "STIX pattern: "+err.Error())
 		return
 	}
-	for _, c := range conjunctions(p.Observations, o.Pattern) {
+	conjs := conjunctions(p.Observations, o.Pattern)
+	for _, c := range conjs {
 		if c.unusable != "" {
 			unusable(c.value, c.unusable)
 			continue
@@ -72,6 +74,11 @@ func (s *stixReader) indicator(r *report.Report, o *stixObject) {
 		var facts []fact
 		for _, t := range c.tests {
 			facts = append(facts, fact{prop: t.Path.Property(), value: t.Values[0].Value})
+		}
+		if v, ok := mispExported(mispType, facts); ok && len(conjs) == 1 && mispType != "" {
+			r.Attributes = append(r.Attributes, report.Attribute{Type: mispType, Value: v, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos,
+				Category: mispLabel(o.Labels, "category")})
+			continue
 		}
 		typ := c.tests[0].Path.Type
 		if other := slices.IndexFunc(c.tests, func(t stixpattern.Comparison) bool { return t.Path.Type != typ }); other >= 0 {
@@ -408,25 +415,7 @@ func translate(typ string, facts []fact, attr func(typ, rel, value string) repor
 	}
 	switch typ {
 	case "file":
-		for _, f := range facts {
-			switch {
-			case strings.HasPrefix(f.prop, "hashes."):
-				alg := hashAlgorithm(f.prop)
-				attrs = append(attrs, attr(alg, alg, f.value))
-			case f.prop == "name":
-				attrs = append(attrs, attr("filename", "filename", f.value))
-			case f.prop == "size":
-				attrs = append(attrs, attr("size-in-bytes", "size-in-bytes", f.value))
-			case f.prop == "parent_directory_ref.path":
-				attrs = append(attrs, attr("text", "path", f.value))
-			default:
-				return nil, "", unknown(f)
-			}
-		}
-		if len(attrs) == 1 && attrs[0].Relation != "size-in-bytes" && attrs[0].Relation != "path" {
-			return attrs, "", ""
-		}
-		return attrs, "file", ""
+		return fileFacts(facts, attr, unknown)
 	case "domain-name":
 		for _, f := range facts {
 			switch f.prop {
@@ -459,6 +448,39 @@ func translate(typ string, facts []fact, attr func(typ, rel, value string) repor
 		return nil, "", "e-mail message: rules for files and endpoint logs do not see mail"
 	}
 	return nil, "", fmt.Sprintf("STIX object type %s: rulegen writes no rule for it", typ)
+}
+
+// fileFacts reads a file's hashes, name, size and directory. A name with one hash is MISP's
+// filename|<hash> (whatever the hash, as MISP exports that attribute); more make a file object.
+func fileFacts(facts []fact, attr func(typ, rel, value string) report.Attribute, unknown func(fact) string) ([]report.Attribute, string, string) {
+	var attrs []report.Attribute
+	var name, hash *report.Attribute
+	for _, f := range facts {
+		switch {
+		case strings.HasPrefix(f.prop, "hashes."):
+			alg := hashAlgorithm(f.prop)
+			attrs = append(attrs, attr(alg, alg, f.value))
+			hash = &attrs[len(attrs)-1]
+		case f.prop == "name":
+			attrs = append(attrs, attr("filename", "filename", f.value))
+			name = &attrs[len(attrs)-1]
+		case f.prop == "size":
+			attrs = append(attrs, attr("size-in-bytes", "size-in-bytes", f.value))
+		case f.prop == "parent_directory_ref.path":
+			attrs = append(attrs, attr("text", "path", f.value))
+		case strings.HasPrefix(f.prop, "content_ref."):
+			// the sample's own bytes (MISP's malware-sample): its hashes name it already
+		default:
+			return nil, "", unknown(f)
+		}
+	}
+	switch {
+	case len(attrs) == 2 && name != nil && hash != nil:
+		return []report.Attribute{attr("filename|"+hash.Type, "", name.Value+"|"+hash.Value)}, "", ""
+	case len(attrs) == 1 && attrs[0].Relation != "size-in-bytes" && attrs[0].Relation != "path":
+		return attrs, "", ""
+	}
+	return attrs, "file", ""
 }
 
 // hashAlgorithm names a hashes key as MISP's attribute types do: MD5, 'SHA-1', SHA256 and

@@ -112,6 +112,7 @@ rule MAL_Threat_actor_abuses_Gophish_to_deliver_new_PowerRAT_and_DCRAT_6824ec44_
         covered = "http://disk-yanbex.ru/?rid=rkWcEHc (matched by disk-yanbex.ru)"
         covered = "http://disk-yanbex.ru/track (matched by disk-yanbex.ru)"
         covered = "http://strepsils.top/VideoVm_requestMultiTestLocal.php (matched by strepsils.top)"
+        covered = "https://disk-yanbex.ru/%D0%9F%D0%B8%D1%81%D1%8C%D0%BC%D0%BE_%D0%BE_%D1%81%D0%BC%D0%B5%D0%BD%D0%B5_%D0%B1%D0%B0%D0%BD%D0%BA%D0%BE%D0%B2%D1%81%D0%BA%D0%B8%D1%85_%D1%80%D0%B5%D0%BA%D0%B2%D0%B8%D0%B7%D0%B8%D1%82%D0%BE%D0%B2.docx (matched by disk-yanbex.ru)"
         covered = "https://disk-yanbex.ru/?rid=AWPhNIa (matched by disk-yanbex.ru)"
         covered = "https://disk-yanbex.ru/?rid=DAoIXK1 (matched by disk-yanbex.ru)"
         covered = "https://disk-yanbex.ru/?rid=d5Rd7Z0 (matched by disk-yanbex.ru)"

@@ -1,0 +1,129 @@
+package normalize_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// MISP-STIX documents, for every MISP attribute type, the attribute and the STIX indicator
+// MISP exports it as. Read both ways, each must give the same indicators: the STIX reader is
+// held to MISP's own reading of its export.
+func TestMISPAndItsSTIXExportAgree(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(golden.RepoRoot(t), "testdata", "stix", "misp-stix-mapping", "misp_attributes_to_stix21.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mapping map[string]struct {
+		MISP map[string]any
+		STIX json.RawMessage
+	}
+	if err := json.Unmarshal(raw, &mapping); err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, typ := range slices.Sorted(mapsKeys(mapping)) {
+		entry := mapping[typ]
+		indicator := indicatorOf(entry.STIX)
+		if indicator == nil {
+			continue // exported as observed data only: not meant for detection
+		}
+		attr := entry.MISP
+		attr["to_ids"] = true
+		fromMISP := normalized(t, typ+".misp.json", map[string]any{"Event": map[string]any{
+			"uuid": "91ae0a21-0000-4000-8000-000000000001", "info": typ, "date": "2020-10-25", "Attribute": []any{attr}}})
+		bundle := func(o map[string]any) map[string]any {
+			return map[string]any{"type": "bundle", "id": "bundle--91ae0a21-0000-4000-8000-000000000002", "objects": []any{o}}
+		}
+		fromSTIX := normalized(t, typ+".stix.json", bundle(indicator))
+		compared++
+		if !slices.Equal(fromMISP, fromSTIX) {
+			t.Errorf("%s: MISP %q gives %q; its STIX export %s gives %q", typ, attr["value"], fromMISP, indicator["pattern"], fromSTIX)
+		}
+		// Without MISP's labels the pattern alone speaks, as it does to any STIX reader: it
+		// says the same except where the export loses what MISP meant.
+		delete(indicator, "labels")
+		plain := normalized(t, typ+".plain.json", bundle(indicator))
+		if why, lost := lostInExport[typ]; lost == slices.Equal(fromMISP, plain) {
+			t.Errorf("%s without labels: %q, MISP %q (listed as lost in the export: %v %s)", typ, plain, fromMISP, lost, why)
+		}
+	}
+	if compared < 60 {
+		t.Errorf("only %d types compared", compared)
+	}
+}
+
+// lostInExport are the MISP types whose meaning the STIX pattern alone does not carry.
+var lostInExport = map[string]string{
+	"ip-src":              "MISP's ip-src is the attacker's address; network-traffic's src_ref is a connection's own side",
+	"ip-src|port":         "the same, with a port",
+	"link":                "a reference to MISP, a URL to STIX",
+	"uri":                 "MISP reads no rule from a uri; STIX has a url",
+	"regkey":              "MISP's regkey ends in a value name; STIX's key is a key",
+	"regkey|value":        `the export writes % as \%`,
+	"sha512/256":          "exported under the key SHA-256",
+	"filename|sha512/256": "exported under the key SHA-256",
+	"attachment":          "a file the event carries to MISP, a file of that name to STIX",
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// indicatorOf finds the indicator among an entry's STIX objects (one object or a list).
+func indicatorOf(stix json.RawMessage) map[string]any {
+	var list []map[string]any
+	if json.Unmarshal(stix, &list) != nil {
+		var one map[string]any
+		if json.Unmarshal(stix, &one) != nil {
+			return nil
+		}
+		list = []map[string]any{one}
+	}
+	for _, o := range list {
+		if o["type"] == "indicator" {
+			return o
+		}
+	}
+	return nil
+}
+
+// normalized parses and normalises one document and lists what rules would detect, or the
+// reason each value is skipped.
+func normalized(t *testing.T, name string, doc map[string]any) []string {
+	t.Helper()
+	data, _ := json.Marshal(doc)
+	r, err := parse.Bytes(name, data)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := normalize.Report(r, normalize.Options{}); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	out := r.Values()
+	if len(out) == 0 {
+		out = []string{"nothing"}
+	}
+	for _, y := range r.YARARules {
+		out = append(out, "yara "+strings.Fields(y.Value)[1])
+	}
+	for range r.SigmaRules {
+		out = append(out, "sigma")
+	}
+	_ = report.Skipped{}
+	return out
+}
