@@ -413,6 +413,12 @@ func translate(typ string, facts []fact, attr func(typ, rel, value string) repor
 	unknown := func(f fact) string {
 		return fmt.Sprintf("%s:%s: not a property rulegen writes rules for", typ, f.prop)
 	}
+	facts = slices.DeleteFunc(slices.Clone(facts), func(f fact) bool {
+		// MISP-STIX's custom properties repeat parts of the object (a URL's host, a domain's
+		// hostname) or describe it (a PE's sections): a rule has the object itself.
+		last := f.prop[strings.LastIndexAny(f.prop, ".]")+1:]
+		return strings.HasPrefix(last, "x_misp_") || strings.HasPrefix(f.prop, peExtension) && f.prop != peExtension+"imphash"
+	})
 	switch typ {
 	case "file":
 		return fileFacts(facts, attr, unknown)
@@ -470,6 +476,8 @@ func fileFacts(facts []fact, attr func(typ, rel, value string) report.Attribute,
 			attrs = append(attrs, attr("text", "path", f.value))
 		case strings.HasPrefix(f.prop, "content_ref."):
 			// the sample's own bytes (MISP's malware-sample): its hashes name it already
+		case f.prop == peExtension+"imphash":
+			attrs = append(attrs, attr("imphash", "imphash", f.value))
 		default:
 			return nil, "", unknown(f)
 		}
@@ -482,6 +490,9 @@ func fileFacts(facts []fact, attr func(typ, rel, value string) report.Attribute,
 	}
 	return attrs, "file", ""
 }
+
+// peExtension is the start of the properties of a file's PE header.
+const peExtension = "extensions.'windows-pebinary-ext'."
 
 // hashAlgorithm names a hashes key as MISP's attribute types do: MD5, 'SHA-1', SHA256 and
 // sha256 are all md5, sha1, sha256.
