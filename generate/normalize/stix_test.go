@@ -2,6 +2,7 @@ package normalize_test
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,7 +40,7 @@ func TestMISPObjectsAndTheirSTIXExportAgree(t *testing.T) {
 	}
 	read := map[string]bool{"file": true, "domain-ip": true, "ip-port": true, "network-connection": true, "url": true,
 		"pe & pe-sections": true, "image": true, "hashlookup": true, "lnk": true}
-	for _, name := range slices.Sorted(mapsKeys(mapping)) {
+	for _, name := range slices.Sorted(maps.Keys(mapping)) {
 		entry := mapping[name]
 		indicator := indicatorOf(entry.STIX)
 		if indicator == nil || indicator["pattern_type"] != nil && indicator["pattern_type"] != "stix" {
@@ -85,7 +86,7 @@ func compareExports(t *testing.T, raw []byte, atLeast int) {
 		t.Fatal(err)
 	}
 	compared := 0
-	for _, typ := range slices.Sorted(mapsKeys(mapping)) {
+	for _, typ := range slices.Sorted(maps.Keys(mapping)) {
 		entry := mapping[typ]
 		indicator := indicatorOf(entry.STIX)
 		if indicator == nil {
@@ -140,16 +141,6 @@ var lostInExport = map[string]string{
 	"sha512/256":          "exported under the key SHA-256",
 	"filename|sha512/256": "exported under the key SHA-256",
 	"attachment":          "a file the event carries to MISP, a file of that name to STIX",
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // indicatorOf finds the indicator among an entry's STIX objects (one object or a list).
