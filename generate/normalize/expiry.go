@@ -167,9 +167,7 @@ func newExpirer(r *report.Report, policy Expiry) (*expirer, bool) {
 		if d, ok := firstOf(a.Seen, stated, changed); ok {
 			e.seen[a.Pos.Path] = d
 		}
-		if until, ok := isoDate(a.Seen.Until); ok && a.Seen.Until != "" {
-			e.until[a.Pos.Path] = until
-		}
+		e.noteUntil(a)
 	}
 	for _, o := range r.Objects {
 		// An object (a file, a connection) is as new as it says, or as its newest part says;
@@ -191,12 +189,17 @@ func newExpirer(r *report.Report, policy Expiry) (*expirer, bool) {
 			if d, ok := stated(a.Seen); ok {
 				e.seen[a.Pos.Path] = d
 			}
-			if until, ok := isoDate(a.Seen.Until); ok && a.Seen.Until != "" {
-				e.until[a.Pos.Path] = until
-			}
+			e.noteUntil(a)
 		}
 	}
 	return e, true
+}
+
+// noteUntil records the end of validity an attribute's report states, if any.
+func (e *expirer) noteUntil(a report.Attribute) {
+	if until, ok := isoDate(a.Seen.Until); ok {
+		e.until[a.Pos.Path] = until
+	}
 }
 
 // firstOf is what the first reader that finds anything finds.

@@ -199,7 +199,7 @@ func (s *stixReader) report(o *stixObject, refs []string) *report.Report {
 			r.Attributes = append(r.Attributes, report.Attribute{Type: m.MISPType, Value: m.MISPValue, Category: m.MISPCategory,
 				ToIDS: mispFlag(m.Labels, "to_ids", false), Pos: report.Pos{File: s.file, Path: m.path}})
 		case observableTypes[m.Type] && !observed[m.ID]:
-			s.observable(r, m.raw, m.path, observation{labels: m.Labels})
+			s.observable(r, m.raw, m.path, observation{labels: m.Labels}, nil)
 		}
 	}
 	return r

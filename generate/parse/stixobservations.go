@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/parse/stixpattern"
@@ -209,36 +209,23 @@ type fact struct{ prop, value string }
 func (s *stixReader) observedData(r *report.Report, o *stixObject) {
 	obs := observation{labels: o.Labels, toIDS: mispFlag(o.Labels, "to_ids", false),
 		seen: report.Seen{First: o.FirstObserved, Last: o.LastObserved, Changed: stixUnix(cmp.Or(o.Modified, o.Created))}}
-	keys := make([]string, 0, len(o.Observables))
-	for k := range o.Observables {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		s.observable(r, o.Observables[k], fmt.Sprintf("%s.objects.%s", o.path, k), obs, withInline(o.Observables))
+	for _, k := range slices.Sorted(maps.Keys(o.Observables)) {
+		s.observable(r, o.Observables[k], fmt.Sprintf("%s.objects.%s", o.path, k), obs, o.Observables)
 	}
 	for i, id := range o.ObjectRefs {
 		if m := s.byID[id]; m != nil && observableTypes[m.Type] {
-			s.observable(r, m.raw, fmt.Sprintf("%s.object_refs[%d]", o.path, i), obs)
+			s.observable(r, m.raw, fmt.Sprintf("%s.object_refs[%d]", o.path, i), obs, nil)
 		}
 	}
 }
 
-// resolver finds the observable a *_ref names: another key of 2.0's inline objects, or an
+// observable reads one cyber-observable object into facts, as a pattern would test them. A
+// *_ref names another key of inline (STIX 2.0's observed data holds its objects so) or an
 // object of the bundle.
-type resolver func(ref string) json.RawMessage
-
-func withInline(inline map[string]json.RawMessage) resolver {
-	return func(ref string) json.RawMessage { return inline[ref] }
-}
-
-// observable reads one cyber-observable object into facts, as a pattern would test them.
-func (s *stixReader) observable(r *report.Report, raw json.RawMessage, path string, obs observation, inline ...resolver) {
+func (s *stixReader) observable(r *report.Report, raw json.RawMessage, path string, obs observation, inline map[string]json.RawMessage) {
 	resolve := func(ref string) json.RawMessage {
-		for _, in := range inline {
-			if v := in(ref); v != nil {
-				return v
-			}
+		if v, ok := inline[ref]; ok {
+			return v
 		}
 		if o := s.byID[ref]; o != nil {
 			return o.raw
@@ -258,7 +245,7 @@ func (s *stixReader) observable(r *report.Report, raw json.RawMessage, path stri
 
 // flatten lists an observable's properties as facts; a registry key gives one list per
 // value, every other object one list.
-func flatten(typ string, sco map[string]any, resolve resolver) [][]fact {
+func flatten(typ string, sco map[string]any, resolve func(ref string) json.RawMessage) [][]fact {
 	var facts []fact
 	scalar := func(prop string, v any) {
 		switch v := v.(type) {
@@ -268,11 +255,11 @@ func flatten(typ string, sco map[string]any, resolve resolver) [][]fact {
 			facts = append(facts, fact{prop, fmt.Sprintf("%.0f", v)})
 		}
 	}
-	for _, k := range sortedMapKeys(sco) {
+	for _, k := range slices.Sorted(maps.Keys(sco)) {
 		switch v := sco[k]; {
 		case k == "hashes":
 			hashes, _ := v.(map[string]any)
-			for _, alg := range sortedMapKeys(hashes) {
+			for _, alg := range slices.Sorted(maps.Keys(hashes)) {
 				scalar("hashes."+(stixpattern.Path{Steps: []stixpattern.Step{{Key: alg}}}).Property(), hashes[alg])
 			}
 		case strings.HasSuffix(k, "_ref"):
@@ -335,15 +322,6 @@ func knownProperty(typ, prop string) bool {
 	return prop == "value"
 }
 
-func sortedMapKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // observableTypes are the cyber-observable types a bundle may hold at its top level (2.1).
 var observableTypes = map[string]bool{
 	"artifact": true, "autonomous-system": true, "directory": true, "domain-name": true, "email-addr": true,
@@ -354,10 +332,8 @@ var observableTypes = map[string]bool{
 
 // mispFlag reads MISP-STIX's label misp:NAME="True"/"False"; def when there is none.
 func mispFlag(labels []string, name string, def bool) bool {
-	for _, l := range labels {
-		if v, ok := strings.CutPrefix(l, "misp:"+name+"="); ok {
-			return strings.EqualFold(strings.Trim(v, `"`), "true")
-		}
+	if v := mispLabel(labels, name); v != "" {
+		return strings.EqualFold(v, "true")
 	}
 	return def
 }

@@ -55,12 +55,12 @@ func (f Filters) equal(g Filters) bool {
 // loadState reads the state of dir; a directory without one has an empty state.
 func loadState(dir string) (*State, error) {
 	path := filepath.Join(dir, StateName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &State{Events: map[string]int64{}}, nil
-	}
+	data, err := readIfExists(dir, StateName)
 	if err != nil {
 		return nil, err
+	}
+	if data == nil {
+		return &State{Events: map[string]int64{}}, nil
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {

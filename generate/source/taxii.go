@@ -95,8 +95,8 @@ func PullTAXII(ctx context.Context, apiRoot, collection string, creds TAXIICrede
 	if err != nil {
 		return nil, err
 	}
-	for _, raw := range received {
-		m.merge(objects, raw)
+	for _, o := range received {
+		m.merge(objects, o)
 	}
 	m.res.Unchanged = len(objects) - m.res.New - m.res.Changed
 	if len(received) == 0 && incremental {
@@ -129,13 +129,13 @@ func (c TAXIICredentials) header() (http.Header, error) {
 }
 
 // taxiiPages asks for page after page and returns every object received, in order.
-func (m *mirror) taxiiPages(ctx context.Context, c *client, endpoint, addedAfter string, opts Options) ([]json.RawMessage, error) {
+func (m *mirror) taxiiPages(ctx context.Context, c *client, endpoint, addedAfter string, opts Options) ([]stixObject, error) {
 	header := http.Header{"Accept": {TAXIIMediaType}}
 	limit := opts.PageSize
 	if limit <= 0 {
 		limit = DefaultPageSize
 	}
-	var all []json.RawMessage
+	var all []stixObject
 	next := ""
 	for page := 1; page <= maxPages; page++ {
 		q := url.Values{"limit": {strconv.Itoa(limit)}}
@@ -155,11 +155,12 @@ func (m *mirror) taxiiPages(ctx context.Context, c *client, endpoint, addedAfter
 			return nil, fmt.Errorf("%s: not a TAXII envelope ({\"objects\": [...]}) or a STIX bundle: %v", where, orType(err, env.Type))
 		}
 		for i, raw := range env.Objects {
-			if err := checkObject(raw); err != nil {
+			o, err := readObject(raw)
+			if err != nil {
 				return nil, fmt.Errorf("%s: objects[%d]: %w", where, i, err)
 			}
+			all = append(all, o)
 		}
-		all = append(all, env.Objects...)
 		if last := resp.header.Get("X-TAXII-Date-Added-Last"); later(last, m.next.AddedAfter) {
 			m.next.AddedAfter = last
 		}
@@ -198,33 +199,38 @@ func orType(err error, typ string) error {
 	return fmt.Errorf("type %q", typ)
 }
 
-// checkObject refuses what is no STIX object: a TAXII server's error or a truncated answer.
-func checkObject(raw json.RawMessage) error {
-	var o struct{ Type, ID string }
+// stixObject is an object a TAXII server sent: its id, its version and its JSON.
+type stixObject struct {
+	id      string
+	version int64 // modified, else created, in Unix milliseconds
+	raw     json.RawMessage
+}
+
+// readObject refuses what is no STIX object (a TAXII server's error, a truncated answer) and
+// reads the id and version of what is.
+func readObject(raw json.RawMessage) (stixObject, error) {
+	var o struct{ Type, ID, Modified, Created string }
 	if err := json.Unmarshal(raw, &o); err != nil {
-		return fmt.Errorf("not a STIX object: %v", err)
+		return stixObject{}, fmt.Errorf("not a STIX object: %v", err)
 	}
 	if o.Type == "" || !strings.HasPrefix(o.ID, o.Type+"--") {
-		return fmt.Errorf("not a STIX object: type %q, id %q", truncate(o.Type), truncate(o.ID))
+		return stixObject{}, fmt.Errorf("not a STIX object: type %q, id %q", truncate(o.Type), truncate(o.ID))
 	}
-	return nil
+	return stixObject{id: o.ID, version: stixTime(o.Modified, o.Created), raw: raw}, nil
 }
 
 // merge keeps the newest version of each object, counting what it adds and changes.
-func (m *mirror) merge(objects map[string]json.RawMessage, raw json.RawMessage) {
-	var o struct{ ID, Modified, Created string }
-	json.Unmarshal(raw, &o) // checked by checkObject
-	version := stixTime(o.Modified, o.Created)
-	if kept, ok := m.next.Events[o.ID]; ok && version <= kept {
+func (m *mirror) merge(objects map[string]json.RawMessage, o stixObject) {
+	if kept, ok := m.next.Events[o.id]; ok && o.version <= kept {
 		return // an older or the same version
 	}
-	if prev, known := m.state.Events[o.ID]; !known {
+	if prev, known := m.state.Events[o.id]; !known {
 		m.res.New++
-	} else if version > prev {
+	} else if o.version > prev {
 		m.res.Changed++
 	}
-	objects[o.ID] = raw
-	m.next.Events[o.ID] = version
+	objects[o.id] = o.raw
+	m.next.Events[o.id] = o.version
 }
 
 // stixTime is the first STIX timestamp given, in Unix milliseconds: versions of an object
