@@ -4,14 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rulegen/rulegen/generate/output"
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/sigma"
 	"github.com/rulegen/rulegen/generate/synthfeed"
+	"github.com/rulegen/rulegen/generate/yara"
 )
 
 // A feed of 500 events and 50,000 attributes: the 10,000-event feed is measured by
@@ -44,16 +51,7 @@ func feedInputs(b *testing.B) []string {
 func BenchmarkDecodeFeed(b *testing.B) {
 	inputs := feedInputs(b)
 	for b.Loop() {
-		for _, in := range inputs {
-			data, err := os.ReadFile(in)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var v any
-			if err := json.Unmarshal(data, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
+		decodeAll(b, inputs)
 	}
 	b.ReportMetric(float64(len(inputs)*b.N)/b.Elapsed().Seconds(), "events/s")
 }
@@ -88,4 +86,83 @@ func BenchmarkGenerateFeed(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(inputs)*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkChecksFeed times the checks alone — every Sigma rule of the feed's output validated
+// and parsed, every report's YARA compiled, on one worker per CPU as generate runs them — and
+// reports them as a multiple of the plain decode (x_decode). It is the floor under
+// BenchmarkGenerateFeed's ratio: no speed-up of parsing, rendering or writing goes below it
+// while every rule is proved.
+func BenchmarkChecksFeed(b *testing.B) {
+	if !yara.Available {
+		b.Skip("built without cgo: no libyara")
+	}
+	inputs := feedInputs(b)
+	var mu sync.Mutex
+	var reports [][]render.File
+	_, err := pipeline.Run(context.Background(), inputs, pipeline.Options{Author: "bench"}, func(o *pipeline.Outcome) error {
+		mu.Lock()
+		reports = append(reports, o.Files)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	decode := time.Duration(math.MaxInt64)
+	for range 3 {
+		start := time.Now()
+		decodeAll(b, inputs)
+		decode = min(decode, time.Since(start))
+	}
+	for b.Loop() {
+		checkAll(b, reports)
+	}
+	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(decode), "x_decode")
+}
+
+func decodeAll(b *testing.B, inputs []string) {
+	for _, in := range inputs {
+		data, err := os.ReadFile(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// checkAll validates each report's Sigma and compiles its YARA, a report at a time per worker.
+func checkAll(b *testing.B, reports [][]render.File) {
+	jobs := make(chan []render.File)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for files := range jobs {
+				var sources []yara.Source
+				for _, f := range files {
+					switch path.Ext(f.Path) {
+					case ".yml":
+						if _, err := sigma.Load(f.Path, f.Body); err != nil {
+							b.Error(err)
+						}
+					case ".yar":
+						sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+					}
+				}
+				if len(sources) > 0 {
+					if _, err := yara.Check(sources...); err != nil {
+						b.Error(err)
+					}
+				}
+			}
+		})
+	}
+	for _, files := range reports {
+		jobs <- files
+	}
+	close(jobs)
+	wg.Wait()
 }
