@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/rulegen/rulegen/generate/output"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
-	"github.com/rulegen/rulegen/generate/sigma"
 	"github.com/rulegen/rulegen/generate/synthfeed"
 	"github.com/rulegen/rulegen/generate/yara"
 )
@@ -136,28 +134,15 @@ func decodeAll(b *testing.B, inputs []string) {
 	}
 }
 
-// checkAll validates each report's Sigma and compiles its YARA, a report at a time per worker.
+// checkAll runs the pipeline's checks on each report's files, a report at a time per worker.
 func checkAll(b *testing.B, reports [][]render.File) {
 	jobs := make(chan []render.File)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for files := range jobs {
-				var sources []yara.Source
-				for _, f := range files {
-					switch path.Ext(f.Path) {
-					case ".yml":
-						if _, err := sigma.Load(f.Path, f.Body); err != nil {
-							b.Error(err)
-						}
-					case ".yar":
-						sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
-					}
-				}
-				if len(sources) > 0 {
-					if _, err := yara.Check(sources...); err != nil {
-						b.Error(err)
-					}
+				if err := pipeline.CheckFiles(files); err != nil {
+					b.Error(err)
 				}
 			}
 		})

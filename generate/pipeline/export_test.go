@@ -66,3 +66,16 @@ func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []
 	slices.SortFunc(files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
 	return outcomes, files, nil
 }
+
+// CheckFiles runs the checks process runs on a report's rendered files: its Sigma validated and
+// parsed, its YARA compiled. BenchmarkChecksFeed times them alone.
+func CheckFiles(files []render.File) error {
+	if _, err := validateSigma(files); err != nil {
+		return err
+	}
+	if yara.Available {
+		_, err := compileYARA(files)
+		return err
+	}
+	return nil
+}
