@@ -251,18 +251,27 @@ func (s *Stage) carryOver(staged map[string]bool) error {
 		return err
 	}
 	// One system call or two per file: a few at a time keep the disk busy.
-	jobs := make(chan link)
+	return inParallel(links, func(l link) error {
+		if err := s.mkdir(filepath.Dir(l.dst)); err != nil {
+			return err
+		}
+		return linkOrCopy(l.src, l.dst, l.d)
+	})
+}
+
+// fileWorkers is how many file system calls inParallel keeps in flight.
+const fileWorkers = 8
+
+// inParallel calls fn on every item, fileWorkers at a time, and returns the first error.
+func inParallel[T any](items []T, fn func(T) error) error {
+	jobs := make(chan T)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
-	for range carryWorkers {
+	for range fileWorkers {
 		wg.Go(func() {
-			for l := range jobs {
-				err := s.mkdir(filepath.Dir(l.dst))
-				if err == nil {
-					err = linkOrCopy(l.src, l.dst, l.d)
-				}
-				if err != nil {
+			for item := range jobs {
+				if err := fn(item); err != nil {
 					mu.Lock()
 					first = cmp.Or(first, err)
 					mu.Unlock()
@@ -270,15 +279,13 @@ func (s *Stage) carryOver(staged map[string]bool) error {
 			}
 		})
 	}
-	for _, l := range links {
-		jobs <- l
+	for _, item := range items {
+		jobs <- item
 	}
 	close(jobs)
 	wg.Wait()
 	return first
 }
-
-const carryWorkers = 8
 
 func linkOrCopy(src, dst string, d fs.DirEntry) error {
 	if d.Type()&fs.ModeSymlink != 0 {
@@ -396,27 +403,18 @@ func removeTree(dir string) error {
 	if err != nil {
 		return os.RemoveAll(dir)
 	}
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	for range carryWorkers {
-		wg.Go(func() {
-			for p := range jobs {
-				os.RemoveAll(p) // what fails here, the RemoveAll of dir reports
-			}
-		})
-	}
+	var parts []string
 	for _, e := range top {
 		p := filepath.Join(dir, e.Name())
 		children, err := os.ReadDir(p)
 		if !e.IsDir() || err != nil {
-			jobs <- p
+			parts = append(parts, p)
 			continue
 		}
 		for _, c := range children {
-			jobs <- filepath.Join(p, c.Name())
+			parts = append(parts, filepath.Join(p, c.Name()))
 		}
 	}
-	close(jobs)
-	wg.Wait()
+	inParallel(parts, os.RemoveAll) // what fails here, the RemoveAll of dir reports
 	return os.RemoveAll(dir)
 }

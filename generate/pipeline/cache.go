@@ -56,7 +56,7 @@ func newCache(dir string, opts Options) (*cache, error) {
 		return nil, err
 	}
 	n := opts.Normalize
-	fmt.Fprintf(h, "\x00%q %q %q %q %+v %q %d", opts.Author, opts.Layout, opts.Case, opts.Format, opts.Limits, opts.MaxTLP, opts.Workers*0)
+	fmt.Fprintf(h, "\x00%q %q %q %q %+v %q", opts.Author, opts.Layout, opts.Case, opts.Format, opts.Limits, opts.MaxTLP)
 	fmt.Fprintf(h, "\x00%q %q", opts.Title, opts.Date)
 	fmt.Fprintf(h, "\x00%v %d %d %v %q", n.AllAttributes, n.MaxValueBytes, n.MaxFullC2, n.EveryReportBulk, n.Expiry.AsOf)
 	for _, k := range slices.Sorted(maps.Keys(n.Expiry.Days)) {

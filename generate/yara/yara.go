@@ -172,7 +172,6 @@ func (p checkerPool) get() (*checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("yara compiler: %w", err)
 	}
-	c.DisableIncludes()
 	return &checker{Compiler: c}, nil
 }
 
