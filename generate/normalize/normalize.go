@@ -377,8 +377,13 @@ func (n *normalizer) url(a report.Attribute) {
 	r := n.r
 	v := defang.Refang(a.Value)
 	scheme, rest, ok := strings.Cut(v, "://")
+	if !ok && !strings.ContainsAny(v, " \t:") && strings.Contains(v, "/") {
+		// host/path: publications list C2 URLs without their scheme; the rule looks for them
+		// as listed, under either scheme.
+		scheme, rest, ok = "any", v, true
+	}
 	if !ok || scheme == "" || rest == "" {
-		r.Skip(a, "not a URL: want scheme://host/...")
+		r.Skip(a, "not a URL: want scheme://host/... or host/path")
 		return
 	}
 	host, path := rest, ""

@@ -66,6 +66,8 @@ func (n *normalizer) usable(o report.Object) []report.Attribute {
 		switch {
 		case o.Deleted || a.Deleted:
 			n.r.Skip(a, ReasonDeleted)
+		case a.Unusable != "":
+			n.r.Skip(a, a.Unusable)
 		case n.tooLong(a):
 		case !flagged && !n.opts.AllAttributes && (indicatorType(a.Type) || contextRelations[a.Rel()]):
 			n.r.Skip(a, ReasonNotFlagged) // nothing in the object is meant for detection

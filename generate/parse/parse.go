@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/report"
@@ -33,26 +34,38 @@ func inputError(pos report.Pos, format string, args ...any) error {
 type Format string
 
 const (
-	FormatAuto     Format = ""         // sniffed from the content
+	FormatAuto     Format = ""         // sniffed from the name and the content
 	FormatMarkdown Format = "markdown" // the markdown rendering of a MISP event
 	FormatMISP     Format = "misp"     // MISP JSON: an event, a REST response or a feed event
-	FormatIOCs     Format = "iocs"     // a plain list of indicators, one a line (*.txt)
+	FormatIOCs     Format = "iocs"     // a plain list of indicators or sectioned text (*.txt)
 	FormatSTIX     Format = "stix"     // a STIX 2.0 or 2.1 bundle
+	FormatDocument Format = "document" // a vendor's Markdown or AsciiDoc publication
+	FormatCSV      Format = "csv"      // CSV or TSV with a header row
+	FormatHashes   Format = "hashes"   // a hash list, one hash a line (samples.sha256)
+	FormatYARA     Format = "yara"     // a publisher's YARA rules (.yar, .yara)
 )
+
+// formats lists every --format value, auto first.
+var formats = []Format{"auto", FormatMarkdown, FormatMISP, FormatSTIX, FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA}
 
 // ParseFormat reads a --format value.
 func ParseFormat(s string) (Format, error) {
-	switch f := Format(strings.ToLower(s)); f {
-	case "auto":
+	f := Format(strings.ToLower(s))
+	if f == "auto" || f == FormatAuto {
 		return FormatAuto, nil
-	case FormatAuto, FormatMarkdown, FormatMISP, FormatIOCs, FormatSTIX:
+	}
+	if slices.Contains(formats, f) {
 		return f, nil
 	}
-	return "", fmt.Errorf("format %q: want auto, markdown, misp, stix or iocs", s)
+	var names []string
+	for _, f := range formats {
+		names = append(names, string(f))
+	}
+	return "", fmt.Errorf("format %q: want one of %s", s, strings.Join(names, ", "))
 }
 
 // Sniff tells the format from the content: JSON starts with an object or a list, and a STIX
-// bundle says "type": "bundle".
+// bundle says "type": "bundle"; other text is markdown.
 func Sniff(data []byte) Format {
 	switch firstByte(data) {
 	case '{':
@@ -64,6 +77,65 @@ func Sniff(data []byte) Format {
 		return FormatMISP
 	}
 	return FormatMarkdown
+}
+
+// SniffFile tells a file's format from its name, then its content: a vendor's Markdown is a
+// document unless it is the rendering of a MISP event.
+func SniffFile(name string, data []byte) Format {
+	if f := FormatOfName(name); f != FormatAuto {
+		return f
+	}
+	f := Sniff(data)
+	if f == FormatMarkdown && !isMISPRendering(data) {
+		return FormatDocument
+	}
+	return f
+}
+
+// hashListExtensions name hash lists by the hash they hold.
+var hashListExtensions = map[string]bool{".md5": true, ".sha1": true, ".sha256": true, ".sha512": true}
+
+// FormatOfName is the format a file name says (FormatAuto when it says none).
+func FormatOfName(name string) Format {
+	ext := extOf(name)
+	stem := strings.ToLower(strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)))
+	switch {
+	case ext == ".csv" || ext == ".tsv":
+		return FormatCSV
+	case ext == ".yar" || ext == ".yara":
+		return FormatYARA
+	case hashListExtensions[ext], (stem == "samples" || stem == "hashes") && ext == ".txt":
+		return FormatHashes
+	case ext == ".adoc" || ext == ".asciidoc":
+		return FormatDocument
+	case ext == ".txt":
+		return FormatIOCs
+	}
+	return FormatAuto
+}
+
+func extOf(name string) string { return strings.ToLower(filepath.Ext(name)) }
+
+// isMISPRendering says whether Markdown is the rendering of a MISP event: a "# Threat Report:"
+// title, or its "## Key Intelligence" or "## Objects" section.
+func isMISPRendering(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(line, "\ufeff"))
+		lower := strings.ToLower(line)
+		if strings.HasPrefix(lower, "# threat report:") || strings.HasPrefix(lower, "## key intelligence") || lower == "## objects" {
+			return true
+		}
+	}
+	return false
+}
+
+// isAsciiDoc says whether a document is AsciiDoc: by its name, or by an "= Title" first line.
+func isAsciiDoc(name string, data []byte) bool {
+	if ext := extOf(name); ext == ".adoc" || ext == ".asciidoc" {
+		return true
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(string(data), "\ufeff"), "\n")
+	return strings.HasPrefix(first, "= ") || strings.HasPrefix(first, "== ")
 }
 
 // Limits bound what one input may hold, so that a hostile or broken file fails with a clear
@@ -111,10 +183,7 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 	}
 	format := opts.Format
 	if format == FormatAuto {
-		format = Sniff(data)
-		if strings.EqualFold(filepath.Ext(name), ".txt") {
-			format = FormatIOCs
-		}
+		format = SniffFile(name, data)
 	}
 	count := func(r *report.Report) error {
 		n := len(r.Attributes)
@@ -135,20 +204,54 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 		}
 		return MISP(name, data, count)
 	}
-	parseOne := Markdown
-	if format == FormatIOCs {
-		parseOne = func(name string, data []byte) (*report.Report, error) { return IOCs(name, data, opts.Title, opts.Date) }
-	}
-	r, err := parseOne(name, data)
+	r, err := readOne(name, data, format, opts)
 	if err != nil {
 		return err
 	}
 	return count(r)
 }
 
+// readOne reads a file of a format that holds one report.
+func readOne(name string, data []byte, format Format, opts Options) (*report.Report, error) {
+	switch format {
+	case FormatIOCs:
+		return IOCs(name, data, opts.Title, opts.Date)
+	case FormatDocument:
+		return Document(name, data, opts.Title, opts.Date)
+	case FormatCSV:
+		return CSV(name, data, opts.Title, opts.Date)
+	case FormatHashes:
+		return Hashes(name, data, opts.Title, opts.Date)
+	case FormatYARA:
+		return YARA(name, data, opts.Title, opts.Date)
+	}
+	return Markdown(name, data)
+}
+
+// hasIndicators says whether a report states anything meant as an indicator, whether or not
+// it can become a rule.
+func hasIndicators(r *report.Report) bool {
+	if len(r.Objects) > 0 {
+		return true
+	}
+	for _, a := range r.Attributes {
+		if a.Type != "text" && a.Type != "link" {
+			return true
+		}
+	}
+	return false
+}
+
 // ReadFile reads a report file and calls yield with each report it holds. A file over the size
 // limit is refused before it is read.
 func ReadFile(path string, opts Options, yield func(*report.Report) error) error {
+	if files, ok := publicationFiles(path); ok {
+		r, err := Publication(path, files, opts)
+		if err != nil {
+			return err
+		}
+		return yield(r)
+	}
 	data, err := ReadInput(path, opts)
 	if err != nil {
 		return err
@@ -195,3 +298,33 @@ func Bytes(name string, data []byte) (*report.Report, error) {
 }
 
 var errUnbalancedQuote = errors.New("unbalanced double quote")
+
+// publicationFiles lists the files a publication folder's report is read from, sorted; ok is
+// false when path is no folder.
+func publicationFiles(path string) ([]string, bool) {
+	info, err := os.Stat(path)
+	if err != nil || !info.IsDir() {
+		return nil, false
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, true // Publication reports the error reading none of them
+	}
+	var files []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && IsPublicationFile(e.Name()) {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	return files, true
+}
+
+// IsPublicationFile says whether a file of a publication folder is read: a format rulegen
+// reads, not hidden, and not the folder's licence or notes on where it came from.
+func IsPublicationFile(name string) bool {
+	stem := strings.ToUpper(strings.TrimSuffix(name, filepath.Ext(name)))
+	if strings.HasPrefix(name, ".") || stem == "LICENSE" || stem == "NOTICE" || stem == "SOURCES" || stem == "CHANGELOG" || stem == "COPYING" {
+		return false
+	}
+	return slices.Contains(PublicationFiles, extOf(name))
+}

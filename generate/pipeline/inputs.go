@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -70,8 +71,12 @@ func FindInputs(args []string) (*Found, error) {
 }
 
 func walk(root string, found *Found) ([]string, error) {
+	publications, repositories, err := publicationDirs(root)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", root, err)
+	}
 	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -91,9 +96,19 @@ func walk(root string, found *Found) ([]string, error) {
 				}
 				return filepath.SkipDir
 			}
+			if publications[p] {
+				out = append(out, p) // read as one report; folders below it are read as usual
+			}
 			return nil
 		}
-		if slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()) {
+		dir := filepath.Dir(p)
+		switch {
+		case publications[dir]:
+		case repositories[dir] && parse.FormatOfName(d.Name()) == parse.FormatDocument:
+			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "document", Reason: "the repository's own document, beside its publication folders", Source: report.Pos{File: p}})
+		case parse.IsPublicationMarker(d.Name()) && parse.IsPublicationFile(d.Name()):
+			out = append(out, p)
+		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()):
 			out = append(out, p)
 		}
 		return nil
@@ -102,6 +117,44 @@ func walk(root string, found *Found) ([]string, error) {
 		return nil, fmt.Errorf("input %s: %w", root, err)
 	}
 	return out, nil
+}
+
+// publicationDirs finds the folders under root that are one publication each: they hold a file
+// of a vendor's format (a CSV, an AsciiDoc document, a hash list, YARA rules) and no folder
+// below them does. A folder that holds such files and folders that do is a repository of
+// publications (ESET's layout: a README beside a folder per campaign).
+func publicationDirs(root string) (publications, repositories map[string]bool, err error) {
+	marked := map[string]bool{}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && parse.IsPublicationMarker(d.Name()) && parse.IsPublicationFile(d.Name()) {
+			marked[filepath.Dir(p)] = true
+		}
+		return nil
+	})
+	publications, repositories = map[string]bool{}, map[string]bool{}
+	for dir := range marked {
+		publications[dir] = true
+	}
+	root = filepath.Clean(root)
+	for dir := range marked {
+		for above := dir; above != root && above != filepath.Dir(above); {
+			above = filepath.Dir(above)
+			if marked[above] {
+				delete(publications, above)
+				repositories[above] = true
+			}
+		}
+	}
+	return publications, repositories, err
 }
 
 // FeedEvents lists the event files of a MISP feed directory in the order of their uuids, as

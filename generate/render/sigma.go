@@ -29,6 +29,7 @@ type sigmaView struct {
 	Registry  []sigmaRegistry
 	Domains   []string          // QueryName / DestinationHostname / query / cs-host, exact or as a parent domain
 	URLs      []string          // c-uri: URLs as requested
+	URLParts  []string          // c-uri|contains: URLs the report gives without a scheme (host/path)
 	Endpoints []report.Endpoint // IP with port
 	IPs       []string          // IPs the report gives without a port
 	Images    []string          // process image path tails of dropped executables
@@ -78,7 +79,13 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 		dates["firewall"] = append(dates["firewall"], e.Expires)
 	}
 	dates["proxy"] = append(dates["proxy"], expiries(r.URLs)...)
-	v.URLs = sortedValues(r.URLs)
+	for _, u := range sortedValues(r.URLs) {
+		if strings.Contains(u, "://") {
+			v.URLs = append(v.URLs, u)
+		} else {
+			v.URLParts = append(v.URLParts, u)
+		}
+	}
 	for _, e := range r.Endpoints {
 		if e.Port > 0 {
 			v.Endpoints = append(v.Endpoints, e)

@@ -1,18 +1,29 @@
 // Package defang undoes the defanging analysts apply to network indicators so that nothing
 // clicks or resolves them (hxxp://evil[.]com), for the stages that read indicators: parse
-// types the lines of a plain IOC list by what they hold, normalize checks every value.
+// types the lines of a publication by what they hold, normalize checks every value.
 package defang
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
-var marks = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "(dot)", ".",
-	"[:]", ":", "[://]", "://", "[at]", "@", "[@]", "@")
+var marks = strings.NewReplacer("[.]", ".", "(.)", ".", "{.}", ".", "[dot]", ".", "(dot)", ".", "[DOT]", ".",
+	"[:]", ":", "[://]", "://", "[at]", "@", "[@]", "@", "[AT]", "@")
 
-// Refang undoes the usual defanging of network indicators: hxxp, [.], (.), {.}, [:], [at].
+// defangedScheme is hxxp or hxxps before ://, anywhere in a value: a URL's query may hold a
+// second URL (?u=hxxps://...), and a blob: or view-source: URL holds one after its own scheme.
+var defangedScheme = regexp.MustCompile(`(?i)(^|[^a-z0-9])hxxp(s?)://`)
+
+// Refang undoes the usual defanging of network indicators wherever it occurs in v: hxxp, [.],
+// (.), {.}, [dot], [:], [://], [at], [@].
 func Refang(v string) string {
 	v = marks.Replace(strings.TrimSpace(v))
-	if strings.HasPrefix(strings.ToLower(v), "hxxp") {
-		return "http" + v[len("hxxp"):]
+	if !strings.Contains(strings.ToLower(v), "hxxp") {
+		return v
 	}
-	return v
+	return defangedScheme.ReplaceAllStringFunc(v, func(m string) string {
+		i := strings.IndexAny(m, "hH")
+		return m[:i] + "http" + m[i+4:]
+	})
 }

@@ -1,0 +1,267 @@
+package parse
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// A collector turns what a vendor's publication states (lines, labelled values, table rows)
+// into the MISP-shaped attributes and objects every reader fills. A publication is meant for
+// detection, so its values are flagged to_ids; what it says is no indicator is kept with the
+// reason (Attribute.Unusable), so that normalize lists it as skipped.
+type collector struct {
+	r *report.Report
+	// seen holds every first- and last-seen date the publication states: its newest dates
+	// the report when nothing else does.
+	seen []string
+}
+
+func newCollector(name, format string) *collector {
+	return &collector{r: &report.Report{Source: name, Format: format}}
+}
+
+// value adds one typed value outside any object.
+func (c *collector) value(pos report.Pos, v typed, comment string, seen report.Seen) {
+	if v.typ == "path" {
+		c.r.Objects = append(c.r.Objects, pathObject(pos, v.value, comment))
+		return
+	}
+	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: v.typ, Value: v.value, Comment: comment, ToIDS: true, Seen: seen, Pos: pos})
+	c.noteSeen(seen)
+}
+
+// pathObject is a file named by its path, as a MISP file object holds it. A folder is no
+// file: a rule for it would match everything in it.
+func pathObject(pos report.Pos, path, comment string) report.Object {
+	a := report.Attribute{Relation: "fullpath", Type: "text", Value: path, Comment: comment, ToIDS: true, Pos: pos}
+	if strings.HasSuffix(path, `\`) || strings.HasSuffix(path, "/") {
+		a.Unusable = "a folder, not a file: a rule would match every file in it"
+	}
+	return report.Object{Name: "file", Description: comment, Pos: pos, Attributes: []report.Attribute{a}}
+}
+
+// unusable adds a value the publication says is no indicator, with the reason.
+func (c *collector) unusable(pos report.Pos, value, reason string) {
+	typ := "text"
+	if v, ok := valueOf(value); ok {
+		typ, value = v.typ, v.value
+	}
+	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: typ, Value: value, Unusable: reason, Pos: pos})
+}
+
+// text adds a line that mentions values but states none that can be read on their own (prose,
+// code, a command): normalize lists it as free text.
+func (c *collector) text(pos report.Pos, line string) {
+	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: "text", Value: line, Pos: pos})
+}
+
+// reference adds a link to where the report was published.
+func (c *collector) reference(pos report.Pos, link string) {
+	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: "link", Value: link, Pos: pos})
+}
+
+func (c *collector) noteSeen(s report.Seen) {
+	for _, d := range []string{s.First, s.Last} {
+		if d != "" {
+			c.seen = append(c.seen, d)
+		}
+	}
+}
+
+// typedAs types a value a label, column or heading says is of kind m: the label's type where
+// the value's shape agrees or says nothing, else the shape (a "Domain" column holding an
+// address). ok is false when the value cannot be read as that kind.
+func typedAs(m meaning, raw string) ([]typed, bool) {
+	switch {
+	case m.role == roleType && (m.typ == "filename" || m.typ == "mutex" || m.typ == "size-in-bytes" || m.typ == "port"):
+		v := cleanCell(raw)
+		if m.typ == "size-in-bytes" {
+			v = sizeDigits(v)
+		}
+		return []typed{{m.typ, v}}, v != ""
+	case m.role == roleType && m.typ == "path":
+		v := cleanCell(raw)
+		return []typed{{"path", v}}, v != ""
+	case m.role == roleType && m.typ == "regkey":
+		v := cleanCell(raw)
+		return []typed{{"regkey", v}}, v != ""
+	}
+	vals, _, ok := lineValues(raw)
+	if !ok {
+		return nil, false
+	}
+	for i, v := range vals {
+		if m.role == roleType && (m.typ == "hostname" && v.typ == "domain" || m.typ == "email-src") {
+			vals[i].typ = m.typ
+		}
+		if m.role == roleType && m.typ == "url" && v.typ == "domain" {
+			return nil, false // a "URL" that is a bare name is the name's, not a URL's
+		}
+	}
+	return vals, true
+}
+
+// sizeDigits reads a file size as publications write it: "563,096 bytes", "1 024".
+func sizeDigits(s string) string {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.ToLower(s)), "bytes"))
+	s = strings.NewReplacer(",", "", " ", "", "\u00a0", "", "_", "").Replace(s)
+	if !isDigits(s) {
+		return ""
+	}
+	return s
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// row reads one table row (or one group of labelled lines) as the object it describes: a
+// sample's hashes with its name, size and path; an address with its names, port and dates.
+// cols says what each cell is.
+func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
+	var file, network []report.Attribute
+	var comments []string
+	var seen report.Seen
+	for i, cell := range cells {
+		if i >= len(cols) || absent(cell) {
+			continue
+		}
+		m := cols[i]
+		switch m.role {
+		case roleComment, roleNone:
+			comments = append(comments, strings.Join(strings.Fields(cleanCell(cell)), " "))
+			continue
+		case roleFirstSeen:
+			seen.First = isoDay(cell)
+			continue
+		case roleLastSeen:
+			seen.Last = isoDay(cell)
+			continue
+		case roleNot:
+			c.unusable(pos, strings.Join(strings.Fields(cleanCell(cell)), " "), m.reason)
+			continue
+		case roleReference:
+			for _, l := range referenceLinks(cell) {
+				c.reference(pos, l)
+			}
+			continue
+		case roleDate, roleValue, roleKind:
+			continue
+		}
+		for _, raw := range cellValues(m, cell) {
+			vals, ok := typedAs(m, raw)
+			if !ok {
+				c.text(pos, cleanCell(raw))
+				continue
+			}
+			for _, v := range vals {
+				a := report.Attribute{Type: v.typ, Relation: relationOf(v.typ), Value: v.value, ToIDS: true, Pos: pos}
+				if isFilePart(v.typ) {
+					file = append(file, a)
+				} else {
+					network = append(network, a)
+				}
+			}
+		}
+	}
+	comment := strings.Join(comments, "; ")
+	c.noteSeen(seen)
+	if hasHash(file) || len(file) > 0 && len(network) == 0 {
+		c.r.Objects = append(c.r.Objects, object("file", pos, comment, seen, file))
+	} else {
+		network = append(network, file...)
+	}
+	if len(network) > 0 {
+		c.r.Objects = append(c.r.Objects, object("domain-ip", pos, comment, seen, network))
+	}
+}
+
+func object(name string, pos report.Pos, comment string, seen report.Seen, attrs []report.Attribute) report.Object {
+	for i := range attrs {
+		attrs[i].Comment, attrs[i].Seen = comment, seen
+	}
+	return report.Object{Name: name, Description: comment, Seen: seen, Pos: pos, Attributes: attrs}
+}
+
+// relationOf is the MISP object relation a typed value takes in its object.
+func relationOf(typ string) string {
+	switch typ {
+	case "path":
+		return "fullpath"
+	case "ip-dst":
+		return "ip"
+	case "hostname":
+		return "domain"
+	}
+	return typ
+}
+
+func isFilePart(typ string) bool {
+	switch typ {
+	case "md5", "sha1", "sha256", "sha512", "imphash", "ssdeep", "tlsh", "authentihash", "filename", "size-in-bytes", "path":
+		return true
+	}
+	return false
+}
+
+func hasHash(attrs []report.Attribute) bool {
+	for _, a := range attrs {
+		if hashTypes[len(a.Value)] == a.Type {
+			return true
+		}
+	}
+	return false
+}
+
+// cellValues splits a cell that holds several values: `a` `b` (each quoted on its own),
+// comma- or space-separated lists. A cell of a file name, path, mutex or registry column is
+// one value unless its values are quoted one by one: such values may hold spaces.
+func cellValues(m meaning, cell string) []string {
+	cell = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n", " +\n", "\n").Replace(cell)
+	if quoted := backticked.FindAllString(cell, -1); len(quoted) > 1 {
+		return keepPresent(quoted)
+	}
+	if m.role == roleType && literalTypes[m.typ] {
+		return keepPresent(strings.Split(cell, "\n"))
+	}
+	return keepPresent(strings.FieldsFunc(cell, func(c rune) bool { return c == ' ' || c == '\t' || c == '\n' || c == ',' || c == ';' }))
+}
+
+// literalTypes are the types whose values are taken as written, spaces included.
+var literalTypes = map[string]bool{"filename": true, "path": true, "mutex": true, "regkey": true, "size-in-bytes": true}
+
+// backticked is a value quoted in backticks, AsciiDoc's `+…+` included.
+var backticked = regexp.MustCompile("`[^`]+`")
+
+func keepPresent(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if v = cleanCell(v); v != "" && v != "+" && !absent(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// isoDate is a calendar date as ISO 8601 writes it.
+var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// isoDay reads the day of a date as publications write it (2023-11-04, 2023-11-04T10:00:00Z);
+// "" when it is none.
+func isoDay(s string) string {
+	s = cleanCell(s)
+	if len(s) >= 10 && isoDate.MatchString(s[:10]) {
+		return s[:10]
+	}
+	return ""
+}

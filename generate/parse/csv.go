@@ -1,0 +1,126 @@
+package parse
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// CSV and TSV files with a header row, as vendors export indicators: a value column and a type
+// column found by name (value, indicator, ioc, data; type, entity_type, indicator_type), the
+// other columns description (note, comment), dates (first seen) or values of their own kind
+// (a SHA256 and a file name column: one row is one sample). A row typed "description" or
+// "reference" holds the report's link and title rather than an indicator.
+
+// CSV parses a CSV or TSV publication. title and date, when given, name and date the report.
+func CSV(name string, data []byte, title, date string) (*report.Report, error) {
+	p, err := readCSV(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return publish(name, []*part{p}, title, date)
+}
+
+func readCSV(name string, data []byte) (*part, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	rd := csv.NewReader(bytes.NewReader(data))
+	rd.Comma = delimiter(name, data)
+	rd.FieldsPerRecord = -1
+	rd.LazyQuotes = true
+	c := newCollector(name, "csv")
+	p := &part{r: c.r}
+	var cols []meaning
+	for {
+		record, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := rd.FieldPos(0)
+		pos := report.Pos{File: name, Line: line}
+		if err != nil {
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				pos.Line = perr.Line
+			}
+			return nil, inputError(pos, "%v", err)
+		}
+		if blankRecord(record) {
+			continue
+		}
+		if cols == nil {
+			if cols = headerMeanings(record); cols == nil {
+				return nil, inputError(pos, "no header naming a value column (value, indicator, ioc, data, observable, or a kind such as sha256, domain, url): %q", strings.Join(record, string(rd.Comma)))
+			}
+			continue
+		}
+		if title, ok := describes(cols, record, c, pos); ok {
+			if p.title == "" {
+				p.title = title
+			}
+			continue
+		}
+		c.tableRow(pos, cols, record)
+	}
+	if cols == nil {
+		return nil, inputError(report.Pos{File: name, Line: 1}, "empty CSV: no header row")
+	}
+	p.seen = c.seen
+	return p, nil
+}
+
+// describes reads a row whose type is "description" or "reference" (Description,<url>,<text>):
+// the link is the report's reference, the text its title. ok is false for other rows.
+func describes(cols []meaning, record []string, c *collector, pos report.Pos) (string, bool) {
+	for i, m := range cols {
+		if m.role != roleKind || i >= len(record) {
+			continue
+		}
+		switch meaningOf(record[i]).role {
+		case roleComment, roleReference:
+		default:
+			return "", false
+		}
+		var text []string
+		for j, cell := range record {
+			if j == i {
+				continue
+			}
+			if links := referenceLinks(cell); len(links) > 0 {
+				for _, l := range links {
+					c.reference(pos, l)
+				}
+			} else if strings.TrimSpace(cell) != "" {
+				text = append(text, strings.TrimSpace(cell))
+			}
+		}
+		return strings.Join(text, " "), true
+	}
+	return "", false
+}
+
+// delimiter is a tab for .tsv files and for a header holding more tabs than commas; ";" for
+// a header with semicolons and no commas (a European spreadsheet's export).
+func delimiter(name string, data []byte) rune {
+	header, _, _ := bytes.Cut(data, []byte("\n"))
+	tabs, commas, semis := bytes.Count(header, []byte("\t")), bytes.Count(header, []byte(",")), bytes.Count(header, []byte(";"))
+	switch {
+	case strings.EqualFold(extOf(name), ".tsv") || tabs > commas:
+		return '\t'
+	case commas == 0 && semis > 0:
+		return ';'
+	}
+	return ','
+}
+
+func blankRecord(record []string) bool {
+	for _, f := range record {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}

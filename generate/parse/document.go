@@ -1,0 +1,417 @@
+package parse
+
+import (
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// A document is a publication written for people: Markdown or AsciiDoc (ESET's README.adoc),
+// or sectioned text (Unit42's, a plain IOC list). What a value is, it says around the value:
+//
+//   - headings (# / == / SHA-1 hashes), and in text SECTION: lines (DOMAINS:, URLS), type the
+//     lines, bullets and delimited blocks under them; a sub-heading without a type of its own
+//     (==== BlackLotus Installer) keeps its parent's and describes the values;
+//   - tables (AsciiDoc |=== blocks, Markdown pipe tables) whose header names each column: a
+//     row is one object, a sample's hashes with its name, an address with its names and dates;
+//   - labelled lines (SHA256 hash: …, - Domain name: …): the label types the value, and a
+//     group of a file's labelled lines (hash, size, name, location) is one file object;
+//   - a line that holds only values (refanged, several to a line, a description after a dash)
+//     gives each; prose, code and commands give none, and when they mention a value they are
+//     listed as free text.
+//
+// Labels, headings and columns that say a value is no indicator (a registrar, a detection
+// name, a Tox id, a key) keep it out of the rules, with the reason.
+
+// flavour is how a document marks its structure.
+type flavour int
+
+const (
+	flavourText     flavour = iota // sectioned text or a plain IOC list (*.txt)
+	flavourMarkdown                // Markdown: # headings, pipe tables, ``` blocks
+	flavourAsciiDoc                // AsciiDoc: = headings, |=== tables, ---- blocks
+)
+
+// heading is a heading (or a text SECTION: line) in force, with what it says of its values.
+type heading struct {
+	level int
+	m     meaning
+	text  string
+}
+
+type docReader struct {
+	c       *collector
+	flavour flavour
+	title   string   // the first heading
+	dates   []string // dates the document states (Date: lines, :revdate:)
+	heads   []heading
+	fence   string // the delimiter of the open literal block, "" outside one
+	pem     bool   // inside a PEM block (-----BEGIN … -----END)
+	group   *fileGroup
+	lines   []string
+	i       int // the line being read, 0-based
+}
+
+// fileGroup is the labelled lines of one file (hash, size, name, location).
+type fileGroup struct {
+	pos   report.Pos
+	cols  []meaning
+	cells []string
+}
+
+func readDocument(name string, data []byte, fl flavour, format string) (*docReader, error) {
+	d := &docReader{c: newCollector(name, format), flavour: fl}
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	d.lines = strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	for d.i = 0; d.i < len(d.lines); d.i++ {
+		d.line(strings.TrimRight(d.lines[d.i], " \t\r"))
+	}
+	d.endGroup()
+	return d, nil
+}
+
+func (d *docReader) pos() report.Pos { return report.Pos{File: d.c.r.Source, Line: d.i + 1} }
+
+func (d *docReader) line(text string) {
+	if d.fence != "" {
+		d.inFence(text)
+		return
+	}
+	trimmed := strings.TrimSpace(text)
+	switch {
+	case trimmed == "":
+		d.endGroup()
+		return
+	case strings.HasPrefix(trimmed, "//") && !strings.HasPrefix(trimmed, "///"):
+		return // a comment in AsciiDoc and in text lists
+	case d.heading(trimmed):
+		return
+	case d.flavour == flavourAsciiDoc && d.asciiDocMarkup(trimmed):
+		return
+	case isFence(trimmed):
+		d.endGroup()
+		d.fence = trimmed
+		return
+	case trimmed == "|===":
+		d.endGroup()
+		d.asciiDocTable()
+		return
+	case strings.HasPrefix(trimmed, "|") && d.i+1 < len(d.lines) && isPipeSeparator(d.lines[d.i+1]):
+		d.endGroup()
+		d.pipeTable()
+		return
+	}
+	item, bullet := bulletItem(trimmed)
+	if label, value, ok := labelled(item); ok {
+		d.labelled(label, value)
+		return
+	}
+	if !bullet && d.section(item) {
+		return
+	}
+	d.endGroup()
+	m, comment := d.context()
+	d.item(item, m, comment)
+}
+
+// heading reads a Markdown or AsciiDoc heading ("#" in text lists too, where it was a comment).
+func (d *docReader) heading(text string) bool {
+	mark := byte('#')
+	if d.flavour == flavourAsciiDoc {
+		mark = '='
+	}
+	level := 0
+	for level < len(text) && text[level] == mark {
+		level++
+	}
+	if level == 0 || level > 6 || level == len(text) || text[level] != ' ' {
+		return false
+	}
+	d.endGroup()
+	title := strings.TrimSpace(strings.Trim(text[level:], string(mark)+" "))
+	m := meaningOf(title)
+	if d.title == "" && d.flavour != flavourText {
+		d.title, m = title, meaning{} // the title names the report, not a kind of value
+	}
+	for len(d.heads) > 0 && d.heads[len(d.heads)-1].level >= level {
+		d.heads = d.heads[:len(d.heads)-1]
+	}
+	d.heads = append(d.heads, heading{level: level, m: m, text: title})
+	return true
+}
+
+// section reads a text SECTION: line (DOMAINS:, Infection traffic:, URLS, SHA256 (…)) that
+// types the lines after it, until the next section or heading.
+func (d *docReader) section(text string) bool {
+	label, hasColon := strings.CutSuffix(text, ":")
+	words := strings.Fields(label)
+	if len(words) == 0 || len(words) > 8 || len(label) > 80 {
+		return false
+	}
+	if _, isValue := valueOf(label); isValue {
+		return false
+	}
+	caps := strings.ToUpper(label) == label && strings.ToLower(label) != label
+	if !hasColon && !caps {
+		return false
+	}
+	d.endGroup()
+	for len(d.heads) > 0 && d.heads[len(d.heads)-1].level >= 7 {
+		d.heads = d.heads[:len(d.heads)-1]
+	}
+	d.heads = append(d.heads, heading{level: 7, m: meaningOf(label), text: label})
+	return true
+}
+
+// context is what the headings in force say of a value: the innermost that says anything,
+// with the innermost heading below it as the value's description.
+func (d *docReader) context() (m meaning, comment string) {
+	for i := len(d.heads) - 1; i >= 0; i-- {
+		if d.heads[i].m.role != roleNone {
+			m = d.heads[i].m
+			if i < len(d.heads)-1 {
+				comment = d.heads[len(d.heads)-1].text
+			}
+			return m, comment
+		}
+	}
+	return meaning{}, ""
+}
+
+// asciiDocMarkup passes over AsciiDoc's block attributes, titles and document attributes,
+// keeping a :revdate: as the document's date.
+func (d *docReader) asciiDocMarkup(text string) bool {
+	switch {
+	case strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") && !strings.Contains(text, " "):
+		return true
+	case strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") && strings.Contains(text, "="):
+		return true
+	case strings.HasPrefix(text, ".") && len(text) > 1 && text[1] != '.' && text[1] != ' ':
+		return true // a block title
+	case strings.HasPrefix(text, ":") && strings.Count(text, ":") >= 2:
+		name, value, _ := strings.Cut(text[1:], ":")
+		if name == "revdate" || name == "date" {
+			d.dates = append(d.dates, strings.TrimSpace(value))
+		}
+		return true
+	}
+	return false
+}
+
+func isFence(text string) bool {
+	for _, f := range []string{"----", "```", "....", "~~~"} {
+		if strings.HasPrefix(text, f) && strings.Trim(text, f[:1]) == "" {
+			return true
+		}
+		if f == "```" && strings.HasPrefix(text, f) && !strings.Contains(text[3:], "`") {
+			return true // ```text
+		}
+	}
+	return false
+}
+
+// inFence reads a line of a literal block: one value a line (or "hash  name"), typed by the
+// headings above; a PEM key is one skipped value.
+func (d *docReader) inFence(text string) {
+	trimmed := strings.TrimSpace(text)
+	if trimmed == d.fence || strings.HasPrefix(d.fence, "```") && trimmed == "```" {
+		d.fence, d.pem = "", false
+		return
+	}
+	switch {
+	case strings.HasPrefix(trimmed, "-----BEGIN "):
+		d.pem = true
+		d.c.unusable(d.pos(), trimmed, reasonKey)
+		return
+	case strings.HasPrefix(trimmed, "-----END "):
+		d.pem = false
+		return
+	case d.pem || trimmed == "":
+		return
+	}
+	m, comment := d.context()
+	d.item(trimmed, m, comment)
+}
+
+// bulletItem strips a list bullet: "- ", "* ", "+ ", "• ", "1. ".
+func bulletItem(text string) (string, bool) {
+	for _, b := range []string{"- ", "* ", "+ ", "• ", "** ", "*** "} {
+		if strings.HasPrefix(text, b) {
+			return strings.TrimSpace(text[len(b):]), true
+		}
+	}
+	if i := strings.Index(text, ". "); i > 0 && i <= 3 && isDigits(text[:i]) {
+		return strings.TrimSpace(text[i+2:]), true
+	}
+	return text, false
+}
+
+// labelled splits "Label: value" where the label is a few words (not a value, a URL scheme or
+// a drive letter).
+func labelled(text string) (label, value string, ok bool) {
+	label, value, ok = strings.Cut(text, ": ")
+	if !ok {
+		return "", "", false
+	}
+	label = strings.TrimSpace(cleanCell(label))
+	value = strings.TrimSpace(value)
+	words := strings.Fields(label)
+	if value == "" || len(words) == 0 || len(words) > 6 || len(label) > 48 || !isLetter(label[0]) {
+		return "", "", false
+	}
+	if _, isValue := valueOf(label); isValue {
+		return "", "", false
+	}
+	return label, value, true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// labelled reads "Label: value": a file's labelled parts make one object; other values stand
+// alone.
+func (d *docReader) labelled(label, value string) {
+	m := meaningOf(label)
+	pos := d.pos()
+	switch {
+	case m.role == roleDate:
+		d.dates = append(d.dates, value)
+		return
+	case m.role == roleHash || m.role == roleType && isFilePart(m.typ) && m.typ != "path" ||
+		d.group != nil && (m.role == roleType && m.typ == "path" || m.role == roleComment || m.role == roleFirstSeen || m.role == roleLastSeen):
+		d.addToGroup(pos, m, value)
+		return
+	case m.role == roleNone || m.role == roleComment:
+		d.endGroup()
+		ctx, comment := d.context()
+		if _, _, ok := lineValues(value); ok && ctx.role == roleNone {
+			d.item(value, meaning{}, label)
+			return
+		}
+		d.item(label+": "+value, ctx, comment)
+		return
+	}
+	d.endGroup()
+	d.item(value, m, label)
+}
+
+// addToGroup adds a labelled part of a file; a part the group already has starts the next file.
+func (d *docReader) addToGroup(pos report.Pos, m meaning, value string) {
+	if d.group != nil {
+		for _, have := range d.group.cols {
+			if have == m && m.role != roleComment {
+				d.endGroup()
+				break
+			}
+		}
+	}
+	if d.group == nil {
+		d.group = &fileGroup{pos: pos}
+	}
+	d.group.cols = append(d.group.cols, m)
+	d.group.cells = append(d.group.cells, value)
+}
+
+func (d *docReader) endGroup() {
+	if d.group == nil {
+		return
+	}
+	g := d.group
+	d.group = nil
+	d.c.row(g.pos, g.cols, g.cells)
+}
+
+// item reads a line, bullet or block line as the kind m the headings or its label give;
+// comment describes its values.
+func (d *docReader) item(text string, m meaning, comment string) {
+	pos := d.pos()
+	switch m.role {
+	case roleNot:
+		d.c.unusable(pos, cleanCell(text), m.reason)
+		return
+	case roleReference:
+		for _, l := range referenceLinks(defangedLinks(text)) {
+			d.c.reference(pos, l)
+		}
+		return
+	case roleComment, roleDate, roleFirstSeen, roleLastSeen, roleValue, roleKind:
+		return
+	}
+	if hash, name, ok := hashAndName(text); ok {
+		d.c.row(pos, []meaning{{role: roleHash}, {role: roleType, typ: "filename"}}, []string{hash, name})
+		return
+	}
+	vals, note, ok := d.values(text, m)
+	if !ok {
+		d.prose(pos, text)
+		return
+	}
+	if note != "" {
+		comment = strings.TrimSpace(comment + " " + note)
+	}
+	for _, v := range vals {
+		d.c.value(pos, v, comment, report.Seen{})
+	}
+}
+
+// values reads the values of a line in a context: in a section of no kind, a plain (not
+// defanged) http(s) link in a document is where the report points its readers, not an
+// indicator.
+func (d *docReader) values(text string, m meaning) ([]typed, string, bool) {
+	if m.role == roleNone {
+		vals, note, ok := lineValues(text)
+		if ok && d.flavour != flavourText && len(referenceLinks(text)) > 0 {
+			return nil, "", false
+		}
+		return vals, note, ok
+	}
+	vals, ok := typedAs(m, text)
+	if ok && m.role == roleHash {
+		for _, v := range vals {
+			if hashTypes[len(v.value)] != v.typ {
+				return nil, "", false
+			}
+		}
+	}
+	return vals, "", ok
+}
+
+// prose is a line that states no value: its plain links are references; it is listed as free
+// text when it mentions a value (or, in a text list, always: a list's lines are meant as
+// values).
+func (d *docReader) prose(pos report.Pos, text string) {
+	for _, l := range referenceLinks(text) {
+		d.c.reference(pos, l)
+	}
+	if d.flavour == flavourText || mentionsIndicator(text) {
+		d.c.text(pos, text)
+	}
+}
+
+// defangedLinks refangs a reference line so that its links read as links.
+func defangedLinks(text string) string {
+	var out []string
+	for _, f := range strings.Fields(text) {
+		if v, ok := valueOf(f); ok && v.typ == "url" {
+			f = v.value
+		}
+		out = append(out, f)
+	}
+	return strings.Join(out, " ")
+}
+
+// hashAndName reads "HASH  name" (sha256sum's output, a hash list with names): a hash and a
+// file name of one word.
+func hashAndName(text string) (string, string, bool) {
+	fields := strings.Fields(text)
+	if len(fields) != 2 {
+		return "", "", false
+	}
+	hash, name := fields[0], strings.TrimPrefix(fields[1], "*")
+	if hashTypes[len(hash)] == "" || hashTypes[len(hash)] == "sha512" || !hexOnly.MatchString(hash) {
+		return "", "", false
+	}
+	if _, isValue := valueOf(name); isValue && shapeOf(name) != "filename" || strings.ContainsAny(name, `/\`) {
+		return "", "", false
+	}
+	return hash, name, true
+}

@@ -1,0 +1,38 @@
+package parse
+
+import (
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// Hash lists (samples.sha256, iocs.md5, hashes.txt beside a publication): one hash a line,
+// optionally followed by the file's name (sha256sum's "hash  name" or "hash *name"). A line
+// that is no hash is listed as free text.
+
+// Hashes parses a hash list. title and date, when given, name and date the report.
+func Hashes(name string, data []byte, title, date string) (*report.Report, error) {
+	return publish(name, []*part{readHashes(name, data)}, title, date)
+}
+
+func readHashes(name string, data []byte) *part {
+	c := newCollector(name, "hashes")
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		line = strings.TrimSpace(line)
+		pos := report.Pos{File: name, Line: i + 1}
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "//") {
+			continue
+		}
+		if hash, file, ok := hashAndName(line); ok {
+			c.row(pos, []meaning{{role: roleHash}, {role: roleType, typ: "filename"}}, []string{hash, file})
+			continue
+		}
+		if v, ok := valueOf(line); ok && hashTypes[len(v.value)] == v.typ {
+			c.value(pos, v, "", report.Seen{})
+			continue
+		}
+		c.text(pos, line)
+	}
+	return &part{r: c.r}
+}

@@ -1,0 +1,304 @@
+package parse
+
+import (
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rulegen/rulegen/generate/internal/defang"
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// A publication is what a vendor publishes about one campaign: a document, hash lists, a CSV,
+// YARA rules, maybe a MISP or STIX export, alone or as the files of one folder. Each file is
+// read into a part; publish makes the parts one report, titled and dated from what they say.
+
+// part is what one file of a publication states, before the publication is titled and dated.
+type part struct {
+	r      *report.Report
+	title  string   // a title the file states (a document's first heading, an export's info)
+	dates  []string // dates the file states (Date:, :revdate:, an export's date)
+	seen   []string // first- and last-seen dates of its values
+	export bool     // a MISP or STIX export: its to_ids, tags and id count
+}
+
+var (
+	dateInName = regexp.MustCompile(`(\d{4}-\d{2}-\d{2})`)
+	// dateInLink is a blog post's date in its address (/2023/03/01/), as many vendors' are.
+	dateInLink = regexp.MustCompile(`/((?:19|20)\d\d)/(\d\d)/(\d\d)/`)
+	// genericNames are file names that say nothing of the publication: its folder's name does.
+	genericNames = map[string]bool{"iocs": true, "ioc": true, "indicators": true, "readme": true, "samples": true,
+		"hashes": true, "rules": true, "index": true, "iocs csv": true, "network": true, "yara": true}
+)
+
+// dateLayouts are the ways documents write a date.
+var dateLayouts = []string{time.DateOnly, "2006/01/02", "January 2, 2006", "Jan 2, 2006", "2 January 2006", "January 2 2006", "02 Jan 2006"}
+
+// publish makes parts read from name (a file, or a publication's folder) one report. title and
+// date (--title, --date) override what the parts say.
+func publish(name string, parts []*part, title, date string) (*report.Report, error) {
+	r := merge(name, parts)
+	r.Title = firstNonEmpty(title, partTitle(parts), nameTitle(name))
+	r.Date = firstNonEmpty(date, stated(parts), nameDate(name), linkDate(r), newestSeen(parts))
+	if r.Title == "" {
+		return nil, inputError(report.Pos{File: name}, "a publication without a title: give --title, a heading, or name the file or folder after the report")
+	}
+	if r.Date == "" {
+		return nil, inputError(report.Pos{File: name}, "a publication without a date: give --date YYYY-MM-DD, a Date: line, a dated file or folder name (2024-05-01-name), or first-seen dates")
+	}
+	return r, nil
+}
+
+// merge joins the parts' values, tags and references into one report. A value an export
+// states without to_ids stays unflagged whatever the other files say; a hash a list repeats
+// from a table or a labelled file is the file's.
+func merge(name string, parts []*part) *report.Report {
+	if len(parts) == 1 && !parts[0].export {
+		return parts[0].r
+	}
+	r := &report.Report{Source: name, Format: "publication"}
+	unflagged := map[string]bool{}
+	var exports []*report.Report
+	for _, p := range parts {
+		if p.export {
+			exports = append(exports, p.r)
+			forEachAttribute(p.r, func(a *report.Attribute) {
+				if !a.ToIDS || a.Deleted {
+					unflagged[valueKey(a.Value)] = true
+				}
+			})
+		}
+	}
+	for _, p := range parts {
+		if !p.export {
+			forEachAttribute(p.r, func(a *report.Attribute) {
+				if unflagged[valueKey(a.Value)] {
+					a.ToIDS = false
+				}
+			})
+		}
+		r.Attributes = append(r.Attributes, p.r.Attributes...)
+		r.Objects = append(r.Objects, p.r.Objects...)
+		for _, t := range p.r.Tags {
+			if !slices.Contains(r.Tags, t) {
+				r.Tags = append(r.Tags, t)
+			}
+		}
+		if p.r.ThreatLevel.ID != 0 && (r.ThreatLevel.ID == 0 || p.r.ThreatLevel.ID < r.ThreatLevel.ID) {
+			r.ThreatLevel = p.r.ThreatLevel
+		}
+	}
+	if len(exports) == 1 {
+		r.ID, r.TagsPos, r.Changed = exports[0].ID, exports[0].TagsPos, exports[0].Changed
+	}
+	dropRepeatedHashes(r)
+	return r
+}
+
+// dropRepeatedHashes drops a hash standing alone (a hash list's line) that an object already
+// holds with what else is known of its file.
+func dropRepeatedHashes(r *report.Report) {
+	inObjects := map[string]bool{}
+	for _, o := range r.Objects {
+		for _, a := range o.Attributes {
+			if hashTypes[len(a.Value)] != "" {
+				inObjects[strings.ToLower(a.Value)] = true
+			}
+		}
+	}
+	r.Attributes = slices.DeleteFunc(r.Attributes, func(a report.Attribute) bool {
+		return hashTypes[len(a.Value)] == a.Type && inObjects[strings.ToLower(a.Value)] && a.ToIDS
+	})
+}
+
+func forEachAttribute(r *report.Report, f func(*report.Attribute)) {
+	for i := range r.Attributes {
+		f(&r.Attributes[i])
+	}
+	for i := range r.Objects {
+		for j := range r.Objects[i].Attributes {
+			f(&r.Objects[i].Attributes[j])
+		}
+	}
+}
+
+func valueKey(v string) string { return strings.ToLower(defang.Refang(v)) }
+
+// partTitle is the title a document states, else an export's, else any part's.
+func partTitle(parts []*part) string {
+	for _, export := range []bool{false, true} {
+		for _, p := range parts {
+			if p.export == export && strings.TrimSpace(p.title) != "" {
+				return strings.TrimSpace(p.title)
+			}
+		}
+	}
+	return ""
+}
+
+// stated is the first date a part states that reads as one.
+func stated(parts []*part) string {
+	for _, export := range []bool{false, true} {
+		for _, p := range parts {
+			if p.export != export {
+				continue
+			}
+			for _, d := range p.dates {
+				if day := readDate(d); day != "" {
+					return day
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func readDate(s string) string {
+	s = strings.TrimSpace(cleanCell(s))
+	if day := isoDay(s); day != "" {
+		return day
+	}
+	for _, layout := range dateLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Format(time.DateOnly)
+		}
+	}
+	return ""
+}
+
+// baseName is a file's or folder's name without its extension, or its folder's when the
+// name is generic (iocs.csv, README.adoc, samples.sha256).
+func baseName(name string) string {
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	if genericNames[strings.ToLower(base)] {
+		if dir := filepath.Base(filepath.Dir(name)); dir != "." && dir != string(filepath.Separator) {
+			return dir
+		}
+	}
+	return base
+}
+
+func nameTitle(name string) string {
+	base := baseName(name)
+	base = strings.Replace(base, dateInName.FindString(base), "", 1)
+	return strings.TrimSpace(strings.NewReplacer("_", " ", "-", " ").Replace(base))
+}
+
+func nameDate(name string) string {
+	return readDate(dateInName.FindString(baseName(name)))
+}
+
+// linkDate is the date in the address of the post the report links to.
+func linkDate(r *report.Report) string {
+	for _, a := range r.Attributes {
+		if m := dateInLink.FindStringSubmatch(a.Value); a.Type == "link" && m != nil {
+			if day := readDate(m[1] + "-" + m[2] + "-" + m[3]); day != "" {
+				return day
+			}
+		}
+	}
+	return ""
+}
+
+// newestSeen is the newest first- or last-seen date of any value.
+func newestSeen(parts []*part) string {
+	newest := ""
+	for _, p := range parts {
+		for _, s := range p.seen {
+			if day := readDate(s); day > newest {
+				newest = day
+			}
+		}
+	}
+	return newest
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// PublicationFiles are the files of a publication folder rulegen reads, by extension: the
+// formats it reads, exports included.
+var PublicationFiles = []string{".md", ".markdown", ".adoc", ".asciidoc", ".txt", ".csv", ".tsv", ".json",
+	".yar", ".yara", ".md5", ".sha1", ".sha256", ".sha512"}
+
+// IsPublicationMarker says whether a file makes its folder one publication: a vendor's format
+// that a folder of reports (MISP events, renderings, IOC lists) does not hold.
+func IsPublicationMarker(name string) bool {
+	switch f := FormatOfName(name); f {
+	case FormatCSV, FormatYARA, FormatHashes:
+		return true
+	case FormatDocument:
+		return true // AsciiDoc
+	}
+	return false
+}
+
+// Publication reads the files of one publication folder (dir) into one report: their values
+// merged, an export's to_ids and TLP respected, titled and dated from what they say (see
+// publish). Exports holding several events are merged too: a folder is one publication.
+func Publication(dir string, files []string, opts Options) (*report.Report, error) {
+	var parts []*part
+	for _, f := range files {
+		data, err := ReadInput(f, opts)
+		if err != nil {
+			return nil, err
+		}
+		if firstByte(data) == 0 {
+			continue // an empty file states nothing
+		}
+		got, err := readPart(f, data, Options{Limits: opts.Limits}) // each file's format is its own
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, got...)
+	}
+	return publish(dir, parts, opts.Title, opts.Date)
+}
+
+// readPart reads one file of a publication folder.
+func readPart(name string, data []byte, opts Options) ([]*part, error) {
+	format := opts.Format
+	if format == FormatAuto {
+		format = SniffFile(name, data)
+	}
+	switch format {
+	case FormatIOCs:
+		d, err := readDocument(name, data, flavourText, "iocs")
+		if err != nil {
+			return nil, err
+		}
+		return []*part{d.part()}, nil
+	case FormatDocument:
+		fl := flavourMarkdown
+		if isAsciiDoc(name, data) {
+			fl = flavourAsciiDoc
+		}
+		d, err := readDocument(name, data, fl, "document")
+		if err != nil {
+			return nil, err
+		}
+		return []*part{d.part()}, nil
+	case FormatCSV:
+		p, err := readCSV(name, data)
+		return []*part{p}, err
+	case FormatHashes:
+		return []*part{readHashes(name, data)}, nil
+	case FormatYARA:
+		return []*part{readYARA(name, data)}, nil
+	}
+	// An export of the campaign (MISP JSON, STIX, a MISP event's rendering).
+	var parts []*part
+	err := Each(name, data, Options{Format: format, Limits: opts.Limits}, func(r *report.Report) error {
+		parts = append(parts, &part{r: r, title: r.Title, dates: []string{r.Date}, export: true})
+		return nil
+	})
+	return parts, err
+}

@@ -1,0 +1,191 @@
+package parse
+
+import (
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// Tables in documents: AsciiDoc's |=== blocks (a cell starts at each "|"; a line without one
+// continues the cell before it) and Markdown's pipe tables (a header, a |---| line, a row a
+// line). A header that names its columns (SHA-1, Filename, IP address, First seen) makes each
+// row one object; a table without one is read cell by cell as lines under its heading.
+
+// asciiDocTable reads the |=== block starting at the current line.
+func (d *docReader) asciiDocTable() {
+	start := d.i
+	var cells []string
+	var cellLine []int
+	cols := 0
+	for d.i++; d.i < len(d.lines); d.i++ {
+		line := strings.TrimSpace(d.lines[d.i])
+		if line == "|===" {
+			break
+		}
+		if line == "" {
+			continue
+		}
+		parts := splitCells(strings.TrimPrefix(line, "|"))
+		if !strings.HasPrefix(line, "|") {
+			// The line continues the cell before it, up to its first "|".
+			if n := len(cells); n > 0 {
+				cells[n-1] += "\n" + parts[0]
+			}
+			parts = parts[1:]
+		} else if cols == 0 {
+			cols = len(parts)
+		}
+		for _, p := range parts {
+			cells = append(cells, p)
+			cellLine = append(cellLine, d.i+1)
+		}
+	}
+	if cols == 0 {
+		return
+	}
+	var rows [][]string
+	var lines []int
+	for i := 0; i+cols <= len(cells); i += cols {
+		rows = append(rows, cells[i:i+cols])
+		lines = append(lines, cellLine[i])
+	}
+	d.table(start, rows, lines)
+}
+
+// pipeTable reads the Markdown table whose header is the current line.
+func (d *docReader) pipeTable() {
+	start := d.i
+	rows := [][]string{pipeCells(d.lines[d.i])}
+	lines := []int{d.i + 1}
+	for d.i += 2; d.i < len(d.lines); d.i++ {
+		line := strings.TrimSpace(d.lines[d.i])
+		if !strings.HasPrefix(line, "|") {
+			d.i-- // the line after the table is read as any line
+			break
+		}
+		rows = append(rows, pipeCells(line))
+		lines = append(lines, d.i+1)
+	}
+	d.table(start, rows, lines)
+}
+
+// table reads rows whose first may be a header; lines are each row's line number.
+func (d *docReader) table(start int, rows [][]string, lines []int) {
+	if len(rows) == 0 {
+		return
+	}
+	cols := headerMeanings(rows[0])
+	if cols == nil {
+		m, comment := d.context()
+		for i, row := range rows {
+			for _, cell := range row {
+				if !absent(cell) {
+					d.i = lines[i] - 1
+					d.item(cell, m, comment)
+				}
+			}
+		}
+		d.i = start + len(rows)
+		return
+	}
+	end := d.i
+	for i, row := range rows[1:] {
+		d.c.tableRow(report.Pos{File: d.c.r.Source, Line: lines[i+1]}, cols, row)
+	}
+	d.i = end
+}
+
+// headerMeanings reads a table's header row: nil when it names no column of values (it is no
+// header, or the table holds no indicators).
+func headerMeanings(row []string) []meaning {
+	cols := make([]meaning, len(row))
+	values := false
+	for i, cell := range row {
+		if _, isValue := valueOf(cell); isValue {
+			return nil
+		}
+		cols[i] = meaningOf(cleanCell(cell))
+		switch cols[i].role {
+		case roleType, roleHash, roleNetwork, roleValue:
+			values = true
+		}
+	}
+	if !values {
+		return nil
+	}
+	return cols
+}
+
+// tableRow reads a row of a table with a header: a value and a type column (as CSV files
+// have), or a column for each kind of value.
+func (c *collector) tableRow(pos report.Pos, cols []meaning, cells []string) {
+	valueCol, kindCol := -1, -1
+	for i, m := range cols {
+		switch {
+		case m.role == roleValue && valueCol < 0:
+			valueCol = i
+		case m.role == roleKind && kindCol < 0:
+			kindCol = i
+		}
+	}
+	if valueCol < 0 {
+		c.row(pos, cols, cells)
+		return
+	}
+	// One value a row, typed by the type column (or by its shape), described by the rest.
+	row := slicesClone(cols)
+	row[valueCol] = meaning{}
+	if kindCol >= 0 && kindCol < len(cells) {
+		row[valueCol] = kindMeaning(cells[kindCol])
+	}
+	if row[valueCol].role == roleNone || row[valueCol].role == roleComment {
+		row[valueCol] = meaning{role: roleNetwork} // typed by shape
+	}
+	c.row(pos, row, cells)
+}
+
+// kindMeaning reads a type column's word (sha256, FileHash-SHA256, ipaddress, hostname, file).
+func kindMeaning(word string) meaning {
+	m := meaningOf(cleanCell(word))
+	if m.role == roleNone && strings.TrimSpace(word) != "" {
+		return meaning{role: roleNetwork}
+	}
+	return m
+}
+
+func slicesClone(m []meaning) []meaning { return append([]meaning(nil), m...) }
+
+// splitCells splits an AsciiDoc row after its first "|" at each unescaped "|".
+func splitCells(line string) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(line); i++ {
+		switch {
+		case line[i] == '\\' && i+1 < len(line) && line[i+1] == '|':
+			b.WriteByte('|')
+			i++
+		case line[i] == '|':
+			out = append(out, strings.TrimSpace(b.String()))
+			b.Reset()
+		default:
+			b.WriteByte(line[i])
+		}
+	}
+	return append(out, strings.TrimSpace(b.String()))
+}
+
+// pipeCells splits a Markdown table row.
+func pipeCells(line string) []string {
+	line = strings.TrimSpace(line)
+	line = strings.TrimPrefix(line, "|")
+	if strings.HasSuffix(line, "|") && !strings.HasSuffix(line, `\|`) {
+		line = line[:len(line)-1]
+	}
+	return splitCells(line)
+}
+
+// isPipeSeparator says whether a line is a Markdown table's |---|:--:| line.
+func isPipeSeparator(line string) bool {
+	line = strings.TrimSpace(line)
+	return strings.HasPrefix(line, "|") && strings.Contains(line, "-") && strings.Trim(line, "|-: ") == ""
+}

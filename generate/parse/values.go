@@ -1,0 +1,241 @@
+package parse
+
+import (
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/internal/defang"
+)
+
+// Publications state values in prose-like lines: refanged, several to a line, with a
+// description after a dash. These helpers read a line's values and type each by its shape;
+// what a value means beyond its shape is normalize's to decide.
+
+var (
+	hexOnly      = regexp.MustCompile(`^[0-9A-Fa-f]+$`)
+	hashTypes    = map[int]string{32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
+	domainLike   = regexp.MustCompile(`^(?i)[a-z0-9_-]+(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*[a-z0-9]$`)
+	emailLike    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
+	registryLike = regexp.MustCompile(`^(?i)(HKLM|HKCU|HKU|HKCR|HKCC|HKEY_[A-Z_]+)\\`)
+	windowsPath  = regexp.MustCompile(`^(?i)([a-z]:\\|%[a-z_]+%\\|\\\\)`)
+	// urlLike is a URL as a value, not as code: a scheme (blob:https too), no quotes,
+	// backticks, angle brackets, braces or spaces, which a URL in a script or a command has
+	// around it.
+	urlLike = regexp.MustCompile(`^(?i)[a-z][a-z0-9+.-]*:(?:[a-z][a-z0-9+.-]*:)?//[^\s"'<>{}` + "`" + `\\^|]+$`)
+	// hostPathLike is a URL without its scheme (evil.com/gate.php), as lists of C2 URLs give it.
+	hostPathLike = regexp.MustCompile(`^(?i)[a-z0-9_-]+(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*[a-z0-9](:\d{1,5})?/[^\s"'<>{}` + "`" + `\\^|]*$`)
+	// fileExtensions make a dotted name a file name rather than a domain (no TLD has them).
+	fileExtensions = map[string]bool{".exe": true, ".dll": true, ".scr": true, ".sys": true, ".bat": true, ".cmd": true,
+		".ps1": true, ".vbs": true, ".js": true, ".jar": true, ".lnk": true, ".hta": true, ".doc": true, ".docm": true, ".xls": true,
+		".xlsm": true, ".msi": true, ".elf": true, ".bin": true, ".dat": true, ".tmp": true, ".zip": true, ".rar": true, ".7z": true,
+		".iso": true, ".img": true, ".vhd": true, ".pdf": true, ".rtf": true, ".docx": true, ".xlsx": true, ".efi": true, ".so": true,
+		".sh": true, ".py": true, ".php": true, ".aspx": true, ".jsp": true, ".wsf": true, ".chm": true, ".one": true, ".apk": true}
+)
+
+// typed is one value a publication states, refanged, with its MISP attribute type ("path"
+// for a Windows file path, which becomes a file object).
+type typed struct {
+	typ, value string
+}
+
+// shapeOf types one refanged token by its shape; "" when it is no indicator.
+func shapeOf(v string) string {
+	if t := hashTypes[len(v)]; t != "" && hexOnly.MatchString(v) {
+		return t
+	}
+	if _, err := netip.ParseAddr(v); err == nil {
+		return "ip-dst"
+	}
+	if _, err := netip.ParseAddrPort(v); err == nil {
+		return "ip-dst|port"
+	}
+	switch {
+	case strings.Contains(v, "://"):
+		if urlLike.MatchString(v) {
+			return "url"
+		}
+		return ""
+	case emailLike.MatchString(v):
+		return "email-src"
+	case registryLike.MatchString(v):
+		return "regkey"
+	case windowsPath.MatchString(v):
+		return "path"
+	case domainLike.MatchString(v) && fileExtensions[strings.ToLower(filepath.Ext(v))]:
+		return "filename"
+	case domainLike.MatchString(v):
+		return "domain"
+	case hostPathLike.MatchString(v):
+		return "url"
+	}
+	return ""
+}
+
+// valueOf refangs a token and types it by shape, an ip-dst|port written as MISP writes it.
+func valueOf(token string) (typed, bool) {
+	v := defang.Refang(cleanCell(token))
+	typ := shapeOf(v)
+	if typ == "" {
+		return typed{}, false
+	}
+	if typ == "ip-dst|port" {
+		ap := netip.MustParseAddrPort(v)
+		v = ap.Addr().String() + "|" + v[strings.LastIndexByte(v, ':')+1:]
+	}
+	return typed{typ, v}, true
+}
+
+// cleanCell strips the markup around a value: AsciiDoc's `+…+` passthrough and line-break
+// " +", Markdown's backticks and emphasis, quotes and list bullets.
+func cleanCell(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(s, " +")
+	for {
+		before := s
+		s = strings.TrimSpace(s)
+		for _, pair := range [][2]string{{"`", "`"}, {"+", "+"}, {"**", "**"}, {"*", "*"}, {"_", "_"}, {`"`, `"`}, {"'", "'"}} {
+			if len(s) > len(pair[0])+len(pair[1]) && strings.HasPrefix(s, pair[0]) && strings.HasSuffix(s, pair[1]) {
+				s = s[len(pair[0]) : len(s)-len(pair[1])]
+			}
+		}
+		if s == before {
+			return s
+		}
+	}
+}
+
+// absent says whether a cell states no value at all (N/A, -, empty): a table's way of saying
+// a row has no value in that column, not a value to report.
+func absent(s string) bool {
+	switch strings.ToLower(cleanCell(s)) {
+	case "", "n/a", "na", "-", "–", "—", "none", "unknown", "?", ".":
+		return true
+	}
+	return false
+}
+
+// lineValues reads a line that states values: "v", "v1, v2", "v1 v2", "1.2.3.4 port 443",
+// "v - what it is", "v (what it is)". It returns the values and the description, or ok false
+// when the line does not start with a value (prose, code, a command).
+func lineValues(line string) (vals []typed, comment string, ok bool) {
+	parts := splitDescription(line)
+	for i, part := range parts {
+		part, note := trailingNote(part)
+		got, ok := partValues(part)
+		if !ok {
+			if i == 0 {
+				return nil, "", false
+			}
+			return vals, strings.Join(parts[i:], " - "), true
+		}
+		vals = append(vals, got...)
+		if note != "" {
+			return vals, strings.TrimSpace(strings.Join(append([]string{note}, parts[i+1:]...), " - ")), true
+		}
+	}
+	return vals, "", len(vals) > 0
+}
+
+// splitDescription cuts a line at its dashes and bars with spaces around them.
+func splitDescription(line string) []string {
+	for _, sep := range []string{" – ", " — ", " | "} {
+		line = strings.ReplaceAll(line, sep, " - ")
+	}
+	parts := strings.Split(line, " - ")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
+}
+
+// trailingNote cuts "(what it is)" off the end of a part.
+func trailingNote(part string) (string, string) {
+	if !strings.HasSuffix(part, ")") {
+		return part, ""
+	}
+	i := strings.LastIndex(part, " (")
+	if i < 0 {
+		return part, ""
+	}
+	return strings.TrimSpace(part[:i]), strings.Trim(part[i+2:], "()")
+}
+
+// partValues reads a part of a line that holds values only: a Windows path (which may hold
+// spaces), or tokens that are each a value, "port N" after an address, or a conjunction.
+func partValues(part string) ([]typed, bool) {
+	if part == "" {
+		return nil, false
+	}
+	if v := defang.Refang(cleanCell(part)); windowsPath.MatchString(v) && !strings.ContainsAny(v, "\t`\"<>|") {
+		return []typed{{"path", v}}, true
+	}
+	tokens := strings.FieldsFunc(part, func(c rune) bool { return c == ' ' || c == '\t' || c == ',' || c == ';' })
+	var out []typed
+	for i := 0; i < len(tokens); i++ {
+		tok := tokens[i]
+		switch strings.ToLower(tok) {
+		case "and", "or", "&", "/", "+":
+			continue
+		case "port", "tcp", "udp":
+			n := len(out)
+			if i+1 < len(tokens) && n > 0 && out[n-1].typ == "ip-dst" && isPort(tokens[i+1]) {
+				out[n-1] = typed{"ip-dst|port", out[n-1].value + "|" + tokens[i+1]}
+				i++
+				continue
+			}
+			return nil, false
+		}
+		v, ok := valueOf(tok)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, len(out) > 0
+}
+
+func isPort(s string) bool {
+	if len(s) == 0 || len(s) > 5 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// mentionsIndicator says whether prose holds something shaped like an indicator (a plain
+// http(s) link is a reference, a name may be a product's): such a line is listed as skipped
+// free text rather than passed over.
+func mentionsIndicator(line string) bool {
+	for _, tok := range strings.Fields(line) {
+		tok = strings.Trim(tok, ".,;:()[]`'\"")
+		if defang.Refang(tok) != tok {
+			return true
+		}
+		if v, ok := valueOf(tok); ok && v.typ != "domain" && v.typ != "filename" && len(referenceLinks(tok)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// referenceLinks are the plain http(s) links of a line of prose: where the publication
+// points its readers, not indicators (those are defanged).
+func referenceLinks(line string) []string {
+	var out []string
+	for _, tok := range strings.Fields(line) {
+		tok = strings.TrimRight(strings.Trim(tok, "()<>[]`'\""), ".,;:")
+		if i := strings.Index(tok, "["); i > 0 && strings.HasPrefix(tok, "http") {
+			tok = tok[:i] // AsciiDoc's link[text]
+		}
+		if (strings.HasPrefix(tok, "https://") || strings.HasPrefix(tok, "http://")) && urlLike.MatchString(tok) {
+			out = append(out, tok)
+		}
+	}
+	return out
+}

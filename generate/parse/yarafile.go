@@ -1,0 +1,32 @@
+package parse
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// YARA files (.yar, .yara) a publisher ships beside its indicators are passed through as MISP
+// yara attributes are: the file is one attribute, which the pipeline compiles, renames into
+// the report's namespace and gives rulegen's meta (or skips, with libyara's message).
+
+// metaDate is a rule's date meta: a YARA file alone is dated by its newest rule.
+var metaDate = regexp.MustCompile(`(?m)^\s*(?:date|created|last_modified|modified)\s*=\s*"(\d{4}-\d{2}-\d{2})`)
+
+// YARA parses a YARA file as a report of its rules. title and date, when given, name and date
+// the report.
+func YARA(name string, data []byte, title, date string) (*report.Report, error) {
+	return publish(name, []*part{readYARA(name, data)}, title, date)
+}
+
+func readYARA(name string, data []byte) *part {
+	c := newCollector(name, "yara")
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: "yara", Value: text, ToIDS: true, Pos: report.Pos{File: name, Line: 1}})
+	p := &part{r: c.r}
+	for _, m := range metaDate.FindAllStringSubmatch(text, -1) {
+		p.seen = append(p.seen, m[1])
+	}
+	return p
+}
