@@ -53,7 +53,7 @@ var exactWords = map[string]meaning{
 	"tlsh": {role: roleType, typ: "tlsh"}, "authentihash": {role: roleType, typ: "authentihash"},
 	"filehashmd5": {role: roleType, typ: "md5"}, "filehashsha1": {role: roleType, typ: "sha1"}, "filehashsha256": {role: roleType, typ: "sha256"},
 	"hash": {role: roleHash}, "filehash": {role: roleHash}, "hashes": {role: roleHash}, "sample": {role: roleHash},
-	"file": {role: roleNone}, // a hash or a file name: the shape tells
+	"file":     {role: roleNone}, // a hash or a file name: the shape tells
 	"filename": {role: roleType, typ: "filename"}, "name": {role: roleType, typ: "filename"},
 	"filesize": {role: roleType, typ: "size-in-bytes"}, "size": {role: roleType, typ: "size-in-bytes"},
 	"filepath": {role: roleType, typ: "path"}, "path": {role: roleType, typ: "path"}, "fullpath": {role: roleType, typ: "path"},
