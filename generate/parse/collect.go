@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/defang"
+
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -76,16 +78,20 @@ func (c *collector) noteSeen(s report.Seen) {
 func typedAs(m meaning, raw string) ([]typed, bool) {
 	switch {
 	case m.role == roleType && (m.typ == "filename" || m.typ == "mutex" || m.typ == "size-in-bytes" || m.typ == "port"):
-		v := cleanCell(raw)
+		v := defang.Refang(cleanCell(raw))
 		if m.typ == "size-in-bytes" {
 			v = sizeDigits(v)
 		}
 		return []typed{{m.typ, v}}, v != ""
 	case m.role == roleType && m.typ == "path":
-		v := cleanCell(raw)
+		// A file's location may be where it was downloaded from: a URL.
+		if v, ok := valueOf(raw); ok && v.typ == "url" {
+			return []typed{v}, true
+		}
+		v := defang.Refang(cleanCell(raw))
 		return []typed{{"path", v}}, v != ""
 	case m.role == roleType && m.typ == "regkey":
-		v := cleanCell(raw)
+		v := defang.Refang(cleanCell(raw))
 		return []typed{{"regkey", v}}, v != ""
 	}
 	vals, _, ok := lineValues(raw)
@@ -241,7 +247,7 @@ func cellValues(m meaning, cell string) []string {
 var literalTypes = map[string]bool{"filename": true, "path": true, "mutex": true, "regkey": true, "size-in-bytes": true}
 
 // backticked is a value quoted in backticks, AsciiDoc's `+…+` included.
-var backticked = regexp.MustCompile("`[^`]+`")
+var backticked = regexp.MustCompile("`[^`\n]+`")
 
 func keepPresent(values []string) []string {
 	var out []string

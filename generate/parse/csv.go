@@ -25,12 +25,22 @@ func CSV(name string, data []byte, title, date string) (*report.Report, error) {
 	return publish(name, []*part{p}, title, date)
 }
 
+// readCSV reads a CSV strictly, and again with bare quotes allowed (5" floppy) when those are
+// its only flaw; an unterminated quoted field is an error naming its line.
 func readCSV(name string, data []byte) (*part, error) {
+	p, err := readCSVQuotes(name, data, false)
+	if errors.Is(err, csv.ErrBareQuote) {
+		return readCSVQuotes(name, data, true)
+	}
+	return p, err
+}
+
+func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	rd := csv.NewReader(bytes.NewReader(data))
 	rd.Comma = delimiter(name, data)
 	rd.FieldsPerRecord = -1
-	rd.LazyQuotes = true
+	rd.LazyQuotes = lazy
 	c := newCollector(name, "csv")
 	p := &part{r: c.r}
 	var cols []meaning
@@ -39,15 +49,15 @@ func readCSV(name string, data []byte) (*part, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := rd.FieldPos(0)
-		pos := report.Pos{File: name, Line: line}
 		if err != nil {
 			var perr *csv.ParseError
 			if errors.As(err, &perr) {
-				pos.Line = perr.Line
+				return nil, &InputError{Pos: report.Pos{File: name, Line: perr.StartLine}, Msg: perr.Err.Error(), err: perr.Err}
 			}
-			return nil, inputError(pos, "%v", err)
+			return nil, inputError(report.Pos{File: name}, "%v", err)
 		}
+		line, _ := rd.FieldPos(0)
+		pos := report.Pos{File: name, Line: line}
 		if blankRecord(record) {
 			continue
 		}

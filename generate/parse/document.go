@@ -164,15 +164,11 @@ func (d *docReader) section(text string) bool {
 }
 
 // context is what the headings in force say of a value: the innermost that says anything,
-// with the innermost heading below it as the value's description.
+// with the innermost heading as the value's description.
 func (d *docReader) context() (m meaning, comment string) {
 	for i := len(d.heads) - 1; i >= 0; i-- {
 		if d.heads[i].m.role != roleNone {
-			m = d.heads[i].m
-			if i < len(d.heads)-1 {
-				comment = d.heads[len(d.heads)-1].text
-			}
-			return m, comment
+			return d.heads[i].m, d.heads[len(d.heads)-1].text
 		}
 	}
 	return meaning{}, ""
@@ -276,9 +272,15 @@ func (d *docReader) labelled(label, value string) {
 	case m.role == roleDate:
 		d.dates = append(d.dates, value)
 		return
-	case m.role == roleHash || m.role == roleType && isFilePart(m.typ) && m.typ != "path" ||
-		d.group != nil && (m.role == roleType && m.typ == "path" || m.role == roleComment || m.role == roleFirstSeen || m.role == roleLastSeen):
+	case m.role == roleHash || m.role == roleType && isFilePart(m.typ) && m.typ != "path":
 		d.addToGroup(pos, m, value)
+		return
+	case d.group != nil && (m.role == roleType && m.typ == "path" || m.role == roleFirstSeen || m.role == roleLastSeen):
+		d.addToGroup(pos, m, value)
+		return
+	case d.group != nil && (m.role == roleNone || m.role == roleComment):
+		// What else the file's lines say of it (File type:, File description:) describes it.
+		d.addToGroup(pos, meaning{role: roleComment}, label+": "+value)
 		return
 	case m.role == roleNone || m.role == roleComment:
 		d.endGroup()

@@ -21,10 +21,12 @@ var ErrInput = errors.New("invalid input")
 type InputError struct {
 	Pos report.Pos
 	Msg string
+	err error // the cause, when a library reported it
 }
 
 func (e *InputError) Error() string        { return e.Pos.String() + ": " + e.Msg }
 func (e *InputError) Is(target error) bool { return target == ErrInput }
+func (e *InputError) Unwrap() error        { return e.err }
 
 func inputError(pos report.Pos, format string, args ...any) error {
 	return &InputError{Pos: pos, Msg: fmt.Sprintf(format, args...)}

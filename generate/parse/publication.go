@@ -56,6 +56,7 @@ func publish(name string, parts []*part, title, date string) (*report.Report, er
 // from a table or a labelled file is the file's.
 func merge(name string, parts []*part) *report.Report {
 	if len(parts) == 1 && !parts[0].export {
+		dropRepeatedHashes(parts[0].r)
 		return parts[0].r
 	}
 	r := &report.Report{Source: name, Format: "publication"}
@@ -97,21 +98,58 @@ func merge(name string, parts []*part) *report.Report {
 	return r
 }
 
-// dropRepeatedHashes drops a hash standing alone (a hash list's line) that an object already
-// holds with what else is known of its file.
+// dropRepeatedHashes makes each sample one file: a hash standing alone (a hash list's line)
+// that an object holds is dropped, and file objects sharing a hash (a table's row and a CSV's)
+// become one, with what each says of the file.
 func dropRepeatedHashes(r *report.Report) {
-	inObjects := map[string]bool{}
+	owner := map[string]int{} // hash → the file object that first holds it
+	kept := r.Objects[:0]
 	for _, o := range r.Objects {
+		into := -1
 		for _, a := range o.Attributes {
-			if hashTypes[len(a.Value)] != "" {
-				inObjects[strings.ToLower(a.Value)] = true
+			if i, ok := owner[strings.ToLower(a.Value)]; ok && isHash(a) && o.Name == "file" {
+				into = i
+				break
+			}
+		}
+		if into >= 0 && joinFile(&kept[into], o) {
+			continue
+		}
+		kept = append(kept, o)
+		for _, a := range o.Attributes {
+			if isHash(a) && o.Name == "file" {
+				owner[strings.ToLower(a.Value)] = len(kept) - 1
 			}
 		}
 	}
+	r.Objects = kept
 	r.Attributes = slices.DeleteFunc(r.Attributes, func(a report.Attribute) bool {
-		return hashTypes[len(a.Value)] == a.Type && inObjects[strings.ToLower(a.Value)] && a.ToIDS
+		_, held := owner[strings.ToLower(a.Value)]
+		return isHash(a) && held && a.ToIDS
 	})
 }
+
+// joinFile adds to a file object what another says of the same file; false when they
+// disagree (another hash of the same kind, another name), and both are kept.
+func joinFile(into *report.Object, o report.Object) bool {
+	var add []report.Attribute
+	for _, a := range o.Attributes {
+		i := slices.IndexFunc(into.Attributes, func(b report.Attribute) bool { return b.Rel() == a.Rel() })
+		switch {
+		case i < 0:
+			add = append(add, a)
+		case !strings.EqualFold(into.Attributes[i].Value, a.Value):
+			return false
+		}
+	}
+	into.Attributes = append(into.Attributes, add...)
+	if into.Description == "" {
+		into.Description = o.Description
+	}
+	return true
+}
+
+func isHash(a report.Attribute) bool { return hashTypes[len(a.Value)] == a.Type && a.Type != "" }
 
 func forEachAttribute(r *report.Report, f func(*report.Attribute)) {
 	for i := range r.Attributes {

