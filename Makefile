@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps yarax-deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-pull scan-ratio clean
+.PHONY: all deps yarax-deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
 
 all: build
 
@@ -110,6 +110,12 @@ bench: deps
 bench-feed: build
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/feed.sh 10000 1000000 3
+
+# rulegen generate on 500 synthetic vendors' publications, against the same values as MISP
+# events (docs/benchmarks.md).
+bench-vendor: build
+	$(GO) build -o bin/synthfeed ./cmd/synthfeed
+	bash testdata/bench/vendor.sh 500 3
 
 # rulegen pull on a synthetic feed of 10,000 events served on 127.0.0.1, against a plain
 # download of the same files with one client (docs/benchmarks.md).

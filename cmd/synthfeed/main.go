@@ -1,4 +1,5 @@
 // Command synthfeed writes a synthetic MISP feed for benchmarks (see generate/synthfeed), or
+// with -publications a repository of vendors' publications and the same values as MISP events,
 // with -decode times a plain encoding/json decode of a feed: the baseline generate's speed is
 // measured against. -serve serves a feed directory on a local address, as a MISP feed server
 // does (an ETag on the manifest), counting requests; -download fetches a served feed with one
@@ -33,8 +34,9 @@ func main() {
 	serve := flag.String("serve", "", "serve the feed in DIR on `ADDR` (127.0.0.1:0 picks a port; the address is printed), GET /_requests counts requests")
 	download := flag.String("download", "", "download the feed at `URL` into DIR with one plain client and print the seconds it took")
 	edit := flag.Int("edit", 0, "edit `N` events of the feed in DIR as their publisher would: a new domain, a later timestamp")
+	publications := flag.Int("publications", 0, "write `N` vendors' publications into DIR/publications and the same values as MISP events into DIR/misp")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR\n       synthfeed -serve ADDR DIR\n       synthfeed -download URL DIR\n       synthfeed -edit N DIR")
+		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR\n       synthfeed -serve ADDR DIR\n       synthfeed -download URL DIR\n       synthfeed -edit N DIR\n       synthfeed -publications N DIR")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -60,6 +62,10 @@ func main() {
 	}
 	if *edit > 0 {
 		fail(editFeed(dir, *edit))
+		return
+	}
+	if *publications > 0 {
+		fail(synthfeed.WritePublications(dir, *publications, *seed))
 		return
 	}
 	if *download != "" {

@@ -62,28 +62,74 @@ func BenchmarkGenerateFeed(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		n++ // a new output directory each time: a first run, not a no-op rerun
-		dir, err := output.Open(filepath.Join(tmp, fmt.Sprint("rules", n)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, err = pipeline.Run(context.Background(), inputs, pipeline.Options{Author: "bench"}, func(o *pipeline.Outcome) error {
-			for _, f := range o.Files {
-				if err := dir.Put(f); err != nil {
-					return err
-				}
+		generateInto(b, filepath.Join(tmp, fmt.Sprint("rules", n)), inputs)
+	}
+	b.ReportMetric(float64(len(inputs)*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// generateInto runs generate on inputs into a new output directory.
+func generateInto(b *testing.B, out string, inputs []string) {
+	dir, err := output.Open(out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dir.Close()
+	_, err = pipeline.Run(context.Background(), inputs, pipeline.Options{Author: "bench"}, func(o *pipeline.Outcome) error {
+		for _, f := range o.Files {
+			if err := dir.Put(f); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
 		}
-		_, err = dir.Commit()
-		dir.Close()
-		if err != nil {
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err = dir.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchPublications are 500 vendors' publications (a folder each: README.adoc with tables,
+// iocs.csv, samples.sha256) and the same values as 500 MISP events.
+var benchPublications = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "rulegen-bench-publications-")
+	if err != nil {
+		return "", err
+	}
+	return dir, synthfeed.WritePublications(dir, 500, 1)
+})
+
+// BenchmarkPublications runs generate on a repository of 500 publications and on the same
+// values as MISP JSON, alternately, and reports the publications' time as a multiple of the
+// MISP events' (x_misp): what reading vendors' formats costs over reading an export.
+func BenchmarkPublications(b *testing.B) {
+	dir, err := benchPublications()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var inputs [2][]string
+	for i, sub := range []string{"publications", "misp"} {
+		if inputs[i], err = pipeline.Inputs([]string{filepath.Join(dir, sub)}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(len(inputs)*b.N)/b.Elapsed().Seconds(), "events/s")
+	if len(inputs[0]) != 500 || len(inputs[1]) != 500 {
+		b.Fatalf("%d publications and %d events, want 500 each", len(inputs[0]), len(inputs[1]))
+	}
+	tmp := b.TempDir()
+	var spent [2]time.Duration
+	n := 0
+	for b.Loop() {
+		for i := range inputs {
+			n++
+			start := time.Now()
+			generateInto(b, filepath.Join(tmp, fmt.Sprint("rules", n)), inputs[i])
+			spent[i] += time.Since(start)
+		}
+	}
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "x_misp")
+	b.ReportMetric(float64(500*b.N)/spent[0].Seconds(), "publications/s")
 }
 
 // BenchmarkChecksFeed times the checks alone — every Sigma rule of the feed's output validated

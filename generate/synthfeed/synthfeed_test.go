@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
 	"github.com/rulegen/rulegen/generate/synthfeed"
@@ -50,5 +52,37 @@ func TestFeedIsDeterministicAndReadable(t *testing.T) {
 	}
 	if attributes != 500 {
 		t.Errorf("parsed %d attributes", attributes)
+	}
+}
+
+// A synthetic publication and its MISP event hold the same values: read and normalised, they
+// detect the same things, so that timing one against the other compares the readers alone.
+func TestPublicationsMatchTheirEvents(t *testing.T) {
+	dir := t.TempDir()
+	if err := synthfeed.WritePublications(dir, 3, 5); err != nil {
+		t.Fatal(err)
+	}
+	folders, _ := filepath.Glob(filepath.Join(dir, "publications", "*"))
+	if len(folders) != 3 {
+		t.Fatalf("%d publications", len(folders))
+	}
+	for i, folder := range folders {
+		var pub, event *report.Report
+		if err := parse.ReadFile(folder, parse.Options{}, func(r *report.Report) error { pub = r; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		misp := filepath.Join(dir, "misp", filepath.Base(folder)[len("2026-01-01-campaign-"):]+".json")
+		if err := parse.ReadFile(misp, parse.Options{}, func(r *report.Report) error { event = r; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*report.Report{pub, event} {
+			if err := normalize.Report(r, normalize.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, want := pub.Values(), event.Values()
+		if !slices.Equal(got, want) || len(want) < 40 || pub.Title != event.Title || pub.Date != event.Date {
+			t.Errorf("publication %d: %d values %q %s, its event %d values %q %s", i, len(got), pub.Title, pub.Date, len(want), event.Title, event.Date)
+		}
 	}
 }
