@@ -101,24 +101,9 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 		return nil, err
 	}
 	inMemory, streamed := split(inputs, opts.Format)
-	// Report files that are not MISP JSON (markdown renderings) are few and small: they are read
+	// Report files that are not MISP JSON (markdown renderings, vendors' publications) are read
 	// first, so that reports sharing a title can be told apart by their ids, as a set.
-	var early []*report.Report
-	for _, in := range inMemory {
-		var read []*report.Report
-		err := parse.ReadFile(in, p.parseOptions(), func(r *report.Report) error {
-			read = append(read, r)
-			return nil
-		})
-		if err != nil {
-			if !p.failed(in, err) {
-				return nil, err
-			}
-			continue
-		}
-		early = append(early, read...)
-	}
-	early, err = p.identify(early)
+	early, err := p.readEarly(inMemory)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +235,42 @@ type run struct {
 	cacheHits atomic.Int64
 }
 
-// identify normalises the reports read up front and gives those sharing a slug distinct ones.
+// readEarly reads and normalises the inputs held in memory, a worker per CPU, and gives the
+// reports sharing a slug distinct ones; reports keep the order of their inputs.
+func (p *run) readEarly(inputs []string) ([]*report.Report, error) {
+	read := make([][]*report.Report, len(inputs))
+	errs := make([]error, len(inputs))
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(p.workers(), len(inputs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(inputs); i = int(next.Add(1) - 1) {
+				errs[i] = parse.ReadFile(inputs[i], p.parseOptions(), func(r *report.Report) error {
+					if err := normalize.Report(r, p.opts.Normalize); err != nil {
+						return err
+					}
+					read[i] = append(read[i], r)
+					return nil
+				})
+			}
+		})
+	}
+	wg.Wait()
+	var early []*report.Report
+	for i, in := range inputs {
+		if errs[i] != nil {
+			if !p.failed(in, errs[i]) {
+				return nil, errs[i]
+			}
+			continue
+		}
+		early = append(early, read[i]...)
+	}
+	render.UniqueSlugs(early)
+	return early, nil
+}
+
+// identify normalises reports read up front and gives those sharing a slug distinct ones.
 func (p *run) identify(reports []*report.Report) ([]*report.Report, error) {
 	kept := reports[:0]
 	for _, r := range reports {
@@ -266,6 +286,13 @@ func (p *run) identify(reports []*report.Report) ([]*report.Report, error) {
 	return kept, nil
 }
 
+func (p *run) workers() int {
+	if p.opts.Workers > 0 {
+		return p.opts.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // parallel processes the in-memory reports and the streamed files on a pool of workers and
 // returns the first error, after every worker has stopped.
 func (p *run) parallel(ctx context.Context, early []*report.Report, files []string) error {
@@ -276,12 +303,8 @@ func (p *run) parallel(ctx context.Context, early []*report.Report, files []stri
 		path   string         // a MISP JSON file to read
 	}
 	jobs := make(chan job)
-	workers := p.opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	var wg sync.WaitGroup
-	for range workers {
+	for range p.workers() {
 		wg.Go(func() {
 			for j := range jobs {
 				// A run that keeps going holds an input's outcomes until all of its reports are
