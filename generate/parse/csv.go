@@ -16,15 +16,6 @@ import (
 // (a SHA256 and a file name column: one row is one sample). A row typed "description" or
 // "reference" holds the report's link and title rather than an indicator.
 
-// CSV parses a CSV or TSV publication. title and date, when given, name and date the report.
-func CSV(name string, data []byte, title, date string) (*report.Report, error) {
-	p, err := readCSV(name, data)
-	if err != nil {
-		return nil, err
-	}
-	return publish(name, []*part{p}, title, date)
-}
-
 // readCSV reads a CSV strictly, and again with bare quotes allowed (5" floppy) when those are
 // its only flaw; an unterminated quoted field is an error naming its line.
 func readCSV(name string, data []byte) (*part, error) {

@@ -59,7 +59,7 @@ type fileGroup struct {
 	cells []string
 }
 
-func readDocument(name string, data []byte, fl flavour, format string) (*docReader, error) {
+func readDocument(name string, data []byte, fl flavour, format string) *docReader {
 	d := &docReader{c: newCollector(name, format), flavour: fl}
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	d.lines = strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
@@ -67,7 +67,7 @@ func readDocument(name string, data []byte, fl flavour, format string) (*docRead
 		d.line(strings.TrimRight(d.lines[d.i], " \t\r"))
 	}
 	d.endGroup()
-	return d, nil
+	return d
 }
 
 func (d *docReader) pos() report.Pos { return report.Pos{File: d.c.r.Source, Line: d.i + 1} }

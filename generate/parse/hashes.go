@@ -10,11 +10,6 @@ import (
 // optionally followed by the file's name (sha256sum's "hash  name" or "hash *name"). A line
 // that is no hash is listed as free text.
 
-// Hashes parses a hash list. title and date, when given, name and date the report.
-func Hashes(name string, data []byte, title, date string) (*report.Report, error) {
-	return publish(name, []*part{readHashes(name, data)}, title, date)
-}
-
 func readHashes(name string, data []byte) *part {
 	c := newCollector(name, "hashes")
 	text := strings.TrimPrefix(string(data), "\ufeff")

@@ -1,9 +1,5 @@
 package parse
 
-import (
-	"github.com/rulegen/rulegen/generate/report"
-)
-
 // A plain IOC list is what analysts paste from a blog post, and sectioned text is how some
 // vendors publish (Unit42's): one indicator a line, often defanged (hxxp://evil[.]com,
 // 1.2.3[.]4), among headings, SECTION: lines, labelled lines (SHA256 hash: …), comments (#,
@@ -13,31 +9,33 @@ import (
 // The title and date come from the options (--title, --date) or from the file name
 // (2024-05-01-evil-campaign.txt).
 
-// IOCs parses a plain IOC list or a sectioned text. title and date, when given, name and date
-// the report.
-func IOCs(name string, data []byte, title, date string) (*report.Report, error) {
-	d, err := readDocument(name, data, flavourText, "iocs")
-	if err != nil {
-		return nil, err
+// readVendorPart reads a file in one of the formats vendors publish in (format is known).
+func readVendorPart(name string, data []byte, format Format) (*part, error) {
+	switch format {
+	case FormatCSV:
+		return readCSV(name, data)
+	case FormatHashes:
+		return readHashes(name, data), nil
+	case FormatYARA:
+		return readYARA(name, data), nil
+	case FormatDocument:
+		fl := flavourMarkdown
+		if isAsciiDoc(name, data) {
+			fl = flavourAsciiDoc
+		}
+		return readDocument(name, data, fl, "document").part(), nil
 	}
-	return publish(name, []*part{d.part()}, title, date)
+	return readDocument(name, data, flavourText, "iocs").part(), nil
 }
 
-// Document parses a vendor's Markdown or AsciiDoc publication (one that is no rendering of a
-// MISP event). title and date, when given, override what the document says.
-func Document(name string, data []byte, title, date string) (*report.Report, error) {
-	fl := flavourMarkdown
-	if isAsciiDoc(name, data) {
-		fl = flavourAsciiDoc
+// vendorFormat says whether a format is one vendors publish in, as opposed to an export of a
+// MISP event or a STIX bundle.
+func vendorFormat(f Format) bool {
+	switch f {
+	case FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA:
+		return true
 	}
-	d, err := readDocument(name, data, fl, "document")
-	if err != nil {
-		return nil, err
-	}
-	if !hasIndicators(d.c.r) {
-		return nil, inputError(report.Pos{File: name, Line: 1}, "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'")
-	}
-	return publish(name, []*part{d.part()}, title, date)
+	return false
 }
 
 func (d *docReader) part() *part {

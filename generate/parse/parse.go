@@ -213,21 +213,20 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 	return count(r)
 }
 
-// readOne reads a file of a format that holds one report.
+// readOne reads a file of a format that holds one report. A vendor's document must state an
+// indicator: a Markdown file that states none is no report.
 func readOne(name string, data []byte, format Format, opts Options) (*report.Report, error) {
-	switch format {
-	case FormatIOCs:
-		return IOCs(name, data, opts.Title, opts.Date)
-	case FormatDocument:
-		return Document(name, data, opts.Title, opts.Date)
-	case FormatCSV:
-		return CSV(name, data, opts.Title, opts.Date)
-	case FormatHashes:
-		return Hashes(name, data, opts.Title, opts.Date)
-	case FormatYARA:
-		return YARA(name, data, opts.Title, opts.Date)
+	if !vendorFormat(format) {
+		return Markdown(name, data)
 	}
-	return Markdown(name, data)
+	p, err := readVendorPart(name, data, format)
+	if err != nil {
+		return nil, err
+	}
+	if format == FormatDocument && !hasIndicators(p.r) {
+		return nil, inputError(report.Pos{File: name, Line: 1}, "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'")
+	}
+	return publish(name, []*part{p}, opts.Title, opts.Date)
 }
 
 // hasIndicators says whether a report states anything meant as an indicator, whether or not
@@ -328,5 +327,5 @@ func IsPublicationFile(name string) bool {
 	if strings.HasPrefix(name, ".") || stem == "LICENSE" || stem == "NOTICE" || stem == "SOURCES" || stem == "CHANGELOG" || stem == "COPYING" {
 		return false
 	}
-	return slices.Contains(PublicationFiles, extOf(name))
+	return slices.Contains(publicationExtensions, extOf(name))
 }

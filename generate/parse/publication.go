@@ -262,19 +262,17 @@ func firstNonEmpty(values ...string) string {
 	return ""
 }
 
-// PublicationFiles are the files of a publication folder rulegen reads, by extension: the
-// formats it reads, exports included.
-var PublicationFiles = []string{".md", ".markdown", ".adoc", ".asciidoc", ".txt", ".csv", ".tsv", ".json",
+// publicationExtensions are the files of a publication folder rulegen reads, by extension:
+// the formats it reads, exports included.
+var publicationExtensions = []string{".md", ".markdown", ".adoc", ".asciidoc", ".txt", ".csv", ".tsv", ".json",
 	".yar", ".yara", ".md5", ".sha1", ".sha256", ".sha512"}
 
 // IsPublicationMarker says whether a file makes its folder one publication: a vendor's format
 // that a folder of reports (MISP events, renderings, IOC lists) does not hold.
 func IsPublicationMarker(name string) bool {
-	switch f := FormatOfName(name); f {
-	case FormatCSV, FormatYARA, FormatHashes:
+	switch FormatOfName(name) {
+	case FormatCSV, FormatYARA, FormatHashes, FormatDocument: // FormatOfName's documents are AsciiDoc
 		return true
-	case FormatDocument:
-		return true // AsciiDoc
 	}
 	return false
 }
@@ -292,7 +290,7 @@ func Publication(dir string, files []string, opts Options) (*report.Report, erro
 		if firstByte(data) == 0 {
 			continue // an empty file states nothing
 		}
-		got, err := readPart(f, data, Options{Limits: opts.Limits}) // each file's format is its own
+		got, err := readPart(f, data, opts.Limits)
 		if err != nil {
 			return nil, err
 		}
@@ -301,40 +299,17 @@ func Publication(dir string, files []string, opts Options) (*report.Report, erro
 	return publish(dir, parts, opts.Title, opts.Date)
 }
 
-// readPart reads one file of a publication folder.
-func readPart(name string, data []byte, opts Options) ([]*part, error) {
-	format := opts.Format
-	if format == FormatAuto {
-		format = SniffFile(name, data)
-	}
-	switch format {
-	case FormatIOCs:
-		d, err := readDocument(name, data, flavourText, "iocs")
-		if err != nil {
-			return nil, err
-		}
-		return []*part{d.part()}, nil
-	case FormatDocument:
-		fl := flavourMarkdown
-		if isAsciiDoc(name, data) {
-			fl = flavourAsciiDoc
-		}
-		d, err := readDocument(name, data, fl, "document")
-		if err != nil {
-			return nil, err
-		}
-		return []*part{d.part()}, nil
-	case FormatCSV:
-		p, err := readCSV(name, data)
+// readPart reads one file of a publication folder, whatever --format says: each file's format
+// is its own.
+func readPart(name string, data []byte, limits Limits) ([]*part, error) {
+	format := SniffFile(name, data)
+	if vendorFormat(format) {
+		p, err := readVendorPart(name, data, format)
 		return []*part{p}, err
-	case FormatHashes:
-		return []*part{readHashes(name, data)}, nil
-	case FormatYARA:
-		return []*part{readYARA(name, data)}, nil
 	}
 	// An export of the campaign (MISP JSON, STIX, a MISP event's rendering).
 	var parts []*part
-	err := Each(name, data, Options{Format: format, Limits: opts.Limits}, func(r *report.Report) error {
+	err := Each(name, data, Options{Format: format, Limits: limits}, func(r *report.Report) error {
 		parts = append(parts, &part{r: r, title: r.Title, dates: []string{r.Date}, export: true})
 		return nil
 	})

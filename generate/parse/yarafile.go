@@ -14,12 +14,6 @@ import (
 // metaDate is a rule's date meta: a YARA file alone is dated by its newest rule.
 var metaDate = regexp.MustCompile(`(?m)^\s*(?:date|created|last_modified|modified)\s*=\s*"(\d{4}-\d{2}-\d{2})`)
 
-// YARA parses a YARA file as a report of its rules. title and date, when given, name and date
-// the report.
-func YARA(name string, data []byte, title, date string) (*report.Report, error) {
-	return publish(name, []*part{readYARA(name, data)}, title, date)
-}
-
 func readYARA(name string, data []byte) *part {
 	c := newCollector(name, "yara")
 	text := strings.TrimPrefix(string(data), "\ufeff")
