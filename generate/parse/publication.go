@@ -270,6 +270,9 @@ var publicationExtensions = []string{".md", ".markdown", ".adoc", ".asciidoc", "
 // IsPublicationMarker says whether a file makes its folder one publication: a vendor's format
 // that a folder of reports (MISP events, renderings, IOC lists) does not hold.
 func IsPublicationMarker(name string) bool {
+	if !IsPublicationFile(name) {
+		return false
+	}
 	switch FormatOfName(name) {
 	case FormatCSV, FormatYARA, FormatHashes, FormatDocument: // FormatOfName's documents are AsciiDoc
 		return true

@@ -252,6 +252,7 @@ func TestSectionedText(t *testing.T) {
 		"domain dns1.registrar-servers.com !registration data (registrar, registrant, name server), not an indicator",
 		"domain www.msftconnecttest.com !labelled legitimate or benign by the publication",
 		"link https://example-research.org/2024/05/01/loader-from-js-file/",
+		"url https://app.any.run/tasks/0b7e6c1a-5d2f-4f7e-9a63-1c2d3e4f5a6b !a link to an analysis or a sandbox's report, not an indicator",
 	)
 	for _, a := range r.Attributes {
 		if a.Type == "sha256" && !strings.HasPrefix(a.Comment, "SHA256 HASHES") && a.Comment != "second DLL" {

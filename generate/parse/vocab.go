@@ -38,6 +38,7 @@ const (
 	reasonRegistration = "registration data (registrar, registrant, name server), not an indicator"
 	reasonBenign       = "labelled legitimate or benign by the publication"
 	reasonVirusTotal   = "a VirusTotal reference, not an indicator"
+	reasonAnalysis     = "a link to an analysis or a sandbox's report, not an indicator"
 	reasonDetection    = "a detection name, not an indicator"
 	reasonPayment      = "a payment or contact id (wallet, Tox), not seen by file or endpoint rules"
 	reasonAccount      = "an account name: too generic for a rule"
@@ -98,6 +99,14 @@ var phrases = []struct {
 	{"legitimate", meaning{role: roleNot, reason: reasonBenign}},
 	{"benign", meaning{role: roleNot, reason: reasonBenign}},
 	{"virustotal", meaning{role: roleNot, reason: reasonVirusTotal}},
+	{"analysis", meaning{role: roleNot, reason: reasonAnalysis}},
+	{"sandbox", meaning{role: roleNot, reason: reasonAnalysis}},
+	{"any run", meaning{role: roleNot, reason: reasonAnalysis}},
+	{"anyrun", meaning{role: roleNot, reason: reasonAnalysis}},
+	{"triage", meaning{role: roleNot, reason: reasonAnalysis}},
+	{"urlscan", meaning{role: roleNot, reason: reasonAnalysis}},
+	{"bazaar", meaning{role: roleNot, reason: reasonAnalysis}},
+	{"malwarebazaar", meaning{role: roleNot, reason: reasonAnalysis}},
 	{"first seen", meaning{role: roleFirstSeen}},
 	{"last seen", meaning{role: roleLastSeen}},
 	{"first submission", meaning{role: roleFirstSeen}},

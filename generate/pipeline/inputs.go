@@ -76,16 +76,7 @@ func walk(root string, found *Found) ([]string, error) {
 		return nil, fmt.Errorf("input %s: %w", root, err)
 	}
 	var out []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != root && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	err = walkVisible(root, func(p string, d fs.DirEntry) error {
 		if d.IsDir() {
 			if _, err := os.Stat(filepath.Join(p, feedManifest)); err == nil {
 				events, skipped, err := FeedEvents(p)
@@ -106,7 +97,7 @@ func walk(root string, found *Found) ([]string, error) {
 		case publications[dir]:
 		case repositories[dir] && parse.FormatOfName(d.Name()) == parse.FormatDocument:
 			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "document", Reason: "the repository's own document, beside its publication folders", Source: report.Pos{File: p}})
-		case parse.IsPublicationMarker(d.Name()) && parse.IsPublicationFile(d.Name()):
+		case parse.IsPublicationMarker(d.Name()):
 			out = append(out, p)
 		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()):
 			out = append(out, p)
@@ -121,21 +112,13 @@ func walk(root string, found *Found) ([]string, error) {
 
 // publicationDirs finds the folders under root that are one publication each: they hold a file
 // of a vendor's format (a CSV, an AsciiDoc document, a hash list, YARA rules), at most one
-// export (a JSON file), and no folder below them holds such files. A folder that holds such files and folders that do is a repository of
-// publications (ESET's layout: a README beside a folder per campaign).
+// export (a JSON file), and no folder below them holds such files. A folder that holds such
+// files and folders that do is a repository of publications (ESET's layout: a README beside a
+// folder per campaign).
 func publicationDirs(root string) (publications, repositories map[string]bool, err error) {
 	marked := map[string]bool{}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != root && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && parse.IsPublicationMarker(d.Name()) && parse.IsPublicationFile(d.Name()) {
+	err = walkVisible(root, func(p string, d fs.DirEntry) error {
+		if d.Type().IsRegular() && parse.IsPublicationMarker(d.Name()) {
 			marked[filepath.Dir(p)] = true
 		}
 		return nil
@@ -159,6 +142,21 @@ func publicationDirs(root string) (publications, repositories map[string]bool, e
 		}
 	}
 	return publications, repositories, err
+}
+
+// walkVisible walks root like filepath.WalkDir, passing over hidden files and folders (.git).
+func walkVisible(root string, fn func(path string, d fs.DirEntry) error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case p != root && strings.HasPrefix(d.Name(), ".") && d.IsDir():
+			return filepath.SkipDir
+		case p != root && strings.HasPrefix(d.Name(), "."):
+			return nil
+		}
+		return fn(p, d)
+	})
 }
 
 // FeedEvents lists the event files of a MISP feed directory in the order of their uuids, as
