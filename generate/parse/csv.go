@@ -69,7 +69,7 @@ func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 	if cols == nil {
 		return nil, inputError(report.Pos{File: name, Line: 1}, "empty CSV: no header row")
 	}
-	p.seen = c.seen
+	p.seen, p.mentioned = c.seen, datesIn(string(data))
 	return p, nil
 }
 

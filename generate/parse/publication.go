@@ -21,6 +21,9 @@ type part struct {
 	title  string   // a title the file states (a document's first heading, an export's info)
 	dates  []string // dates the file states (Date:, :revdate:, an export's date)
 	seen   []string // first- and last-seen dates of its values
+	// mentioned are the ISO dates anywhere in its text (a rule's date meta, a date in prose):
+	// the newest dates a publication that states no other date.
+	mentioned []string
 	export bool     // a MISP or STIX export: its to_ids, tags and id count
 }
 
@@ -41,12 +44,13 @@ var dateLayouts = []string{time.DateOnly, "2006/01/02", "January 2, 2006", "Jan 
 func publish(name string, parts []*part, title, date string) (*report.Report, error) {
 	r := merge(name, parts)
 	r.Title = firstNonEmpty(title, partTitle(parts), nameTitle(name))
-	r.Date = firstNonEmpty(date, stated(parts), nameDate(name), linkDate(r), newestSeen(parts))
+	r.Date = firstNonEmpty(date, stated(parts), nameDate(name), linkDate(r), newest(parts, func(p *part) []string { return p.seen }),
+		newest(parts, func(p *part) []string { return p.mentioned }))
 	if r.Title == "" {
 		return nil, inputError(report.Pos{File: name}, "a publication without a title: give --title, a heading, or name the file or folder after the report")
 	}
 	if r.Date == "" {
-		return nil, inputError(report.Pos{File: name}, "a publication without a date: give --date YYYY-MM-DD, a Date: line, a dated file or folder name (2024-05-01-name), or first-seen dates")
+		return nil, inputError(report.Pos{File: name}, "a publication without a date: give --date YYYY-MM-DD, a Date: line, a dated file or folder name (2024-05-01-name), or any date in it")
 	}
 	return r, nil
 }
@@ -240,11 +244,11 @@ func linkDate(r *report.Report) string {
 	return ""
 }
 
-// newestSeen is the newest first- or last-seen date of any value.
-func newestSeen(parts []*part) string {
+// newest is the newest of the dates dates gives of each part.
+func newest(parts []*part, dates func(*part) []string) string {
 	newest := ""
 	for _, p := range parts {
-		for _, s := range p.seen {
+		for _, s := range dates(p) {
 			if day := readDate(s); day > newest {
 				newest = day
 			}
@@ -252,6 +256,12 @@ func newestSeen(parts []*part) string {
 	}
 	return newest
 }
+
+// isoDateInText is an ISO date standing in text.
+var isoDateInText = regexp.MustCompile(`\b(?:19|20)\d\d-[01]\d-[0-3]\d\b`)
+
+// datesIn are the ISO dates in text.
+func datesIn(text string) []string { return isoDateInText.FindAllString(text, -1) }
 
 func firstNonEmpty(values ...string) string {
 	for _, v := range values {

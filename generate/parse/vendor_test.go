@@ -315,6 +315,7 @@ func TestPublicationDates(t *testing.T) {
 		"= T\n:revdate: 2023-07-14\n\n== Hashes\n----\nd41d8cd98f00b204e9800998ecf8427f\n----\n": "2023-07-14",
 		"# T\nDate: March 1, 2023\n\n- evil[.]com\n":                                             "2023-03-01",
 		"# T\nSee https://blog.example.org/2022/10/05/post/\n\n- evil[.]com\n":                   "2022-10-05",
+		"# T\nActive from 2021-02-03 to 2021-04-05.\n\n- evil[.]com\n":                           "2021-04-05",
 	} {
 		name := "doc.md"
 		if strings.HasPrefix(src, "=") {

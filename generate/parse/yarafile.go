@@ -11,7 +11,8 @@ import (
 // yara attributes are: the file is one attribute, which the pipeline compiles, renames into
 // the report's namespace and gives rulegen's meta (or skips, with libyara's message).
 
-// metaDate is a rule's date meta: a YARA file alone is dated by its newest rule.
+// metaDate is a rule's date meta: a YARA file alone is dated by its newest rule, when nothing
+// else dates it.
 var metaDate = regexp.MustCompile(`(?m)^\s*(?:date|created|last_modified|modified)\s*=\s*"(\d{4}-\d{2}-\d{2})`)
 
 func readYARA(name string, data []byte) *part {
@@ -20,7 +21,7 @@ func readYARA(name string, data []byte) *part {
 	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: "yara", Value: text, ToIDS: true, Pos: report.Pos{File: name, Line: 1}})
 	p := &part{r: c.r}
 	for _, m := range metaDate.FindAllStringSubmatch(text, -1) {
-		p.seen = append(p.seen, m[1])
+		p.mentioned = append(p.mentioned, m[1])
 	}
 	return p
 }
