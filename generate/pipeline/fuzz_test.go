@@ -16,7 +16,8 @@ import (
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
-// fuzzSeeds are the repository's small reports and bad inputs, markdown and MISP JSON.
+// fuzzSeeds are the repository's small reports and bad inputs, markdown, MISP JSON and
+// vendors' documents (read as documents: the fuzz input has no name to say otherwise).
 func fuzzSeeds(f *testing.F) {
 	root := golden.RepoRoot(f)
 	var paths []string
@@ -29,6 +30,9 @@ func fuzzSeeds(f *testing.F) {
 		"testdata/reports/misp/misp-stix_test_events_collection_1.json",
 		"testdata/reports/misp/pymisp_whois_object_defparam.json",
 		"testdata/feeds/chrome-mal-ids/049f01a5-7e01-559b-83e8-3a67738bbbe1.json",
+		"testdata/vendor/eset/*/README.adoc",
+		"testdata/vendor/variants/*.md",
+		"testdata/vendor/variants/*.txt",
 	} {
 		m, _ := filepath.Glob(filepath.Join(root, pattern))
 		paths = append(paths, m...)
