@@ -109,10 +109,17 @@ func typedAs(m meaning, raw string) ([]typed, bool) {
 	return vals, true
 }
 
+var (
+	// digitSeparators are what sizes are written with between their digits (563,096).
+	digitSeparators = strings.NewReplacer(",", "", " ", "", "\u00a0", "", "_", "")
+	// lineBreaks are the ways a table cell breaks a line: HTML's and AsciiDoc's (" +").
+	lineBreaks = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n", " +\n", "\n")
+)
+
 // sizeDigits reads a file size as publications write it: "563,096 bytes", "1 024".
 func sizeDigits(s string) string {
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.ToLower(s)), "bytes"))
-	s = strings.NewReplacer(",", "", " ", "", "\u00a0", "", "_", "").Replace(s)
+	s = digitSeparators.Replace(s)
 	if !isDigits(s) {
 		return ""
 	}
@@ -233,7 +240,7 @@ func hasHash(attrs []report.Attribute) bool {
 // comma- or space-separated lists. A cell of a file name, path, mutex or registry column is
 // one value unless its values are quoted one by one: such values may hold spaces.
 func cellValues(m meaning, cell string) []string {
-	cell = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n", " +\n", "\n").Replace(cell)
+	cell = lineBreaks.Replace(cell)
 	if quoted := backticked.FindAllString(cell, -1); len(quoted) > 1 {
 		return keepPresent(quoted)
 	}
