@@ -86,6 +86,8 @@ func (d *docReader) line(text string) {
 		return // a comment in AsciiDoc and in text lists
 	case d.heading(trimmed):
 		return
+	case d.flavour == flavourText && strings.HasPrefix(trimmed, "#"):
+		return // a comment in a text list
 	case d.flavour == flavourAsciiDoc && d.asciiDocMarkup(trimmed):
 		return
 	case isFence(trimmed):

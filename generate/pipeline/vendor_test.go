@@ -17,6 +17,8 @@ import (
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/sigma"
+	"github.com/rulegen/rulegen/generate/yara"
 )
 
 // generateVendor runs generate on testdata/vendor as a user runs it on a clone of vendors'
@@ -229,4 +231,58 @@ func sigmaUnescape(v string) string {
 		b.WriteByte(v[i])
 	}
 	return b.String()
+}
+
+// The rules the publications make fire where their values are and nowhere else: YARA compiled
+// by libyara and scanned over text, Sigma evaluated by sigma-go over log events. A URL given
+// without its scheme is found inside requested URLs, under either scheme.
+func TestVendorRulesFire(t *testing.T) {
+	_, files := generateVendor(t, "")
+	var sources []yara.Source
+	var rules []sigma.Rule
+	for _, f := range files {
+		switch {
+		case strings.HasSuffix(f.Path, ".yar"):
+			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+		case strings.HasSuffix(f.Path, ".yml"):
+			r, err := sigma.Load(f.Path, f.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules = append(rules, r)
+		}
+	}
+	compiled, err := yara.Compile(sources...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer compiled.Destroy()
+	for buf, want := range map[string]string{
+		"POST /API/hpb_gate.php HTTP/1.1 ... https://egscorp.net/API/hpb_gate.php": "MAL_BlackLotus_Indicators_of_Compromise_C2",
+		"connect 193.37.69.153 for update.cbu.net":                                 "MAL_Scarabs_colon_izing_vulnerable_servers_Indicators_of_Compromise_C2",
+		`mutex Global\ExampleLoaderMtx_31 held`:                                    "MAL_Operation_Example_indicators_of_compromise_Mutexes",
+		"egscorp.net/API/other.php and update.cbu.network":                         "",
+	} {
+		hits, err := compiled.ScanMem([]byte(buf))
+		if err != nil || want == "" && len(hits) > 0 || want != "" && !slices.Contains(hits, want) {
+			t.Errorf("YARA on %q: %v (%v), want %q", buf, hits, err, want)
+		}
+	}
+	ev := sigma.NewEvaluator(rules)
+	for _, c := range []struct {
+		event map[string]any
+		want  bool
+	}{
+		{map[string]any{"c-uri": "http://egscorp.net/API/hpb_gate.php?id=7", "cs-host": "egscorp.net"}, true},
+		{map[string]any{"c-uri": "https://myrepository.name/network/API/hpb_gate.php", "cs-host": "myrepository.name"}, true},
+		{map[string]any{"c-uri": "http://egscorp.net/index.html", "cs-host": "egscorp.net"}, false},
+		{map[string]any{"query": "up.vctel.com"}, true},
+		{map[string]any{"dst_ip": "87.251.64.19"}, true},
+		{map[string]any{"query": "welivesecurity.com"}, false},
+	} {
+		fired, err := ev.Matches(context.Background(), c.event)
+		if err != nil || (len(fired) > 0) != c.want {
+			t.Errorf("Sigma on %v: %v (%v), want a match: %v", c.event, fired, err, c.want)
+		}
+	}
 }
