@@ -98,12 +98,11 @@ func typedAs(m meaning, raw string) ([]typed, bool) {
 	if !ok {
 		return nil, false
 	}
+	// The shape decides otherwise: a "URL" that is a bare name is a domain, an "IP address"
+	// with a port an address and port.
 	for i, v := range vals {
 		if m.role == roleType && (m.typ == "hostname" && v.typ == "domain" || m.typ == "email-src") {
 			vals[i].typ = m.typ
-		}
-		if m.role == roleType && m.typ == "url" && v.typ == "domain" {
-			return nil, false // a "URL" that is a bare name is the name's, not a URL's
 		}
 	}
 	return vals, true
