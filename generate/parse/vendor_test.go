@@ -224,6 +224,8 @@ func TestMarkdownDocument(t *testing.T) {
 		`mutex Global\ExampleLoaderMtx_31`,
 		`file: fullpath=%APPDATA%\ExampleSoft\loader.dll`,
 		`regkey HKCU\Software\Microsoft\Windows\CurrentVersion\Run\ExampleSoftUpdater`,
+		"url https://cdn-update.top/api/ping",
+		"domain cdn-backup.top", // a bare name under a URL heading
 		"link https://example-research.org/2024/06/03/operation-example/",
 	)
 }

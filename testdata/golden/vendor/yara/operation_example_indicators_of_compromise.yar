@@ -32,8 +32,10 @@ rule MAL_Operation_Example_indicators_of_compromise_C2
         id = "7a9f5c29-6307-5b31-bb33-90786a638e96"
         covered = "api.cdn-update.top (matched by cdn-update.top)"
         covered = "static.cdn-update.top (matched by cdn-update.top)"
+        covered = "https://cdn-update.top/api/ping (matched by cdn-update.top)"
     strings:
-        $domain0 = "cdn-update.top" ascii wide nocase fullword
+        $domain0 = "cdn-backup.top" ascii wide nocase fullword
+        $domain1 = "cdn-update.top" ascii wide nocase fullword
         $ip0 = "5.2.72.16" ascii wide fullword
     condition:
         any of them
