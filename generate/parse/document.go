@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/report"
@@ -104,6 +105,9 @@ func (d *docReader) line(text string) {
 		return
 	}
 	item, bullet := bulletItem(trimmed)
+	if strings.IndexFunc(item, isAlnum) < 0 {
+		return // an empty bullet, a rule, a separator
+	}
 	if label, value, ok := labelled(item); ok {
 		d.labelled(label, value)
 		return
@@ -265,6 +269,8 @@ func labelled(text string) (label, value string, ok bool) {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
+func isAlnum(c rune) bool { return c < 128 && (isLetter(byte(c)) || c >= '0' && c <= '9') }
+
 // labelled reads "Label: value": a file's labelled parts make one object; other values stand
 // alone.
 func (d *docReader) labelled(label, value string) {
@@ -298,15 +304,11 @@ func (d *docReader) labelled(label, value string) {
 	d.item(value, m, label)
 }
 
-// addToGroup adds a labelled part of a file; a part the group already has starts the next file.
+// addToGroup adds a labelled part of a file; a second hash of a kind the group has starts the
+// next file (a file has one hash of each kind, but may have two locations or names).
 func (d *docReader) addToGroup(pos report.Pos, m meaning, value string) {
-	if d.group != nil {
-		for _, have := range d.group.cols {
-			if have == m && m.role != roleComment {
-				d.endGroup()
-				break
-			}
-		}
+	if d.group != nil && (m.role == roleHash || m.role == roleType && hashLength(m.typ) > 0) && slices.Contains(d.group.cols, m) {
+		d.endGroup()
 	}
 	if d.group == nil {
 		d.group = &fileGroup{pos: pos}
@@ -418,4 +420,14 @@ func hashAndName(text string) (string, string, bool) {
 		return "", "", false
 	}
 	return hash, name, true
+}
+
+// hashLength is the hex length of a hash type, 0 for other types.
+func hashLength(typ string) int {
+	for n, t := range hashTypes {
+		if t == typ {
+			return n
+		}
+	}
+	return 0
 }

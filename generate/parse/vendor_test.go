@@ -243,6 +243,8 @@ func TestSectionedText(t *testing.T) {
 		"ip-dst|port 45.95.11.134|443",
 		"domain riscoarchez.com",
 		"url https://files.evil-cdn.top/upd/second.msi",
+		"url https://mail-lure.top/qt/btteuaea", // a URL, whatever the label says it came from
+		"domain-ip: url=https://files.evil-cdn.top/upd/Document_39.js",
 		"url https://t.co/r?u=https://redir.evil-cdn.top/gate",
 		"url blob:https://files.evil-cdn.top/6b3e",
 		"domain trushoper.com",

@@ -83,8 +83,9 @@ var exactWords = map[string]meaning{
 	"link": {role: roleType, typ: "url"}, "links": {role: roleType, typ: "url"},
 }
 
-// phrases read longer labels and headings word by word, in order: the first phrase found
-// decides. Words that say a value is no indicator come first.
+// phrases read longer labels and headings word by word. A phrase that says a value is no
+// indicator decides wherever it stands; otherwise the phrase standing first does (the longest
+// of those starting there): "URL from email" is a URL, "Domain name" a domain.
 var phrases = []struct {
 	words string
 	meaning
@@ -187,12 +188,19 @@ func meaningOf(words string) meaning {
 		return m
 	}
 	padded := " " + spaced + " "
+	found, at, length := meaning{}, len(padded), 0
 	for _, p := range phrases {
-		if strings.Contains(padded, " "+p.words+" ") {
+		i := strings.Index(padded, " "+p.words+" ")
+		switch {
+		case i < 0:
+			continue
+		case p.role == roleNot:
 			return p.meaning
+		case i < at || i == at && len(p.words) > length:
+			found, at, length = p.meaning, i, len(p.words)
 		}
 	}
-	return meaning{}
+	return found
 }
 
 // spacedWords lower-cases s and keeps its letters, digits and ampersands as words separated by

@@ -41,9 +41,11 @@ rule MAL_sectioned_text_C2
         $ip0 = "45.95.11.134" ascii wide fullword
         $ip1 = "91.92.240.71" ascii wide fullword
         $url0 = "blob:https://files.evil-cdn.top/6b3e" ascii wide nocase
-        $url1 = "https://files.evil-cdn.top/upd/Installer.msi" ascii wide nocase
-        $url2 = "https://files.evil-cdn.top/upd/second.msi" ascii wide nocase
-        $url3 = "https://t.co/r?u=https://redir.evil-cdn.top/gate" ascii wide nocase
+        $url1 = "https://files.evil-cdn.top/upd/Document_39.js" ascii wide nocase
+        $url2 = "https://files.evil-cdn.top/upd/Installer.msi" ascii wide nocase
+        $url3 = "https://files.evil-cdn.top/upd/second.msi" ascii wide nocase
+        $url4 = "https://mail-lure.top/qt/btteuaea" ascii wide nocase
+        $url5 = "https://t.co/r?u=https://redir.evil-cdn.top/gate" ascii wide nocase
     condition:
         any of them
 }
