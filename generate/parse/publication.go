@@ -17,14 +17,14 @@ import (
 
 // part is what one file of a publication states, before the publication is titled and dated.
 type part struct {
-	r      *report.Report
-	title  string   // a title the file states (a document's first heading, an export's info)
-	dates  []string // dates the file states (Date:, :revdate:, an export's date)
-	seen   []string // first- and last-seen dates of its values
+	r     *report.Report
+	title string   // a title the file states (a document's first heading, an export's info)
+	dates []string // dates the file states (Date:, :revdate:, an export's date)
+	seen  []string // first- and last-seen dates of its values
 	// mentioned are the ISO dates anywhere in its text (a rule's date meta, a date in prose):
 	// the newest dates a publication that states no other date.
 	mentioned []string
-	export bool     // a MISP or STIX export: its to_ids, tags and id count
+	export    bool // a MISP or STIX export: its to_ids, tags and id count
 }
 
 var (

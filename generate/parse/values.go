@@ -224,18 +224,18 @@ func mentionsIndicator(line string) bool {
 	return false
 }
 
-// referenceLinks are the plain http(s) links of a line of prose: where the publication
-// points its readers, not indicators (those are defanged).
+// referenceLinks are the plain http(s) links of a line of prose, Markdown's [text](link) and
+// AsciiDoc's link[text] included: where the publication points its readers, not indicators
+// (those are defanged).
 func referenceLinks(line string) []string {
 	var out []string
-	for _, tok := range strings.Fields(line) {
-		tok = strings.TrimRight(strings.Trim(tok, "()<>[]`'\""), ".,;:")
-		if i := strings.Index(tok, "["); i > 0 && strings.HasPrefix(tok, "http") {
-			tok = tok[:i] // AsciiDoc's link[text]
-		}
-		if (strings.HasPrefix(tok, "https://") || strings.HasPrefix(tok, "http://")) && urlLike.MatchString(tok) {
-			out = append(out, tok)
+	for _, link := range plainLink.FindAllString(line, -1) {
+		if link = strings.TrimRight(link, ".,;:!?"); urlLike.MatchString(link) {
+			out = append(out, link)
 		}
 	}
 	return out
 }
+
+// plainLink is an http(s) link up to what ends it in prose or markup.
+var plainLink = regexp.MustCompile(`\bhttps?://[^\s<>()\[\]"'` + "`" + `]+`)
