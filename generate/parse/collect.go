@@ -244,6 +244,9 @@ func cellValues(m meaning, cell string) []string {
 		return keepPresent(quoted)
 	}
 	if m.role == roleType && literalTypes[m.typ] {
+		if m.typ == "filename" {
+			cell = strings.ReplaceAll(cell, ", ", "\n") // names a sample was seen under
+		}
 		return keepPresent(strings.Split(cell, "\n"))
 	}
 	return keepPresent(strings.FieldsFunc(cell, func(c rune) bool { return c == ' ' || c == '\t' || c == '\n' || c == ',' || c == ';' }))

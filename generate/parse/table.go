@@ -103,6 +103,9 @@ func headerMeanings(row []string) []meaning {
 			return nil
 		}
 		cols[i] = meaningOf(cleanCell(cell))
+		if strings.TrimSpace(cell) == "" {
+			cols[i] = meaning{role: roleNetwork} // a column without a name: its values' shapes type them
+		}
 		switch cols[i].role {
 		case roleType, roleHash, roleNetwork, roleValue:
 			values = true

@@ -195,6 +195,14 @@ func TestCSV(t *testing.T) {
 			t.Errorf("quoted note with a comma: %q", o.Description)
 		}
 	}
+	// A column per kind (a sample's hashes, size and names a row), an unnamed column typed by
+	// its values' shapes, a SHA-1 in the MD5 column read as what it is.
+	wide := readOne(t, vendorPath(t, "variants", "2024-06-07-wide-columns.csv"), parse.Options{})
+	wantStated(t, wide,
+		"file: sha256=fe2f5efca3a037072e17102c52ba5d5afd911f9e273dd846544c1f5978dd5647, sha1=862b2e2c3a35e943bae8f0aa3d737d0fa85715cf, md5=603cc02265d13e008dbcf491984f1c6d, size-in-bytes=31232, filename=Invoice copy.pdf.exe, filename=Payment advice.doc.exe",
+		"domain-ip: url=wide-c2.net/gate.php, url=https://wide-drop.org/js3/svch",
+		"file: sha256=39d0bf750657b05364fb7752719581785259ecf35242a316104ba921a8fdf220, sha1=24e42dbc20832caefde5a0c69ddc05105f48a69a, size-in-bytes=9280, filename=report.doc",
+	)
 	tsv := readOne(t, vendorPath(t, "variants", "2024-06-06-tab-separated.tsv"), parse.Options{})
 	wantStated(t, tsv, "domain-ip: domain=bad-actor.xyz")
 
@@ -405,7 +413,7 @@ func fuzzVendor(f *testing.F, name string, seeds ...string) {
 // Each reader's fuzz target: any input gives a report whose values are all in the input, or an
 // input error naming the file.
 func FuzzCSV(f *testing.F) {
-	fuzzVendor(f, "fuzz.csv", "variants/2024-06-02-fake-update.csv", "volexity/2026-06-04-VerdantBamboo/iocs.csv", "variants/2024-06-06-tab-separated.tsv")
+	fuzzVendor(f, "fuzz.csv", "variants/2024-06-02-fake-update.csv", "volexity/2026-06-04-VerdantBamboo/iocs.csv", "variants/2024-06-06-tab-separated.tsv", "variants/2024-06-07-wide-columns.csv")
 }
 
 func FuzzAsciiDoc(f *testing.F) {
