@@ -15,7 +15,6 @@ import (
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/sigma"
-	"github.com/rulegen/rulegen/generate/yara"
 )
 
 // generateSTIX runs every bundled STIX file on its own, as generate would, keyed by file.
@@ -88,24 +87,7 @@ func stixSummary(outcomes []*pipeline.Outcome) string {
 func TestSTIXRulesDetect(t *testing.T) {
 	_, all := generateSTIX(t)
 	files := all["talos_2024-10_gophish_powerrat_dcrat_stix20"]
-	var sources []yara.Source
-	var rules []sigma.Rule
-	for _, f := range files {
-		switch {
-		case strings.HasSuffix(f.Path, ".yar"):
-			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
-		case strings.HasSuffix(f.Path, ".yml"):
-			r, err := sigma.Load(f.Path, f.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rules = append(rules, r)
-		}
-	}
-	compiled, err := yara.Compile(sources...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	compiled, rules := loadRules(t, files)
 	defer compiled.Destroy()
 	for buf, want := range map[string]bool{
 		"GET /api/texts/ HTTP/1.1\r\nHost: strepsils.top\r\n":     true,

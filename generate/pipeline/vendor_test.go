@@ -247,24 +247,7 @@ func sigmaUnescape(v string) string {
 // without its scheme is found inside requested URLs, under either scheme.
 func TestVendorRulesFire(t *testing.T) {
 	_, files := generateVendor(t, "")
-	var sources []yara.Source
-	var rules []sigma.Rule
-	for _, f := range files {
-		switch {
-		case strings.HasSuffix(f.Path, ".yar"):
-			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
-		case strings.HasSuffix(f.Path, ".yml"):
-			r, err := sigma.Load(f.Path, f.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rules = append(rules, r)
-		}
-	}
-	compiled, err := yara.Compile(sources...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	compiled, rules := loadRules(t, files)
 	defer compiled.Destroy()
 	for buf, want := range map[string]string{
 		"POST /API/hpb_gate.php HTTP/1.1 ... https://egscorp.net/API/hpb_gate.php": "MAL_BlackLotus_Indicators_of_Compromise_C2",
@@ -294,4 +277,29 @@ func TestVendorRulesFire(t *testing.T) {
 			t.Errorf("Sigma on %v: %v (%v), want a match: %v", c.event, fired, err, c.want)
 		}
 	}
+}
+
+// loadRules compiles the YARA files among files with libyara and loads their Sigma rules with
+// sigma-go, for tests that run the rules over text and events.
+func loadRules(t *testing.T, files []render.File) (*yara.Rules, []sigma.Rule) {
+	t.Helper()
+	var sources []yara.Source
+	var rules []sigma.Rule
+	for _, f := range files {
+		switch {
+		case strings.HasSuffix(f.Path, ".yar"):
+			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+		case strings.HasSuffix(f.Path, ".yml"):
+			r, err := sigma.Load(f.Path, f.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules = append(rules, r)
+		}
+	}
+	compiled, err := yara.Compile(sources...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compiled, rules
 }
