@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/report"
@@ -134,7 +135,7 @@ func (c *collector) tableRow(pos report.Pos, cols []meaning, cells []string) {
 		return
 	}
 	// One value a row, typed by the type column (or by its shape), described by the rest.
-	row := slicesClone(cols)
+	row := slices.Clone(cols)
 	row[valueCol] = meaning{}
 	if kindCol >= 0 && kindCol < len(cells) {
 		row[valueCol] = kindMeaning(cells[kindCol])
@@ -154,7 +155,6 @@ func kindMeaning(word string) meaning {
 	return m
 }
 
-func slicesClone(m []meaning) []meaning { return append([]meaning(nil), m...) }
 
 // splitCells splits an AsciiDoc row after its first "|" at each unescaped "|".
 func splitCells(line string) []string {
