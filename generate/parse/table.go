@@ -155,7 +155,6 @@ func kindMeaning(word string) meaning {
 	return m
 }
 
-
 // splitCells splits an AsciiDoc row after its first "|" at each unescaped "|".
 func splitCells(line string) []string {
 	var out []string
