@@ -165,6 +165,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	log := &changeLog{}
 	var mu sync.Mutex
 	latest := "" // the newest report date: the run's day when no as-of date is given
+	opts.Pipeline.Discovered = found.Discovered
 	res, err := pipeline.Run(ctx, found.Files, opts.Pipeline, func(o *pipeline.Outcome) error {
 		day := changeDay(next.AsOf, o.Tally)
 		for _, f := range o.Files {
@@ -196,6 +197,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	}
 	sum.AddShared(res.Shared, res.SharedRules)
 	sum.CacheHits, sum.Inputs = res.CacheHits, len(found.Files)
+	sum.InputSkips = append(sum.InputSkips, res.Undated...)
 	if sum.Failed, err = goneReports(out, res.Failed, produced, log); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"errors"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,6 +15,10 @@ import (
 // A publication is what a vendor publishes about one campaign: a document, hash lists, a CSV,
 // YARA rules, maybe a MISP or STIX export, alone or as the files of one folder. Each file is
 // read into a part; publish makes the parts one report, titled and dated from what they say.
+
+// ErrUndated marks a publication that says nothing of when it was published: rules are dated
+// by their report, never by the clock. A run passes over those it found in a directory.
+var ErrUndated = errors.New("publication without a date")
 
 // part is what one file of a publication states, before the publication is titled and dated.
 type part struct {
@@ -29,6 +34,12 @@ type part struct {
 
 var (
 	dateInName = regexp.MustCompile(`(\d{4}-\d{2}-\d{2})`)
+	// compactDateInName is 20240501 standing apart in a name.
+	compactDateInName = regexp.MustCompile(`(?:^|[^0-9])((?:19|20)\d\d)([01]\d)([0-3]\d)(?:[^0-9]|$)`)
+	// monthInName is 2024-05 standing apart in a name.
+	monthInName = regexp.MustCompile(`(?:^|[^0-9])((?:19|20)\d\d)-([01]\d)(?:[^0-9]|$)`)
+	// leadingYearMonth is a name's leading YYMM and a separator (SophosLabs' 2309 Tiny Turla).
+	leadingYearMonth = regexp.MustCompile(`^([1-3]\d)(0[1-9]|1[0-2])[ _-]`)
 	// dateInLink is a blog post's date in its address (/2023/03/01/), as many vendors' are.
 	dateInLink = regexp.MustCompile(`/((?:19|20)\d\d)/(\d\d)/(\d\d)/`)
 	// genericNames are file names that say nothing of the publication: its folder's name does.
@@ -44,13 +55,14 @@ var dateLayouts = []string{time.DateOnly, "2006/01/02", "January 2, 2006", "Jan 
 func publish(name string, parts []*part, title, date string) (*report.Report, error) {
 	r := merge(name, parts)
 	r.Title = firstNonEmpty(title, partTitle(parts), nameTitle(name))
-	r.Date = firstNonEmpty(date, stated(parts), nameDate(name), linkDate(r), newest(parts, func(p *part) []string { return p.seen }),
+	r.Date = firstNonEmpty(date, stated(parts), nameDate(name), linkDate(r), nameMonth(name), newest(parts, func(p *part) []string { return p.seen }),
 		newest(parts, func(p *part) []string { return p.mentioned }))
 	if r.Title == "" {
 		return nil, inputError(report.Pos{File: name}, "a publication without a title: give --title, a heading, or name the file or folder after the report")
 	}
 	if r.Date == "" {
-		return nil, inputError(report.Pos{File: name}, "a publication without a date: give --date YYYY-MM-DD, a Date: line, a dated file or folder name (2024-05-01-name), or any date in it")
+		return nil, &InputError{Pos: report.Pos{File: name}, err: ErrUndated,
+			Msg: "a publication without a date: give --date YYYY-MM-DD, a Date: line, a dated file or folder name (2024-05-01-name), or any date in it"}
 	}
 	return r, nil
 }
@@ -228,8 +240,29 @@ func nameTitle(name string) string {
 	return strings.TrimSpace(strings.NewReplacer("_", " ", "-", " ").Replace(base))
 }
 
+// nameDate is the day a file's or folder's name gives: 2024-05-01 or 20240501.
 func nameDate(name string) string {
-	return readDate(dateInName.FindString(baseName(name)))
+	base := baseName(name)
+	if day := readDate(dateInName.FindString(base)); day != "" {
+		return day
+	}
+	if m := compactDateInName.FindStringSubmatch(base); m != nil {
+		return readDate(m[1] + "-" + m[2] + "-" + m[3])
+	}
+	return ""
+}
+
+// nameMonth is the first of the month a name gives without its day: 2024-05, or SophosLabs'
+// leading 2405.
+func nameMonth(name string) string {
+	base := baseName(name)
+	if m := monthInName.FindStringSubmatch(base); m != nil {
+		return readDate(m[1] + "-" + m[2] + "-01")
+	}
+	if m := leadingYearMonth.FindStringSubmatch(base); m != nil {
+		return readDate("20" + m[1] + "-" + m[2] + "-01")
+	}
+	return ""
 }
 
 // linkDate is the date in the address of the post the report links to.

@@ -115,7 +115,28 @@ func headerMeanings(row []string) []meaning {
 	if !values {
 		return nil
 	}
+	indicatorNamesKind(row, cols)
 	return cols
+}
+
+// indicatorNamesKind reads SophosLabs' "Indicator,Data,Notes": beside a value column, and
+// without a type column, the column called indicator names each value's kind.
+func indicatorNamesKind(row []string, cols []meaning) {
+	valueCols := 0
+	for _, m := range cols {
+		switch m.role {
+		case roleKind:
+			return
+		case roleValue:
+			valueCols++
+		}
+	}
+	for i, cell := range row {
+		if name := spacedWords(cell); valueCols > 1 && (name == "indicator" || name == "ioc") {
+			cols[i] = meaning{role: roleKind}
+			return
+		}
+	}
 }
 
 // tableRow reads a row of a table with a header: a value and a type column (as CSV files

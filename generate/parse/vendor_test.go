@@ -342,6 +342,23 @@ func TestPublicationDates(t *testing.T) {
 			t.Errorf("%q: date %q, want %q", src, got.Date, want)
 		}
 	}
+	// Dates in names as vendors write them.
+	for name, want := range map[string]string{
+		"2024-05-01-x.csv": "2024-05-01", "20250205_SVGspam.csv": "2025-02-05", "Ransom-Lockbit_20220412.csv": "2022-04-12",
+		"2023-10-ColdFusion-ransomware-IOCs.csv": "2023-10-01", "3CX IoCs 2023-03.csv": "2023-03-01", "2309 Tiny Turla backdoor.csv": "2023-09-01",
+	} {
+		var got *report.Report
+		err := parse.Each(name, []byte("value,type\nevil[.]com,domain\n"), parse.Options{}, func(r *report.Report) error { got = r; return nil })
+		if err != nil || got.Date != want {
+			t.Errorf("%s: %v, %v; want %s", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"2025 Lumma Stealer.csv", "06082025-edrkiller-iocs.csv", "x2309 y.csv"} { // a year alone; day and month in either order
+		err := parse.Each(name, []byte("value,type\nevil[.]com,domain\n"), parse.Options{}, func(*report.Report) error { return nil })
+		if !errors.Is(err, parse.ErrUndated) {
+			t.Errorf("%s: %v, want it undated", name, err)
+		}
+	}
 	err := parse.Each("notes/doc.md", []byte("# T\n\n- evil[.]com\n"), parse.Options{}, func(*report.Report) error { return nil })
 	if !errors.Is(err, parse.ErrInput) || !strings.Contains(err.Error(), "notes/doc.md") || !strings.Contains(err.Error(), "--date") {
 		t.Errorf("undated: %v", err)

@@ -39,13 +39,16 @@ func Inputs(args []string) ([]string, error) {
 type Found struct {
 	Files   []string
 	Skipped []report.Skipped
+	// Discovered are the files and publication folders found in directories, as opposed to
+	// those named: see Options.Discovered.
+	Discovered map[string]bool
 }
 
 // FindInputs expands directories into the report files they hold, sorted; files are kept as
 // given. A directory with a manifest.json is a MISP feed and contributes the events its
 // manifest lists; hidden files and directories, README.md and SOURCES.md are passed over.
 func FindInputs(args []string) (*Found, error) {
-	found := &Found{}
+	found := &Found{Discovered: map[string]bool{}}
 	var out []string
 	for _, a := range args {
 		info, err := os.Stat(a)
@@ -59,6 +62,9 @@ func FindInputs(args []string) (*Found, error) {
 		files, err := walk(a, found)
 		if err != nil {
 			return nil, err
+		}
+		for _, f := range files {
+			found.Discovered[f] = true
 		}
 		out = append(out, files...)
 	}
@@ -111,8 +117,8 @@ func walk(root string, found *Found) ([]string, error) {
 }
 
 // publicationDirs finds the folders under root that are one publication each: they hold a file
-// of a vendor's format (a CSV, an AsciiDoc document, a hash list, YARA rules), at most one
-// export (a JSON file), and no folder below them holds such files. A folder that holds such
+// of a vendor's format (a CSV, an AsciiDoc document, a hash list, YARA rules), are one
+// publication's (onePublication), and no folder below them holds such files. A folder that holds such
 // files and folders that do is a repository of publications (ESET's layout: a README beside a
 // folder per campaign).
 func publicationDirs(root string) (publications, repositories map[string]bool, err error) {
@@ -125,9 +131,7 @@ func publicationDirs(root string) (publications, repositories map[string]bool, e
 	})
 	publications, repositories = map[string]bool{}, map[string]bool{}
 	for dir := range marked {
-		// A folder of many events (MISP JSON files) with a stray CSV is a folder of reports,
-		// not one publication: its events must not merge.
-		if events, _ := filepath.Glob(filepath.Join(dir, "*.json")); len(events) <= 1 {
+		if onePublication(dir) {
 			publications[dir] = true
 		}
 	}
@@ -142,6 +146,19 @@ func publicationDirs(root string) (publications, repositories map[string]bool, e
 		}
 	}
 	return publications, repositories, err
+}
+
+// onePublication says whether a folder holding files of vendors' formats is one publication:
+// it holds at most one CSV, one AsciiDoc document and one JSON export. A folder of many CSVs
+// (SophosLabs' repository) or of many MISP events with a stray CSV is a folder of reports,
+// each read alone: their values must not merge.
+func onePublication(dir string) bool {
+	for _, pattern := range []string{"*.[cC][sS][vV]", "*.[tT][sS][vV]", "*.adoc", "*.asciidoc", "*.json"} {
+		if files, _ := filepath.Glob(filepath.Join(dir, pattern)); len(files) > 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // walkVisible walks root like filepath.WalkDir, passing over hidden files and folders (.git).

@@ -53,6 +53,10 @@ type Options struct {
 	// CacheDir, if set, keeps each input file's outcomes there: a rerun takes an unchanged
 	// input's from it instead of processing the input again (see cache).
 	CacheDir string
+	// Discovered are the inputs found in directories (Found.Discovered): a publication among
+	// them that states no date is passed over and listed in Result.Undated, where one named on
+	// the command line fails the run. A vendor's repository holds some.
+	Discovered map[string]bool
 }
 
 // Outcome is what one report produced, before anything is written.
@@ -76,6 +80,8 @@ type Result struct {
 	SharedRules int
 	Failed      []Failure // with Options.KeepGoing: the inputs that failed, by path
 	CacheHits   int       // inputs whose outcomes came from the cache
+	// Undated are the publications found in directories that state no date, passed over.
+	Undated []report.Skipped
 }
 
 // Failure is an input that could not be read or did not make valid rules.
@@ -113,7 +119,7 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 	}
 	res.Reports = p.reports
 	res.CacheHits = int(p.cacheHits.Load())
-	res.Failed = p.failures
+	res.Failed, res.Undated = p.failures, p.undated
 	slices.SortFunc(res.Failed, func(a, b Failure) int { return strings.Compare(a.Input, b.Input) })
 	res.Shared, res.SharedRules, err = p.shared()
 	return res, err
@@ -231,6 +237,7 @@ type run struct {
 	sources   []string            // per report: its file and event id, for messages
 	feed      []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
 	failures  []Failure           // with KeepGoing
+	undated   []report.Skipped    // publications found in directories that state no date
 	cache     *cache
 	cacheHits atomic.Int64
 }
@@ -258,6 +265,11 @@ func (p *run) readEarly(inputs []string) ([]*report.Report, error) {
 	wg.Wait()
 	var early []*report.Report
 	for i, in := range inputs {
+		if errors.Is(errs[i], parse.ErrUndated) && p.opts.Discovered[in] {
+			p.undated = append(p.undated, report.Skipped{Value: filepath.Base(in), Kind: "publication",
+				Reason: "no date: give --date, a Date: line or a dated name (2024-05-01-name)", Source: report.Pos{File: in}})
+			continue
+		}
 		if errs[i] != nil {
 			if !p.failed(in, errs[i]) {
 				return nil, errs[i]
