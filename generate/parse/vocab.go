@@ -44,6 +44,7 @@ const (
 	reasonAccount      = "an account name: too generic for a rule"
 	reasonKey          = "a cryptographic key, not an indicator"
 	reasonNetContext   = "network context (hosting provider, ASN, country), not an indicator"
+	reasonURLPath      = "a URL path without its host: it would match the same path on any site"
 )
 
 // exactWords are type words as vendors' columns spell them, squashed (lower case, letters and
@@ -64,6 +65,7 @@ var exactWords = map[string]meaning{
 	"ipaddress": {role: roleType, typ: "ip-dst"}, "ipv4addr": {role: roleType, typ: "ip-dst"}, "ipv6addr": {role: roleType, typ: "ip-dst"},
 	"ipdst": {role: roleType, typ: "ip-dst"}, "ipsrc": {role: roleType, typ: "ip-dst"}, "ipport": {role: roleNetwork},
 	"url": {role: roleType, typ: "url"}, "uri": {role: roleType, typ: "url"},
+	"urlpath": {role: roleNot, reason: reasonURLPath}, "uripath": {role: roleNot, reason: reasonURLPath},
 	"port": {role: roleType, typ: "port"}, "dstport": {role: roleType, typ: "port"},
 	"mutex": {role: roleType, typ: "mutex"}, "mutant": {role: roleType, typ: "mutex"},
 	"regkey": {role: roleType, typ: "regkey"}, "registry": {role: roleType, typ: "regkey"}, "registrykey": {role: roleType, typ: "regkey"},
