@@ -2,6 +2,7 @@ package parse
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
@@ -188,6 +189,7 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 	}
 	comment := strings.Join(comments, "; ")
 	c.noteSeen(seen)
+	file = c.otherLocations(pos, file, comment)
 	if hasHash(file) || len(file) > 0 && len(network) == 0 {
 		c.r.Objects = append(c.r.Objects, object("file", pos, comment, seen, file))
 	} else {
@@ -196,6 +198,23 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 	if len(network) > 0 {
 		c.r.Objects = append(c.r.Objects, object("domain-ip", pos, comment, seen, network))
 	}
+}
+
+// otherLocations keeps a file's first path in its object and adds each other path the
+// publication gives (the same file dropped in several places) as a file of its own.
+func (c *collector) otherLocations(pos report.Pos, file []report.Attribute, comment string) []report.Attribute {
+	first := true
+	return slices.DeleteFunc(file, func(a report.Attribute) bool {
+		if a.Relation != "fullpath" {
+			return false
+		}
+		if first {
+			first = false
+			return false
+		}
+		c.r.Objects = append(c.r.Objects, pathObject(pos, a.Value, comment))
+		return true
+	})
 }
 
 func object(name string, pos report.Pos, comment string, seen report.Seen, attrs []report.Attribute) report.Object {

@@ -117,22 +117,25 @@ func absent(s string) bool {
 }
 
 // lineValues reads a line that states values: "v", "v1, v2", "v1 v2", "1.2.3.4 port 443",
-// "v - what it is", "v (what it is)". It returns the values and the description, or ok false
-// when the line does not start with a value (prose, code, a command).
+// "v - what it is", "v (what it is)", "1.2.3.4 port 80 - evil.com GET /". It returns the values
+// and the description, or ok false when the line does not start with values only (prose,
+// code, a command). After the first dash, a part's leading values count and the rest of the
+// line describes them.
 func lineValues(line string) (vals []typed, comment string, ok bool) {
 	parts := splitDescription(line)
 	for i, part := range parts {
 		part, note := trailingNote(part)
-		got, ok := partValues(part)
-		if !ok {
+		got, rest := partValues(part)
+		if len(got) == 0 || i == 0 && rest != "" {
 			if i == 0 {
 				return nil, "", false
 			}
 			return vals, strings.Join(parts[i:], " - "), true
 		}
 		vals = append(vals, got...)
-		if note != "" {
-			return vals, strings.TrimSpace(strings.Join(append([]string{note}, parts[i+1:]...), " - ")), true
+		if rest != "" || note != "" {
+			described := append([]string{strings.TrimSpace(rest + " " + note)}, parts[i+1:]...)
+			return vals, strings.TrimSpace(strings.Join(described, " - ")), true
 		}
 	}
 	return vals, "", len(vals) > 0
@@ -162,38 +165,37 @@ func trailingNote(part string) (string, string) {
 	return strings.TrimSpace(part[:i]), strings.Trim(part[i+2:], "()")
 }
 
-// partValues reads a part of a line that holds values only: a Windows path (which may hold
-// spaces), or tokens that are each a value, "port N" after an address, or a conjunction.
-func partValues(part string) ([]typed, bool) {
+// partValues reads the values a part of a line starts with: a Windows path (which may hold
+// spaces), or tokens that are each a value, "port N" after an address, or a conjunction. rest
+// is the part after them ("" when the part holds values only).
+func partValues(part string) (vals []typed, rest string) {
 	if part == "" {
-		return nil, false
+		return nil, ""
 	}
 	if v := defang.Refang(cleanCell(part)); windowsPath.MatchString(v) && !strings.ContainsAny(v, "\t`\"<>|") {
-		return []typed{{"path", v}}, true
+		return []typed{{"path", v}}, ""
 	}
 	tokens := strings.FieldsFunc(part, func(c rune) bool { return c == ' ' || c == '\t' || c == ',' || c == ';' })
-	var out []typed
 	for i := 0; i < len(tokens); i++ {
 		tok := tokens[i]
 		switch strings.ToLower(tok) {
 		case "and", "or", "&", "/", "+":
 			continue
 		case "port", "tcp", "udp":
-			n := len(out)
-			if i+1 < len(tokens) && n > 0 && out[n-1].typ == "ip-dst" && isPort(tokens[i+1]) {
-				out[n-1] = typed{"ip-dst|port", out[n-1].value + "|" + tokens[i+1]}
+			n := len(vals)
+			if i+1 < len(tokens) && n > 0 && vals[n-1].typ == "ip-dst" && isPort(tokens[i+1]) {
+				vals[n-1] = typed{"ip-dst|port", vals[n-1].value + "|" + tokens[i+1]}
 				i++
 				continue
 			}
-			return nil, false
 		}
 		v, ok := valueOf(tok)
 		if !ok {
-			return nil, false
+			return vals, strings.Join(tokens[i:], " ")
 		}
-		out = append(out, v)
+		vals = append(vals, v)
 	}
-	return out, len(out) > 0
+	return vals, ""
 }
 
 func isPort(s string) bool {

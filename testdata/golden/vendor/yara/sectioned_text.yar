@@ -14,15 +14,15 @@ rule MAL_sectioned_text_Hashes
         date = "2024-05-01"
         report_id = "5963e2a4-f0b3-59e1-985a-d43959cd9cc7"
         id = "012d9068-50b3-5e36-9197-d30ddb978c7a"
-        hash = "047b37bb1e14b70686904dececec0ff34cb79a3e12738bd57f3d01b3e04c3ac4"
         hash = "5540f6df2536247d8e8fe2ae2d98114be703d03ea1f2ae9069c39e31e140c7df"
         hash = "d52c671d4dea9c7bec94a393e155934b3b18ac28dce4363925fb1840d4d9a03b"
         hash = "ec4d14d3878bc88200ebad2736118ce6a3d7e12e117f97e7f06e54514d83c1f9"
+        hash = "047b37bb1e14b70686904dececec0ff34cb79a3e12738bd57f3d01b3e04c3ac4"
     condition:
-        (filesize == 1024512 and hash.sha256(0, filesize) == "047b37bb1e14b70686904dececec0ff34cb79a3e12738bd57f3d01b3e04c3ac4")
-        or (hash.sha256(0, filesize) == "5540f6df2536247d8e8fe2ae2d98114be703d03ea1f2ae9069c39e31e140c7df")
+        (hash.sha256(0, filesize) == "5540f6df2536247d8e8fe2ae2d98114be703d03ea1f2ae9069c39e31e140c7df")
         or (hash.sha256(0, filesize) == "d52c671d4dea9c7bec94a393e155934b3b18ac28dce4363925fb1840d4d9a03b")
         or (filesize == 563096 and hash.sha256(0, filesize) == "ec4d14d3878bc88200ebad2736118ce6a3d7e12e117f97e7f06e54514d83c1f9")
+        or (filesize == 1024512 and hash.sha256(0, filesize) == "047b37bb1e14b70686904dececec0ff34cb79a3e12738bd57f3d01b3e04c3ac4")
 }
 
 rule MAL_sectioned_text_C2
@@ -36,10 +36,12 @@ rule MAL_sectioned_text_C2
         id = "f5db25cc-5b02-539a-bcc1-0bf82291df81"
     strings:
         $domain0 = "aprettopizza.world" ascii wide nocase fullword
-        $domain1 = "riscoarchez.com" ascii wide nocase fullword
-        $domain2 = "trushoper.com" ascii wide nocase fullword
+        $domain1 = "gate-two.space" ascii wide nocase fullword
+        $domain2 = "riscoarchez.com" ascii wide nocase fullword
+        $domain3 = "trushoper.com" ascii wide nocase fullword
         $ip0 = "45.95.11.134" ascii wide fullword
-        $ip1 = "91.92.240.71" ascii wide fullword
+        $ip1 = "45.95.11.136" ascii wide fullword
+        $ip2 = "91.92.240.71" ascii wide fullword
         $url0 = "blob:https://files.evil-cdn.top/6b3e" ascii wide nocase
         $url1 = "https://files.evil-cdn.top/upd/Document_39.js" ascii wide nocase
         $url2 = "https://files.evil-cdn.top/upd/Installer.msi" ascii wide nocase
@@ -48,4 +50,19 @@ rule MAL_sectioned_text_C2
         $url5 = "https://t.co/r?u=https://redir.evil-cdn.top/gate" ascii wide nocase
     condition:
         any of them
+}
+
+rule MAL_sectioned_text_Persistence
+{
+    meta:
+        description = "Detects the registry persistence and dropped files of sectioned text"
+        author = "rulegen"
+        reference = "https://example-research.org/2024/05/01/loader-from-js-file/"
+        date = "2024-05-01"
+        report_id = "5963e2a4-f0b3-59e1-985a-d43959cd9cc7"
+        id = "3c86ffba-e1b8-5ab8-be86-5db18b7a6032"
+    strings:
+        $drop0 = /\\ProgramDat[a]\\Installer[.]msi/ ascii wide nocase
+    condition:
+        $drop0
 }
