@@ -253,7 +253,7 @@ func TestSectionedText(t *testing.T) {
 		"url https://files.evil-cdn.top/upd/second.msi",
 		"url https://mail-lure.top/qt/btteuaea", // a URL, whatever the label says it came from
 		"ip-dst|port 45.95.11.136|80",
-		"domain gate-two.space", // leading a part after a dash, before its description
+		"domain gate-two.space",                       // leading a part after a dash, before its description
 		`file: fullpath=C:\ProgramData\Installer.msi`, // a file's second location
 		"domain-ip: url=https://files.evil-cdn.top/upd/Document_39.js",
 		"url https://t.co/r?u=https://redir.evil-cdn.top/gate",
