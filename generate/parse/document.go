@@ -95,7 +95,7 @@ func (d *docReader) line(text string) {
 		d.endGroup()
 		d.fence = trimmed
 		return
-	case trimmed == "|===":
+	case isTableDelimiter(trimmed):
 		d.endGroup()
 		d.asciiDocTable()
 		return

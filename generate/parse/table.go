@@ -19,7 +19,7 @@ func (d *docReader) asciiDocTable() {
 	cols := 0
 	for d.i++; d.i < len(d.lines); d.i++ {
 		line := strings.TrimSpace(d.lines[d.i])
-		if line == "|===" {
+		if isTableDelimiter(line) {
 			break
 		}
 		if line == "" {
@@ -79,6 +79,9 @@ func (d *docReader) table(rows [][]string, lines []int) {
 	cols := headerMeanings(rows[0])
 	if cols == nil {
 		m, comment := d.context()
+		if isHeader(rows[0]) {
+			rows, lines = rows[1:], lines[1:] // names of columns that hold no kind of value
+		}
 		for i, row := range rows {
 			d.i = lines[i] - 1
 			for _, cell := range row {
@@ -92,6 +95,16 @@ func (d *docReader) table(rows [][]string, lines []int) {
 	for i, row := range rows[1:] {
 		d.c.tableRow(report.Pos{File: d.c.r.Source, Line: lines[i+1]}, cols, row)
 	}
+}
+
+// isHeader says whether a row names columns: no cell of it holds a value.
+func isHeader(row []string) bool {
+	for _, cell := range row {
+		if _, _, ok := lineValues(cell); ok {
+			return false
+		}
+	}
+	return true
 }
 
 // headerMeanings reads a table's header row: nil when it names no column of values (it is no
@@ -193,6 +206,11 @@ func splitCells(line string) []string {
 		}
 	}
 	return append(out, strings.TrimSpace(b.String()))
+}
+
+// isTableDelimiter says whether a line opens or closes an AsciiDoc table: |=== and longer.
+func isTableDelimiter(line string) bool {
+	return strings.HasPrefix(line, "|===") && strings.Trim(line[1:], "=") == ""
 }
 
 // pipeCells splits a Markdown table row.

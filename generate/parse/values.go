@@ -73,9 +73,16 @@ func shapeOf(v string) string {
 	return ""
 }
 
-// valueOf refangs a token and types it by shape, an ip-dst|port written as MISP writes it.
+// valueOf refangs a token and types it by shape, an ip-dst|port written as MISP writes it. A
+// dns:// URL names a domain (DNS tunnelling C2); AsciiDoc's \https:// is an escaped link.
 func valueOf(token string) (typed, bool) {
 	v := defang.Refang(cleanCell(token))
+	if strings.HasPrefix(v, `\`) && !strings.HasPrefix(v, `\\`) && strings.Contains(v, "://") {
+		v = v[1:]
+	}
+	if host, ok := strings.CutPrefix(v, "dns://"); ok && domainLike.MatchString(strings.TrimSuffix(host, "/")) {
+		return typed{"domain", strings.TrimSuffix(host, "/")}, true
+	}
 	typ := shapeOf(v)
 	if typ == "" {
 		return typed{}, false

@@ -117,6 +117,27 @@ func TestESETAsciiDoc(t *testing.T) {
 	}
 }
 
+// ESET's older layout: attributes before the title, AsciiDoc's escaped \https:// links, a
+// dns:// C2, a table delimited by a longer |====, and a certificate's fingerprint that is no
+// file's hash.
+func TestAsciiDocOlderLayout(t *testing.T) {
+	r := readOne(t, vendorPath(t, "variants", "2024-06-08-asciidoc-older"), parse.Options{})
+	if r.Title != "Older Layout Indicators of Compromise" || r.Date != "2024-06-08" {
+		t.Errorf("title %q, date %q", r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"url https://older-c2.example-evil.net/help/index.php",
+		"domain tunnel.older-c2.net",
+		"sha1 c994d192a38325c17cee7542bc23569524d9d5ee",
+		"sha1 a40beefdd023901bbe7315c1c4cc0fa8d7448d57 !a code-signing certificate's fingerprint or serial, not a file's hash",
+	)
+	for _, a := range r.Attributes {
+		if strings.EqualFold(a.Value, "Fingerprint") {
+			t.Errorf("a table's header is listed as a value: %+v", a)
+		}
+	}
+}
+
 // A publication folder is one report: ESET's README with its samples.* lists, each hash once,
 // with its name where the table gives one.
 func TestPublicationFolder(t *testing.T) {
@@ -437,7 +458,7 @@ func FuzzCSV(f *testing.F) {
 }
 
 func FuzzAsciiDoc(f *testing.F) {
-	fuzzVendor(f, "fuzz.adoc", "eset/cosmicbeetle/README.adoc", "eset/blacklotus/README.adoc")
+	fuzzVendor(f, "fuzz.adoc", "eset/cosmicbeetle/README.adoc", "eset/blacklotus/README.adoc", "variants/2024-06-08-asciidoc-older/README.adoc")
 }
 
 func FuzzMarkdownDocument(f *testing.F) {

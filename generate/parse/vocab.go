@@ -45,6 +45,7 @@ const (
 	reasonKey          = "a cryptographic key, not an indicator"
 	reasonNetContext   = "network context (hosting provider, ASN, country), not an indicator"
 	reasonURLPath      = "a URL path without its host: it would match the same path on any site"
+	reasonCertificate  = "a code-signing certificate's fingerprint or serial, not a file's hash"
 )
 
 // exactWords are type words as vendors' columns spell them, squashed (lower case, letters and
@@ -129,6 +130,11 @@ var phrases = []struct {
 	{"provider", meaning{role: roleNot, reason: reasonNetContext}},
 	{"asn", meaning{role: roleNot, reason: reasonNetContext}},
 	{"country", meaning{role: roleNot, reason: reasonNetContext}},
+	{"certificate", meaning{role: roleNot, reason: reasonCertificate}},
+	{"certificates", meaning{role: roleNot, reason: reasonCertificate}},
+	{"fingerprint", meaning{role: roleNot, reason: reasonCertificate}},
+	{"thumbprint", meaning{role: roleNot, reason: reasonCertificate}},
+	{"serial", meaning{role: roleNot, reason: reasonCertificate}},
 	{"registry", meaning{role: roleType, typ: "regkey"}},
 	{"public key", meaning{role: roleNot, reason: reasonKey}},
 	{"public keys", meaning{role: roleNot, reason: reasonKey}},

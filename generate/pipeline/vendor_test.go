@@ -33,8 +33,8 @@ func generateVendor(t *testing.T, layout render.Layout) ([]*pipeline.Outcome, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(outcomes) != 11 {
-		t.Fatalf("%d reports from %v, want 11", len(outcomes), inputs)
+	if len(outcomes) != 12 {
+		t.Fatalf("%d reports from %v, want 12", len(outcomes), inputs)
 	}
 	return outcomes, files
 }
