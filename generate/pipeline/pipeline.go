@@ -439,7 +439,7 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
 	}
 	if yara.Available {
-		r.YARARules = keepPassing(r, r.YARARules, passableYARA)
+		r.YARARules = keepPassing(r, ruleByRule(r.YARARules), passableYARA)
 	}
 	r.SigmaRules = keepPassing(r, r.SigmaRules, validSigma(r))
 	files, err := p.rd.Render([]*report.Report{r})
@@ -478,6 +478,26 @@ func keepPassing(r *report.Report, list []report.Attribute, check func(a report.
 		kept = append(kept, a)
 	}
 	return kept
+}
+
+// ruleByRule replaces each analyst YARA source that cannot be passed through whole and holds
+// several rules by its rules, each on its own: one rule that needs a newer libyara (or a
+// module it lacks) costs only itself, as a publisher's YARA file holds many rules.
+func ruleByRule(list []report.Attribute) []report.Attribute {
+	var out []report.Attribute
+	for _, a := range list {
+		parts, err := render.SplitPassedYARA(a.Value)
+		if err != nil || len(parts) < 2 || passableYARA(a, 0) == "" {
+			out = append(out, a)
+			continue
+		}
+		for _, part := range parts {
+			rule := a
+			rule.Value = part
+			out = append(out, rule)
+		}
+	}
+	return out
 }
 
 // passableYARA says why an analyst's YARA source cannot be passed through: libyara does not

@@ -253,7 +253,9 @@ func TestVendorRulesFire(t *testing.T) {
 		"POST /API/hpb_gate.php HTTP/1.1 ... https://egscorp.net/API/hpb_gate.php": "MAL_BlackLotus_Indicators_of_Compromise_C2",
 		"connect 193.37.69.153 for update.cbu.net":                                 "MAL_Scarabs_colon_izing_vulnerable_servers_Indicators_of_Compromise_C2",
 		`mutex Global\ExampleLoaderMtx_31 held`:                                    "MAL_Operation_Example_indicators_of_compromise_Mutexes",
-		"egscorp.net/API/other.php and update.cbu.network":                         "",
+		// The rule beside one libyara refuses in the same file passes through on its own.
+		"LynxLoaderMarker/2.0":                             "MAL_Harvest_Lynx_campaign_lynx_loader_marker",
+		"egscorp.net/API/other.php and update.cbu.network": "",
 	} {
 		hits, err := compiled.ScanMem([]byte(buf))
 		if err != nil || want == "" && len(hits) > 0 || want != "" && !slices.Contains(hits, want) {

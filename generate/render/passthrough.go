@@ -229,6 +229,25 @@ func CheckPassedYARA(src string) error {
 	return err
 }
 
+// SplitPassedYARA cuts an analyst's YARA source into one source per rule, each with the
+// source's imports: a file whose rules libyara does not compile all together is then passed
+// through rule by rule. A rule that uses another is cut from it, and compiles only with it.
+func SplitPassedYARA(src string) ([]string, error) {
+	imports, rules, err := splitYARA(src)
+	if err != nil {
+		return nil, err
+	}
+	var head strings.Builder
+	for _, imp := range imports {
+		fmt.Fprintf(&head, "import %q\n", imp)
+	}
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = head.String() + r.text + "\n"
+	}
+	return out, nil
+}
+
 // passThrough rewrites a report's analyst rules (sources) for its YARA file: renamed into
 // base_, identical repeated rules written once, rulegen's meta added. It returns the imports
 // they need, sorted, and the rules; an error names the source that cannot be rewritten.

@@ -44,6 +44,19 @@ rule MAL_Harvest_Lynx_campaign_C2
 
 // The report's own YARA rules, renamed into its namespace (meta original_name).
 
+rule MAL_Harvest_Lynx_campaign_lynx_loader_marker
+{
+    meta:
+        report_id = "5f0c2a8e-3d1b-4c6e-9a7f-2b8d4e6f1a3c"
+        tlp = "TLP:AMBER"
+        reference = "Internal Research"
+        original_name = "lynx_loader_marker"
+    strings:
+        $a = "LynxLoaderMarker/2.0" ascii wide
+    condition:
+        $a
+}
+
 rule MAL_Harvest_Lynx_campaign_lynx_implant_strings
 {
     meta:

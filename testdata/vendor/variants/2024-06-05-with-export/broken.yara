@@ -5,3 +5,11 @@ rule lynx_broken
     condition:
         $a and undefined_identifier
 }
+
+rule lynx_loader_marker
+{
+    strings:
+        $a = "LynxLoaderMarker/2.0" ascii wide
+    condition:
+        $a
+}
