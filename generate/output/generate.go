@@ -197,7 +197,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	}
 	sum.AddShared(res.Shared, res.SharedRules)
 	sum.CacheHits, sum.Inputs = res.CacheHits, len(found.Files)
-	sum.InputSkips = append(sum.InputSkips, res.Undated...)
+	sum.InputSkips = append(sum.InputSkips, res.PassedOver...)
 	if sum.Failed, err = goneReports(out, res.Failed, produced, log); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,10 @@ import (
 // with errors.Is.
 var ErrInput = errors.New("invalid input")
 
+// ErrNoIndicators marks a document that states no indicator (a README beside reports, notes):
+// a run passes over those it found in a directory.
+var ErrNoIndicators = errors.New("document without indicators")
+
 // InputError is a problem with the input at a position; its message quotes the offending value.
 type InputError struct {
 	Pos report.Pos
@@ -224,7 +228,8 @@ func readOne(name string, data []byte, format Format, opts Options) (*report.Rep
 		return nil, err
 	}
 	if format == FormatDocument && !hasIndicators(p.r) {
-		return nil, inputError(report.Pos{File: name, Line: 1}, "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'")
+		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
+			Msg: "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'"}
 	}
 	return publish(name, []*part{p}, opts.Title, opts.Date)
 }

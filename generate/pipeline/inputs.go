@@ -18,7 +18,9 @@ import (
 // reportExtensions are the file names a directory input contributes.
 var reportExtensions = []string{".md", ".markdown", ".json", ".txt"}
 
-// docFiles are documentation kept beside reports (where they came from), not reports.
+// docFiles are documentation kept beside reports (where they came from), not reports. Below
+// the folder given, a README.md is read, as a vendor's campaign folder holds its indicators in
+// one (PRODAFT's layout); one that states none is passed over.
 var docFiles = []string{"README.md", "SOURCES.md", "README.txt", "SOURCES.txt", "LICENSE.txt", "NOTICE.txt"}
 
 // feedManifest marks a directory as a MISP feed: manifest.json indexes <uuid>.json event files.
@@ -105,7 +107,8 @@ func walk(root string, found *Found) ([]string, error) {
 			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "document", Reason: "the repository's own document, beside its publication folders", Source: report.Pos{File: p}})
 		case parse.IsPublicationMarker(d.Name()):
 			out = append(out, p)
-		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()):
+		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()),
+			d.Name() == "README.md" && dir != filepath.Clean(root):
 			out = append(out, p)
 		}
 		return nil

@@ -54,8 +54,9 @@ type Options struct {
 	// input's from it instead of processing the input again (see cache).
 	CacheDir string
 	// Discovered are the inputs found in directories (Found.Discovered): a publication among
-	// them that states no date is passed over and listed in Result.Undated, where one named on
-	// the command line fails the run. A vendor's repository holds some.
+	// them that states no date, or a document that states no indicator, is passed over and
+	// listed in Result.PassedOver, where one named on the command line fails the run. A
+	// vendor's repository holds some.
 	Discovered map[string]bool
 }
 
@@ -80,8 +81,9 @@ type Result struct {
 	SharedRules int
 	Failed      []Failure // with Options.KeepGoing: the inputs that failed, by path
 	CacheHits   int       // inputs whose outcomes came from the cache
-	// Undated are the publications found in directories that state no date, passed over.
-	Undated []report.Skipped
+	// PassedOver are the inputs found in directories that were passed over: publications that
+	// state no date, documents that state no indicator.
+	PassedOver []report.Skipped
 }
 
 // Failure is an input that could not be read or did not make valid rules.
@@ -119,7 +121,7 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 	}
 	res.Reports = p.reports
 	res.CacheHits = int(p.cacheHits.Load())
-	res.Failed, res.Undated = p.failures, p.undated
+	res.Failed, res.PassedOver = p.failures, p.passedOver
 	slices.SortFunc(res.Failed, func(a, b Failure) int { return strings.Compare(a.Input, b.Input) })
 	res.Shared, res.SharedRules, err = p.shared()
 	return res, err
@@ -229,17 +231,17 @@ type run struct {
 
 	// Every output path and rule name must belong to one report. A feed writes tens of
 	// thousands of them, so they are kept as 64-bit hashes pointing at the report's index.
-	mu        sync.Mutex
-	reports   int
-	seed      maphash.Seed
-	outputs   map[uint64]int32    // hash of an output path → the report that wrote it
-	rules     map[uint64]int32    // hash of a YARA rule name → the report that defined it
-	sources   []string            // per report: its file and event id, for messages
-	feed      []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
-	failures  []Failure           // with KeepGoing
-	undated   []report.Skipped    // publications found in directories that state no date
-	cache     *cache
-	cacheHits atomic.Int64
+	mu         sync.Mutex
+	reports    int
+	seed       maphash.Seed
+	outputs    map[uint64]int32    // hash of an output path → the report that wrote it
+	rules      map[uint64]int32    // hash of a YARA rule name → the report that defined it
+	sources    []string            // per report: its file and event id, for messages
+	feed       []render.FeedSample // --yara-layout feed: every report's samples, for shared rules
+	failures   []Failure           // with KeepGoing
+	passedOver []report.Skipped    // inputs found in directories with no date or no indicator
+	cache      *cache
+	cacheHits  atomic.Int64
 }
 
 // readEarly reads and normalises the inputs held in memory, a worker per CPU, and gives the
@@ -265,9 +267,8 @@ func (p *run) readEarly(inputs []string) ([]*report.Report, error) {
 	wg.Wait()
 	var early []*report.Report
 	for i, in := range inputs {
-		if errors.Is(errs[i], parse.ErrUndated) && p.opts.Discovered[in] {
-			p.undated = append(p.undated, report.Skipped{Value: filepath.Base(in), Kind: "publication",
-				Reason: "no date: give --date, a Date: line or a dated name (2024-05-01-name)", Source: report.Pos{File: in}})
+		if reason := passOver(errs[i]); reason != "" && p.opts.Discovered[in] {
+			p.passedOver = append(p.passedOver, report.Skipped{Value: filepath.Base(in), Kind: "input", Reason: reason, Source: report.Pos{File: in}})
 			continue
 		}
 		if errs[i] != nil {
@@ -280,6 +281,19 @@ func (p *run) readEarly(inputs []string) ([]*report.Report, error) {
 	}
 	render.UniqueSlugs(early)
 	return early, nil
+}
+
+// passOver is why a run passes over an input it found in a directory that failed with err:
+// a publication that states no date, a document that states no indicator; "" for other
+// errors, which fail the run.
+func passOver(err error) string {
+	switch {
+	case errors.Is(err, parse.ErrUndated):
+		return "no date: give --date, a Date: line or a dated name (2024-05-01-name)"
+	case errors.Is(err, parse.ErrNoIndicators):
+		return "a document that states no indicator"
+	}
+	return ""
 }
 
 // identify normalises reports read up front and gives those sharing a slug distinct ones.
