@@ -53,46 +53,72 @@ func fuzzSeeds(f *testing.F) {
 func FuzzGenerate(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var files []string
-		var sources []yara.Source
-		take := func(fs []render.File) {
-			for _, file := range fs {
-				files = append(files, file.Path)
-				switch {
-				case strings.HasSuffix(file.Path, ".yml"):
-					if _, err := sigma.Load(file.Path, file.Body); err != nil {
-						t.Fatalf("emitted Sigma does not load: %v\n%s", err, file.Body)
-					}
-				case strings.HasSuffix(file.Path, ".yar"):
-					sources = append(sources, yara.Source{Name: file.Path, Text: string(file.Body)})
-				}
-			}
-		}
 		// Every layout, in turn: the input's length picks one.
 		layout := []render.Layout{render.LayoutFast, render.LayoutReadable, render.LayoutFeed}[len(data)%3]
-		res, err := pipeline.Bytes("fuzz", data, pipeline.Options{Author: "fuzz", Layout: layout}, func(o *pipeline.Outcome) error {
-			take(o.Files)
-			return nil
-		})
-		if err == nil {
-			take(res.Shared)
-		}
-		if err != nil {
-			if !errors.Is(err, parse.ErrInput) && !errors.Is(err, normalize.ErrReport) {
-				t.Fatalf("not an input error: %v", err)
-			}
+		rules := generateChecked(t, "fuzz", data, pipeline.Options{Author: "fuzz", Layout: layout})
+		if rules == nil {
 			return
-		}
-		if !yara.Available || len(sources) == 0 {
-			return
-		}
-		rules, err := yara.Compile(sources...)
-		if err != nil {
-			t.Fatalf("emitted YARA does not compile: %v\n%s", err, sources[0].Text)
 		}
 		defer rules.Destroy()
 		if m, err := rules.ScanMem(nil); err != nil || len(m) > 0 {
 			t.Fatalf("rules %v match an empty file (%v)", m, err)
 		}
 	})
+}
+
+// FuzzYARAFile: a publisher's YARA file, whatever it holds, passes through as rules libyara
+// compiles with the report's own, rule by rule where it does not compile whole, or is skipped;
+// the run never writes YARA that does not compile. (A publisher's rule may match an empty
+// file: that is its author's to decide, and rulegen lint reports it.)
+func FuzzYARAFile(f *testing.F) {
+	for _, seed := range []string{"testdata/vendor/volexity/2026-06-04-VerdantBamboo/rules.yar",
+		"testdata/vendor/variants/2024-06-05-with-export/lynx.yar", "testdata/vendor/variants/2024-06-05-with-export/broken.yara"} {
+		if b, err := os.ReadFile(filepath.Join(golden.RepoRoot(f), seed)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if rules := generateChecked(t, "fuzz.yar", data, pipeline.Options{Author: "fuzz", Date: "2024-01-01"}); rules != nil {
+			rules.Destroy()
+		}
+	})
+}
+
+// generateChecked runs the pipeline on one input held in memory and requires an input error,
+// or Sigma rules that validate and parse and YARA rules that libyara compiles together, which
+// it returns (nil when there are none).
+func generateChecked(t *testing.T, name string, data []byte, opts pipeline.Options) *yara.Rules {
+	t.Helper()
+	var sources []yara.Source
+	take := func(fs []render.File) {
+		for _, file := range fs {
+			switch {
+			case strings.HasSuffix(file.Path, ".yml"):
+				if _, err := sigma.Load(file.Path, file.Body); err != nil {
+					t.Fatalf("emitted Sigma does not load: %v\n%s", err, file.Body)
+				}
+			case strings.HasSuffix(file.Path, ".yar"):
+				sources = append(sources, yara.Source{Name: file.Path, Text: string(file.Body)})
+			}
+		}
+	}
+	res, err := pipeline.Bytes(name, data, opts, func(o *pipeline.Outcome) error {
+		take(o.Files)
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, parse.ErrInput) && !errors.Is(err, normalize.ErrReport) {
+			t.Fatalf("not an input error: %v", err)
+		}
+		return nil
+	}
+	take(res.Shared)
+	if !yara.Available || len(sources) == 0 {
+		return nil
+	}
+	rules, err := yara.Compile(sources...)
+	if err != nil {
+		t.Fatalf("emitted YARA does not compile: %v\n%s", err, sources[0].Text)
+	}
+	return rules
 }
