@@ -291,7 +291,6 @@ func (d *docReader) labelled(label, value string) {
 		d.addToGroup(pos, meaning{role: roleComment}, label+": "+value)
 		return
 	case m.role == roleNone || m.role == roleComment:
-		d.endGroup()
 		ctx, comment := d.context()
 		if _, _, ok := lineValues(value); ok && ctx.role == roleNone {
 			d.item(value, meaning{}, label)
@@ -300,7 +299,7 @@ func (d *docReader) labelled(label, value string) {
 		d.item(label+": "+value, ctx, comment)
 		return
 	}
-	d.endGroup()
+	// A value of its own (Domain name:, C2:, VirusTotal:): a file's lines around it go on.
 	d.item(value, m, label)
 }
 
