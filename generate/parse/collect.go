@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
-
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -190,7 +189,7 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 	comment := strings.Join(comments, "; ")
 	c.noteSeen(seen)
 	file = c.otherLocations(pos, file, comment)
-	if hasHash(file) || len(file) > 0 && len(network) == 0 {
+	if slices.ContainsFunc(file, isHash) || len(file) > 0 && len(network) == 0 {
 		c.r.Objects = append(c.r.Objects, object("file", pos, comment, seen, file))
 	} else {
 		network = append(network, file...)
@@ -241,15 +240,6 @@ func isFilePart(typ string) bool {
 	switch typ {
 	case "md5", "sha1", "sha256", "sha512", "imphash", "ssdeep", "tlsh", "authentihash", "filename", "size-in-bytes", "path":
 		return true
-	}
-	return false
-}
-
-func hasHash(attrs []report.Attribute) bool {
-	for _, a := range attrs {
-		if hashTypes[len(a.Value)] == a.Type {
-			return true
-		}
 	}
 	return false
 }

@@ -45,12 +45,14 @@ type docReader struct {
 	flavour flavour
 	title   string   // the first heading
 	dates   []string // dates the document states (Date: lines, :revdate:)
-	heads   []heading
-	fence   string // the delimiter of the open literal block, "" outside one
-	pem     bool   // inside a PEM block (-----BEGIN … -----END)
-	group   *fileGroup
-	lines   []string
-	i       int // the line being read, 0-based
+	// mentioned are the ISO dates anywhere in it (see part.mentioned).
+	mentioned []string
+	heads     []heading
+	fence     string // the delimiter of the open literal block, "" outside one
+	pem       bool   // inside a PEM block (-----BEGIN … -----END)
+	group     *fileGroup
+	lines     []string
+	i         int // the line being read, 0-based
 }
 
 // fileGroup is the labelled lines of one file (hash, size, name, location).
@@ -63,6 +65,7 @@ type fileGroup struct {
 func readDocument(name string, data []byte, fl flavour, format string) *docReader {
 	d := &docReader{c: newCollector(name, format), flavour: fl}
 	text := strings.TrimPrefix(string(data), "\ufeff")
+	d.mentioned = datesIn(text)
 	d.lines = strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 	for d.i = 0; d.i < len(d.lines); d.i++ {
 		d.line(strings.TrimRight(d.lines[d.i], " \t\r"))

@@ -1,7 +1,5 @@
 package parse
 
-import "strings"
-
 // A plain IOC list is what analysts paste from a blog post, and sectioned text is how some
 // vendors publish (Unit42's): one indicator a line, often defanged (hxxp://evil[.]com,
 // 1.2.3[.]4), among headings, SECTION: lines, labelled lines (SHA256 hash: …), comments (#,
@@ -41,5 +39,5 @@ func vendorFormat(f Format) bool {
 }
 
 func (d *docReader) part() *part {
-	return &part{r: d.c.r, title: d.title, dates: d.dates, seen: d.c.seen, mentioned: datesIn(strings.Join(d.lines, "\n"))}
+	return &part{r: d.c.r, title: d.title, dates: d.dates, seen: d.c.seen, mentioned: d.mentioned}
 }

@@ -205,17 +205,7 @@ func partValues(part string) (vals []typed, rest string) {
 	return vals, ""
 }
 
-func isPort(s string) bool {
-	if len(s) == 0 || len(s) > 5 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isPort(s string) bool { return len(s) <= 5 && isDigits(s) }
 
 // mentionsIndicator says whether prose holds something shaped like an indicator (a plain
 // http(s) link is a reference, a name may be a product's): such a line is listed as skipped

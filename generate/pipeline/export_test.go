@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
@@ -24,15 +25,15 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*
 	}
 	var reports []*report.Report
 	if err := parse.Each(name, data, p.parseOptions(), func(r *report.Report) error {
+		if err := normalize.Report(r, p.opts.Normalize); err != nil {
+			return err
+		}
 		reports = append(reports, r)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	reports, err = p.identify(reports)
-	if err != nil {
-		return nil, err
-	}
+	render.UniqueSlugs(reports)
 	for _, r := range reports {
 		if err := p.process(r, p.deliver); err != nil {
 			return nil, err

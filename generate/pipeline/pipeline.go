@@ -296,22 +296,6 @@ func passOver(err error) string {
 	return ""
 }
 
-// identify normalises reports read up front and gives those sharing a slug distinct ones.
-func (p *run) identify(reports []*report.Report) ([]*report.Report, error) {
-	kept := reports[:0]
-	for _, r := range reports {
-		if err := normalize.Report(r, p.opts.Normalize); err != nil {
-			if !p.failed(r.Source, err) {
-				return nil, err
-			}
-			continue
-		}
-		kept = append(kept, r)
-	}
-	render.UniqueSlugs(kept)
-	return kept, nil
-}
-
 func (p *run) workers() int {
 	if p.opts.Workers > 0 {
 		return p.opts.Workers
@@ -453,7 +437,7 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
 	}
 	if yara.Available {
-		r.YARARules = keepPassing(r, ruleByRule(r.YARARules), passableYARA)
+		r.YARARules = passingYARA(r, r.YARARules)
 	}
 	r.SigmaRules = keepPassing(r, r.SigmaRules, validSigma(r))
 	files, err := p.rd.Render([]*report.Report{r})
@@ -494,24 +478,31 @@ func keepPassing(r *report.Report, list []report.Attribute, check func(a report.
 	return kept
 }
 
-// ruleByRule replaces each analyst YARA source that cannot be passed through whole and holds
-// several rules by its rules, each on its own: one rule that needs a newer libyara (or a
-// module it lacks) costs only itself, as a publisher's YARA file holds many rules.
-func ruleByRule(list []report.Attribute) []report.Attribute {
-	var out []report.Attribute
+// passingYARA keeps the analyst YARA sources that pass through (passableYARA) and skips the
+// others with the reason. A source that does not pass whole but holds several rules is tried
+// rule by rule: one rule that needs a newer libyara (or a module it lacks) costs only itself,
+// as a publisher's YARA file holds many rules.
+func passingYARA(r *report.Report, list []report.Attribute) []report.Attribute {
+	var kept []report.Attribute
 	for _, a := range list {
-		parts, err := render.SplitPassedYARA(a.Value)
-		if err != nil || len(parts) < 2 || passableYARA(a, 0) == "" {
-			out = append(out, a)
+		reason := passableYARA(a, 0)
+		if reason == "" {
+			kept = append(kept, a)
 			continue
 		}
-		for _, part := range parts {
-			rule := a
-			rule.Value = part
-			out = append(out, rule)
+		parts, err := render.SplitPassedYARA(a.Value)
+		if err != nil || len(parts) < 2 {
+			r.Skip(a, reason)
+			continue
 		}
+		rules := make([]report.Attribute, len(parts))
+		for i, part := range parts {
+			rules[i] = a
+			rules[i].Value = part
+		}
+		kept = append(kept, keepPassing(r, rules, passableYARA)...)
 	}
-	return out
+	return kept
 }
 
 // passableYARA says why an analyst's YARA source cannot be passed through: libyara does not
