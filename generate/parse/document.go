@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -337,7 +338,7 @@ func (d *docReader) item(text string, m meaning, comment string) {
 		d.c.unusable(pos, cleanCell(text), m.reason)
 		return
 	case roleReference:
-		for _, l := range referenceLinks(defangedLinks(text)) {
+		for _, l := range referenceLinks(defang.Refang(text)) {
 			d.c.reference(pos, l)
 		}
 		return
@@ -393,18 +394,6 @@ func (d *docReader) prose(pos report.Pos, text string) {
 	if d.flavour == flavourText || mentionsIndicator(text) {
 		d.c.text(pos, text)
 	}
-}
-
-// defangedLinks refangs a reference line so that its links read as links.
-func defangedLinks(text string) string {
-	var out []string
-	for _, f := range strings.Fields(text) {
-		if v, ok := valueOf(f); ok && v.typ == "url" {
-			f = v.value
-		}
-		out = append(out, f)
-	}
-	return strings.Join(out, " ")
 }
 
 // hashAndName reads "HASH  name" (sha256sum's output, a hash list with names): a hash and a
