@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps yarax-deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
+.PHONY: all deps yarax-deps pysigma-deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
 
 all: build
 
@@ -40,6 +40,19 @@ yarax-deps:
 	@if ! grep -qs '"version": "0.7.2"' $(YARAX_PKG); then \
 		echo "installing YARA-X (npm ci in testdata/yarax)"; \
 		cd testdata/yarax && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+# The Sigma ecosystem's tools (sigma-cli, pySigma, SigmaHQ's validators, the Splunk, Elastic,
+# Kusto and SQLite backends) and yara-python, as test oracles: pinned with hashes in
+# testdata/pysigma/requirements.txt, installed into testdata/pysigma/venv when missing or when the
+# pins changed, and run offline by testdata/pysigma/harness.py.
+PYSIGMA_VENV := testdata/pysigma/venv
+pysigma-deps:
+	@if ! cmp -s testdata/pysigma/requirements.txt $(PYSIGMA_VENV)/requirements.txt; then \
+		echo "installing sigma-cli, pySigma and yara-python (testdata/pysigma/requirements.txt)"; \
+		rm -rf $(PYSIGMA_VENV) && python3 -m venv $(PYSIGMA_VENV) && \
+		$(PYSIGMA_VENV)/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps -r testdata/pysigma/requirements.txt && \
+		cp testdata/pysigma/requirements.txt $(PYSIGMA_VENV)/requirements.txt; \
 	fi
 
 build: deps
@@ -66,7 +79,7 @@ release: deps-static
 rules: build
 	./$(BIN) generate --author $(AUTHOR) --out rules testdata/reports
 
-test: deps yarax-deps
+test: deps yarax-deps pysigma-deps
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(MAKE) --no-print-directory gate

@@ -66,7 +66,7 @@ func withoutModified(b []byte) []byte {
 var sigmaDetection = []string{"title", "logsource", "detection", "level"}
 
 // dateSigma sets modified when title, logsource, detection or level changed; otherwise it
-// keeps the old rule's modified, if any.
+// keeps the old rule's modified, if any. A modified not after the rule's date is left out.
 func dateSigma(old, body []byte, day string) []byte {
 	var before, after map[string]any
 	if yaml.Unmarshal(old, &before) != nil || yaml.Unmarshal(body, &after) != nil {
@@ -84,7 +84,9 @@ func dateSigma(old, body []byte, day string) []byte {
 	} else if m, ok := before["modified"]; ok {
 		modified = yamlDate(m)
 	}
-	if modified == "" {
+	// A change on the rule's own date is part of its first version: SigmaHQ's tools flag a
+	// modified that is not after the date.
+	if modified == "" || modified <= yamlDate(after["date"]) {
 		return body
 	}
 	return setSigmaModified(body, modified)

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -108,7 +109,7 @@ func TestHostileValuesCannotChangeRules(t *testing.T) {
 			}
 			dns := ""
 			for _, r := range sigmaRules {
-				if strings.HasSuffix(r.Name, "dns_query_win_malware_c2") {
+				if strings.HasPrefix(path.Base(r.Name), "dns_query_win_malware_c2_") {
 					dns = r.Name
 				}
 			}

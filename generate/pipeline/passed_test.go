@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ level: high
 	}
 	var passed *sigma.Rule
 	for _, f := range files {
-		if !strings.HasSuffix(f.Path, "/passed_1.yml") {
+		if path.Base(f.Path) != "passed_1_passed_sigma_7a0c4a3e.yml" {
 			continue
 		}
 		body := string(f.Body)
@@ -95,7 +96,8 @@ func TestMacOSReport(t *testing.T) {
 			continue
 		}
 		names = append(names, f.Path)
-		r, err := sigma.Load(strings.TrimSuffix(filepath.Base(f.Path), ".yml"), f.Body)
+		// named by kind: the file name's slug is the report's, mac_stealer_7a0c4a3e
+		r, err := sigma.Load(strings.TrimSuffix(filepath.Base(f.Path), "_mac_stealer_7a0c4a3e.yml"), f.Body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +106,7 @@ func TestMacOSReport(t *testing.T) {
 		}
 		rules = append(rules, r)
 	}
-	if got := strings.Join(names, " "); strings.Contains(got, "_win_") || !strings.Contains(got, "net_connection_macos_malware_c2.yml") || !strings.Contains(got, "proc_creation_macos_malware_dropped.yml") {
+	if got := strings.Join(names, " "); strings.Contains(got, "_win_") || !strings.Contains(got, "net_connection_macos_malware_c2_mac_stealer_7a0c4a3e.yml") || !strings.Contains(got, "proc_creation_macos_malware_dropped_mac_stealer_7a0c4a3e.yml") {
 		t.Fatalf("rules %v", names)
 	}
 	ev := sigma.NewEvaluator(rules)

@@ -12,7 +12,7 @@ import (
 )
 
 // PassedSigma writes an analyst's Sigma rule of the report (a MISP sigma attribute, the i-th
-// passed through, from 0) as the file sigma/<slug>/passed_<i+1>.yml: as written, but with a
+// passed through, from 0) as the file sigma/<slug>/passed_<i+1>_<slug>.yml: as written, but with a
 // stable id when it has none (or one that is no UUID) and the report's TLP among its tags. The
 // pipeline validates the result like every generated rule and skips a rule that fails.
 func PassedSigma(r *report.Report, a report.Attribute, i int) (File, error) {
@@ -40,7 +40,7 @@ func PassedSigma(r *report.Report, a report.Attribute, i int) (File, error) {
 	if title == nil {
 		return File{}, fmt.Errorf("a Sigma rule without a title")
 	}
-	name := fmt.Sprintf("passed_%d.yml", i+1)
+	name := SigmaFileName(fmt.Sprintf("passed_%d", i+1), r.Slug)
 	return File{Path: path.Join("sigma", r.Slug, name), Body: b.Bytes()}, nil
 }
 

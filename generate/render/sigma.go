@@ -2,8 +2,11 @@ package render
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -19,7 +22,7 @@ type sigmaView struct {
 	Report     *report.Report
 	Author     string
 	References []string            // the report's links, or where the rule came from (see References)
-	TitleStem  string              // the report title, cut so that rule titles stay within 256 characters
+	TitleStem  string              // the report title in title case, cut so that rule titles stay within 120 characters
 	MaxValues  int                 // values per field in one selection; longer lists are split
 	Tags       map[string][]string // per category: attack.<tactic>, attack.tNNNN, detection.*, tlp.*
 	// Product is the log source product of the host rules (windows, linux, macos); Windows
@@ -52,7 +55,7 @@ var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 
 func newSigmaView(r *report.Report, author string) sigmaView {
 	product := cmp.Or(r.Platform, "windows")
-	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: cutRunes(r.Title, 200), Tags: sigmaTags(r),
+	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: TitleCase(cutRunes(r.Title, maxTitleStem)), Tags: sigmaTags(r),
 		Product: product, Windows: product == "windows", Level: map[string]string{
 			"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
 			"dns": "high", "firewall": "high", "proxy": "high",
@@ -271,7 +274,83 @@ func sigmaPath(entry, slug, platform string) string {
 	if short := platformShort[platform]; short != "" {
 		name = strings.Replace(name, "_win_", "_"+short+"_", 1)
 	}
-	return path.Join("sigma", slug, name+".yml")
+	return path.Join("sigma", slug, SigmaFileName(name, slug))
+}
+
+// maxSigmaStem is the longest file name SigmaHQ's tools accept (90 characters), .yml aside.
+const maxSigmaStem = 90 - len(".yml")
+
+var shortIDTail = regexp.MustCompile(`_[0-9a-f]{8}$`)
+
+// SigmaFileName names a report's rule file: the rule's kind, log source prefix first, then the
+// report's slug, because SigmaHQ's tools want a file name used once in a whole repository. A
+// slug too long to fit is cut, keeping its short id, or adding one made from the whole slug, so
+// that two cut slugs stay apart.
+func SigmaFileName(kind, slug string) string {
+	room := maxSigmaStem - len(kind) - 1
+	if len(slug) > room {
+		tail := shortIDTail.FindString(slug)
+		if tail == "" {
+			sum := sha256.Sum256([]byte(slug))
+			tail = "_" + hex.EncodeToString(sum[:4])
+		}
+		slug = strings.TrimPrefix(strings.TrimRight(slug[:max(room-len(tail), 0)], "_")+tail, "_")
+	}
+	return kind + "_" + slug + ".yml"
+}
+
+// maxTitleStem leaves room in a 120-character title (SigmaHQ's limit) for the longest kind a
+// bundled template appends (" - C2 Connection in Firewall Logs") and the ellipsis of a cut.
+const maxTitleStem = 86
+
+// titleSmallWords stay lower case inside a title, as SigmaHQ writes titles.
+var titleSmallWords = map[string]bool{"a": true, "an": true, "and": true, "as": true, "at": true, "by": true,
+	"for": true, "from": true, "in": true, "new": true, "of": true, "on": true, "or": true, "over": true,
+	"the": true, "through": true, "to": true, "via": true, "with": true, "without": true}
+
+// TitleCase capitalises the lower-case words of a title, as SigmaHQ's titles are written: not a
+// small word after the first, and not a word that is a name as written (a domain, a path, a
+// file name: one with '.', '/' or '_') or starts with a digit. Words already holding a capital
+// (APT28, iOS) stay as they are.
+func TitleCase(title string) string {
+	words := strings.Split(title, " ")
+	for i, w := range words {
+		if !allLower(w) || strings.ContainsAny(w, "./_") || unicode.IsDigit(firstRune(w)) || (i > 0 && titleSmallWords[w]) {
+			continue
+		}
+		words[i] = upperFirst(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// allLower says whether w has a letter with case and no capital (Python's str.islower, which
+// SigmaHQ's validator applies).
+func allLower(w string) bool {
+	cased := false
+	for _, r := range w {
+		switch {
+		case unicode.IsUpper(r) || unicode.IsTitle(r):
+			return false
+		case unicode.IsLower(r):
+			cased = true
+		}
+	}
+	return cased
+}
+
+// upperFirst capitalises the first lower-case letter that has a capital form.
+func upperFirst(w string) string {
+	for i, r := range w {
+		if up := unicode.ToTitle(r); unicode.IsLower(r) && up != r {
+			return w[:i] + string(up) + w[i+utf8.RuneLen(r):]
+		}
+	}
+	return w
+}
+
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }
 
 var platformShort = map[string]string{"linux": "lnx", "macos": "macos"}
