@@ -11,6 +11,8 @@ refused, and missing data is an error, never a silent skip.
     harness.py convert RULES_DIR              JSON: each target's verdict on each rule
     harness.py evaluate RULES_DIR EVENTS...   JSON: the rules pySigma's sqlite backend fires on
                                               each sysmon and flat event case
+    harness.py yara RULES_DIR                 JSON: yara-python's (libyara 4.5) errors and
+                                              warnings on each .yar file and on all together
 """
 
 import csv
@@ -160,10 +162,16 @@ def offline(cache):
 
 
 def load_rules(rules_dir):
+    """Each rule file's name (its path below rules_dir, without .yml) and text. A conversion
+    parses the text afresh: processing pipelines change the rules they process."""
+    paths = sorted(Path(rules_dir).rglob("*.yml"))
+    return [(p.relative_to(rules_dir).with_suffix("").as_posix(), p.read_text(encoding="utf-8")) for p in paths]
+
+
+def parse(text):
     from sigma.collection import SigmaCollection
 
-    paths = sorted(Path(rules_dir).rglob("*.yml"))
-    return [(p.relative_to(rules_dir).with_suffix("").as_posix(), SigmaCollection.from_yaml(p.read_text(encoding="utf-8"))) for p in paths]
+    return SigmaCollection.from_yaml(text)
 
 
 def backend_for(plugins, backend, pipelines):
@@ -181,10 +189,10 @@ def convert(rules_dir):
     rules = load_rules(rules_dir)
     results = []
     for name, backend, pipelines in TARGETS:
-        for rule, collection in rules:
+        for rule, text in rules:
             verdict = {"target": name, "backend": backend, "rule": rule}
             try:
-                queries = backend_for(plugins, backend, pipelines).convert(collection)
+                queries = backend_for(plugins, backend, pipelines).convert(parse(text))
                 verdict["queries"] = [str(q) for q in queries]
             except Exception as e:  # every error is reported with its class, for the Go test to judge
                 verdict["error"] = f"{type(e).__name__}: {e}"
@@ -213,8 +221,8 @@ def evaluate(rules_dir, event_files):
     plugins = InstalledSigmaPlugins.autodiscover()
     cases = read_cases(event_files)
     queries = {}
-    for rule, collection in load_rules(rules_dir):
-        [query] = plugins.backends["sqlite"]().convert(collection)
+    for rule, text in load_rules(rules_dir):
+        [query] = plugins.backends["sqlite"]().convert(parse(text))
         queries[rule] = query
     columns = sorted({k for c in cases for k in c["event"]} | referenced_columns(queries), key=str.lower)
     columns = list({c.lower(): c for c in columns}.values())  # SQLite's names ignore case
@@ -254,6 +262,30 @@ def scalar(v):
     return json.dumps(v) if isinstance(v, (dict, list)) else v
 
 
+def compile_yara(rules_dir):
+    """Each .yar file compiled alone, then all of them as one namespace (as rulegen test does),
+    by the libyara yara-python carries; warnings are collected, not fatal, so all are seen."""
+    import yara
+
+    paths = sorted(Path(rules_dir).rglob("*.yar"))
+    messages = []
+
+    def compile_one(name, **source):
+        try:
+            rules = yara.compile(**source)
+        except yara.Error as e:
+            messages.append({"file": name, "kind": "error", "message": str(e)})
+            return
+        messages.extend({"file": name, "kind": "warning", "message": w} for w in rules.warnings)
+
+    for p in paths:
+        compile_one(p.relative_to(rules_dir).as_posix(), filepath=str(p))
+    if paths:
+        together = "".join('include "%s"\n' % str(p).replace("\\", "\\\\").replace('"', '\\"') for p in paths)
+        compile_one("", source=together, includes=True)
+    json.dump({"version": yara.YARA_VERSION, "files": len(paths), "messages": messages}, sys.stdout, indent=1)
+
+
 def main(argv):
     if not argv:
         print(__doc__, file=sys.stderr)
@@ -268,6 +300,9 @@ def main(argv):
             return 0
         if command == "convert" and len(args) == 1:
             convert(args[0])
+            return 0
+        if command == "yara" and len(args) == 1:
+            compile_yara(args[0])
             return 0
         if command == "evaluate" and len(args) >= 2:
             evaluate(args[0], args[1:])
