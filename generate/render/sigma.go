@@ -22,7 +22,7 @@ type sigmaView struct {
 	Report     *report.Report
 	Author     string
 	References []string            // the report's links, or where the rule came from (see References)
-	TitleStem  string              // the report title in title case, cut so that rule titles stay within 120 characters
+	TitleStem  string              // the report title in title case, cut so that rule titles stay within MaxTitle (see titleStem)
 	MaxValues  int                 // values per field in one selection; longer lists are split
 	Tags       map[string][]string // per category: attack.<tactic>, attack.tNNNN, detection.*, tlp.*
 	// Product is the log source product of the host rules (windows, linux, macos); Windows
@@ -55,7 +55,7 @@ var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 
 func newSigmaView(r *report.Report, author string) sigmaView {
 	product := cmp.Or(r.Platform, "windows")
-	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: TitleCase(cutRunes(r.Title, maxTitleStem)), Tags: sigmaTags(r),
+	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: titleStem(r), Tags: sigmaTags(r),
 		Product: product, Windows: product == "windows", Level: map[string]string{
 			"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
 			"dns": "high", "firewall": "high", "proxy": "high",
@@ -299,29 +299,57 @@ func SigmaFileName(kind, slug string) string {
 	return kind + "_" + slug + ".yml"
 }
 
-// maxTitleStem leaves room in a 120-character title (SigmaHQ's limit) for the longest kind a
-// bundled template appends (" - C2 Connection in Firewall Logs") and the ellipsis of a cut.
-const maxTitleStem = 86
+// titleStem is what a report's rule titles start with: its title in title case, with the
+// report's short id when its slug carries one (MISP events, reports whose titles meet), so that
+// titles are unique wherever slugs are, as SigmaHQ's tools want them in a repository.
+func titleStem(r *report.Report) string {
+	short := report.ShortID(r.ID)
+	if short == "" || !strings.HasSuffix(r.Slug, "_"+short) {
+		return TitleCase(cutRunes(r.Title, maxTitleStem))
+	}
+	qualifier := " (" + strings.ToUpper(short) + ")" // upper case: SigmaHQ's title check passes no lower-case word
+	return TitleCase(cutRunes(r.Title, maxTitleStem-len(qualifier))) + qualifier
+}
+
+// maxTitleStem leaves room in a MaxTitle title for the longest kind a bundled template appends
+// (" - C2 Connection in Firewall Logs") and the ellipsis of a cut.
+const maxTitleStem = MaxTitle - 34
 
 // titleSmallWords stay lower case inside a title, as SigmaHQ writes titles.
 var titleSmallWords = map[string]bool{"a": true, "an": true, "and": true, "as": true, "at": true, "by": true,
 	"for": true, "from": true, "in": true, "new": true, "of": true, "on": true, "or": true, "over": true,
 	"the": true, "through": true, "to": true, "via": true, "with": true, "without": true}
 
-// TitleCase capitalises the lower-case words of a title, as SigmaHQ's titles are written: not a
-// small word after the first, and not a word that is a name as written (a domain, a path, a
-// file name: one with '.', '/' or '_') or starts with a digit. Words already holding a capital
-// (APT28, iOS) stay as they are.
+// TitleCase capitalises the lower-case words of a title, as SigmaHQ's titles are written (see
+// MiscasedTitleWord), and a small word that starts it. Words already holding a capital (APT28,
+// iOS) stay as they are.
 func TitleCase(title string) string {
 	words := strings.Split(title, " ")
 	for i, w := range words {
-		if !allLower(w) || strings.ContainsAny(w, "./_") || unicode.IsDigit(firstRune(w)) || (i > 0 && titleSmallWords[w]) {
-			continue
+		if MiscasedTitleWord(w) || (i == 0 && allLower(w) && titleSmallWords[w]) {
+			words[i] = upperFirst(w)
 		}
-		words[i] = upperFirst(w)
 	}
 	return strings.Join(words, " ")
 }
+
+// MiscasedTitleWord says whether SigmaHQ's title-case check flags a word of a title (split on
+// spaces): all lower case, and neither a small word nor a name as written (a domain, a path, a
+// file name: one with '.', '/' or '_') nor starting with a digit.
+func MiscasedTitleWord(w string) bool {
+	return allLower(w) && !titleSmallWords[w] && !strings.ContainsAny(w, "./_") && !unicode.IsDigit(firstRune(w))
+}
+
+// MaxTitle is the longest title SigmaHQ's tools accept.
+const MaxTitle = 120
+
+// SigmaFileNameOK says whether a rule file's name is as SigmaHQ's tools want it: lower-case
+// letters, digits and underscores, at least one underscore, 10 to 90 characters with .yml.
+func SigmaFileNameOK(name string) bool {
+	return sigmaFileNamePattern.MatchString(name) && len(name) >= 10 && len(name) <= maxSigmaStem+len(".yml")
+}
+
+var sigmaFileNamePattern = regexp.MustCompile(`^[a-z0-9_]*_[a-z0-9_]*\.yml$`)
 
 // allLower says whether w has a letter with case and no capital (Python's str.islower, which
 // SigmaHQ's validator applies).

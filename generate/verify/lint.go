@@ -3,9 +3,11 @@ package verify
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -214,11 +216,14 @@ func literalSize(v string) (int, bool) {
 	return 0, false
 }
 
-// sigmaFiles lints each Sigma rule and ids across files.
+// sigmaFiles lints each Sigma rule, and ids and file names across files.
 func (l *linter) sigmaFiles(paths []string, maxValues int) error {
 	ids := map[string]string{}
+	names := map[string]string{}  // file name → the first file of that name
+	titles := map[string]string{} // title → the first file of that title
 	for _, p := range paths {
 		before := len(l.cases)
+		l.fileName(p, names)
 		body, err := os.ReadFile(p)
 		if err != nil {
 			return fmt.Errorf("lint: %w", err)
@@ -258,9 +263,52 @@ func (l *linter) sigmaFiles(paths []string, maxValues int) error {
 		if det := fields["detection"]; det != nil {
 			l.longLists(p, det, maxValues)
 		}
+		l.sigmaHQConventions(p, fields)
+		if title := fields["title"]; title != nil {
+			if prev, dup := titles[title.Value]; dup {
+				l.add(Fail, "duplicate-title", p, title.Line, "title %q is also %s's: sigma check wants a title once in a repository", title.Value, prev)
+			} else {
+				titles[title.Value] = p
+			}
+		}
 		l.pass(p, before)
 	}
 	return nil
+}
+
+// fileName reports a Sigma file name used before anywhere under the directory (SigmaHQ's
+// sigma check fails a repository on it) or not written as SigmaHQ's tools want it.
+func (l *linter) fileName(p string, names map[string]string) {
+	name := filepath.Base(p)
+	if prev, dup := names[name]; dup {
+		l.add(Fail, "duplicate-file-name", p, 0, "file name %s is also %s's: sigma check wants a file name once in a repository", name, prev)
+	} else {
+		names[name] = p
+	}
+	if !render.SigmaFileNameOK(name) {
+		l.add(Warn, "file-name", p, 0, "file name %s: sigma check wants [a-z0-9_] with an underscore, 10 to 90 characters with .yml", name)
+	}
+}
+
+// sigmaHQConventions reports what SigmaHQ's validators flag in a title and dates.
+func (l *linter) sigmaHQConventions(p string, fields map[string]*yaml.Node) {
+	if title := fields["title"]; title != nil {
+		var miscased []string
+		for _, w := range strings.Split(title.Value, " ") {
+			if render.MiscasedTitleWord(w) {
+				miscased = append(miscased, w)
+			}
+		}
+		if len(miscased) > 0 {
+			l.add(Warn, "title", p, title.Line, "title words in lower case: %s (SigmaHQ writes titles in title case)", strings.Join(miscased, ", "))
+		}
+		if n := utf8.RuneCountInString(title.Value); n > render.MaxTitle {
+			l.add(Warn, "title", p, title.Line, "title of %d characters: SigmaHQ's tools want at most %d", n, render.MaxTitle)
+		}
+	}
+	if date, modified := fields["date"], fields["modified"]; date != nil && modified != nil && modified.Value <= date.Value {
+		l.add(Warn, "modified", p, modified.Line, "modified %s is not after date %s: SigmaHQ's tools want it left out", modified.Value, date.Value)
+	}
 }
 
 // longLists reports fields of a detection listing more than max values.

@@ -7,10 +7,12 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/pysigma"
 	"github.com/rulegen/rulegen/generate/internal/yarax"
 	"github.com/rulegen/rulegen/generate/verify"
 	"github.com/rulegen/rulegen/generate/yara"
@@ -352,5 +354,62 @@ func TestLintYARAXIncompatibilities(t *testing.T) {
 		if c.Name == "yara-x" {
 			t.Errorf("committed rules: %+v", c)
 		}
+	}
+}
+
+// TestLintAgreesWithSigmaCheck: rulegen lint finds in a Sigma rules directory what SigmaHQ's
+// sigma check (under testdata/pysigma/sigma-check.yml) fails it on, so that a repository
+// without Python gets the same verdict: a file name used twice, a file name SigmaHQ's tools
+// refuse, a title used twice, a title word in lower case, a title over 120 characters, a
+// modified not after date.
+func TestLintAgreesWithSigmaCheck(t *testing.T) {
+	rule := func(id, title, dates string) string {
+		r := strings.Replace(goodSigma, "9ab97f99-8e6a-5bc5-b044-268ed969c04d", id, 1)
+		r = strings.Replace(r, "'T - C2 DNS Query'", "'"+title+"'", 1)
+		return strings.Replace(r, "date: 2024-01-01\n", dates, 1)
+	}
+	good := func(id string) string {
+		return rule(id, "Evil Corp ("+strings.ToUpper(id[:8])+") - C2 DNS Query", "date: 2024-01-01\n")
+	}
+	const goodID, id2 = "9ab97f99-8e6a-5bc5-b044-268ed969c04d", "0d3b7c55-2f0e-5b9e-9a51-4a8b8f3c6e21"
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		check string // the lint finding expected; "" for none
+	}{
+		{"clean", map[string]string{"sigma/a/dns_query_win_evil_a.yml": good(goodID), "sigma/b/dns_query_win_evil_b.yml": good(id2)}, ""},
+		{"duplicate-file-name", map[string]string{"sigma/a/dns_query_win_evil.yml": good(goodID), "sigma/b/dns_query_win_evil.yml": good(id2)}, "duplicate-file-name"},
+		{"duplicate-title", map[string]string{"sigma/a/dns_query_win_evil_a.yml": good(goodID), "sigma/b/dns_query_win_evil_b.yml": strings.Replace(good(id2), "(0D3B7C55)", "(9AB97F99)", 1)}, "duplicate-title"},
+		{"file-name", map[string]string{"sigma/a/Dns-Query.yml": good(goodID)}, "file-name"},
+		{"title-case", map[string]string{"sigma/a/dns_query_win_evil.yml": rule(goodID, "evil corp beacons - C2 DNS Query", "date: 2024-01-01\n")}, "title"},
+		{"title-length", map[string]string{"sigma/a/dns_query_win_evil.yml": rule(goodID, strings.Repeat("Evil ", 30)+"- C2", "date: 2024-01-01\n")}, "title"},
+		{"modified", map[string]string{"sigma/a/dns_query_win_evil.yml": rule(goodID, "Evil Corp - C2 DNS Query", "date: 2024-01-01\nmodified: 2024-01-01\n")}, "modified"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeTree(t, c.files)
+			cases, err := verify.Lint(dir, verify.LintOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []string
+			for _, lc := range cases {
+				if lc.Status != verify.Pass {
+					found = append(found, lc.Name+": "+lc.Message)
+				}
+			}
+			out, checkErr := pysigma.Check(golden.RepoRoot(t), filepath.Join(dir, "sigma"))
+			if c.check == "" {
+				if len(found) > 0 || checkErr != nil {
+					t.Fatalf("lint %v; sigma check: %v\n%s", found, checkErr, out)
+				}
+				return
+			}
+			if checkErr == nil {
+				t.Fatalf("sigma check passes it:\n%s", out)
+			}
+			if !slices.ContainsFunc(found, func(f string) bool { return strings.HasPrefix(f, c.check+": ") }) {
+				t.Fatalf("lint found %v, want %s; sigma check:\n%s", found, c.check, out)
+			}
+		})
 	}
 }
