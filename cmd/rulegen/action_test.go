@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // The action's script downloads the release binary from a server, checks it against the
@@ -84,4 +86,122 @@ func runAction(t *testing.T, url, version, dir, summary string, args ...string) 
 		t.Fatal(err)
 	}
 	return out, 0
+}
+
+// The action's optional Sigma step converts a rules directory for a SIEM with sigma-cli, in the
+// versions the tests pin (testdata/pysigma/requirements.txt; SIGMA_VENV points at the tests'
+// own environment, so nothing is downloaded): one query file per rule a target takes, the
+// others listed and left out; a missing target stops it with a message.
+func TestActionConvertScript(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	venv := filepath.Join(root, "testdata", "pysigma", "venv")
+	if _, err := os.Stat(filepath.Join(venv, "bin", "sigma")); err != nil {
+		t.Fatalf("sigma-cli: %v (run make pysigma-deps)", err)
+	}
+	rules := filepath.Join(root, "rules", "sigma")
+	total := countFiles(t, rules, ".yml")
+	for _, tc := range []struct {
+		target, pipeline string
+		exit             int
+		files            int // query files written; -1: fewer than the rules
+		says             string
+	}{
+		{"splunk", "splunk_windows", 0, total, "Wrote"},
+		{"lucene", "ecs_windows", 0, total, "Wrote"},
+		{"kusto", "microsoft_xdr", 0, -1, "Unable to determine table name"},
+		{"", "", 1, 0, "no target: set the sigma-target input"},
+		{"no-such-siem", "", 2, 0, "no-such-siem"},
+	} {
+		t.Run(tc.target+"_"+tc.pipeline, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "queries")
+			cmd := exec.Command("bash", filepath.Join(root, ".github", "action", "convert.sh"), rules, out)
+			cmd.Env = append(os.Environ(), "SIGMA_VENV="+venv, "SIGMA_TARGET="+tc.target, "SIGMA_PIPELINE="+tc.pipeline)
+			said, err := cmd.CombinedOutput()
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.exit || !strings.Contains(string(said), tc.says) {
+				t.Fatalf("exit %d, want %d; output:\n%.3000s", code, tc.exit, said)
+			}
+			if tc.exit != 0 {
+				return
+			}
+			n := countFiles(t, out, "")
+			if (tc.files >= 0 && n != tc.files) || (tc.files < 0 && (n == 0 || n >= total)) {
+				t.Errorf("%d query files of %d rules", n, total)
+			}
+		})
+	}
+}
+
+func countFiles(t *testing.T, dir, ext string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ext) {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The example workflows give the action only inputs it has.
+func TestExampleWorkflowsUseActionInputs(t *testing.T) {
+	var action struct {
+		Inputs map[string]any `yaml:"inputs"`
+	}
+	readYAML(t, filepath.Join("..", "..", "action.yml"), &action)
+	examples, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yml"))
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	uses := 0
+	for _, ex := range examples {
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []struct {
+					Uses string            `yaml:"uses"`
+					With map[string]string `yaml:"with"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		readYAML(t, ex, &wf)
+		for _, job := range wf.Jobs {
+			for _, step := range job.Steps {
+				if !strings.HasPrefix(step.Uses, "rulegen/rulegen@") {
+					continue
+				}
+				uses++
+				for key := range step.With {
+					if _, ok := action.Inputs[key]; !ok {
+						t.Errorf("%s: the action has no input %q", ex, key)
+					}
+				}
+			}
+		}
+	}
+	if uses == 0 {
+		t.Fatal("no example uses the action")
+	}
+}
+
+func readYAML(t *testing.T, file string, v any) {
+	t.Helper()
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(body, v); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
 }
