@@ -131,13 +131,15 @@ type target interface {
 }
 
 // place hands f to t, reading the file in place once: to date a rule against its old version,
-// and to know whether it changed.
+// and to know whether it changed. A Sigma rule new at its path is dated against the rule of
+// its id the report had under another name (file names gained the report's slug).
 func place(t target, out string, f File, day string) error {
 	old, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Path)))
+	before := old
 	if err != nil {
-		old = nil
+		old, before = nil, renamedFrom(out, f)
 	}
-	f.Body = settle(f.Path, old, f.Body, day)
+	f.Body = settle(f.Path, before, f.Body, day)
 	if old != nil && bytes.Equal(old, f.Body) {
 		t.Same(f.Path)
 		return nil
@@ -172,7 +174,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 			if err := place(t, out, f, day); err != nil {
 				return err
 			}
-			produced.add(f.Path)
+			produced.addRule(f)
 		}
 		sum.Add(o)
 		if o.Withheld != "" {
@@ -203,7 +205,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	}
 	if opts.Prune {
 		runDay := cmp.Or(next.AsOf, latest)
-		sum.Retired, sum.Orphans, err = retire(out, produced.paths, runDay, cmp.Or(opts.Retention, DefaultRetention), put)
+		sum.Retired, sum.Orphans, err = retire(out, produced.paths, produced.sigmaIDs, runDay, cmp.Or(opts.Retention, DefaultRetention), put)
 	} else {
 		sum.Orphans, err = Orphans(out, produced.paths)
 	}
@@ -334,13 +336,25 @@ func compileAll(out, path string) (*Compiled, error) {
 	return &Compiled{Path: path, Rules: len(rules.RuleNames()), Files: len(files)}, nil
 }
 
-// pathSet collects the output paths of a run from several goroutines.
+// pathSet collects the output paths of a run, and the ids of its Sigma rules, from several
+// goroutines.
 type pathSet struct {
-	mu    sync.Mutex
-	paths map[string]bool
+	mu       sync.Mutex
+	paths    map[string]bool
+	sigmaIDs map[string]bool
 }
 
-func newPathSet() *pathSet { return &pathSet{paths: map[string]bool{}} }
+func newPathSet() *pathSet { return &pathSet{paths: map[string]bool{}, sigmaIDs: map[string]bool{}} }
+
+// addRule adds a rule file's path and, for a Sigma rule, its id.
+func (s *pathSet) addRule(f File) {
+	s.add(f.Path)
+	if id := sigmaID(f.Path, f.Body); id != "" {
+		s.mu.Lock()
+		s.sigmaIDs[id] = true
+		s.mu.Unlock()
+	}
+}
 
 func (s *pathSet) add(p string) {
 	s.mu.Lock()

@@ -226,7 +226,7 @@ type Retired struct{ From, To string }
 // retire plans the retirements of a run over out: it puts the deprecated rules, marks what stays
 // as produced, and returns what it did and the orphans left (retired rules among them: they
 // move). day dates a retirement and judges retention.
-func retire(out string, produced map[string]bool, day string, retentionDays int, put func(File) error) (*retirement, []string, error) {
+func retire(out string, produced, liveIDs map[string]bool, day string, retentionDays int, put func(File) error) (*retirement, []string, error) {
 	r := &retirement{}
 	if day == "" { // nothing to date a retirement with: the orphans stay orphans
 		orphans, err := Orphans(out, produced)
@@ -242,13 +242,13 @@ func retire(out string, produced map[string]bool, day string, retentionDays int,
 	}
 	for _, rel := range deprecated {
 		live := "sigma/" + strings.TrimPrefix(rel, DeprecatedDir+"/")
-		if produced[live] {
-			r.Revived = append(r.Revived, rel)
-			continue
-		}
 		body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
 		if err != nil {
 			return nil, nil, err
+		}
+		if produced[live] || liveIDs[sigmaID(rel, body)] { // back, under its name or another
+			r.Revived = append(r.Revived, rel)
+			continue
 		}
 		var rule map[string]any
 		yaml.Unmarshal(body, &rule)
@@ -271,6 +271,9 @@ func retire(out string, produced map[string]bool, day string, retentionDays int,
 		if err != nil {
 			return nil, nil, err
 		}
+		if liveIDs[sigmaID(rel, body)] { // renamed, not retired: its id lives on in another file
+			continue
+		}
 		to := path.Join(DeprecatedDir, strings.TrimPrefix(rel, "sigma/"))
 		if err := put(File{Path: to, Body: deprecate(body, today)}); err != nil {
 			return nil, nil, err
@@ -280,6 +283,44 @@ func retire(out string, produced map[string]bool, day string, retentionDays int,
 	}
 	// A retired rule may land where a deprecated one outlived its retention: it stays.
 	return r, slices.DeleteFunc(orphans, func(rel string) bool { return produced[rel] }), nil
+}
+
+// sigmaID is a generated Sigma rule's id ("" for another file).
+func sigmaID(rel string, body []byte) string {
+	if !strings.HasPrefix(rel, "sigma/") || !strings.HasSuffix(rel, ".yml") {
+		return ""
+	}
+	for line := range strings.Lines(string(body)) {
+		if id, ok := strings.CutPrefix(line, "id: "); ok {
+			return strings.Trim(strings.TrimSpace(id), `'"`)
+		}
+	}
+	return ""
+}
+
+// renamedFrom is the file in place that a Sigma rule new at its path was before: the rule of
+// the same id in its report's directory (rulegen once named rule files without the slug), or
+// nil.
+func renamedFrom(out string, f File) []byte {
+	id := sigmaID(f.Path, f.Body)
+	if id == "" {
+		return nil
+	}
+	dir := path.Dir(f.Path)
+	entries, err := os.ReadDir(filepath.Join(out, filepath.FromSlash(dir)))
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		rel := path.Join(dir, e.Name())
+		if e.IsDir() || rel == f.Path {
+			continue
+		}
+		if body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel))); err == nil && sigmaID(rel, body) == id {
+			return body
+		}
+	}
+	return nil
 }
 
 // deprecate marks a Sigma rule retired on day: status deprecated, modified day (or its own
