@@ -113,6 +113,7 @@ func yaraAccepted(t *testing.T, root, dir string, layout render.Layout) {
 	for _, m := range res.Messages {
 		t.Errorf("layout %s: libyara %s: %s %s: %s", layout, res.Version, m.File, m.Kind, m.Message)
 	}
+	t.Logf("layout %s: %d YARA files compile in libyara %s", layout, res.Files, res.Version)
 }
 
 func sigmaAccepted(t *testing.T, root, dir string) {
@@ -124,11 +125,16 @@ func sigmaAccepted(t *testing.T, root, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	converted := 0
 	for _, v := range verdicts {
 		if why := conversionFault(t, dir, v); why != "" {
 			t.Errorf("%s, %s: %s", v.Target, v.Rule, why)
 		}
+		if v.Error == "" {
+			converted++
+		}
 	}
+	t.Logf("sigma check passes; %d of %d conversions (rules × targets) succeed", converted, len(verdicts))
 }
 
 // targetGaps are the log sources a SIEM target has no table or no field for, as pySigma's
