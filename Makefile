@@ -110,6 +110,7 @@ fuzz: deps
 	$(GO) test ./generate/parse/stixpattern -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/normalize/warninglist -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/pipeline -run '^$$' -fuzz '^FuzzGenerate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./generate/render -run '^$$' -fuzz '^FuzzTitleCase$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/pipeline -run '^$$' -fuzz '^FuzzYARAFile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Rewrite golden files (and rules/) from the current code; review the diff before committing.

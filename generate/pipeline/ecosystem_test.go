@@ -371,3 +371,26 @@ func loadSigmaTree(t *testing.T, dir string) []sigma.Rule {
 	}
 	return rules
 }
+
+// Titles in other scripts and with odd characters come out as SigmaHQ's title check wants them
+// (ligatures, digraphs, circled letters, Greek lunate epsilon, German ß, quotes and names).
+func TestUnusualTitlesPassSigmaCheck(t *testing.T) {
+	root := golden.RepoRoot(t)
+	title := "ßtraße ǆungla ⓐⓑ ϵpsilon ĳssel (apt28) «quoted» via c2.evil.net /x run_me"
+	in := writeFile(t, filepath.Join(t.TempDir(), "unusual.json"), `{"Event": {"uuid": "3c1d2e4f-0000-4000-8000-000000000001",
+		"info": `+fmt.Sprintf("%q", title)+`, "date": "2024-01-01",
+		"Attribute": [{"type": "domain", "value": "unusual-title-c2.net", "to_ids": true}]}}`)
+	dir := t.TempDir()
+	files := writeOutput(t, in, render.LayoutFast, dir)
+	for _, body := range files {
+		if !bytes.Contains(body, []byte("ǅungla Ⓐⓑ")) || !bytes.Contains(body, []byte("c2.evil.net /x run_me (3C1D2E4F) - ")) {
+			t.Fatalf("title not as expected:\n%s", body)
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("no Sigma rule")
+	}
+	if out, err := pysigma.Check(root, filepath.Join(dir, "sigma")); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}

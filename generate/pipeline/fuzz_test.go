@@ -3,9 +3,13 @@ package pipeline_test
 import (
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/normalize"
@@ -97,6 +101,7 @@ func generateChecked(t *testing.T, name string, data []byte, opts pipeline.Optio
 				if _, err := sigma.Load(file.Path, file.Body); err != nil {
 					t.Fatalf("emitted Sigma does not load: %v\n%s", err, file.Body)
 				}
+				sigmaHQConventions(t, file)
 			case strings.HasSuffix(file.Path, ".yar"):
 				sources = append(sources, yara.Source{Name: file.Path, Text: string(file.Body)})
 			}
@@ -121,4 +126,29 @@ func generateChecked(t *testing.T, name string, data []byte, opts pipeline.Optio
 		t.Fatalf("emitted YARA does not compile: %v\n%s", err, sources[0].Text)
 	}
 	return rules
+}
+
+// sigmaHQConventions fails a generated Sigma rule whose file name or title SigmaHQ's tools
+// would flag (an analyst's rule, passed through, is its author's).
+func sigmaHQConventions(t *testing.T, file render.File) {
+	t.Helper()
+	name := path.Base(file.Path)
+	if strings.HasPrefix(name, "passed_") {
+		return
+	}
+	if !render.SigmaFileNameOK(name) {
+		t.Fatalf("file name %q", name)
+	}
+	var rule struct{ Title string }
+	if err := yaml.Unmarshal(file.Body, &rule); err != nil {
+		t.Fatal(err)
+	}
+	if n := utf8.RuneCountInString(rule.Title); n > render.MaxTitle {
+		t.Fatalf("title of %d characters: %q", n, rule.Title)
+	}
+	for _, w := range strings.Split(rule.Title, " ") {
+		if render.MiscasedTitleWord(w) && render.HasCapitalForm(w) {
+			t.Fatalf("title %q: %q in lower case", rule.Title, w)
+		}
+	}
 }

@@ -351,25 +351,31 @@ func SigmaFileNameOK(name string) bool {
 
 var sigmaFileNamePattern = regexp.MustCompile(`^[a-z0-9_]*_[a-z0-9_]*\.yml$`)
 
-// allLower says whether w has a letter with case and no capital (Python's str.islower, which
-// SigmaHQ's validator applies).
+// allLower says whether w has a character with case and no capital: Python's str.islower,
+// which SigmaHQ's validator applies, and which counts Unicode's Other_Lowercase (ª, ⓐ) too.
 func allLower(w string) bool {
 	cased := false
 	for _, r := range w {
 		switch {
-		case unicode.IsUpper(r) || unicode.IsTitle(r):
+		case unicode.IsUpper(r) || unicode.IsTitle(r) || unicode.Is(unicode.Other_Uppercase, r):
 			return false
-		case unicode.IsLower(r):
+		case unicode.IsLower(r) || unicode.Is(unicode.Other_Lowercase, r):
 			cased = true
 		}
 	}
 	return cased
 }
 
-// upperFirst capitalises the first lower-case letter that has a capital form.
+// HasCapitalForm says whether a character of w has a capital form: a word without one (ß,
+// ª) stays in lower case whatever TitleCase does.
+func HasCapitalForm(w string) bool {
+	return strings.IndexFunc(w, func(r rune) bool { return unicode.ToTitle(r) != r }) >= 0
+}
+
+// upperFirst capitalises the first character that has a capital form.
 func upperFirst(w string) string {
 	for i, r := range w {
-		if up := unicode.ToTitle(r); unicode.IsLower(r) && up != r {
+		if up := unicode.ToTitle(r); up != r {
 			return w[:i] + string(up) + w[i+utf8.RuneLen(r):]
 		}
 	}
