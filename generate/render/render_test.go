@@ -43,8 +43,8 @@ func load(t *testing.T, path string) *report.Report {
 	return r
 }
 
-// TestGolden renders each testdata/*.md and compares every output file with its golden copy
-// (testdata/<name>.<output file>); the YARA test package compiles those goldens with libyara.
+// TestGolden renders each testdata/*.md and holds its output to the golden tree
+// testdata/golden/<name>/; the YARA and Sigma test packages compile and validate those goldens.
 func TestGolden(t *testing.T) {
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.md"))
 	if len(inputs) == 0 {
@@ -60,9 +60,11 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			tree := map[string][]byte{}
 			for _, f := range files {
-				golden.Assert(t, strings.TrimSuffix(in, ".md")+"."+strings.ReplaceAll(f.Path, "/", "."), f.Body)
+				tree[f.Path] = f.Body
 			}
+			golden.AssertTree(t, filepath.Join("testdata", "golden", strings.TrimSuffix(filepath.Base(in), ".md")), tree)
 		})
 	}
 }

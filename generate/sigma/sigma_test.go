@@ -53,7 +53,7 @@ func TestCommittedRulesValidate(t *testing.T) {
 // TestRenderGoldensValidate loads the render package's Sigma goldens, which exercise every
 // template branch and a hostile report title.
 func TestRenderGoldensValidate(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join(golden.RepoRoot(t), "generate", "render", "testdata", "*.yml"))
+	paths, _ := filepath.Glob(filepath.Join(golden.RepoRoot(t), "generate", "render", "testdata", "golden", "*", "sigma", "*", "*.yml"))
 	if len(paths) == 0 {
 		t.Fatal("no Sigma render goldens")
 	}

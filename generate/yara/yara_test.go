@@ -41,7 +41,7 @@ func TestCommittedRulesCompileClean(t *testing.T) {
 // TestRenderGoldensCompileClean compiles the render package's golden files, which exercise
 // every template branch and a title written to break out of comments and strings.
 func TestRenderGoldensCompileClean(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(golden.RepoRoot(t), "generate", "render", "testdata", "*.yar"))
+	files, _ := filepath.Glob(filepath.Join(golden.RepoRoot(t), "generate", "render", "testdata", "golden", "*", "yara", "*.yar"))
 	if len(files) == 0 {
 		t.Fatal("no render goldens")
 	}
@@ -210,7 +210,7 @@ func TestCheckReusesCompilersInIsolation(t *testing.T) {
 // goldens (text full of the indicators) with both engines: each file matches the same rules.
 func TestCommittedRulesInYARAX(t *testing.T) {
 	root := golden.RepoRoot(t)
-	goldens, _ := filepath.Glob(filepath.Join(root, "generate", "render", "testdata", "*.yar"))
+	goldens, _ := filepath.Glob(filepath.Join(root, "generate", "render", "testdata", "golden", "*", "yara", "*.yar"))
 	for _, set := range [][]string{committedRules(t), goldens} {
 		res, err := yarax.Check(root, set...)
 		if err != nil {
@@ -221,8 +221,9 @@ func TestCommittedRulesInYARAX(t *testing.T) {
 		}
 	}
 	var targets []string
-	for _, dir := range []string{"testdata/fixtures", "testdata/reports", "testdata/reports/misp", "testdata/events", "generate/render/testdata"} {
-		files, _ := filepath.Glob(filepath.Join(root, dir, "*.*"))
+	for _, pattern := range []string{"testdata/fixtures/*.*", "testdata/reports/*.*", "testdata/reports/misp/*.*", "testdata/events/*.*",
+		"generate/render/testdata/*.*", "generate/render/testdata/golden/*/*/*.*", "generate/render/testdata/golden/*/sigma/*/*.*"} {
+		files, _ := filepath.Glob(filepath.Join(root, pattern))
 		targets = append(targets, files...)
 	}
 	for i, set := range [][]string{committedRules(t), goldens} {

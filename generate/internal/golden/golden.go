@@ -6,9 +6,13 @@ package golden
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,26 +42,120 @@ func Assert(t testing.TB, path string, got []byte) {
 	}
 }
 
-// Diff is a short line diff: the first differing lines of want and got with their numbers.
+// AssertTree holds files (slash paths below root → contents) to the golden tree at root: each
+// compared as Assert does, and a file under root that none of them is any more fails as stale
+// (UPDATE_GOLDEN=1 writes the tree and removes stale files).
+func AssertTree(t testing.TB, root string, files map[string][]byte) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, rel := range slices.Sorted(maps.Keys(files)) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		want[p] = true
+		Assert(t, p, files[rel])
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || want[p] {
+			return err
+		}
+		if Update() {
+			return os.Remove(p)
+		}
+		t.Errorf("%s is generated no more: UPDATE_GOLDEN=1 removes it", p)
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+}
+
+// Diff is a line diff of want and got: the lines only one of them has, "-" for want's and "+"
+// for got's, each with its line number, in order (at most maxDiffLines of them). Lines are
+// matched by a longest common subsequence, so a line added at the top shows as one line, not
+// as every line below it.
 func Diff(want, got []byte) string {
-	w := strings.Split(string(want), "\n")
-	g := strings.Split(string(got), "\n")
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	// Common head and tail first: most diffs are a few lines in a long file.
+	head := 0
+	for head < len(w) && head < len(g) && w[head] == g[head] {
+		head++
+	}
+	tail := 0
+	for tail < len(w)-head && tail < len(g)-head && w[len(w)-1-tail] == g[len(g)-1-tail] {
+		tail++
+	}
+	wm, gm := w[head:len(w)-tail], g[head:len(g)-tail]
 	var b strings.Builder
 	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 20; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, wl, gl)
-			shown++
+	emit := func(sign string, line int, text string) {
+		if shown++; shown <= maxDiffLines {
+			fmt.Fprintf(&b, "%s%d: %s\n", sign, line, text)
 		}
 	}
+	if len(wm)*len(gm) > maxDiffCells { // too large to align: by position
+		for i := range max(len(wm), len(gm)) {
+			if i < len(wm) {
+				emit("-", head+i+1, wm[i])
+			}
+			if i < len(gm) {
+				emit("+", head+i+1, gm[i])
+			}
+		}
+	} else {
+		for _, op := range align(wm, gm) {
+			switch {
+			case op.w >= 0 && op.g < 0:
+				emit("-", head+op.w+1, wm[op.w])
+			case op.g >= 0 && op.w < 0:
+				emit("+", head+op.g+1, gm[op.g])
+			}
+		}
+	}
+	if shown > maxDiffLines {
+		fmt.Fprintf(&b, "… and %d more differing lines\n", shown-maxDiffLines)
+	}
 	return b.String()
+}
+
+const (
+	maxDiffLines = 40
+	maxDiffCells = 4_000_000 // lines of want times lines of got that align compares at most
+)
+
+// step is one line of an alignment: w and g index the lines of each side, -1 where the line is
+// only on the other side.
+type step struct{ w, g int }
+
+// align is a longest-common-subsequence alignment of w and g, in order.
+func align(w, g []string) []step {
+	lcs := make([][]int, len(w)+1) // lcs[i][j]: the LCS length of w[i:] and g[j:]
+	for i := range lcs {
+		lcs[i] = make([]int, len(g)+1)
+	}
+	for i := len(w) - 1; i >= 0; i-- {
+		for j := len(g) - 1; j >= 0; j-- {
+			if w[i] == g[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var steps []step
+	i, j := 0, 0
+	for i < len(w) || j < len(g) {
+		switch {
+		case i < len(w) && j < len(g) && w[i] == g[j]:
+			steps = append(steps, step{i, j})
+			i, j = i+1, j+1
+		case j == len(g) || (i < len(w) && lcs[i+1][j] >= lcs[i][j+1]):
+			steps = append(steps, step{i, -1})
+			i++
+		default:
+			steps = append(steps, step{-1, j})
+			j++
+		}
+	}
+	return steps
 }
 
 // RepoRoot returns the directory holding go.mod, so tests in any package find testdata/ and
