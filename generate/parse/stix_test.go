@@ -1,13 +1,16 @@
 package parse_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
 )
@@ -265,7 +268,29 @@ func FuzzSTIX(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// Any bytes give reports, each titled, naming its source and dated (or refused by normalize,
+	// which names the date it cannot read), with every attribute typed and placed in the file,
+	// or an input error naming the file.
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_ = parse.STIX("fuzz.json", data, func(*report.Report) error { return nil })
+		err := parse.STIX("fuzz.json", data, func(r *report.Report) error {
+			if r.Title == "" || r.Source != "fuzz.json" {
+				t.Fatalf("report without a title or source: %+v", r)
+			}
+			if _, err := time.Parse(time.DateOnly, r.Date); err != nil {
+				if err := normalize.Report(r, normalize.Options{}); !errors.Is(err, normalize.ErrReport) || !strings.Contains(err.Error(), "fuzz.json") {
+					t.Fatalf("report dated %q: normalize says %v", r.Date, err)
+				}
+				return nil
+			}
+			for _, a := range r.Attributes {
+				if a.Type == "" || a.Pos.File != "fuzz.json" { // an empty or unusable value normalize skips, with the reason
+					t.Fatalf("attribute without a type or position: %+v", a)
+				}
+			}
+			return nil
+		})
+		if err != nil && (!errors.Is(err, parse.ErrInput) || !strings.Contains(err.Error(), "fuzz.json")) {
+			t.Fatalf("error %v is not an input error naming the file", err)
+		}
 	})
 }
