@@ -117,3 +117,13 @@ func TestChangeSummaryBounded(t *testing.T) {
 		t.Errorf("%d bytes; ends %q", b.Len(), b.String()[max(0, b.Len()-200):])
 	}
 }
+
+// A run's summary says how the rules reached the directory when they were moved in file by
+// file (a mount point), where readers could see old and new files side by side for a moment.
+func TestSummarySaysFilesMovedOneByOne(t *testing.T) {
+	var sum bytes.Buffer
+	(&output.Summary{Out: "rules", Written: output.Written{Files: 1, Mode: output.PerFile}}).Write(&sum)
+	if !strings.Contains(sum.String(), "moved in file by file") {
+		t.Errorf("the summary does not say how the rules were written: %s", sum.String())
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"sync"
 
 	"github.com/rogpeppe/go-internal/diff"
+
+	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 )
 
 // outputKinds are the directories and extensions generate writes: only such files can be
@@ -59,10 +61,6 @@ func listFiles(out, sub string) ([]string, error) {
 	slices.Sort(files)
 	return files, err
 }
-
-// bookkeeping says whether a path of the output is the run's own (its state and report index,
-// all hidden) rather than a rule file: counts of files written leave them out.
-func bookkeeping(rel string) bool { return strings.HasPrefix(rel, ".") }
 
 // Orphans lists the rule files under out, as sorted slash paths relative to it, that are not
 // in produced: left over from reports that are gone or now give no rule.
@@ -150,7 +148,7 @@ func (c *Checker) Write(f File) error { return c.Put(f) }
 func (c *Checker) Result(orphans []string) (*Comparison, error) {
 	matching := 0
 	for p := range c.produced {
-		if _, differs := c.diffs[p]; !differs && !bookkeeping(p) {
+		if _, differs := c.diffs[p]; !differs && !atomicdir.Bookkeeping(p) {
 			matching++
 		}
 	}

@@ -51,12 +51,12 @@ type Options struct {
 // fails alone: its previous rules stay as they were, everything else is written, and the
 // error is ErrInputsFailed. It returns what the run did.
 func Generate(ctx context.Context, args []string, opts Options) (*Summary, error) {
-	dir, err := Open(opts.Out)
+	dir, err := openOutput(opts.Out)
 	if err != nil {
 		return nil, err
 	}
 	defer dir.Close()
-	b, err := build(ctx, args, &opts, dir.real, dir)
+	b, err := build(ctx, args, &opts, dir.Resolved(), dir)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("interrupted: nothing written, %s left as it was", opts.Out)
@@ -77,13 +77,13 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 		opts.Log.Debug("written", "out", opts.Out, "mode", sum.Written.Mode, "files", sum.Written.Files)
 	}
 	if opts.Compiled != "" {
-		if sum.Compiled, err = compileAll(dir.real, opts.Compiled); err != nil {
+		if sum.Compiled, err = compileAll(dir.Resolved(), opts.Compiled); err != nil {
 			return sum, err
 		}
 	}
 	if opts.AttackLayer != "" {
 		sum.AttackLayer = opts.AttackLayer
-		if sum.AttackTechniques, err = WriteAttackLayer(dir.real, opts.AttackLayer); err != nil {
+		if sum.AttackTechniques, err = WriteAttackLayer(dir.Resolved(), opts.AttackLayer); err != nil {
 			return sum, err
 		}
 	}

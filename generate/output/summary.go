@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
@@ -259,7 +260,7 @@ func orNone(s string) string {
 func ruleCount(paths []string) int {
 	n := 0
 	for _, p := range paths {
-		if !bookkeeping(p) {
+		if !atomicdir.Bookkeeping(p) {
 			n++
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rulegen/rulegen/generate/output"
+	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/synthfeed"
@@ -69,14 +69,14 @@ func BenchmarkGenerateFeed(b *testing.B) {
 
 // generateInto runs generate on inputs into a new output directory.
 func generateInto(b *testing.B, out string, inputs []string) {
-	dir, err := output.Open(out)
+	dir, err := atomicdir.Open(out)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer dir.Close()
 	_, err = pipeline.Run(context.Background(), inputs, pipeline.Options{Author: "bench"}, func(o *pipeline.Outcome) error {
 		for _, f := range o.Files {
-			if err := dir.Put(f); err != nil {
+			if err := dir.Put(atomicdir.File(f)); err != nil {
 				return err
 			}
 		}

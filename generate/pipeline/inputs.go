@@ -1,14 +1,11 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/parse"
@@ -189,7 +186,7 @@ func FeedEvents(dir string) ([]string, []report.Skipped, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("MISP feed: %w", err)
 	}
-	_, keys, err := ReadManifest(path, data)
+	_, keys, err := parse.ReadManifest(path, data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -207,36 +204,4 @@ func FeedEvents(dir string) ([]string, []report.Skipped, error) {
 		out = append(out, event)
 	}
 	return out, skipped, nil
-}
-
-// ReadManifest decodes a MISP feed manifest (an object keyed by event uuid) and returns its
-// entries and its keys, sorted. Data that is no object, or an object none of whose keys is an
-// event uuid (a vendor's own index), is not a MISP feed manifest: the error names where it is
-// and, the same way every time, its keys. Keys that are not uuids are the caller's to skip.
-func ReadManifest(where string, data []byte) (map[string]json.RawMessage, []string, error) {
-	var manifest map[string]json.RawMessage
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest (want an object keyed by event uuid): %v", where, err)
-	}
-	keys := slices.Sorted(maps.Keys(manifest))
-	if len(keys) > 0 && !slices.ContainsFunc(keys, report.IsUUID) {
-		return nil, nil, fmt.Errorf("%s: not a MISP feed manifest: its keys (%s) are not event uuids", where, quoted(keys, 5))
-	}
-	return manifest, keys, nil
-}
-
-// quoted lists at most n keys, quoted.
-func quoted(keys []string, n int) string {
-	var parts []string
-	for i, k := range keys {
-		if i == n {
-			parts = append(parts, "…")
-			break
-		}
-		if len(k) > 60 {
-			k = k[:60] + "…"
-		}
-		parts = append(parts, strconv.Quote(k))
-	}
-	return strings.Join(parts, ", ")
 }

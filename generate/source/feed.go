@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -89,7 +89,7 @@ func PullFeed(ctx context.Context, base string, opts Options) (*Result, error) {
 // readManifest checks the manifest and returns the events the filters select, with their
 // timestamps. Keys that are not uuids are skipped with the reason: they never become paths.
 func (m *mirror) readManifest(where string, body []byte, f Filters) (map[string]int64, error) {
-	manifest, keys, err := pipeline.ReadManifest(where, body)
+	manifest, keys, err := parse.ReadManifest(where, body)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/rulegen/rulegen/generate/output"
+	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 )
 
 // Options configure a pull.
@@ -64,7 +64,7 @@ func (r *Result) String() string {
 
 // mirror writes a pull into the reports directory: all of it or, when anything fails, nothing.
 type mirror struct {
-	dir   *output.Dir
+	dir   *atomicdir.Dir
 	state *State // as it was before this pull
 	next  *State // as it will be
 	res   *Result
@@ -77,7 +77,7 @@ func openMirror(kind, rawURL string, opts Options) (*mirror, *url.URL, error) {
 		return nil, nil, fmt.Errorf("%s URL %q: want http(s)://host/path", kind, redact(rawURL))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	dir, err := output.Open(opts.Out)
+	dir, err := atomicdir.Open(opts.Out)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,7 +101,7 @@ func openMirror(kind, rawURL string, opts Options) (*mirror, *url.URL, error) {
 
 // keep writes one event and records it.
 func (m *mirror) keep(ev *event) error {
-	if err := m.dir.Put(output.File{Path: eventFile(ev.uuid), Body: ev.body}); err != nil {
+	if err := m.dir.Put(atomicdir.File{Path: eventFile(ev.uuid), Body: ev.body}); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -152,7 +152,7 @@ func (m *mirror) removeOthers() error {
 
 // commit writes the state and moves everything in.
 func (m *mirror) commit() error {
-	if err := m.dir.Put(output.File{Path: StateName, Body: m.next.encode()}); err != nil {
+	if err := m.dir.Put(atomicdir.File{Path: StateName, Body: m.next.encode()}); err != nil {
 		return err
 	}
 	_, err := m.dir.Commit()

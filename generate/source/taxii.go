@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rulegen/rulegen/generate/output"
+	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -106,7 +106,7 @@ func PullTAXII(ctx context.Context, apiRoot, collection string, creds TAXIICrede
 	if err != nil {
 		return nil, err
 	}
-	if err := m.dir.Put(output.File{Path: CollectionFile(collection), Body: body}); err != nil {
+	if err := m.dir.Put(atomicdir.File{Path: CollectionFile(collection), Body: body}); err != nil {
 		return nil, err
 	}
 	if err := m.commit(); err != nil {

@@ -1,8 +1,8 @@
-// Package output writes a run's rules into the output directory: staged beside it (or inside
-// it, on a mount point), locked against concurrent runs, and moved into place as a whole where
-// the file system allows it, file by file where it does not; it also compares a run with the
-// directory for --check and names the orphans.
-package output
+// Package atomicdir writes a tree of files into a directory as one change: staged beside it
+// (or inside it, on a mount point), locked against concurrent writers, and moved into place as
+// a whole where the file system allows it, file by file where it does not. A writer that fails
+// or is killed leaves the directory as it was; the next one removes what it left.
+package atomicdir
 
 import (
 	"bytes"
@@ -14,13 +14,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
-
-	"github.com/rulegen/rulegen/generate/render"
 )
 
-// File is one file of a run, its path relative to the output directory in slash form.
-type File = render.File
+// File is one file of a tree, its path relative to the directory in slash form.
+type File struct {
+	Path string
+	Body []byte
+}
 
 // Mode is how a commit put the files in place.
 type Mode string
@@ -36,6 +38,10 @@ const (
 	// Untouched: nothing had changed, nothing was written.
 	Untouched Mode = "untouched"
 )
+
+// Bookkeeping says whether a path is the writer's own bookkeeping (a hidden file or
+// directory: state, indexes) rather than content: the counts of files written leave it out.
+func Bookkeeping(rel string) bool { return strings.HasPrefix(rel, ".") }
 
 // Written sums up a commit.
 type Written struct {
@@ -101,7 +107,7 @@ func (s *Stage) Put(f File) error {
 
 // Same notes a file that the caller found in the output as it would write it.
 func (s *Stage) Same(rel string) {
-	if !bookkeeping(rel) {
+	if !Bookkeeping(rel) {
 		s.mu.Lock()
 		s.unchanged++
 		s.mu.Unlock()
@@ -182,7 +188,7 @@ func (s *Stage) Commit() (Written, error) {
 	for _, p := range s.staged {
 		staged[p] = true
 		delete(s.removals, p) // written by this run
-		if !bookkeeping(p) {
+		if !Bookkeeping(p) {
 			w.Files++
 		}
 	}

@@ -1,4 +1,4 @@
-package output
+package atomicdir
 
 import (
 	"errors"
@@ -70,6 +70,9 @@ func resolve(dir string) (real string, created bool, err error) {
 
 // Put stages one file (see Stage.Put).
 func (d *Dir) Put(f File) error { return d.stage.Put(f) }
+
+// Resolved is where the files land: the directory with symbolic links resolved.
+func (d *Dir) Resolved() string { return d.real }
 
 // Same notes a file found as it would be written (see Stage.Same).
 func (d *Dir) Same(rel string) { d.stage.Same(rel) }
@@ -147,36 +150,15 @@ func removeDeadStages(dir string) error {
 	return removeTemps(dir)
 }
 
-// removeTemps removes per-file temporaries left in the directory and in those generate writes.
+// removeTemps removes the per-file temporaries a killed run left anywhere in the directory.
 func removeTemps(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasPrefix(e.Name(), tempPrefix) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	for kind := range outputKinds {
-		root := filepath.Join(dir, kind)
-		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if errors.Is(err, fs.ErrNotExist) && p == root {
-				return filepath.SkipDir
-			}
-			if err != nil {
-				return err
-			}
-			if !e.IsDir() && strings.HasPrefix(e.Name(), tempPrefix) {
-				return os.Remove(p)
-			}
-			return nil
-		})
+	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-	}
-	return nil
+		if !e.IsDir() && strings.HasPrefix(e.Name(), tempPrefix) {
+			return os.Remove(p)
+		}
+		return nil
+	})
 }

@@ -1,7 +1,6 @@
-package output_test
+package atomicdir_test
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,19 +9,19 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/rulegen/rulegen/generate/output"
+	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 )
 
 // commit writes files into out in one run, and removes the old files listed in remove.
-func commit(t *testing.T, out string, remove []string, files map[string]string) output.Written {
+func commit(t *testing.T, out string, remove []string, files map[string]string) atomicdir.Written {
 	t.Helper()
-	d, err := output.Open(out)
+	d, err := atomicdir.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	for p, body := range files {
-		if err := d.Put(output.File{Path: p, Body: []byte(body)}); err != nil {
+		if err := d.Put(atomicdir.File{Path: p, Body: []byte(body)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -104,7 +103,7 @@ func leftovers(t *testing.T, out string) []string {
 func TestRelativeOutput(t *testing.T) {
 	t.Chdir(t.TempDir())
 	w := commit(t, "rules", nil, map[string]string{"sigma/x/a.yml": "title: a\n", "yara/x.yar": "rule a { condition: false }\n"})
-	if w.Files != 2 || w.Unchanged != 0 || w.Mode != output.Swapped {
+	if w.Files != 2 || w.Unchanged != 0 || w.Mode != atomicdir.Swapped {
 		t.Fatalf("first run %+v", w)
 	}
 	w = commit(t, "rules", nil, map[string]string{"sigma/x/a.yml": "title: a\n", "yara/x.yar": "rule b { condition: false }\n"})
@@ -127,11 +126,11 @@ func TestCommitSwapsTheTree(t *testing.T) {
 	write(t, out, "README.md", "the rules repository\n")
 	before := treeState(t, out)
 
-	d, err := output.Open(out)
+	d, err := atomicdir.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Put(output.File{Path: "yara/changes.yar", Body: []byte("rule new { condition: false }\n")})
+	d.Put(atomicdir.File{Path: "yara/changes.yar", Body: []byte("rule new { condition: false }\n")})
 	d.Close()
 	assertTree(t, out, before, map[string]string{"yara/changes.yar": "rule old { condition: false }\n"})
 
@@ -140,7 +139,7 @@ func TestCommitSwapsTheTree(t *testing.T) {
 		"yara/changes.yar": "rule new { condition: false }\n",
 		"sigma/r/new.yml":  "title: new\n",
 	})
-	if w.Files != 2 || w.Unchanged != 1 || w.Removed != 1 || w.Mode != output.Swapped {
+	if w.Files != 2 || w.Unchanged != 1 || w.Removed != 1 || w.Mode != atomicdir.Swapped {
 		t.Fatalf("%+v", w)
 	}
 	after := treeState(t, out)
@@ -175,7 +174,7 @@ func TestSymlinkedOutput(t *testing.T) {
 	}
 	dangling := filepath.Join(parent, "dangling")
 	os.Symlink(filepath.Join(parent, "nowhere"), dangling)
-	if _, err := output.Open(dangling); err == nil || !strings.Contains(err.Error(), "which does not exist") {
+	if _, err := atomicdir.Open(dangling); err == nil || !strings.Contains(err.Error(), "which does not exist") {
 		t.Errorf("dangling link: %v", err)
 	}
 }
@@ -228,13 +227,13 @@ func TestDeadStagesRemoved(t *testing.T) {
 		write(t, d, "yara/a.yar", "half")
 	}
 	write(t, out, "yara/.rulegen-tmp-42", "half")
-	write(t, out, output.LockName, "pid 1 on a host that died\n")
+	write(t, out, atomicdir.LockName, "pid 1 on a host that died\n")
 	alive := []string{filepath.Join(parent, ".rules-old.rulegen-stage-5"), filepath.Join(parent, ".rules.rulegen-stage-x"), filepath.Join(out, ".git-keep")}
 	for _, a := range alive {
 		write(t, a, "x", "x")
 	}
 	commit(t, out, nil, map[string]string{"yara/a.yar": "rule a { condition: false }\n"})
-	for _, d := range append(dead, filepath.Join(out, "yara/.rulegen-tmp-42"), filepath.Join(out, output.LockName)) {
+	for _, d := range append(dead, filepath.Join(out, "yara/.rulegen-tmp-42"), filepath.Join(out, atomicdir.LockName)) {
 		if _, err := os.Stat(d); err == nil {
 			t.Errorf("%s is still there", d)
 		}
@@ -251,15 +250,15 @@ func TestDeadStagesRemoved(t *testing.T) {
 func TestConcurrentRunsLocked(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "rules")
 	write(t, out, "yara/a.yar", "rule a { condition: false }\n")
-	first, err := output.Open(out)
+	first, err := atomicdir.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := treeState(t, out)
 	beside, _ := os.ReadDir(filepath.Dir(out))
-	_, err = output.Open(out)
-	var locked *output.LockedError
-	if !errors.As(err, &locked) || !errors.Is(err, output.ErrLocked) {
+	_, err = atomicdir.Open(out)
+	var locked *atomicdir.LockedError
+	if !errors.As(err, &locked) || !errors.Is(err, atomicdir.ErrLocked) {
 		t.Fatalf("second run: %v", err)
 	}
 	if !strings.Contains(err.Error(), "pid ") || !strings.Contains(err.Error(), out) {
@@ -269,7 +268,7 @@ func TestConcurrentRunsLocked(t *testing.T) {
 	if now, _ := os.ReadDir(filepath.Dir(out)); len(now) != len(beside) {
 		t.Errorf("the refused run left something beside the output: %v", now)
 	}
-	first.Put(output.File{Path: "yara/b.yar", Body: []byte("rule b { condition: false }\n")})
+	first.Put(atomicdir.File{Path: "yara/b.yar", Body: []byte("rule b { condition: false }\n")})
 	if _, err := first.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -281,11 +280,11 @@ func TestConcurrentRunsLocked(t *testing.T) {
 // A run that fails on a directory it created removes it again.
 func TestUncommittedNewDirectoryRemoved(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "rules")
-	d, err := output.Open(out)
+	d, err := atomicdir.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Put(output.File{Path: "yara/a.yar", Body: []byte("x")})
+	d.Put(atomicdir.File{Path: "yara/a.yar", Body: []byte("x")})
 	d.Close()
 	if _, err := os.Stat(out); err == nil {
 		t.Error("the directory made for a failed run stayed")
@@ -314,7 +313,7 @@ func TestMountPointOutput(t *testing.T) {
 		"yara/same.yar": "rule same { condition: false }\n",
 		"yara/new.yar":  "rule new { condition: false }\n",
 	})
-	if w.Mode != output.PerFile || w.Files != 1 || w.Removed != 2 {
+	if w.Mode != atomicdir.PerFile || w.Files != 1 || w.Removed != 2 {
 		t.Errorf("%+v", w)
 	}
 	assertTree(t, out, map[string]os.FileInfo{"yara/same.yar": before["yara/same.yar"], "README.md": before["README.md"]},
@@ -331,11 +330,6 @@ func TestMountPointOutput(t *testing.T) {
 	if left := leftovers(t, out); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
-	var sum bytes.Buffer
-	(&output.Summary{Out: "rules", Written: w}).Write(&sum)
-	if !strings.Contains(sum.String(), "moved in file by file") {
-		t.Errorf("the summary does not say how the rules were written: %s", sum.String())
-	}
 }
 
 // Files marked for removal go with the commit, in either mode; a run that only removes writes.
@@ -343,7 +337,7 @@ func TestRemove(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "events")
 	write(t, out, "a.json", "{}\n")
 	write(t, out, "b.json", "{}\n")
-	d, err := output.Open(out)
+	d, err := atomicdir.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +345,7 @@ func TestRemove(t *testing.T) {
 	d.Remove("missing.json")
 	w, err := d.Commit()
 	d.Close()
-	if err != nil || w.Removed != 1 || w.Mode != output.Swapped {
+	if err != nil || w.Removed != 1 || w.Mode != atomicdir.Swapped {
 		t.Fatalf("%+v %v", w, err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "a.json")); err == nil {
