@@ -26,7 +26,9 @@ type Options struct {
 	// AllAttributes uses attributes that are not flagged for detection (MISP to_ids false).
 	AllAttributes bool
 	// Warninglists hold well-known benign values; a value on one is skipped, naming the list.
-	Warninglists *warninglist.Set
+	// Not part of pipeline's cache key: there they come from the binary and WarninglistDirs,
+	// and a run given lists as a value keeps no cache.
+	Warninglists *warninglist.Set `cache:"-"`
 	// MaxValueBytes is the longest value that may become a rule; longer values are skipped.
 	// 0 means DefaultMaxValueBytes.
 	MaxValueBytes int

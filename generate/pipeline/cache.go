@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/rulegen/rulegen/generate/render"
 )
@@ -55,26 +56,81 @@ func newCache(dir string, opts Options) (*cache, error) {
 	if err := hashFile(h, exe); err != nil {
 		return nil, err
 	}
-	n := opts.Normalize
-	fmt.Fprintf(h, "\x00%q %q %q %q %+v %q", opts.Author, opts.Layout, opts.Case, opts.Format, opts.Limits, opts.MaxTLP)
-	fmt.Fprintf(h, "\x00%q %q", opts.Title, opts.Date)
-	fmt.Fprintf(h, "\x00%v %d %d %v %q", n.AllAttributes, n.MaxValueBytes, n.MaxFullC2, n.EveryReportBulk, n.Expiry.AsOf)
-	for _, k := range slices.Sorted(maps.Keys(n.Expiry.Days)) {
-		fmt.Fprintf(h, " %s=%d", k, n.Expiry.Days[k])
-	}
-	for _, d := range opts.WarninglistDirs {
-		if err := hashTree(h, os.DirFS(d)); err != nil {
-			return nil, fmt.Errorf("cache: warninglists %s: %w", d, err)
-		}
-	}
-	if opts.Templates != nil {
-		if err := hashTree(h, opts.Templates); err != nil {
-			return nil, fmt.Errorf("cache: templates: %w", err)
-		}
+	if err := writeSettings(h, reflect.ValueOf(opts)); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
 	}
 	c := &cache{dir: dir}
 	h.Sum(c.fingerprint[:0])
 	return c, nil
+}
+
+// writeSettings writes a run's settings into h whole, so that no setting can shape rules and
+// be left out of the key: every field, by name and value, maps in key order, structs field by
+// field, but fields tagged cache:"-" (how a run goes, not what it makes) and the file trees a
+// setting names (cache:"tree": a file system; cache:"dirs": directories), hashed by content.
+func writeSettings(h io.Writer, v reflect.Value) error {
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			fmt.Fprintf(h, "\x00%s:", f.Name)
+			var err error
+			switch f.Tag.Get("cache") {
+			case "-":
+				continue
+			case "tree":
+				if fsys, ok := v.Field(i).Interface().(fs.FS); ok && fsys != nil {
+					err = hashTree(h, fsys)
+				}
+			case "dirs":
+				for _, d := range v.Field(i).Interface().([]string) {
+					if err = hashTree(h, os.DirFS(d)); err != nil {
+						err = fmt.Errorf("%s: %w", d, err)
+						break
+					}
+				}
+			default:
+				err = writeSettings(h, v.Field(i))
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Name, err)
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+		fmt.Fprintf(h, "map%d{", len(keys))
+		for _, k := range keys {
+			fmt.Fprintf(h, "%q=", fmt.Sprint(k))
+			if err := writeSettings(h, v.MapIndex(k)); err != nil {
+				return err
+			}
+		}
+		fmt.Fprint(h, "}")
+	case reflect.Slice, reflect.Array:
+		fmt.Fprintf(h, "list%d[", v.Len())
+		for i := range v.Len() {
+			if err := writeSettings(h, v.Index(i)); err != nil {
+				return err
+			}
+		}
+		fmt.Fprint(h, "]")
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			fmt.Fprint(h, "nil")
+			return nil
+		}
+		return writeSettings(h, v.Elem())
+	case reflect.String:
+		fmt.Fprintf(h, "%q", v.String())
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		fmt.Fprintf(h, "%v", v)
+	default: // a func or a channel shapes no rule by its value: tag it cache:"-"
+		return fmt.Errorf("a setting of kind %s cannot be keyed", v.Kind())
+	}
+	return nil
 }
 
 func hashFile(h io.Writer, path string) error {

@@ -29,9 +29,11 @@ import (
 const DefaultMaxTLP = "amber+strict"
 
 // Options configure a run.
+// Every field shapes the rules and is part of the cache key (see writeSettings), but those
+// tagged cache:"-", which change how a run goes and not what it makes.
 type Options struct {
 	Author    string
-	Templates fs.FS         // template overrides; nil for the embedded templates
+	Templates fs.FS         `cache:"tree"` // template overrides; nil for the embedded templates
 	Layout    render.Layout // "" is render.LayoutFast
 	Case      render.Case   // "" is render.CaseAny
 	Format    parse.Format
@@ -41,23 +43,23 @@ type Options struct {
 	Title, Date string
 	Normalize   normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
 	// WarninglistDirs hold MISP warninglists applied besides the bundled ones.
-	WarninglistDirs []string
-	MaxTLP          string // TLPv2 name; "" means DefaultMaxTLP
-	Workers         int    // reports processed at once; 0 means one per CPU
+	WarninglistDirs []string `cache:"dirs"`
+	MaxTLP          string   // TLPv2 name; "" means DefaultMaxTLP
+	Workers         int      `cache:"-"` // reports processed at once; 0 means one per CPU
 	// KeepGoing lets a bad input fail alone: it is listed in Result.Failed with the reason, none
 	// of its reports reaches emit, and every other input is processed.
-	KeepGoing bool
+	KeepGoing bool `cache:"-"`
 	// InputDone, if set, is called after each input file (or report read up front) is done,
 	// from any goroutine: it drives a progress display.
-	InputDone func()
+	InputDone func() `cache:"-"`
 	// CacheDir, if set, keeps each input file's outcomes there: a rerun takes an unchanged
 	// input's from it instead of processing the input again (see cache).
-	CacheDir string
+	CacheDir string `cache:"-"`
 	// Discovered are the inputs found in directories (Found.Discovered): a publication among
 	// them that states no date, or a document that states no indicator, is passed over and
 	// listed in Result.PassedOver, where one named on the command line fails the run. A
-	// vendor's repository holds some.
-	Discovered map[string]bool
+	// vendor's repository holds some. A passed-over input has no outcome to cache.
+	Discovered map[string]bool `cache:"-"`
 }
 
 // Outcome is what one report produced, before anything is written.
