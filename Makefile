@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps yarax-deps pysigma-deps deps-static build release rules test gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
+.PHONY: all deps yarax-deps pysigma-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
 
 all: build
 
@@ -82,7 +82,13 @@ rules: build
 test: deps yarax-deps pysigma-deps
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(MAKE) --no-print-directory test-release
 	$(MAKE) --no-print-directory gate
+
+# The release build's test: built twice, the same bytes; no shared library; the gate in an
+# empty root. Out of a plain go test ./..., in make test once.
+test-release: deps-static
+	RULEGEN_TEST_RELEASE=1 $(GO) test ./cmd/rulegen -run '^TestReleaseBinary$$' -count=1
 
 # The gate examples/github-actions.yml runs in a rules repository, run on rules/: rules/ is what
 # the bundled reports generate, lints without errors, and passes its fixtures and events.
@@ -92,7 +98,7 @@ gate: build
 	./$(BIN) test rules --fixtures testdata/fixtures/manifest.yaml --events testdata/events --junit bin/junit.xml
 
 # Everything but the GOROOT benign scan.
-test-short: deps yarax-deps
+test-short: deps yarax-deps pysigma-deps
 	$(GO) test -short ./...
 
 # Each fuzz target for FUZZTIME (default 30s); the seed corpora alone run in every go test.

@@ -14,9 +14,12 @@ import (
 // The release build is one executable that needs no shared library: built twice it gives the
 // same bytes, ldd finds nothing of libyara's, and it passes the README's CI gate on the
 // bundled rules inside an empty root (chroot) where no library could be found at all.
+//
+// It builds the static release twice, so go test runs it only when asked:
+// RULEGEN_TEST_RELEASE=1, as `make test-release` (part of `make test`) sets it.
 func TestReleaseBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the static release twice")
+	if os.Getenv("RULEGEN_TEST_RELEASE") == "" {
+		t.Skip("the release build: make test-release (RULEGEN_TEST_RELEASE=1)")
 	}
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
