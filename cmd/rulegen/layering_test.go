@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The packages stay layered as CONTRIBUTING draws them: a package imports only packages of a
+// lower layer, so data flows one way (parse → normalise → render → checks → pipeline →
+// output → the CLI → the binaries) and the tools under generate/internal use no stage.
+func TestPackagesAreLayered(t *testing.T) {
+	layer := func(pkg string) int {
+		switch {
+		case strings.HasPrefix(pkg, "generate/internal/"), pkg == "generate/report", pkg == "templates",
+			pkg == "generate/parse/stixpattern", pkg == "generate/normalize/warninglist",
+			pkg == "generate/yara", pkg == "generate/sigma", pkg == "generate/config", pkg == "generate/synthfeed":
+			return 0 // the model, the tools, the engines: no stage
+		case pkg == "generate/parse", pkg == "generate/buildinfo":
+			return 1
+		case pkg == "generate/normalize", pkg == "generate/source":
+			return 2
+		case pkg == "generate/render":
+			return 3
+		case pkg == "generate/pipeline", pkg == "generate/verify":
+			return 4
+		case pkg == "generate/output":
+			return 5
+		case strings.HasPrefix(pkg, "cmd/") && strings.Count(pkg, "/") > 1: // cmd/rulegen/cli
+			return 6
+		case strings.HasPrefix(pkg, "cmd/"):
+			return 7
+		}
+		t.Fatalf("%s has no layer: give it one in this test and in CONTRIBUTING", pkg)
+		return -1
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "../../...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const module = "github.com/rulegen/rulegen/"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		pkg = strings.TrimPrefix(pkg, module)
+		for _, imp := range strings.Fields(imports) {
+			if dep, ours := strings.CutPrefix(imp, module); ours && layer(dep) >= layer(pkg) {
+				t.Errorf("%s (layer %d) imports %s (layer %d)", pkg, layer(pkg), dep, layer(dep))
+			}
+		}
+	}
+}
