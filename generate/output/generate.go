@@ -163,7 +163,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	}
 	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
 	sum.InputSkips, sum.AsOf = found.Skipped, next.AsOf
-	produced := newPathSet()
+	produced := newPathSet(opts.Prune)
 	log := &changeLog{}
 	var mu sync.Mutex
 	latest := "" // the newest report date: the run's day when no as-of date is given
@@ -336,19 +336,28 @@ func compileAll(out, path string) (*Compiled, error) {
 	return &Compiled{Path: path, Rules: len(rules.RuleNames()), Files: len(files)}, nil
 }
 
-// pathSet collects the output paths of a run, and the ids of its Sigma rules, from several
-// goroutines.
+// pathSet collects the output paths of a run, and for a pruning run the ids of its Sigma rules
+// (see retire), from several goroutines.
 type pathSet struct {
 	mu       sync.Mutex
 	paths    map[string]bool
-	sigmaIDs map[string]bool
+	sigmaIDs map[string]bool // nil: not collected
 }
 
-func newPathSet() *pathSet { return &pathSet{paths: map[string]bool{}, sigmaIDs: map[string]bool{}} }
+func newPathSet(withIDs bool) *pathSet {
+	s := &pathSet{paths: map[string]bool{}}
+	if withIDs {
+		s.sigmaIDs = map[string]bool{}
+	}
+	return s
+}
 
-// addRule adds a rule file's path and, for a Sigma rule, its id.
+// addRule adds a rule file's path and, for a Sigma rule of a pruning run, its id.
 func (s *pathSet) addRule(f File) {
 	s.add(f.Path)
+	if s.sigmaIDs == nil {
+		return
+	}
 	if id := sigmaID(f.Path, f.Body); id != "" {
 		s.mu.Lock()
 		s.sigmaIDs[id] = true

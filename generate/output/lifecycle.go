@@ -290,9 +290,10 @@ func sigmaID(rel string, body []byte) string {
 	if !strings.HasPrefix(rel, "sigma/") || !strings.HasSuffix(rel, ".yml") {
 		return ""
 	}
-	for line := range strings.Lines(string(body)) {
-		if id, ok := strings.CutPrefix(line, "id: "); ok {
-			return strings.Trim(strings.TrimSpace(id), `'"`)
+	for line := range bytes.Lines(body) {
+		if id, ok := bytes.CutPrefix(line, []byte("id: ")); ok {
+			// A copy: the run keeps every rule's id, and a slice of the body would keep the body.
+			return string(bytes.Trim(bytes.TrimSpace(id), `'"`))
 		}
 	}
 	return ""
