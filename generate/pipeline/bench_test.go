@@ -97,8 +97,20 @@ var benchPublications = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	benchPublicationsDir = dir
 	return dir, synthfeed.WritePublications(dir, 500, 1)
 })
+
+// benchPublicationsDir is removed when the test binary ends (TestMain).
+var benchPublicationsDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchPublicationsDir != "" {
+		os.RemoveAll(benchPublicationsDir)
+	}
+	os.Exit(code)
+}
 
 // BenchmarkPublications runs generate on a repository of 500 publications and on the same
 // values as MISP JSON, alternately, and reports the publications' time as a multiple of the
