@@ -220,15 +220,18 @@ def evaluate(rules_dir, event_files):
 
     plugins = InstalledSigmaPlugins.autodiscover()
     cases = read_cases(event_files)
-    queries = {}
+    queries, fields = {}, set()
     for rule, text in load_rules(rules_dir):
-        [query] = plugins.backends["sqlite"]().convert(parse(text))
+        collection = parse(text)
+        fields |= rule_fields(collection)
+        [query] = plugins.backends["sqlite"]().convert(collection)
         queries[rule] = query
-    columns = sorted({k for c in cases for k in c["event"]} | referenced_columns(queries), key=str.lower)
-    columns = list({c.lower(): c for c in columns}.values())  # SQLite's names ignore case
+    # A column per field an event has or a rule compares (NULL where the event has none);
+    # SQLite's column names ignore case.
+    columns = sorted({k for c in cases for k in c["event"]} | fields, key=str.lower)
+    columns = list({c.lower(): c for c in columns}.values())
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE <TABLE_NAME> (case_no, %s)".replace("<TABLE_NAME>", "logs")
-               % ", ".join(quote(c) for c in columns))
+    db.execute("CREATE TABLE logs (case_no, %s)" % ", ".join(quote(c) for c in columns))
     for i, c in enumerate(cases):
         names = ["case_no"] + [quote(k) for k in c["event"]]
         db.execute("INSERT INTO logs (%s) VALUES (%s)" % (", ".join(names), ", ".join("?" * len(names))),
@@ -242,16 +245,18 @@ def evaluate(rules_dir, event_files):
                for i, c in enumerate(cases)], sys.stdout, indent=1)
 
 
-def referenced_columns(queries):
-    """Names a query compares, so that a column no event has exists (and is NULL)."""
-    import re
+def rule_fields(collection):
+    """The field names a collection's detections compare."""
+    from sigma.rule import SigmaDetection
 
-    names = set()
-    for q in queries.values():
-        names.update(m.group(1) for m in re.finditer(r"(?:^|[\s(])([A-Za-z_][\w-]*)\s*(?:=|LIKE|IN\b|REGEXP)", q))
-        names.update(m.group(1) for m in re.finditer(r"`([^`]+)`", q))
-        names.update(m.group(1) for m in re.finditer(r'"([^"]+)"\s*(?:=|LIKE|IN\b|REGEXP)', q))
-    return names
+    def walk(detection):
+        for item in detection.detection_items:
+            if isinstance(item, SigmaDetection):
+                yield from walk(item)
+            elif item.field:
+                yield item.field
+
+    return {f for rule in collection.rules for d in rule.detection.detections.values() for f in walk(d)}
 
 
 def quote(name):
