@@ -192,17 +192,26 @@ func yaraPath(entry, slug string) string {
 }
 
 // RuleBase is a report's rule-name stem: its title as an identifier, with the report's short id
-// when its slug carries one (slugs shared by several reports, MISP events, titles without
-// letters), so that rule names are unique wherever slugs are.
+// when its slug carries one (see slugShortID).
 func RuleBase(r *report.Report) string {
 	base := YaraIdent("MAL_" + r.Title)
 	if len(base) > 96 { // leave room for the short id and the kind suffix within 128 characters
 		base = strings.TrimRight(base[:96], "_")
 	}
-	if short := report.ShortID(r.ID); strings.HasSuffix(r.Slug, "_"+short) {
+	if short := slugShortID(r); short != "" {
 		base += "_" + short
 	}
 	return base
+}
+
+// slugShortID is the report's short id when its slug carries one (slugs shared by several
+// reports, MISP events, titles without letters), else "": names and titles made from a report's
+// title carry it too, so that they are unique wherever slugs are.
+func slugShortID(r *report.Report) string {
+	if short := report.ShortID(r.ID); strings.HasSuffix(r.Slug, "_"+short) {
+		return short
+	}
+	return ""
 }
 
 // UniqueSlugs suffixes slugs shared by several reports with the report id, in id order, so

@@ -300,11 +300,11 @@ func SigmaFileName(kind, slug string) string {
 }
 
 // titleStem is what a report's rule titles start with: its title in title case, with the
-// report's short id when its slug carries one (MISP events, reports whose titles meet), so that
-// titles are unique wherever slugs are, as SigmaHQ's tools want them in a repository.
+// report's short id when its slug carries one (see slugShortID), as SigmaHQ's tools want titles
+// unique in a repository.
 func titleStem(r *report.Report) string {
-	short := report.ShortID(r.ID)
-	if short == "" || !strings.HasSuffix(r.Slug, "_"+short) {
+	short := slugShortID(r)
+	if short == "" {
 		return TitleCase(cutRunes(r.Title, maxTitleStem))
 	}
 	qualifier := " (" + strings.ToUpper(short) + ")" // upper case: SigmaHQ's title check passes no lower-case word
