@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/sigma"
+	"github.com/rulegen/rulegen/generate/verify"
 )
 
 // The rules users load go through the Sigma ecosystem's own tools (sigma-cli, pySigma and its
@@ -121,15 +121,9 @@ func sigmaAccepted(t *testing.T, root, dir string) {
 	if out, err := pysigma.Check(root, dir); err != nil {
 		t.Errorf("%v\n%s", err, out)
 	}
-	verdicts, err := pysigma.Convert(root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	verdicts, _ := convertAll(t, root, dir)
 	converted := 0
 	for _, v := range verdicts {
-		if why := conversionFault(t, dir, v); why != "" {
-			t.Errorf("%s, %s: %s", v.Target, v.Rule, why)
-		}
 		if v.Error == "" {
 			converted++
 		}
@@ -157,15 +151,32 @@ var targetGaps = []struct {
 	{"splunk CIM (splunk_cim)", "process_creation", "supports only the following fields for process_creation", "no Hashes field"},
 }
 
-// conversionFault says why a verdict is rulegen's fault, or "" when it is none.
-func conversionFault(t *testing.T, dir string, v pysigma.Verdict) string {
+// convertAll converts every rule under dir with each target and fails the test on each verdict
+// that is rulegen's fault; it returns the verdicts and each rule's log source category.
+func convertAll(t *testing.T, root, dir string) ([]pysigma.Verdict, map[string]string) {
+	t.Helper()
+	verdicts, err := pysigma.Convert(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	categories := ruleCategories(t, dir)
+	for _, v := range verdicts {
+		if why := conversionFault(v, categories[v.Rule]); why != "" {
+			t.Errorf("%s, %s: %s", v.Target, v.Rule, why)
+		}
+	}
+	return verdicts, categories
+}
+
+// conversionFault says why a verdict on a rule of a log source category is rulegen's fault, or
+// "" when it is none.
+func conversionFault(v pysigma.Verdict, category string) string {
 	if v.Error == "" {
 		if len(v.Queries) == 0 {
 			return "converted to no query"
 		}
 		return ""
 	}
-	category := ruleCategory(t, filepath.Join(dir, filepath.FromSlash(v.Rule)+".yml"))
 	for _, g := range targetGaps {
 		if g.target == v.Target && g.category == category && strings.Contains(v.Error, g.says) {
 			return ""
@@ -174,36 +185,36 @@ func conversionFault(t *testing.T, dir string, v pysigma.Verdict) string {
 	return fmt.Sprintf("%s rule does not convert: %s", category, v.Error)
 }
 
-func ruleCategory(t *testing.T, file string) string {
+// ruleCategories reads the log source category of each Sigma rule under dir, by its path below
+// dir without .yml (as harness.py names rules).
+func ruleCategories(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	body, err := os.ReadFile(file)
+	rf, err := verify.Find(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rule struct {
-		Logsource struct{ Category string } `yaml:"logsource"`
+	categories := map[string]string{}
+	for _, p := range rf.Sigma {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rule struct {
+			Logsource struct{ Category string } `yaml:"logsource"`
+		}
+		if err := yaml.Unmarshal(body, &rule); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		categories[rf.SigmaName(p)] = rule.Logsource.Category
 	}
-	if err := yaml.Unmarshal(body, &rule); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	return rule.Logsource.Category
+	return categories
 }
 
 // TestConversionTableInREADME converts rules/ for every target and keeps the README's table
 // of what converts the test's own result (UPDATE_GOLDEN=1 rewrites it).
 func TestConversionTableInREADME(t *testing.T) {
 	root := golden.RepoRoot(t)
-	dir := filepath.Join(root, "rules", "sigma")
-	verdicts, err := pysigma.Convert(root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range verdicts {
-		if why := conversionFault(t, dir, v); why != "" {
-			t.Errorf("%s, %s: %s", v.Target, v.Rule, why)
-		}
-	}
-	table := conversionTable(t, dir, verdicts)
+	table := conversionTable(convertAll(t, root, filepath.Join(root, "rules", "sigma")))
 	readme := filepath.Join(root, "README.md")
 	body, err := os.ReadFile(readme)
 	if err != nil {
@@ -228,7 +239,7 @@ func TestConversionTableInREADME(t *testing.T) {
 
 // conversionTable is a Markdown table: per target, how many rules convert and the log sources
 // of those that do not, with the reason.
-func conversionTable(t *testing.T, dir string, verdicts []pysigma.Verdict) string {
+func conversionTable(verdicts []pysigma.Verdict, categories map[string]string) string {
 	var targets []string
 	converts, total := map[string]int{}, map[string]int{}
 	gaps := map[string]map[string]bool{}
@@ -242,7 +253,7 @@ func conversionTable(t *testing.T, dir string, verdicts []pysigma.Verdict) strin
 			converts[v.Target]++
 			continue
 		}
-		category := ruleCategory(t, filepath.Join(dir, filepath.FromSlash(v.Rule)+".yml"))
+		category := categories[v.Rule]
 		for _, g := range targetGaps {
 			if g.target == v.Target && g.category == category {
 				gaps[v.Target][category+": "+g.summary] = true
@@ -334,10 +345,7 @@ func readEventCases(t *testing.T, files []string) []eventCase {
 			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 				continue
 			}
-			var c struct {
-				Format string         `json:"format"`
-				Event  map[string]any `json:"event"`
-			}
+			var c verify.EventCase
 			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 				t.Fatalf("%s:%d: %v", f, line, err)
 			}
@@ -349,25 +357,25 @@ func readEventCases(t *testing.T, files []string) []eventCase {
 	return cases
 }
 
-// loadSigmaTree loads every rule below dir, named by its path below dir without .yml.
+// loadSigmaTree loads every rule below dir, named as rulegen test names them: by the path below
+// dir without .yml.
 func loadSigmaTree(t *testing.T, dir string) []sigma.Rule {
 	t.Helper()
-	var rules []sigma.Rule
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || path.Ext(p) != ".yml" {
-			return err
-		}
-		body, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		r, err := sigma.Load(strings.TrimSuffix(filepath.ToSlash(rel), ".yml"), body)
-		rules = append(rules, r)
-		return err
-	})
+	rf, err := verify.Find(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var rules []sigma.Rule
+	for _, p := range rf.Sigma {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := sigma.Load(rf.SigmaName(p), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, r)
 	}
 	return rules
 }
