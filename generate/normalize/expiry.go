@@ -231,7 +231,7 @@ func (e *expirer) seenAt(pos report.Pos) seenDate {
 func (e *expirer) judge(kind string, pos report.Pos) (expires, reason string) {
 	if until, ok := e.until[pos.Path]; ok { // the producer's own end of validity: whatever the kind
 		if until.Before(e.asOf) {
-			return "", fmt.Sprintf("expired: valid until %s by its report (as of %s)", until.Format(time.DateOnly), e.policy.AsOf)
+			return "", fmt.Sprintf("valid until %s by its report (as of %s)", until.Format(time.DateOnly), e.policy.AsOf)
 		}
 		return until.Format(time.DateOnly), ""
 	}
@@ -242,7 +242,7 @@ func (e *expirer) judge(kind string, pos report.Pos) (expires, reason string) {
 	seen := e.seenAt(pos)
 	end := seen.date.AddDate(0, 0, days)
 	if end.Before(e.asOf) {
-		return "", fmt.Sprintf("expired: %s %s, %s expire after %d days (on %s; as of %s)",
+		return "", fmt.Sprintf("%s %s, %s expire after %d days (on %s; as of %s)",
 			seen.what, seen.date.Format(time.DateOnly), kindPlural[kind], days, end.Format(time.DateOnly), e.policy.AsOf)
 	}
 	return end.Format(time.DateOnly), ""
@@ -257,7 +257,7 @@ func (e *expirer) expire() {
 	r := e.r
 	r.Files = filterExpired(e, r.Files, func(f *report.File) (string, string, report.Pos, *string) {
 		kind := KindFilename
-		if f.Role == "sample" {
+		if f.Role == report.RoleSample {
 			kind = KindHash
 		}
 		return kind, fileLabel(*f), f.Pos, &f.Expires
@@ -290,7 +290,7 @@ func filterExpired[T any](e *expirer, items []T, describe func(*T) (kind, label 
 		kind, label, pos, expires := describe(&items[i])
 		end, reason := e.judge(kind, pos)
 		if reason != "" {
-			e.r.Skipped = append(e.r.Skipped, report.Skipped{Value: label, Kind: kind, Reason: reason, Source: pos})
+			e.r.Skipped = append(e.r.Skipped, report.Skipped{Value: label, Kind: kind, Reason: reason, Cause: report.SkipExpired, Source: pos})
 			continue
 		}
 		*expires = end

@@ -48,10 +48,10 @@ func skippedAs(r *report.Report, value, want string) string {
 	reason := ""
 	for _, s := range r.Skipped {
 		if s.Value == value {
-			if strings.HasPrefix(s.Reason, want) {
-				return s.Reason
+			if strings.HasPrefix(s.Why(), want) {
+				return s.Why()
 			}
-			reason = s.Reason
+			reason = s.Why()
 		}
 	}
 	return reason
@@ -166,7 +166,7 @@ func TestValidUntilOverridesThePolicy(t *testing.T) {
 	}
 	found := false
 	for _, s := range after.Skipped {
-		found = found || s.Reason == "expired: valid until 2024-11-30 by its report (as of 2024-12-01)"
+		found = found || s.Why() == "expired: valid until 2024-11-30 by its report (as of 2024-12-01)"
 	}
 	if !found {
 		t.Errorf("no skip names valid_until: %+v", after.Skipped[:min(3, len(after.Skipped))])

@@ -113,7 +113,7 @@ func identify(r *report.Report) error {
 	}
 	if r.Slug == "" {
 		r.Slug = Slug(r.Title, r.ID)
-		if (r.Format == "misp" || r.Format == "stix") && !strings.HasSuffix(r.Slug, report.ShortID(r.ID)) {
+		if (r.Format == report.FormatMISP || r.Format == report.FormatSTIX) && !strings.HasSuffix(r.Slug, report.ShortID(r.ID)) {
 			// Feed events share titles ("... (part 2 of 5)" cut at 60 characters) and arrive
 			// one by one; the event id makes each event's files and rule names its own
 			// whatever else the feed holds, so names never move when events are added.
@@ -165,70 +165,100 @@ func (n *normalizer) attribute(a report.Attribute) {
 		r.Skip(a, ReasonNotFlagged)
 		return
 	}
-	kind, second, _ := strings.Cut(a.Type, "|")
-	switch {
-	case hashLengths[a.Type] > 0:
-		n.hashFile(a, "", a.Type, a.Value)
-	case kind == "filename" && hashLengths[second] > 0:
-		name, hash, _ := strings.Cut(a.Value, "|")
-		n.hashFile(a, name, second, hash)
-	case a.Type == "malware-sample":
-		name, hash, _ := strings.Cut(a.Value, "|")
-		n.hashFile(a, name, "md5", hash)
-	case a.Type == "filename":
-		if name, err := checkFileName(a.Value); err != nil {
-			r.Skip(a, err.Error())
-		} else {
-			r.Files = append(r.Files, report.File{Name: name, Role: "dropped", Pos: a.Pos})
-		}
-	case a.Type == "regkey" || a.Type == "regkey|value":
-		key, data, _ := strings.Cut(a.Value, "|")
-		registry(r, a, key, data)
-	case a.Type == "domain" || a.Type == "hostname":
-		n.domain(a, a.Type, a.Value)
-	case a.Type == "domain|ip":
-		d, ip, _ := strings.Cut(a.Value, "|")
-		n.domain(a, "domain", d)
-		n.endpoint(a, ip, "")
-	case a.Type == "ip-dst" || a.Type == "ip-src":
-		n.endpoint(a, a.Value, "")
-	case kind == "ip-dst" || kind == "ip-src": // ip-dst|port, ip-src|port
-		ip, port, _ := strings.Cut(a.Value, "|")
-		n.endpoint(a, ip, port)
-	case a.Type == "url":
-		n.url(a)
-	case a.Type == "yara":
-		r.YARARules = append(r.YARARules, a)
-	case a.Type == "sigma":
-		r.SigmaRules = append(r.SigmaRules, a)
-	case a.Type == "imphash" || a.Type == "filename|imphash":
-		v := a.Value
-		if kind == "filename" {
-			_, v, _ = strings.Cut(a.Value, "|")
-		}
-		if h, err := checkImphash(v); err != nil {
-			r.Skip(a, err.Error())
-		} else {
-			r.Imphashes = append(r.Imphashes, report.Indicator{Value: h, Pos: a.Pos})
-		}
-	case a.Type == "mutex":
-		if m, err := checkMutex(a.Value); err != nil {
-			r.Skip(a, err.Error())
-		} else {
-			r.Mutexes = append(r.Mutexes, report.Indicator{Value: m, Pos: a.Pos})
-		}
-	}
+	mispTypes[a.Type](n, a)
+}
+
+// mispTypes is every MISP attribute type rulegen writes rules for, with what reads its value.
+var mispTypes = map[string]func(*normalizer, report.Attribute){
+	"md5":              sampleHash,
+	"sha1":             sampleHash,
+	"sha256":           sampleHash,
+	"filename|md5":     namedSampleHash,
+	"filename|sha1":    namedSampleHash,
+	"filename|sha256":  namedSampleHash,
+	"malware-sample":   namedSampleHash,
+	"filename":         droppedFile,
+	"regkey":           registryValue,
+	"regkey|value":     registryValue,
+	"domain":           domain,
+	"hostname":         domain,
+	"domain|ip":        domainAndIP,
+	"ip-dst":           endpoint,
+	"ip-src":           endpoint,
+	"ip-dst|port":      endpoint,
+	"ip-src|port":      endpoint,
+	"url":              (*normalizer).url,
+	"yara":             func(n *normalizer, a report.Attribute) { n.r.YARARules = append(n.r.YARARules, a) },
+	"sigma":            func(n *normalizer, a report.Attribute) { n.r.SigmaRules = append(n.r.SigmaRules, a) },
+	"imphash":          imphash,
+	"filename|imphash": imphash,
+	"mutex":            mutex,
 }
 
 // indicatorType says whether rulegen writes rules for an attribute type.
-func indicatorType(typ string) bool {
-	kind, second, _ := strings.Cut(typ, "|")
-	switch typ {
-	case "malware-sample", "filename", "regkey", "regkey|value", "domain", "hostname", "domain|ip",
-		"ip-dst", "ip-src", "ip-dst|port", "ip-src|port", "url", "mutex", "imphash", "filename|imphash", "yara", "sigma":
-		return true
+func indicatorType(typ string) bool { return mispTypes[typ] != nil }
+
+func sampleHash(n *normalizer, a report.Attribute) { n.hashFile(a, "", a.Type, a.Value) }
+
+// namedSampleHash reads "name|hash"; a MISP malware-sample's hash is its MD5.
+func namedSampleHash(n *normalizer, a report.Attribute) {
+	name, hash, _ := strings.Cut(a.Value, "|")
+	_, kind, _ := strings.Cut(a.Type, "|")
+	if a.Type == "malware-sample" {
+		kind = "md5"
 	}
-	return hashLengths[typ] > 0 || kind == "filename" && hashLengths[second] > 0
+	n.hashFile(a, name, kind, hash)
+}
+
+func droppedFile(n *normalizer, a report.Attribute) {
+	if name, err := checkFileName(a.Value); err != nil {
+		n.r.Skip(a, err.Error())
+	} else {
+		n.r.Files = append(n.r.Files, report.File{Name: name, Role: report.RoleDropped, Pos: a.Pos})
+	}
+}
+
+func registryValue(n *normalizer, a report.Attribute) {
+	key, data, _ := strings.Cut(a.Value, "|")
+	registry(n.r, a, key, data)
+}
+
+func domain(n *normalizer, a report.Attribute) { n.domain(a, a.Type, a.Value) }
+
+func domainAndIP(n *normalizer, a report.Attribute) {
+	d, ip, _ := strings.Cut(a.Value, "|")
+	n.domain(a, "domain", d)
+	n.endpoint(a, ip, "")
+}
+
+// endpoint reads an address, or "address|port" for the |port types.
+func endpoint(n *normalizer, a report.Attribute) {
+	if !strings.HasSuffix(a.Type, "|port") {
+		n.endpoint(a, a.Value, "")
+		return
+	}
+	ip, port, _ := strings.Cut(a.Value, "|")
+	n.endpoint(a, ip, port)
+}
+
+func imphash(n *normalizer, a report.Attribute) {
+	v := a.Value
+	if strings.HasPrefix(a.Type, "filename|") {
+		_, v, _ = strings.Cut(a.Value, "|")
+	}
+	if h, err := checkImphash(v); err != nil {
+		n.r.Skip(a, err.Error())
+	} else {
+		n.r.Imphashes = append(n.r.Imphashes, report.Indicator{Value: h, Pos: a.Pos})
+	}
+}
+
+func mutex(n *normalizer, a report.Attribute) {
+	if m, err := checkMutex(a.Value); err != nil {
+		n.r.Skip(a, err.Error())
+	} else {
+		n.r.Mutexes = append(n.r.Mutexes, report.Indicator{Value: m, Pos: a.Pos})
+	}
 }
 
 // skipReason explains why a type rulegen reads has no rule.
@@ -264,7 +294,7 @@ func reference(r *report.Report, a report.Attribute) {
 
 func (n *normalizer) hashFile(a report.Attribute, name, kind, hash string) {
 	r := n.r
-	f := report.File{Role: "sample", Pos: a.Pos}
+	f := report.File{Role: report.RoleSample, Pos: a.Pos}
 	if err := n.setHash(&f, kind, hash); err != nil {
 		r.Skip(a, err.Error())
 		return

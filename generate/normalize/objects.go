@@ -218,9 +218,9 @@ func (n *normalizer) fileObject(o report.Object, attrs []report.Attribute) (repo
 	f.PathTail = pathTail(f.Path)
 	switch {
 	case f.MD5 != "" || f.SHA1 != "" || f.SHA256 != "":
-		f.Role = "sample"
+		f.Role = report.RoleSample
 	case f.Name != "":
-		f.Role = "dropped"
+		f.Role = report.RoleDropped
 	default:
 		r.Skipped = append(r.Skipped, report.Skipped{Value: o.Name, Kind: "object", Reason: "file object with neither a usable hash nor a file name", Source: o.Pos})
 		return f, false

@@ -181,7 +181,7 @@ func splitExpired(removed []string, skips []report.Skipped) (gone []string, expi
 		reason := ""
 		for _, s := range skips {
 			if key := valueKey(s); v == key || strings.HasPrefix(v, key+" ") {
-				reason = strings.TrimPrefix(s.Reason, "expired: ")
+				reason = s.Reason
 				break
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
@@ -251,7 +250,7 @@ func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, l
 	}
 	var expired []report.Skipped
 	for _, s := range o.Tally.Skipped {
-		if strings.HasPrefix(s.Reason, "expired:") {
+		if s.Expired() {
 			expired = append(expired, s)
 		}
 	}

@@ -110,7 +110,7 @@ func (s *Summary) Add(o *pipeline.Outcome) {
 			s.bulk++
 		}
 		for _, sk := range t.Skipped {
-			s.skipped[reasonGroup(sk.Reason)]++
+			s.skipped[reasonGroup(sk)]++
 		}
 		d.skipped = t.Skipped
 	}
@@ -146,7 +146,7 @@ func (s *Summary) Write(w io.Writer) {
 		}
 	}
 	for _, sk := range s.InputSkips {
-		fmt.Fprintf(w, "%s: skipped %s %q: %s\n", sk.Source.File, sk.Kind, shorten(sk.Value), sk.Reason)
+		fmt.Fprintf(w, "%s: skipped %s %q: %s\n", sk.Source.File, sk.Kind, shorten(sk.Value), sk.Why())
 	}
 	line := fmt.Sprintf("%d reports, %d indicators, %d rules, %d files in %s (%d written, %d unchanged)",
 		s.reports, s.indicators, s.rules, s.files, out, written, unchanged)
@@ -229,13 +229,13 @@ func (d reportDetail) print(w io.Writer, out string) {
 	}
 	if len(d.skipped) <= maxListedSkips {
 		for _, s := range d.skipped {
-			fmt.Fprintf(w, "  skipped %s %s %q: %s\n", s.Source, s.Kind, shorten(s.Value), s.Reason)
+			fmt.Fprintf(w, "  skipped %s %s %q: %s\n", s.Source, s.Kind, shorten(s.Value), s.Why())
 		}
 		return
 	}
 	reasons := map[string]int{}
 	for _, s := range d.skipped {
-		reasons[reasonGroup(s.Reason)]++
+		reasons[reasonGroup(s)]++
 	}
 	fmt.Fprintf(w, "  skipped %s, listed in %s\n", countsByReason(reasons), path.Join(out, "skipped", d.slug+".tsv"))
 }
@@ -269,9 +269,9 @@ func ruleCount(paths []string) int {
 
 // reasonGroup is the reason a skip is counted under: expiries carry their dates, and are
 // counted together.
-func reasonGroup(reason string) string {
-	if strings.HasPrefix(reason, "expired:") {
+func reasonGroup(s report.Skipped) string {
+	if s.Expired() {
 		return "expired"
 	}
-	return reason
+	return s.Reason
 }

@@ -20,7 +20,7 @@ type collector struct {
 	seen []string
 }
 
-func newCollector(name, format string) *collector {
+func newCollector(name string, format Format) *collector {
 	return &collector{r: &report.Report{Source: name, Format: format}}
 }
 

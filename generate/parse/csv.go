@@ -32,7 +32,7 @@ func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 	rd.Comma = delimiter(name, data)
 	rd.FieldsPerRecord = -1
 	rd.LazyQuotes = lazy
-	c := newCollector(name, "csv")
+	c := newCollector(name, FormatCSV)
 	p := &part{r: c.r}
 	var cols []meaning
 	for {

@@ -63,7 +63,7 @@ type fileGroup struct {
 	cells []string
 }
 
-func readDocument(name string, data []byte, fl flavour, format string) *docReader {
+func readDocument(name string, data []byte, fl flavour, format Format) *docReader {
 	d := &docReader{c: newCollector(name, format), flavour: fl}
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	d.mentioned = datesIn(text)

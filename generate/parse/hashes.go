@@ -11,7 +11,7 @@ import (
 // that is no hash is listed as free text.
 
 func readHashes(name string, data []byte) *part {
-	c := newCollector(name, "hashes")
+	c := newCollector(name, FormatHashes)
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		line = strings.TrimSpace(line)

@@ -23,9 +23,9 @@ func readVendorPart(name string, data []byte, format Format) (*part, error) {
 		if isAsciiDoc(name, data) {
 			fl = flavourAsciiDoc
 		}
-		return readDocument(name, data, fl, "document").part(), nil
+		return readDocument(name, data, fl, FormatDocument).part(), nil
 	}
-	return readDocument(name, data, flavourText, "iocs").part(), nil
+	return readDocument(name, data, flavourText, FormatIOCs).part(), nil
 }
 
 // vendorFormat says whether a format is one vendors publish in, as opposed to an export of a

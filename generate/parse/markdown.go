@@ -54,7 +54,7 @@ type markdownParser struct {
 
 // Markdown parses the markdown rendering of a MISP event.
 func Markdown(name string, data []byte) (*report.Report, error) {
-	p := &markdownParser{r: &report.Report{Source: name, Format: "markdown"}}
+	p := &markdownParser{r: &report.Report{Source: name, Format: report.FormatMarkdown}}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0

@@ -216,7 +216,7 @@ func join(path, key string) string {
 
 func eventReport(name, path string, ev *mispEvent) (*report.Report, error) {
 	c := converter{name: name}
-	r := &report.Report{Source: name, Format: "misp"}
+	r := &report.Report{Source: name, Format: report.FormatMISP}
 	r.ID = c.str(ev.UUID, join(path, "uuid"))
 	r.Title = strings.TrimSpace(c.str(ev.Info, join(path, "info")))
 	r.Date = c.eventDate(ev, path)

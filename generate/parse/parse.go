@@ -36,19 +36,19 @@ func inputError(pos report.Pos, format string, args ...any) error {
 	return &InputError{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Format names an input format.
-type Format string
+// Format names an input format: a report's format, or FormatAuto.
+type Format = report.Format
 
 const (
-	FormatAuto     Format = ""         // sniffed from the name and the content
-	FormatMarkdown Format = "markdown" // the markdown rendering of a MISP event
-	FormatMISP     Format = "misp"     // MISP JSON: an event, a REST response or a feed event
-	FormatIOCs     Format = "iocs"     // a plain list of indicators or sectioned text (*.txt)
-	FormatSTIX     Format = "stix"     // a STIX 2.0 or 2.1 bundle
-	FormatDocument Format = "document" // a vendor's Markdown or AsciiDoc publication
-	FormatCSV      Format = "csv"      // CSV or TSV with a header row
-	FormatHashes   Format = "hashes"   // a hash list, one hash a line (samples.sha256)
-	FormatYARA     Format = "yara"     // a publisher's YARA rules (.yar, .yara)
+	FormatAuto     Format = "" // sniffed from the name and the content
+	FormatMarkdown        = report.FormatMarkdown
+	FormatMISP            = report.FormatMISP
+	FormatIOCs            = report.FormatIOCs
+	FormatSTIX            = report.FormatSTIX
+	FormatDocument        = report.FormatDocument
+	FormatCSV             = report.FormatCSV
+	FormatHashes          = report.FormatHashes
+	FormatYARA            = report.FormatYARA
 )
 
 // formats lists every --format value, auto first.

@@ -75,7 +75,7 @@ func merge(name string, parts []*part) *report.Report {
 		dropRepeatedHashes(parts[0].r)
 		return parts[0].r
 	}
-	r := &report.Report{Source: name, Format: "publication"}
+	r := &report.Report{Source: name, Format: report.FormatPublication}
 	unflagged := map[string]bool{}
 	var exports []*report.Report
 	for _, p := range parts {

@@ -169,7 +169,7 @@ type stixReader struct {
 
 // report reads one report object and the members it refers to.
 func (s *stixReader) report(o *stixObject, refs []string) *report.Report {
-	r := &report.Report{Source: s.file, Format: "stix", Title: o.Name, Date: day(cmp.Or(o.Published, o.Created)),
+	r := &report.Report{Source: s.file, Format: report.FormatSTIX, Title: o.Name, Date: day(cmp.Or(o.Published, o.Created)),
 		Changed: day(o.Modified), TagsPos: report.Pos{File: s.file, Path: o.path}}
 	if _, id, ok := strings.Cut(o.ID, "--"); ok && report.IsUUID(id) {
 		r.ID = id

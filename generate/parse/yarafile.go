@@ -16,7 +16,7 @@ import (
 var metaDate = regexp.MustCompile(`(?m)^\s*(?:date|created|last_modified|modified)\s*=\s*"(\d{4}-\d{2}-\d{2})`)
 
 func readYARA(name string, data []byte) *part {
-	c := newCollector(name, "yara")
+	c := newCollector(name, FormatYARA)
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: "yara", Value: text, ToIDS: true, Pos: report.Pos{File: name, Line: 1}})
 	p := &part{r: c.r}

@@ -30,7 +30,7 @@ func newTally(r *report.Report) *Tally {
 		URLs: len(r.URLs), Mutexes: len(r.Mutexes), Imphashes: len(r.Imphashes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: nothingFlagged(r),
 		Skipped: r.Skipped, Values: r.Values()}
 	for _, f := range r.Files {
-		if f.Role != "sample" {
+		if f.Role != report.RoleSample {
 			t.Dropped++
 			continue
 		}

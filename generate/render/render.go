@@ -242,7 +242,7 @@ func SkipList(r *report.Report) []byte {
 	for _, s := range r.Skipped {
 		src := s.Source
 		src.File = path.Base(strings.ReplaceAll(src.File, `\`, "/"))
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", tsvField(src.String()), tsvField(s.Kind), tsvField(s.Value), tsvField(s.Reason))
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", tsvField(src.String()), tsvField(s.Kind), tsvField(s.Value), tsvField(s.Why()))
 	}
 	return b.Bytes()
 }

@@ -101,18 +101,18 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 	for _, f := range r.Files {
 		executable := slices.Contains(executableExt, strings.ToLower(path.Ext(f.Name)))
 		switch {
-		case f.Role == "sample" && (executable || f.Name == "" || !v.Windows): // ELF and Mach-O need no extension
+		case f.Role == report.RoleSample && (executable || f.Name == "" || !v.Windows): // ELF and Mach-O need no extension
 			v.Hashes = append(v.Hashes, sysmonHashes(f)...)
 			dates["process_creation"] = append(dates["process_creation"], f.Expires)
-		case f.Role == "dropped" && executable && f.PathTail != "":
+		case f.Role == report.RoleDropped && executable && f.PathTail != "":
 			v.Images = append(v.Images, f.PathTail)
 			dates["process_creation"] = append(dates["process_creation"], f.Expires)
-		case f.Role == "dropped" && executable:
+		case f.Role == report.RoleDropped && executable:
 			v.Images = append(v.Images, `\`+f.Name)
 			nameOnly = true
 			dates["process_creation"] = append(dates["process_creation"], f.Expires)
 		}
-		if f.Role == "dropped" && f.PathTail != "" {
+		if f.Role == report.RoleDropped && f.PathTail != "" {
 			v.Dropped = append(v.Dropped, f.PathTail)
 			dates["file_event"] = append(dates["file_event"], f.Expires)
 		}
@@ -163,9 +163,9 @@ func References(r *report.Report) []string {
 	switch {
 	case len(r.References) > 0:
 		return r.References
-	case r.Format == "misp":
+	case r.Format == report.FormatMISP:
 		return []string{"MISP event " + r.ID}
-	case r.Format == "stix":
+	case r.Format == report.FormatSTIX:
 		return []string{"STIX report " + r.ID}
 	}
 	return []string{"Internal Research"}

@@ -343,7 +343,7 @@ func droppedPaths(r *report.Report) []droppedPath {
 	}
 	var out []droppedPath
 	for _, f := range r.Files {
-		if f.Role == "dropped" && strings.Count(f.PathTail, `\`) >= 2 && !covered[strings.ToLower(f.PathTail)] {
+		if f.Role == report.RoleDropped && strings.Count(f.PathTail, `\`) >= 2 && !covered[strings.ToLower(f.PathTail)] {
 			out = append(out, droppedPath{f.PathTail, f.Expires})
 		}
 	}

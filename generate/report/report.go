@@ -100,10 +100,18 @@ type File struct {
 	MD5      string
 	SHA1     string
 	SHA256   string
-	Role     string // "sample" (has a hash) or "dropped" (name or path only)
+	Role     FileRole
 	Expires  string // YYYY-MM-DD when the expiry policy ends it; "" never
 	Pos      Pos
 }
+
+// FileRole is what a file is to the report.
+type FileRole string
+
+const (
+	RoleSample  FileRole = "sample"  // the malware itself: it has a hash
+	RoleDropped FileRole = "dropped" // a file it writes, known by name or path only
+)
 
 // RegistryValue is a registry value set by the malware. Key excludes the hive.
 type RegistryValue struct {
@@ -145,15 +153,51 @@ type Indicator struct {
 type Skipped struct {
 	Value  string
 	Kind   string // attribute type
-	Reason string
+	Reason string // why; for an expired value, when (Why says both)
+	Cause  SkipCause
 	Source Pos
 }
+
+// SkipCause sorts skips by what a run does with them: an expired value left a report's rules
+// because of its age (the change log lists it apart), any other was never fit for one.
+type SkipCause uint8
+
+const (
+	SkipUnfit SkipCause = iota
+	SkipExpired
+)
+
+// Expired says whether s was skipped for its age.
+func (s Skipped) Expired() bool { return s.Cause == SkipExpired }
+
+// Why is the reason as the skip list and the summary write it.
+func (s Skipped) Why() string {
+	if s.Expired() {
+		return "expired: " + s.Reason
+	}
+	return s.Reason
+}
+
+// Format is the kind of document a report was read from.
+type Format string
+
+const (
+	FormatMarkdown    Format = "markdown"    // the markdown rendering of a MISP event
+	FormatMISP        Format = "misp"        // MISP JSON: an event, a REST response or a feed event
+	FormatIOCs        Format = "iocs"        // a plain list of indicators or sectioned text (*.txt)
+	FormatSTIX        Format = "stix"        // a STIX 2.0 or 2.1 bundle
+	FormatDocument    Format = "document"    // a vendor's Markdown or AsciiDoc publication
+	FormatCSV         Format = "csv"         // CSV or TSV with a header row
+	FormatHashes      Format = "hashes"      // a hash list, one hash a line (samples.sha256)
+	FormatYARA        Format = "yara"        // a publisher's YARA rules (.yar, .yara)
+	FormatPublication Format = "publication" // a publication's files read as one report
+)
 
 // Report is one threat report. Parsers set the identity, Tags, Attributes and Objects;
 // normalise derives everything below them.
 type Report struct {
 	Source      string // input file
-	Format      string // "markdown", "misp", "iocs" or "stix"
+	Format      Format
 	ID          string // MISP event uuid, or a UUIDv5 of title and date
 	Title       string
 	Date        string // YYYY-MM-DD
@@ -243,7 +287,7 @@ func (r *Report) Values() []string {
 	var out []string
 	for _, f := range r.Files {
 		switch {
-		case f.Role == "sample":
+		case f.Role == RoleSample:
 			v := "sample " + firstNonEmpty(f.SHA256, f.SHA1, f.MD5)
 			if f.Size > 0 {
 				v += fmt.Sprintf(" (%d bytes)", f.Size)

@@ -32,7 +32,7 @@ type manifestTag struct {
 // that are new or whose manifest timestamp grew are downloaded; events no longer listed (or no
 // longer selected by the filters) are removed. Nothing is written unless the whole pull works.
 func PullFeed(ctx context.Context, base string, opts Options) (*Result, error) {
-	m, u, err := openMirror("feed", base, opts)
+	m, u, err := openMirror(KindFeed, base, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func PullFeed(ctx context.Context, base string, opts Options) (*Result, error) {
 	defer func() { m.res.Requests = c.requests.Load() }()
 
 	header := http.Header{}
-	if m.state.ETag != "" && m.state.sameSource("feed", m.res.URL, opts.Filters) {
+	if m.state.ETag != "" && m.state.sameSource(KindFeed, m.res.URL, opts.Filters) {
 		header.Set("If-None-Match", m.state.ETag)
 	}
 	manifestURL := u.String() + "/manifest.json"

@@ -37,7 +37,7 @@ func PullMISP(ctx context.Context, base, key string, opts Options) (*Result, err
 	if key == "" {
 		return nil, fmt.Errorf("MISP pull: no API key: set %s", MISPKeyEnv)
 	}
-	m, u, err := openMirror("misp", base, opts)
+	m, u, err := openMirror(KindMISP, base, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func PullMISP(ctx context.Context, base, key string, opts Options) (*Result, err
 	}
 	defer func() { m.res.Requests = c.requests.Load() }()
 
-	incremental := m.state.sameSource("misp", m.res.URL, opts.Filters) && m.state.HighWater > 0
+	incremental := m.state.sameSource(KindMISP, m.res.URL, opts.Filters) && m.state.HighWater > 0
 	query := restSearch{
 		ReturnFormat:           "json",
 		Limit:                  opts.PageSize,

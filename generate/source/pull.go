@@ -35,7 +35,8 @@ const (
 
 // Result says what a pull did.
 type Result struct {
-	Source, URL, Out                 string
+	Source                           Kind
+	URL, Out                         string
 	New, Changed, Removed, Unchanged int
 	NotModified                      bool // the source said nothing changed since the last pull
 	Skipped                          []Skip
@@ -48,7 +49,7 @@ type Skip struct{ Event, Reason string }
 // String is the pull's one-line summary.
 func (r *Result) String() string {
 	items := "events"
-	if r.Source == "taxii" {
+	if r.Source == KindTAXII {
 		items = "objects"
 	}
 	if r.NotModified {
@@ -71,7 +72,7 @@ type mirror struct {
 	mu    sync.Mutex
 }
 
-func openMirror(kind, rawURL string, opts Options) (*mirror, *url.URL, error) {
+func openMirror(kind Kind, rawURL string, opts Options) (*mirror, *url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, nil, fmt.Errorf("%s URL %q: want http(s)://host/path", kind, redact(rawURL))

@@ -22,7 +22,7 @@ const StateName = ".rulegen-pull.json"
 // State is what a pull remembers. It holds no time of its own: the same pull of the same
 // source writes the same bytes.
 type State struct {
-	Source  string           `json:"source"` // "feed", "misp" or "taxii"
+	Source  Kind             `json:"source"`
 	URL     string           `json:"url"`
 	Filters Filters          `json:"filters"`
 	ETag    string           `json:"etag,omitempty"` // the feed manifest's
@@ -87,9 +87,18 @@ func (s *State) encode() []byte {
 	return append(data, '\n')
 }
 
+// Kind is the kind of source a pull reads.
+type Kind string
+
+const (
+	KindFeed  Kind = "feed"  // a MISP feed: manifest.json and one file per event
+	KindMISP  Kind = "misp"  // a MISP instance's REST API
+	KindTAXII Kind = "taxii" // a TAXII 2.1 collection
+)
+
 // sameSource says whether the state was pulled from source with filters: only then do its
 // ETag, timestamps and high water mean anything for this pull.
-func (s *State) sameSource(kind, url string, f Filters) bool {
+func (s *State) sameSource(kind Kind, url string, f Filters) bool {
 	return s.Source == kind && s.URL == url && s.Filters.equal(f)
 }
 

@@ -52,7 +52,7 @@ func PullTAXII(ctx context.Context, apiRoot, collection string, creds TAXIICrede
 	if collection == "" || strings.ContainsAny(collection, `/\?#`) || strings.HasPrefix(collection, ".") {
 		return nil, fmt.Errorf("TAXII collection %q: want the collection's id", collection)
 	}
-	m, u, err := openMirror("taxii", strings.TrimSuffix(apiRoot, "/")+"/collections/"+collection, opts)
+	m, u, err := openMirror(KindTAXII, strings.TrimSuffix(apiRoot, "/")+"/collections/"+collection, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func PullTAXII(ctx context.Context, apiRoot, collection string, creds TAXIICrede
 	defer func() { m.res.Requests = c.requests.Load() }()
 
 	objects := map[string]json.RawMessage{}
-	incremental := m.state.sameSource("taxii", m.res.URL, opts.Filters) && m.state.AddedAfter != ""
+	incremental := m.state.sameSource(KindTAXII, m.res.URL, opts.Filters) && m.state.AddedAfter != ""
 	if incremental {
 		if objects, err = readCollection(opts.Out, collection); err != nil {
 			return nil, err
