@@ -34,13 +34,20 @@ type Options struct {
 	MaxValueBytes int
 	// MaxFullC2 is the most domains, addresses and URLs a report may list and still have YARA
 	// look for them in ASCII and UTF-16, in any case; beyond, the report is a blocklist and
-	// they are matched as listed, in ASCII (report.BulkC2). Unset, it is DefaultMaxFullC2.
+	// they are matched as listed, in ASCII (report.BulkC2). Unset, it is DefaultMaxFullC2;
+	// EveryReportBulk makes every report a blocklist.
 	MaxFullC2 int
-	// EveryReportBulk makes every report a blocklist, whatever MaxFullC2 says: for feeds of
-	// many small reports, whose values add up in the scanner that loads them all.
-	EveryReportBulk bool
 	// Expiry drops indicators whose lifetime has passed and dates the others.
 	Expiry Expiry
+}
+
+// EveryReportBulk, as MaxFullC2, makes every report a blocklist (--yara-bulk-c2 0): for feeds
+// of many small reports, whose values add up in the scanner that loads them all.
+const EveryReportBulk = -1
+
+// BulkLimit is MaxFullC2 as --yara-bulk-c2 states it: 0 when every report is a blocklist.
+func (o Options) BulkLimit() int {
+	return max(cmp.Or(o.MaxFullC2, DefaultMaxFullC2), 0)
 }
 
 // DefaultMaxFullC2 is the default of Options.MaxFullC2. Campaign reports list tens of C2
@@ -91,7 +98,7 @@ func Report(r *report.Report, opts Options) error {
 	}
 	tidy(r)
 	r.Platform = platform(r)
-	r.BulkC2 = opts.EveryReportBulk || r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
+	r.BulkC2 = r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
 	return nil
 }
 

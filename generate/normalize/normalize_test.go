@@ -180,16 +180,16 @@ func TestBulkC2OverTheLimit(t *testing.T) {
 		{Type: "url", Value: "http://c2.example-bad.net/gate.php", ToIDS: true},
 	}
 	for _, tc := range []struct {
-		max   int
-		every bool
-		bulk  bool
-	}{{3, false, false}, {2, false, true}, {0, false, false}, {3, true, true}} {
+		max, limit int
+		bulk       bool
+	}{{3, 3, false}, {2, 2, true}, {0, normalize.DefaultMaxFullC2, false}, {normalize.EveryReportBulk, 0, true}} {
 		r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Attributes: attrs}
-		if err := normalize.Report(r, normalize.Options{MaxFullC2: tc.max, EveryReportBulk: tc.every}); err != nil {
+		opts := normalize.Options{MaxFullC2: tc.max}
+		if err := normalize.Report(r, opts); err != nil {
 			t.Fatal(err)
 		}
-		if r.C2Count() != 3 || r.BulkC2 != tc.bulk {
-			t.Errorf("MaxFullC2 %d, every report %v: %d C2 values, blocklist %v; want 3, %v (skipped %v)", tc.max, tc.every, r.C2Count(), r.BulkC2, tc.bulk, r.Skipped)
+		if r.C2Count() != 3 || r.BulkC2 != tc.bulk || opts.BulkLimit() != tc.limit {
+			t.Errorf("MaxFullC2 %d: %d C2 values, blocklist %v, limit %d; want 3, %v, %d (skipped %v)", tc.max, r.C2Count(), r.BulkC2, opts.BulkLimit(), tc.bulk, tc.limit, r.Skipped)
 		}
 	}
 }

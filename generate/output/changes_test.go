@@ -11,6 +11,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/output"
+	"github.com/rulegen/rulegen/generate/runreport"
 )
 
 // copyEvent writes a bundled real MISP event into dir as <name>, after edit.
@@ -77,14 +78,14 @@ func TestChangeSummaryOverTwoDays(t *testing.T) {
 		}
 	})
 	os.Remove(filepath.Join(reports, "xorist.json"))
-	var c output.Changes
+	var c runreport.Changes
 	if err := json.Unmarshal(run("2024-07-15", "json"), &c); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Added) != 0 || len(c.Changed) != 2 || len(c.Removed) != 1 || c.AsOf != "2024-07-15" {
 		t.Fatalf("day 2: %+v", c)
 	}
-	changed := map[string]output.ReportChange{}
+	changed := map[string]runreport.ReportChange{}
 	for _, rc := range c.Changed {
 		changed[rc.Source] = rc
 	}
@@ -103,27 +104,17 @@ func TestChangeSummaryOverTwoDays(t *testing.T) {
 
 // The Markdown summary stays within GitHub's 1 MiB and says where it was cut.
 func TestChangeSummaryBounded(t *testing.T) {
-	c := &output.Changes{Out: "rules"}
-	rc := output.ReportChange{Title: "Blocklist", Source: "feed/x.json"}
+	c := &runreport.Changes{Out: "rules"}
+	rc := runreport.ReportChange{Title: "Blocklist", Source: "feed/x.json"}
 	for i := range 60000 {
 		rc.Added = append(rc.Added, "domain c2-"+strings.Repeat("x", 8)+string(rune('a'+i%26))+".example-blocklist.net")
 	}
-	c.Added = []output.ReportChange{rc}
+	c.Added = []runreport.ReportChange{rc}
 	var b bytes.Buffer
 	if err := c.WriteMarkdown(&b); err != nil {
 		t.Fatal(err)
 	}
-	if b.Len() > output.MaxChangesBytes || !strings.Contains(b.String(), "Cut at 1 MiB") {
+	if b.Len() > runreport.MaxChangesBytes || !strings.Contains(b.String(), "Cut at 1 MiB") {
 		t.Errorf("%d bytes; ends %q", b.Len(), b.String()[max(0, b.Len()-200):])
-	}
-}
-
-// A run's summary says how the rules reached the directory when they were moved in file by
-// file (a mount point), where readers could see old and new files side by side for a moment.
-func TestSummarySaysFilesMovedOneByOne(t *testing.T) {
-	var sum bytes.Buffer
-	(&output.Summary{Out: "rules", Written: output.Written{Files: 1, Mode: output.PerFile}}).Write(&sum)
-	if !strings.Contains(sum.String(), "moved in file by file") {
-		t.Errorf("the summary does not say how the rules were written: %s", sum.String())
 	}
 }

@@ -17,11 +17,13 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/rulegen/rulegen/generate/internal/atomicdir"
+
+	"github.com/rulegen/rulegen/generate/runreport"
 )
 
 // outputKinds are the directories and extensions generate writes: only such files can be
 // orphans, so that a README or CI file kept in the output directory is never touched.
-var outputKinds = map[string]string{"yara": ".yar", "sigma": ".yml", "skipped": ".tsv", IndexDir: ".json"}
+var outputKinds = map[string]string{"yara": ".yar", "sigma": ".yml", "skipped": ".tsv", runreport.IndexDir: ".json"}
 
 // ruleFiles lists the files under out that generate could have written, as sorted slash paths
 // relative to out. Hidden files (stages, temporaries) are not rule files.

@@ -14,7 +14,9 @@ import (
 	"sync"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
+	"github.com/rulegen/rulegen/generate/runreport"
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
@@ -26,7 +28,6 @@ type Options struct {
 	Compiled string // also compile every YARA file of Out into this file; "" for none
 	// AttackLayer, if set, is where an ATT&CK Navigator layer of the Sigma rules' techniques goes.
 	AttackLayer string
-	BulkC2      int // the --yara-bulk-c2 limit as given, for the summary's wording
 	// AsOf is the date indicators' ages are judged against (YYYY-MM-DD); "" keeps the date the
 	// last run recorded in Out, if any. Lifetimes is the expiry policy (days per kind); nil
 	// keeps the recorded one, or the defaults.
@@ -49,7 +50,7 @@ type Options struct {
 // every YARA rule compiles and every Sigma rule validates. With Pipeline.KeepGoing a bad input
 // fails alone: its previous rules stay as they were, everything else is written, and the
 // error is ErrInputsFailed. It returns what the run did.
-func Generate(ctx context.Context, args []string, opts Options) (*Summary, error) {
+func Generate(ctx context.Context, args []string, opts Options) (*runreport.Summary, error) {
 	dir, err := openOutput(opts.Out)
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func Generate(ctx context.Context, args []string, opts Options) (*Summary, error
 	}
 	if opts.AttackLayer != "" {
 		sum.AttackLayer = opts.AttackLayer
-		if sum.AttackTechniques, err = WriteAttackLayer(dir.Resolved(), opts.AttackLayer); err != nil {
+		if sum.AttackTechniques, err = runreport.WriteAttackLayer(dir.Resolved(), opts.AttackLayer); err != nil {
 			return sum, err
 		}
 	}
@@ -114,14 +115,11 @@ func Check(ctx context.Context, args []string, opts Options) (*Comparison, error
 
 // built is what a run made, before it is committed or compared.
 type built struct {
-	sum      *Summary
+	sum      *runreport.Summary
 	produced map[string]bool
-	changes  *Changes
+	changes  *runreport.Changes
 }
 
-// build runs the pipeline on the inputs and hands every file of the new tree to put: each
-// report's files and index, the shared ones, the retired rules and the run state. out is the
-// output directory as it is.
 // target receives the new tree: Generate's Dir, Check's Checker.
 type target interface {
 	Put(File) error   // a file that may be as it is in place
@@ -138,7 +136,7 @@ func place(t target, out string, f File, day string) error {
 	if err != nil {
 		old, before = nil, renamedFrom(out, f)
 	}
-	f.Body = settle(f.Path, before, f.Body, day)
+	f.Body = render.Date(f.Path, before, f.Body, day)
 	if old != nil && bytes.Equal(old, f.Body) {
 		t.Same(f.Path)
 		return nil
@@ -146,6 +144,9 @@ func place(t target, out string, f File, day string) error {
 	return t.Write(f)
 }
 
+// build runs the pipeline on the inputs and hands every file of the new tree to t: each
+// report's files and index, the shared ones, the retired rules and the run state. out is the
+// output directory as it is.
 func build(ctx context.Context, args []string, opts *Options, out string, t target) (*built, error) {
 	put := t.Put
 	found, err := findInputs(args, *opts)
@@ -160,10 +161,10 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	if err != nil {
 		return nil, err
 	}
-	sum := NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.BulkC2)
+	sum := runreport.NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.Pipeline.Normalize.BulkLimit())
 	sum.InputSkips, sum.AsOf = found.Skipped, next.AsOf
 	produced := newPathSet(opts.Prune)
-	log := &changeLog{}
+	log := &runreport.ChangeLog{}
 	var mu sync.Mutex
 	latest := "" // the newest report date: the run's day when no as-of date is given
 	opts.Pipeline.Discovered = found.Discovered
@@ -214,7 +215,7 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	if err := put(next.file()); err != nil {
 		return nil, err
 	}
-	return &built{sum: sum, produced: produced.paths, changes: log.result(next.AsOf, sum.Retired, sum)}, nil
+	return &built{sum: sum, produced: produced.paths, changes: log.Result(next.AsOf, sum.Retired, sum)}, nil
 }
 
 // changeDay dates a change made to a report's rules in this run: the as-of date when there is
@@ -227,9 +228,9 @@ func changeDay(asOf string, r *pipeline.Tally) string {
 }
 
 // indexReport writes a report's index and logs how it changed since the last run's.
-func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, log *changeLog) error {
-	now := newIndex(o)
-	f := now.file(o.Tally.Slug)
+func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, log *runreport.ChangeLog) error {
+	now := runreport.NewIndex(o)
+	f := now.File(o.Tally.Slug)
 	produced.add(f.Path)
 	oldBody, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Path)))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -239,9 +240,9 @@ func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, l
 		t.Same(f.Path)
 		return nil
 	}
-	var old *ReportIndex
+	var old *runreport.ReportIndex
 	if err == nil {
-		if old, err = decodeIndex(f.Path, oldBody); err != nil {
+		if old, err = runreport.DecodeIndex(f.Path, oldBody); err != nil {
 			return err
 		}
 	}
@@ -254,22 +255,22 @@ func indexReport(o *pipeline.Outcome, out string, t target, produced *pathSet, l
 			expired = append(expired, s)
 		}
 	}
-	log.report(old, now, expired)
+	log.Report(old, now, expired)
 	return nil
 }
 
 // goneReports reads the index of every report the last run wrote and this one did not. A
 // report of an input that failed in a run that keeps going stays, with its files (never
 // orphans, never pruned); the others are gone, and logged as removed.
-func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *changeLog) ([]FailedInput, error) {
-	indexes, err := listFiles(out, IndexDir)
+func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *runreport.ChangeLog) ([]runreport.FailedInput, error) {
+	indexes, err := listFiles(out, runreport.IndexDir)
 	if err != nil {
 		return nil, err
 	}
-	byInput := map[string]*FailedInput{}
-	var result []FailedInput
+	byInput := map[string]*runreport.FailedInput{}
+	var result []runreport.FailedInput
 	for _, f := range failed {
-		result = append(result, FailedInput{Input: f.Input, Reason: f.Err.Error()})
+		result = append(result, runreport.FailedInput{Input: f.Input, Reason: f.Err.Error()})
 	}
 	for i := range result {
 		byInput[result[i].Input] = &result[i]
@@ -282,7 +283,7 @@ func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *
 		if err != nil {
 			return nil, err
 		}
-		old, err := decodeIndex(rel, body)
+		old, err := runreport.DecodeIndex(rel, body)
 		if err != nil {
 			return nil, err
 		}
@@ -294,19 +295,12 @@ func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *
 			fi.Kept = append(fi.Kept, old.Files...)
 			continue
 		}
-		log.removed(old)
+		log.Removed(old)
 	}
 	for i := range result {
 		slices.Sort(result[i].Kept)
 	}
 	return result, nil
-}
-
-// FailedInput is an input of a run that kept going that could not be read or did not make
-// valid rules, with the files of its last good run that were kept.
-type FailedInput struct {
-	Input, Reason string
-	Kept          []string
 }
 
 // findInputs expands the arguments into input files and tells OnInputs how many there are.
@@ -319,7 +313,7 @@ func findInputs(args []string, opts Options) (*pipeline.Found, error) {
 }
 
 // compileAll compiles every YARA file under out, as a scanner loads them, into one file.
-func compileAll(out, path string) (*Compiled, error) {
+func compileAll(out, path string) (*runreport.Compiled, error) {
 	files, err := filepath.Glob(filepath.Join(out, "yara", "*.yar"))
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("--yara-compiled: no YARA rules in %s", filepath.Join(out, "yara"))
@@ -332,7 +326,7 @@ func compileAll(out, path string) (*Compiled, error) {
 	if err := rules.Save(path); err != nil {
 		return nil, err
 	}
-	return &Compiled{Path: path, Rules: len(rules.RuleNames()), Files: len(files)}, nil
+	return &runreport.Compiled{Path: path, Rules: len(rules.RuleNames()), Files: len(files)}, nil
 }
 
 // pathSet collects the output paths of a run, and for a pruning run the ids of its Sigma rules

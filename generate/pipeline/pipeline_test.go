@@ -35,18 +35,6 @@ func generateBundled(t *testing.T, reverse bool) []render.File {
 	return files
 }
 
-// withoutModified drops the modified dates generate gives changed rules: lines "modified: …"
-// of Sigma and meta "modified = …" of YARA.
-func withoutModified(b []byte) []byte {
-	var out []byte
-	for _, l := range bytes.SplitAfter(b, []byte("\n")) {
-		if !bytes.HasPrefix(l, []byte("modified: ")) && !bytes.HasPrefix(l, []byte("        modified = ")) {
-			out = append(out, l...)
-		}
-	}
-	return out
-}
-
 // TestRulesUpToDate is the staleness check: rules/ must be exactly what the bundled reports
 // generate, with no file missing and none left over. UPDATE_GOLDEN=1 (or make rules) refreshes it.
 func TestRulesUpToDate(t *testing.T) {
@@ -58,7 +46,7 @@ func TestRulesUpToDate(t *testing.T) {
 		want[f.Path] = true
 		path := filepath.Join(rulesDir, filepath.FromSlash(f.Path))
 		// generate dates a rule whose detection changed (modified): a date is no difference.
-		if committed, err := os.ReadFile(path); err == nil && bytes.Equal(withoutModified(committed), f.Body) {
+		if committed, err := os.ReadFile(path); err == nil && bytes.Equal(render.WithoutModified(committed), f.Body) {
 			continue
 		}
 		golden.Assert(t, path, f.Body)

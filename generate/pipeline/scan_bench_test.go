@@ -19,6 +19,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/internal/yarax"
+	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/synthfeed"
@@ -70,7 +71,7 @@ var scanRulesets = []struct {
 // bulkEverywhere is --yara-bulk-c2 0: every report's C2 matched as a blocklist's.
 func bulkEverywhere() pipeline.Options {
 	var opts pipeline.Options
-	opts.Normalize.EveryReportBulk = true
+	opts.Normalize.MaxFullC2 = normalize.EveryReportBulk
 	return opts
 }
 

@@ -16,7 +16,10 @@ func TestPassThrough(t *testing.T) {
 		"import \"pe\"\nimport \"elf\"\n" + helper + "\nrule Two { condition: Helper and elf.type == elf.ET_EXEC }\n",
 		"private rule Helper { condition: filesize < 10 }\nrule Three { condition: Helper }\n",
 	}
-	imports, rules, err := passThrough(sources, "MAL_R", []string{`report_id = "r1"`})
+	meta := func(original string) ([]string, error) {
+		return []string{`report_id = "r1"`, "original_name = " + YaraString(original)}, nil
+	}
+	imports, rules, err := passThrough(sources, "MAL_R", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +51,11 @@ func TestPassThrough(t *testing.T) {
 		t.Errorf("no meta section added:\n%s", rules[2].Text)
 	}
 	// A name that rulegen's own rules could have is kept apart from them.
-	if _, own, err := passThrough([]string{"rule C2 { condition: false }\nrule C2_2 { condition: C2 }"}, "MAL_R", nil); err != nil || own[0].Name != "MAL_R_C2_own" || !strings.Contains(own[1].Text, "condition: MAL_R_C2_own }") {
+	if _, own, err := passThrough([]string{"rule C2 { condition: false }\nrule C2_2 { condition: C2 }"}, "MAL_R", meta); err != nil || own[0].Name != "MAL_R_C2_own" || !strings.Contains(own[1].Text, "condition: MAL_R_C2_own }") {
 		t.Errorf("%+v %v", own, err)
 	}
 	for _, bad := range []string{"rule x {", "condition: true }", "rule y { strings: $a = \"unterminated condition: $a }"} {
-		if _, _, err := passThrough([]string{bad}, "MAL_R", nil); err == nil {
+		if _, _, err := passThrough([]string{bad}, "MAL_R", meta); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}

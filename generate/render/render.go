@@ -132,6 +132,9 @@ func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
 
 func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, error) {
 	view, err := newYaraView(r, rd.opts, ruleBase)
+	if err == nil {
+		err = view.takePassedRules(rd.yara.passedMeta)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.Source, err)
 	}

@@ -3,6 +3,7 @@ package render_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"path"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
 	"github.com/rulegen/rulegen/generate/sigma"
+	"github.com/rulegen/rulegen/templates"
 )
 
 // renderOne renders one report with the embedded templates.
@@ -66,6 +68,44 @@ func TestGolden(t *testing.T) {
 			}
 			golden.AssertTree(t, filepath.Join("testdata", "golden", strings.TrimSuffix(filepath.Base(in), ".md")), tree)
 		})
+	}
+}
+
+// The meta rulegen adds to analysts' own rules comes from _meta.tmpl's passedMeta, so a site's
+// templates decide it as they decide the meta of rulegen's rules; a _meta.tmpl without it is
+// an error that says what is missing.
+func TestAnalystsRulesMetaFromTemplates(t *testing.T) {
+	bundled, err := fs.ReadFile(templates.FS, "yara/_meta.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := strings.Replace(string(bundled), "original_name = {{yaraString .original}}", "original_name = {{yaraString .original}}\nsite = \"passed\"", 1)
+	r := load(t, filepath.Join("..", "..", "testdata", "reports", "misp", "eset_windigo_ebury.misp.json"))
+	if len(r.YARARules) == 0 {
+		t.Fatal("the report lost its analysts' rules")
+	}
+	rd, err := render.New(render.Options{Author: "a", Templates: fstest.MapFS{"yara/_meta.tmpl": {Data: []byte(site)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := rd.Render([]*report.Report{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			if passed, site := strings.Count(string(f.Body), "original_name = "), strings.Count(string(f.Body), "site = \"passed\"\n"); passed == 0 || site != passed {
+				t.Errorf("%d analysts' rules, %d with the site's meta:\n%s", passed, site, f.Body)
+			}
+		}
+	}
+	without := strings.Replace(string(bundled), `define "passedMeta"`, `define "otherMeta"`, 1)
+	rd, err = render.New(render.Options{Templates: fstest.MapFS{"yara/_meta.tmpl": {Data: []byte(without)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.Render([]*report.Report{r}); err == nil || !strings.Contains(err.Error(), "passedMeta") {
+		t.Errorf("a _meta.tmpl without passedMeta: %v", err)
 	}
 }
 

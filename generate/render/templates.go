@@ -79,3 +79,22 @@ func (s *Set) execute(name string, data any) (out []byte, err error) {
 	}
 	return []byte(b.String()), nil
 }
+
+// passedMeta runs the passedMeta template (in _meta.tmpl) for an analyst's rule of v's report
+// first named original: the meta entries rulegen adds to it, one a line.
+func (s *Set) passedMeta(v *yaraView, original string) ([]string, error) {
+	if s.tmpl.Lookup("passedMeta") == nil {
+		return nil, fmt.Errorf("no template passedMeta: a _meta.tmpl of --templates must define it (see the bundled one)")
+	}
+	var b strings.Builder
+	if err := s.tmpl.ExecuteTemplate(&b, "passedMeta", map[string]any{"view": v, "original": original}); err != nil {
+		return nil, err
+	}
+	var lines []string
+	for line := range strings.Lines(b.String()) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines, nil
+}

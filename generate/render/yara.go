@@ -170,15 +170,13 @@ func newYaraView(r *report.Report, opts Options, ruleBase string) (yaraView, err
 	}
 	v.Persist = newPersistenceRule(r.Registry, dropped, textModifiers(opts.Case))
 	v.SteerAtoms = opts.Layout != LayoutReadable
-	if err := v.takePassedRules(); err != nil {
-		return v, err
-	}
 	return v, nil
 }
 
-// takePassedRules takes the report's own YARA rules into the view and lists the modules the
+// takePassedRules takes the report's own YARA rules into the view, with the meta entries
+// passedMeta gives each, and lists the modules the
 // file imports: hash for samples, pe for imphashes, and what the passed rules import.
-func (v *yaraView) takePassedRules() error {
+func (v *yaraView) takePassedRules(passedMeta func(v *yaraView, original string) ([]string, error)) error {
 	var imports []string
 	if len(v.Samples) > 0 {
 		imports = append(imports, "hash")
@@ -187,18 +185,13 @@ func (v *yaraView) takePassedRules() error {
 		imports = append(imports, "pe")
 	}
 	if len(v.Report.YARARules) > 0 {
-		meta := []string{"report_id = " + YaraString(v.Report.ID)}
-		if v.Report.TLP != "" {
-			meta = append(meta, "tlp = "+YaraString("TLP:"+strings.ToUpper(v.Report.TLP)))
-		}
-		for _, ref := range v.References {
-			meta = append(meta, "reference = "+YaraString(ref))
-		}
 		var sources []string
 		for _, a := range v.Report.YARARules {
 			sources = append(sources, a.Value)
 		}
-		passedImports, passed, err := passThrough(sources, v.RuleBase, meta)
+		passedImports, passed, err := passThrough(sources, v.RuleBase, func(original string) ([]string, error) {
+			return passedMeta(v, original)
+		})
 		if err != nil {
 			return err
 		}

@@ -4,11 +4,12 @@ package report
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/rulegen/rulegen/generate/internal/yarasrc"
 )
 
 // idNamespace seeds every UUIDv5 rulegen derives, so ids are stable across runs and machines.
@@ -320,16 +321,13 @@ func (r *Report) Values() []string {
 		out = append(out, v)
 	}
 	for _, a := range r.YARARules {
-		for _, m := range yaraRuleName.FindAllStringSubmatch(a.Value, -1) {
-			out = append(out, "yara rule "+m[1])
+		for _, name := range yarasrc.Names(a.Value) {
+			out = append(out, "yara rule "+name)
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
-
-// yaraRuleName finds the rule names an analyst's YARA source declares, for Values.
-var yaraRuleName = regexp.MustCompile(`(?m)^\s*(?:(?:private|global)\s+)*rule\s+([A-Za-z_][A-Za-z0-9_]*)`)
 
 func firstNonEmpty(values ...string) string {
 	for _, v := range values {

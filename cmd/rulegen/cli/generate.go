@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -137,7 +138,7 @@ func defaultCache() string {
 }
 
 func (f generateFlags) outputOptions() (output.Options, error) {
-	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, AttackLayer: f.attackLayer, BulkC2: f.bulkC2, AsOf: f.asOf, Changes: f.changes, ChangesFormat: f.changesFormat}
+	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, AttackLayer: f.attackLayer, AsOf: f.asOf, Changes: f.changes, ChangesFormat: f.changesFormat}
 	if f.changesFormat != "markdown" && f.changesFormat != "json" {
 		return out, usageError{fmt.Errorf("--changes-format %q: want markdown or json", f.changesFormat)}
 	}
@@ -201,8 +202,7 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 	}
 	opts.Normalize.AllAttributes = f.allAttributes
 	opts.Normalize.MaxValueBytes = f.maxValueBytes
-	opts.Normalize.MaxFullC2 = f.bulkC2
-	opts.Normalize.EveryReportBulk = f.bulkC2 == 0
+	opts.Normalize.MaxFullC2 = cmp.Or(f.bulkC2, normalize.EveryReportBulk)
 	opts.WarninglistDirs = f.warninglists
 	return opts, nil
 }

@@ -1,4 +1,4 @@
-package output
+package runreport
 
 import (
 	"cmp"
@@ -27,8 +27,8 @@ const maxListedSkips = 20
 type Summary struct {
 	Out      string
 	MaxTLP   string
-	BulkC2   int     // the --yara-bulk-c2 limit, for the blocklist message
-	Written  Written // set by the commit
+	BulkC2   int               // the --yara-bulk-c2 limit, for the blocklist message
+	Written  atomicdir.Written // set by the commit
 	Orphans  []string
 	Pruned   bool
 	Compiled *Compiled // the --yara-compiled file, when written
@@ -41,7 +41,7 @@ type Summary struct {
 	InputSkips []report.Skipped
 	AsOf       string        // the date ages were judged against; "" when nothing expires
 	Failed     []FailedInput // inputs that failed in a run that kept going
-	Retired    *retirement   // what a pruning run retired
+	Retired    *Retirement   // what a pruning run retired
 	// CacheHits of Inputs came from the cache.
 	CacheHits, Inputs int
 
@@ -184,7 +184,7 @@ func (s *Summary) Write(w io.Writer) {
 		line += fmt.Sprintf("; Sigma rules retired to %s/: %d, removed from it: %d (after the retention period: %d; made again: %d)",
 			DeprecatedDir, len(r.Retired), len(r.Expired)+len(r.Revived), len(r.Expired), len(r.Revived))
 	}
-	if s.Written.Mode == PerFile {
+	if s.Written.Mode == atomicdir.PerFile {
 		line += fmt.Sprintf("; moved in file by file, as %s cannot be replaced whole (a mount point)", out)
 	}
 	fmt.Fprintln(w, line)

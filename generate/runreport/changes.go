@@ -1,4 +1,4 @@
-package output
+package runreport
 
 import (
 	"cmp"
@@ -67,15 +67,15 @@ const (
 	maxListedReports = 1000
 )
 
-// changeLog gathers Changes report by report, from several goroutines.
-type changeLog struct {
+// ChangeLog gathers Changes report by report, from several goroutines.
+type ChangeLog struct {
 	mu     sync.Mutex
 	c      Changes
 	listed int
 }
 
-// report records one report of this run against what the last run wrote for it (nil: new).
-func (l *changeLog) report(old, now *ReportIndex, expired []report.Skipped) {
+// Report records one report of this run against what the last run wrote for it (nil: new).
+func (l *ChangeLog) Report(old, now *ReportIndex, expired []report.Skipped) {
 	rc := ReportChange{ID: now.ID, Title: now.Title, Source: now.Source}
 	if old == nil {
 		rc.Added, rc.FilesAdded = now.Values, now.Files
@@ -103,8 +103,8 @@ func (l *changeLog) report(old, now *ReportIndex, expired []report.Skipped) {
 	}
 }
 
-// removed records a report the last run wrote and this one did not.
-func (l *changeLog) removed(old *ReportIndex) {
+// Removed records a report the last run wrote and this one did not.
+func (l *ChangeLog) Removed(old *ReportIndex) {
 	rc := ReportChange{ID: old.ID, Title: old.Title, Source: old.Source, Removed: old.Values, FilesRemoved: old.Files}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -116,7 +116,7 @@ func (l *changeLog) removed(old *ReportIndex) {
 // bound counts a change of a kind ("added", "changed", "removed") and says whether it is
 // listed: past maxListedReports reports it is counted only; past maxListedValues values its
 // lists give way to counts.
-func (l *changeLog) bound(rc *ReportChange, kind string) bool {
+func (l *ChangeLog) bound(rc *ReportChange, kind string) bool {
 	t := &l.c.Totals
 	t.ValuesAdded += len(rc.Added)
 	t.ValuesRemoved += len(rc.Removed)
@@ -144,8 +144,8 @@ func (l *changeLog) bound(rc *ReportChange, kind string) bool {
 	return true
 }
 
-// result completes the changes of a run.
-func (l *changeLog) result(asOf string, ret *retirement, sum *Summary) *Changes {
+// Result completes the changes of a run.
+func (l *ChangeLog) Result(asOf string, ret *Retirement, sum *Summary) *Changes {
 	c := &l.c
 	c.Out, c.AsOf, c.Failed, c.Skipped = sum.Out, asOf, sum.Failed, sum.skipped
 	if ret != nil {

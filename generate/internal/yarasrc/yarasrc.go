@@ -1,0 +1,220 @@
+// Package yarasrc reads YARA source as text, for what rulegen does to rules without compiling
+// them: find their names, cut a file into its rules, tell a rule's meta from what it detects,
+// rename identifiers. It knows YARA's lexical structure (comments, strings, regular
+// expressions, hex strings, braces), not its grammar: libyara judges the rest.
+package yarasrc
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Token is a piece of YARA source: code, or text that holds no identifiers (a comment, a
+// quoted string, a regular expression, a hex string).
+type Token struct {
+	Text string
+	Code bool
+}
+
+var (
+	ruleHeader = regexp.MustCompile(`^((?:(?:private|global)\s+)*)rule\s+([A-Za-z_][A-Za-z0-9_]*)`)
+	importLine = regexp.MustCompile(`^import\s+"([^"]+)"`)
+	// SectionKeyword starts the part of a rule that detects: its strings or its condition.
+	sectionKeyword = regexp.MustCompile(`\b(strings|condition)\s*:`)
+)
+
+// Tokenize splits source into code and the literal pieces identifiers never occur in.
+// A slash starts a regular expression after "=" or "matches"; a brace starts a hex string
+// after "=".
+func Tokenize(src string) ([]Token, error) {
+	var out []Token
+	code := strings.Builder{}
+	flush := func() {
+		if code.Len() > 0 {
+			out = append(out, Token{Text: code.String(), Code: true})
+			code.Reset()
+		}
+	}
+	literal := func(end int, i int) int {
+		flush()
+		out = append(out, Token{Text: src[i:end]})
+		return end
+	}
+	for i := 0; i < len(src); {
+		prev := strings.TrimRight(code.String(), " \t\r\n")
+		switch {
+		case strings.HasPrefix(src[i:], "//"):
+			i = literal(lineEnd(src, i), i)
+		case strings.HasPrefix(src[i:], "/*"):
+			end := strings.Index(src[i+2:], "*/")
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated comment")
+			}
+			i = literal(i+2+end+2, i)
+		case src[i] == '"':
+			end, err := quotedEnd(src, i, '"')
+			if err != nil {
+				return nil, err
+			}
+			i = literal(end, i)
+		case src[i] == '/' && (strings.HasSuffix(prev, "=") || strings.HasSuffix(prev, "matches")):
+			end, err := quotedEnd(src, i, '/')
+			if err != nil {
+				return nil, err
+			}
+			i = literal(end, i)
+		case src[i] == '{' && strings.HasSuffix(prev, "="):
+			end := strings.IndexByte(src[i:], '}')
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated hex string")
+			}
+			i = literal(i+end+1, i)
+		default:
+			code.WriteByte(src[i])
+			i++
+		}
+	}
+	flush()
+	return out, nil
+}
+
+func lineEnd(s string, i int) int {
+	if n := strings.IndexByte(s[i:], '\n'); n >= 0 {
+		return i + n
+	}
+	return len(s)
+}
+
+// quotedEnd is the index after the closing quote of a string or regex starting at i.
+func quotedEnd(s string, i int, quote byte) (int, error) {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case quote:
+			return j + 1, nil
+		case '\n':
+			return 0, fmt.Errorf("unterminated %c at %q", quote, s[i:j])
+		}
+	}
+	return 0, fmt.Errorf("unterminated %c", quote)
+}
+
+// Rule is one rule of a source: its name and its text, from its modifiers to its closing
+// brace, as the source writes it.
+type Rule struct {
+	Name, Text string
+}
+
+// Split parses a source into its imports and its rules. Comments between rules are dropped;
+// anything else outside a rule is an error.
+func Split(src string) (imports []string, rules []Rule, err error) {
+	var body strings.Builder
+	for line := range strings.Lines(strings.ReplaceAll(src, "\r\n", "\n")) {
+		if m := importLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			imports = append(imports, m[1])
+			continue
+		}
+		body.WriteString(line)
+	}
+	tokens, err := Tokenize(body.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	var cur strings.Builder
+	depth := 0
+	name := ""
+	for _, t := range tokens {
+		if !t.Code {
+			if name != "" {
+				cur.WriteString(t.Text)
+			}
+			continue
+		}
+		for i := 0; i < len(t.Text); {
+			rest := t.Text[i:]
+			if name == "" { // between rules: rule headers, blank space
+				if m := ruleHeader.FindStringSubmatch(rest); m != nil && WordStart(t.Text, i) {
+					name = m[2]
+					cur.WriteString(m[0])
+					i += len(m[0])
+					continue
+				}
+				if c := rest[0]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+					return nil, nil, fmt.Errorf("unexpected %q outside a rule", firstLine(rest))
+				}
+				i++
+				continue
+			}
+			c := rest[0]
+			cur.WriteByte(c)
+			i++
+			switch c {
+			case '{':
+				depth++
+			case '}':
+				if depth--; depth == 0 {
+					rules = append(rules, Rule{Name: name, Text: cur.String()})
+					cur.Reset()
+					name = ""
+				}
+			}
+		}
+	}
+	if name != "" {
+		return nil, nil, fmt.Errorf("rule %s is not closed", name)
+	}
+	if len(rules) == 0 {
+		return nil, nil, fmt.Errorf("no rule")
+	}
+	return imports, rules, nil
+}
+
+// Names are the names of the rules src declares, in order; none when src cannot be split.
+func Names(src string) []string {
+	_, rules, err := Split(src)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(rules))
+	for i, r := range rules {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// DetectionStart is the offset in a rule's text of the keyword that starts what it detects:
+// its strings: or condition: section. Everything before is its header and meta.
+func DetectionStart(rule string) (int, error) {
+	tokens, err := Tokenize(rule)
+	if err != nil {
+		return 0, err
+	}
+	offset := 0
+	for _, t := range tokens {
+		if m := sectionKeyword.FindStringIndex(t.Text); t.Code && m != nil {
+			return offset + m[0], nil
+		}
+		offset += len(t.Text)
+	}
+	return 0, fmt.Errorf("rule without a condition")
+}
+
+// WordStart says whether an identifier may start at s[i].
+func WordStart(s string, i int) bool {
+	return i == 0 || !IsIdentByte(s[i-1])
+}
+
+// IsIdentByte says whether c may be part of an identifier.
+func IsIdentByte(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	if r := []rune(line); len(r) > 60 {
+		return strings.TrimSpace(string(r[:60])) + "…"
+	}
+	return line
+}

@@ -1,0 +1,78 @@
+// Package runreport holds what a run reports beside its rules: its closing summary, the
+// change log of a rules repository, the ATT&CK Navigator layer of its Sigma rules, and the
+// report index each later run reads them from.
+package runreport
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
+)
+
+// IndexDir holds one small file per report, what the run wrote for it: a later run reads the
+// old one of each report it writes, to say what changed, and those of the reports it did not
+// write, to say which are gone or to keep a failed input's rules. One file per report keeps
+// memory flat however large the feed, and changes local in a diff.
+const IndexDir = ".rulegen/reports"
+
+// ReportIndex is what a run wrote for one report.
+type ReportIndex struct {
+	ID     string   `json:"id"`
+	Source string   `json:"source"` // the input file, as given
+	Title  string   `json:"title"`
+	Files  []string `json:"files"`  // slash paths below the output directory
+	Values []string `json:"values"` // report.Values: what its rules detect
+}
+
+func indexPath(slug string) string { return IndexDir + "/" + slug + ".json" }
+
+// NewIndex notes what a report's outcome wrote.
+func NewIndex(o *pipeline.Outcome) *ReportIndex {
+	t := o.Tally
+	ri := &ReportIndex{ID: t.ID, Source: t.Source, Title: t.Title, Values: t.Values}
+	for _, f := range o.Files {
+		ri.Files = append(ri.Files, f.Path)
+	}
+	slices.Sort(ri.Files)
+	return ri
+}
+
+// File is the index as the run writes it, for the report of slug.
+func (ri *ReportIndex) File(slug string) render.File {
+	data, _ := json.MarshalIndent(ri, "", "  ")
+	return render.File{Path: indexPath(slug), Body: append(data, '\n')}
+}
+
+// DecodeIndex reads the index file at rel below the output directory.
+func DecodeIndex(rel string, data []byte) (*ReportIndex, error) {
+	var ri ReportIndex
+	if err := json.Unmarshal(data, &ri); err != nil {
+		return nil, fmt.Errorf("%s: not rulegen's report index (remove it): %v", rel, err)
+	}
+	return &ri, nil
+}
+
+// DeprecatedDir is where retired Sigma rules are kept, below sigma/: SigmaHQ's layout.
+const DeprecatedDir = "sigma/deprecated"
+
+// Retirement is what a pruning run did with the files nothing produces any more: YARA rules
+// and skip lists go; a Sigma rule is deprecated into DeprecatedDir, where it stays for the
+// retention period, or until its report makes it again.
+type Retirement struct {
+	Retired []Retired // Sigma rules deprecated by this run
+	Expired []string  // deprecated rules removed after the retention period
+	Revived []string  // deprecated rules removed because their rule is made again
+}
+
+// Retired is a Sigma rule moved to DeprecatedDir.
+type Retired struct{ From, To string }
+
+// FailedInput is an input of a run that kept going that could not be read or did not make
+// valid rules, with the files of its last good run that were kept.
+type FailedInput struct {
+	Input, Reason string
+	Kept          []string
+}
