@@ -24,9 +24,11 @@ type sigmaView struct {
 	References []string            // the report's links, or where the rule came from (see References)
 	TitleStem  string              // the report title in title case, cut so that rule titles stay within MaxTitle (see titleStem)
 	MaxValues  int                 // values per field in one selection; longer lists are split
-	Tags       map[string][]string // per category: attack.<tactic>, attack.tNNNN, detection.*, tlp.*
+	// Category holds, per log source category, what its rule shares with the header and
+	// footer, and whether the report gets one (see sigmaCategories).
+	Category map[string]*sigmaRule
 	// Product is the log source product of the host rules (windows, linux, macos); Windows
-	// says whether the Windows-only ones (registry, DNS client) are written.
+	// says whether it is windows.
 	Product   string
 	Windows   bool
 	Registry  []sigmaRegistry
@@ -38,11 +40,48 @@ type sigmaView struct {
 	Images    []string          // process image path tails of dropped executables
 	Hashes    []string          // Sysmon Hashes entries: MD5=..., SHA1=..., SHA256=..., IMPHASH=...
 	Dropped   []string          // dropped-file path tails
-	Level     map[string]string // rule level per category, by how specific its indicators are
-	// Expires is, per category, when the last of its rule's indicators goes stale under the
-	// expiry policy; absent when one never does.
-	Expires map[string]string
 }
+
+// sigmaRule is what the rule of one log source category is given beside the report's values.
+type sigmaRule struct {
+	Write   bool     // the report has values for it, on a platform that logs it
+	Product string   // the log source product; "" for logs of any product (DNS, firewall, proxy)
+	Level   string   // by how specific its indicators are
+	Tags    []string // attack.<tactic>, attack.tNNNN, detection.*, tlp.*
+	Expires string   // when the last of its indicators goes stale under the expiry policy; "" never
+}
+
+// sigmaCategory is what rulegen knows of a log source category it writes a rule for.
+type sigmaCategory struct {
+	// tactics are the ATT&CK tactics its rule observes (see sigmaTags). Tactics are ATT&CK
+	// v19's (stealth and defense-impairment replaced defense-evasion): a rule for a dropped
+	// executable observes what runs (execution) and hides as something else (stealth:
+	// masquerading, timestomping); a dropped file also what stays (persistence).
+	tactics     []string
+	windowsOnly bool // logged on Windows only: Sysmon's registry and DNS client events
+	anyProduct  bool // a network log (DNS servers, firewalls, proxies): no product in its log source
+	// detects says whether a report has values the rule looks for.
+	detects func(v *sigmaView) bool
+}
+
+var c2Tactics = []string{"command-and-control"}
+
+// sigmaCategories are the categories of rulegen's Sigma rules. A rule's level is high unless
+// newSigmaView lowers it for indicators benign software shares.
+var sigmaCategories = map[string]sigmaCategory{
+	"dns_query":          {tactics: c2Tactics, windowsOnly: true, detects: func(v *sigmaView) bool { return len(v.Domains) > 0 }},
+	"network_connection": {tactics: c2Tactics, detects: func(v *sigmaView) bool { return len(v.Endpoints)+len(v.IPs)+len(v.Domains) > 0 }},
+	"dns":                {tactics: c2Tactics, anyProduct: true, detects: func(v *sigmaView) bool { return len(v.Domains) > 0 }},
+	"firewall":           {tactics: c2Tactics, anyProduct: true, detects: func(v *sigmaView) bool { return len(v.Endpoints)+len(v.IPs) > 0 }},
+	"proxy":              {tactics: c2Tactics, anyProduct: true, detects: func(v *sigmaView) bool { return len(v.URLs)+len(v.URLParts)+len(v.Domains) > 0 }},
+	"registry_set":       {tactics: []string{"persistence", "privilege-escalation"}, windowsOnly: true, detects: func(v *sigmaView) bool { return len(v.Registry) > 0 }},
+	"process_creation":   {tactics: []string{"execution", "stealth"}, detects: func(v *sigmaView) bool { return len(v.Images)+len(v.Hashes) > 0 }},
+	"file_event":         {tactics: []string{"persistence", "stealth"}, detects: func(v *sigmaView) bool { return len(v.Dropped) > 0 }},
+}
+
+// ObservedTactics are the ATT&CK tactics the rule of a log source category observes; nil for a
+// category rulegen writes no rule for.
+func ObservedTactics(category string) []string { return sigmaCategories[category].tactics }
 
 type sigmaRegistry struct {
 	Target  string // TargetObject tail: key tail and value name, or the key tail and "\\"
@@ -55,11 +94,8 @@ var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 
 func newSigmaView(r *report.Report, author string) sigmaView {
 	product := cmp.Or(r.Platform, "windows")
-	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: titleStem(r), Tags: sigmaTags(r),
-		Product: product, Windows: product == "windows", Level: map[string]string{
-			"registry_set": "high", "dns_query": "high", "file_event": "high", "network_connection": "high", "process_creation": "high",
-			"dns": "high", "firewall": "high", "proxy": "high",
-		}}
+	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: titleStem(r),
+		Product: product, Windows: product == "windows"}
 	for _, reg := range r.Registry {
 		name := reg.Name
 		if name == "" && !reg.AnyValue {
@@ -125,17 +161,20 @@ func newSigmaView(r *report.Report, author string) sigmaView {
 		slices.Sort(*l)
 		*l = slices.Compact(*l)
 	}
-	v.Expires = map[string]string{}
-	for category, list := range dates {
-		if last := LastExpiry(list); last != "" {
-			v.Expires[category] = last
+	tags := sigmaTags(r)
+	v.Category = map[string]*sigmaRule{}
+	for name, c := range sigmaCategories {
+		rule := &sigmaRule{Write: c.detects(&v) && (v.Windows || !c.windowsOnly), Product: product, Level: "high", Tags: tags[name], Expires: LastExpiry(dates[name])}
+		if c.anyProduct {
+			rule.Product = ""
 		}
+		v.Category[name] = rule
 	}
 	if len(v.Endpoints) == 0 && len(v.Domains) == 0 {
-		v.Level["network_connection"] = "medium" // bare IPs get reassigned
+		v.Category["network_connection"].Level = "medium" // bare IPs get reassigned
 	}
 	if nameOnly {
-		v.Level["process_creation"] = "medium" // a file name alone is shared by benign programs
+		v.Category["process_creation"].Level = "medium" // a file name alone is shared by benign programs
 	}
 	return v
 }
@@ -174,29 +213,15 @@ func References(r *report.Report) []string {
 // sigmaTLP maps TLPv2 names to Sigma's tlp.* tags.
 var sigmaTLP = map[string]string{"clear": "tlp.clear", "green": "tlp.green", "amber": "tlp.amber", "amber+strict": "tlp.amber-strict", "red": "tlp.red"}
 
-// ObservedTactics are the ATT&CK tactics each Sigma rule's log source category observes. A
-// rule is tagged with the report's techniques of these tactics, and with every tactic of each
-// technique it tags (SigmaHQ's convention): the DNS rule of a report that lists a Run key
-// (T1547.001, persistence) does not claim it, so coverage maps built from tags stay right. A
-// technique no rule observes stays in the YARA rules' mitre_attack meta as report context.
-// Tactics are ATT&CK v19's (stealth and defense-impairment replaced defense-evasion): a rule
-// for a dropped executable observes what runs (execution) and hides as something else
-// (stealth: masquerading, timestomping); a dropped file also what stays (persistence).
-var ObservedTactics = map[string][]string{
-	"dns_query":          {"command-and-control"},
-	"network_connection": {"command-and-control"},
-	"dns":                {"command-and-control"},
-	"firewall":           {"command-and-control"},
-	"proxy":              {"command-and-control"},
-	"registry_set":       {"persistence", "privilege-escalation"},
-	"process_creation":   {"execution", "stealth"},
-	"file_event":         {"persistence", "stealth"},
-}
-
-// sigmaTags are each category's tags.
+// sigmaTags are each category's tags. A rule is tagged with the report's techniques of the
+// tactics its category observes, and with every tactic of each technique it tags (SigmaHQ's
+// convention): the DNS rule of a report that lists a Run key (T1547.001, persistence) does not
+// claim it, so coverage maps built from tags stay right. A technique no rule observes stays in
+// the YARA rules' mitre_attack meta as report context.
 func sigmaTags(r *report.Report) map[string][]string {
 	out := map[string][]string{}
-	for category, observed := range ObservedTactics {
+	for category, c := range sigmaCategories {
+		observed := c.tactics
 		var tactics, techniques []string
 		for _, t := range r.Techniques {
 			if !slices.ContainsFunc(t.Tactics, func(tactic string) bool { return slices.Contains(observed, tactic) }) {

@@ -69,7 +69,7 @@ func TestSigmaTagsPerRule(t *testing.T) {
 	}
 	// Every category a template writes has a row in the table.
 	for category := range want {
-		if render.ObservedTactics[category] == nil {
+		if render.ObservedTactics(category) == nil {
 			t.Errorf("no tactics for %s", category)
 		}
 	}
