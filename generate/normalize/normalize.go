@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +81,7 @@ func Report(r *report.Report, opts Options) error {
 	if err := identify(r); err != nil {
 		return err
 	}
-	classifyTags(r)
+	resolveContext(r)
 	if opts.MaxValueBytes <= 0 {
 		opts.MaxValueBytes = DefaultMaxValueBytes
 	}
@@ -119,29 +118,9 @@ func identify(r *report.Report) error {
 		r.Title = string(runes[:maxTitleRunes]) + "…" // after the id: a markdown id hashes the whole title
 	}
 	if r.Slug == "" {
-		r.Slug = Slug(r.Title, r.ID)
-		if (r.Format == report.FormatMISP || r.Format == report.FormatSTIX) && !strings.HasSuffix(r.Slug, report.ShortID(r.ID)) {
-			// Feed events share titles ("... (part 2 of 5)" cut at 60 characters) and arrive
-			// one by one; the event id makes each event's files and rule names its own
-			// whatever else the feed holds, so names never move when events are added.
-			r.Slug += "_" + report.ShortID(r.ID)
-		}
+		r.Slug = reportSlug(r)
 	}
 	return nil
-}
-
-var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
-
-// Slug turns a title into a file-name-safe [a-z0-9_] name of at most 60 characters.
-func Slug(title, id string) string {
-	s := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(title), "_"), "_")
-	if len(s) > 60 {
-		s = strings.TrimRight(s[:60], "_")
-	}
-	if s == "" { // a title in a script without [a-z0-9], e.g. Cyrillic
-		s = "report_" + report.ShortID(id)
-	}
-	return s
 }
 
 // attribute handles one attribute outside objects (or inside an object that is not a file).

@@ -2,20 +2,11 @@ package normalize
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/report"
 )
-
-var galaxyTag = regexp.MustCompile(`^misp-galaxy:([a-z0-9-]+)="(.*)"$`)
-
-// Galaxies whose values name a malware family.
-var familyGalaxies = map[string]bool{"malpedia": true, "mitre-malware": true, "mitre-tool": true, "tool": true, "ransomware": true, "rat": true}
-
-// Galaxies whose values name an ATT&CK technique as "<name> - T1234".
-var techniqueGalaxies = map[string]bool{"mitre-attack-pattern": true, "mitre-enterprise-attack-attack-pattern": true}
 
 // tlpNames maps MISP tlp tags to TLPv2 names.
 var tlpNames = map[string]string{
@@ -41,40 +32,33 @@ func AboveTLP(tlp, max string) bool {
 	return tlp != "" && tlpRank[tlp] > tlpRank[max]
 }
 
-func classifyTags(r *report.Report) {
-	seenTech := map[string]bool{}
-	for _, tag := range r.Tags {
-		if tlp, ok := strings.CutPrefix(strings.ToLower(tag), "tlp:"); ok {
-			if name, known := tlpNames[tlp]; known && (r.TLP == "" || tlpRank[name] > tlpRank[r.TLP]) {
-				r.TLP = name // several TLP tags: the most restrictive wins
-			}
-			continue
-		}
-		m := galaxyTag.FindStringSubmatch(tag)
-		switch {
-		case m == nil:
-			r.Labels = append(r.Labels, tag)
-		case familyGalaxies[m[1]]:
-			r.Families = append(r.Families, strings.TrimSpace(m[2]))
-		case techniqueGalaxies[m[1]]:
-			addTechnique(r, tag, m[2], seenTech)
+// resolveContext settles what the report says of itself: the most restrictive TLP it is
+// marked with (unknown markings say nothing), its families, and the ATT&CK techniques it
+// references that ATT&CK knows (the others are skipped, with the reason).
+func resolveContext(r *report.Report) {
+	c := r.Context
+	for _, tlp := range c.TLP {
+		if name, known := tlpNames[tlp]; known && (r.TLP == "" || tlpRank[name] > tlpRank[r.TLP]) {
+			r.TLP = name
 		}
 	}
-	r.Families = sortedUnique(r.Families)
-	r.Labels = sortedUnique(r.Labels)
+	r.Families = sortedUnique(slices.Clone(c.Families))
+	seen := map[string]bool{}
+	for _, st := range c.Techniques {
+		addTechnique(r, st, seen)
+	}
 	slices.SortFunc(r.Techniques, func(a, b report.Technique) int { return strings.Compare(a.ID, b.ID) })
 }
 
-func addTechnique(r *report.Report, tag, value string, seen map[string]bool) {
-	tagPos := r.TagsPos
-	id := techniqueID.FindStringSubmatch(value)
+func addTechnique(r *report.Report, st report.StatedTechnique, seen map[string]bool) {
+	id := techniqueID.FindStringSubmatch(st.Ref)
 	if id == nil {
-		r.Skipped = append(r.Skipped, report.Skipped{Value: tag, Kind: "tag", Reason: "ATT&CK galaxy value without a technique id", Source: tagPos})
+		r.Skipped = append(r.Skipped, report.Skipped{Value: st.Stated, Kind: "tag", Reason: "ATT&CK galaxy value without a technique id", Source: r.Context.Pos})
 		return
 	}
 	t, err := Technique(id[1])
 	if err != nil {
-		r.Skipped = append(r.Skipped, report.Skipped{Value: tag, Kind: "tag", Reason: err.Error(), Source: tagPos})
+		r.Skipped = append(r.Skipped, report.Skipped{Value: st.Stated, Kind: "tag", Reason: err.Error(), Source: r.Context.Pos})
 		return
 	}
 	if !seen[t.ID] {

@@ -199,8 +199,8 @@ func (p *markdownParser) keyIntel(pos report.Pos, item string) error {
 		if err != nil {
 			return inputError(pos, "tags %q: %v", value, err)
 		}
-		p.r.Tags = append(p.r.Tags, tags...)
-		p.r.TagsPos = pos
+		p.r.Context.Add(tagContext(tags, pos))
+		p.r.Context.Pos = pos
 	case "uuid", "event uuid":
 		p.r.ID = value
 	}

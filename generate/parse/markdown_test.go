@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,8 +22,10 @@ func TestMarkdownSeedReport(t *testing.T) {
 	if r.Title != "Remcos RAT 02-28-20" || r.Date != "2020-03-03" || r.ThreatLevel != (report.ThreatLevel{ID: 3, Name: "Low"}) {
 		t.Errorf("identity: %q %q %+v", r.Title, r.Date, r.ThreatLevel)
 	}
-	if len(r.Tags) != 12 || r.Tags[0] != `misp-galaxy:malpedia="Remcos"` || r.Tags[11] != "tlp:white" {
-		t.Errorf("tags: %q", r.Tags)
+	c := r.Context
+	if !slices.Equal(c.Families, []string{"Remcos"}) || !slices.Equal(c.Labels, []string{"MalSpam", "Remcos RAT"}) || !slices.Equal(c.TLP, []string{"white"}) ||
+		len(c.Techniques) != 8 || c.Techniques[0] != (report.StatedTechnique{Ref: "Spearphishing Attachment - T1193", Stated: `misp-galaxy:mitre-attack-pattern="Spearphishing Attachment - T1193"`}) || c.Pos.Line != 7 {
+		t.Errorf("context: %+v", c)
 	}
 	types := map[string]int{}
 	for _, a := range r.Attributes {
@@ -49,8 +52,8 @@ func TestMarkdownTagsKeepQuotedCommas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(r.Tags, "|"); got != `a|misp-galaxy:x="one, two"|tlp:amber` || r.Date != "2024-05-01" {
-		t.Errorf("tags %q date %q", got, r.Date)
+	if c := r.Context; !slices.Equal(c.Labels, []string{"a"}) || !slices.Equal(c.TLP, []string{"amber"}) || len(c.Families)+len(c.Techniques) != 0 || r.Date != "2024-05-01" {
+		t.Errorf("context %+v date %q", c, r.Date)
 	}
 }
 

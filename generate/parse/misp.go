@@ -222,10 +222,10 @@ func eventReport(name, path string, ev *mispEvent) (*report.Report, error) {
 	r.Date = c.eventDate(ev, path)
 	r.Changed = c.changedDate(ev.Timestamp, join(path, "timestamp"))
 	r.ThreatLevel = c.threatLevel(ev.ThreatLevelID, join(path, "threat_level_id"))
-	r.TagsPos = report.Pos{File: name, Path: join(path, "Tag")}
+	var tags []string
 	for i, t := range ev.Tag {
 		if tag := c.str(t.Name, fmt.Sprintf("%s[%d].name", join(path, "Tag"), i)); tag != "" {
-			r.Tags = append(r.Tags, tag)
+			tags = append(tags, tag)
 		}
 	}
 	for i, g := range ev.Galaxy {
@@ -235,11 +235,12 @@ func eventReport(name, path string, ev *mispEvent) (*report.Report, error) {
 			if tag == "" { // older exports name the cluster without its tag
 				tag = fmt.Sprintf("misp-galaxy:%s=%q", c.str(g.Type, fmt.Sprintf("%s[%d].type", join(path, "Galaxy"), i)), c.str(cl.Value, p+".value"))
 			}
-			if !slices.Contains(r.Tags, tag) { // exports list a cluster in Tag and in Galaxy
-				r.Tags = append(r.Tags, tag)
+			if !slices.Contains(tags, tag) { // exports list a cluster in Tag and in Galaxy
+				tags = append(tags, tag)
 			}
 		}
 	}
+	r.Context = tagContext(tags, report.Pos{File: name, Path: join(path, "Tag")})
 	for i := range ev.Attribute {
 		r.Attributes = append(r.Attributes, c.attribute(&ev.Attribute[i], fmt.Sprintf("%s[%d]", join(path, "Attribute"), i)))
 	}

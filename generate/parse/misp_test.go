@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,14 +84,12 @@ func TestMISPTagsGalaxiesObjectsAndDates(t *testing.T) {
 	if r.Date != "2020-03-03" {
 		t.Errorf("date from timestamp: %q", r.Date)
 	}
-	want := []string{"tlp:amber", `misp-galaxy:mitre-attack-pattern="Registry Run Keys / Startup Folder - T1060"`, `misp-galaxy:mitre-attack-pattern="Spearphishing Attachment - T1193"`}
-	if len(r.Tags) != len(want) {
-		t.Fatalf("tags %q", r.Tags)
+	want := []report.StatedTechnique{
+		{Ref: "Registry Run Keys / Startup Folder - T1060", Stated: `misp-galaxy:mitre-attack-pattern="Registry Run Keys / Startup Folder - T1060"`},
+		{Ref: "Spearphishing Attachment - T1193", Stated: `misp-galaxy:mitre-attack-pattern="Spearphishing Attachment - T1193"`},
 	}
-	for i := range want {
-		if r.Tags[i] != want[i] {
-			t.Errorf("tag %d: %q, want %q", i, r.Tags[i], want[i])
-		}
+	if c := r.Context; !slices.Equal(c.TLP, []string{"amber"}) || !slices.Equal(c.Techniques, want) || c.Pos.Path != "response[0].Event.Tag" {
+		t.Errorf("context %+v", c)
 	}
 	if len(r.Objects) != 2 || !r.Objects[0].Deleted || r.Objects[0].Attributes[0].Relation != "md5" ||
 		r.Objects[0].Attributes[0].Pos.Path != "response[0].Event.Object[0].Attribute[0]" || len(r.Objects[1].Attributes) != 0 {

@@ -98,17 +98,13 @@ func merge(name string, parts []*part) *report.Report {
 		}
 		r.Attributes = append(r.Attributes, p.r.Attributes...)
 		r.Objects = append(r.Objects, p.r.Objects...)
-		for _, t := range p.r.Tags {
-			if !slices.Contains(r.Tags, t) {
-				r.Tags = append(r.Tags, t)
-			}
-		}
+		r.Context.Add(p.r.Context)
 		if p.r.ThreatLevel.ID != 0 && (r.ThreatLevel.ID == 0 || p.r.ThreatLevel.ID < r.ThreatLevel.ID) {
 			r.ThreatLevel = p.r.ThreatLevel
 		}
 	}
 	if len(exports) == 1 {
-		r.ID, r.TagsPos, r.Changed = exports[0].ID, exports[0].TagsPos, exports[0].Changed
+		r.ID, r.Context.Pos, r.Changed = exports[0].ID, exports[0].Context.Pos, exports[0].Changed
 	}
 	dropRepeatedHashes(r)
 	return r

@@ -170,7 +170,7 @@ type stixReader struct {
 // report reads one report object and the members it refers to.
 func (s *stixReader) report(o *stixObject, refs []string) *report.Report {
 	r := &report.Report{Source: s.file, Format: report.FormatSTIX, Title: o.Name, Date: day(cmp.Or(o.Published, o.Created)),
-		Changed: day(o.Modified), TagsPos: report.Pos{File: s.file, Path: o.path}}
+		Changed: day(o.Modified)}
 	if _, id, ok := strings.Cut(o.ID, "--"); ok && report.IsUUID(id) {
 		r.ID = id
 	}
@@ -180,7 +180,7 @@ func (s *stixReader) report(o *stixObject, refs []string) *report.Report {
 			r.Attributes = append(r.Attributes, report.Attribute{Type: "link", Value: ref.URL, Pos: report.Pos{File: s.file, Path: o.path + ".external_references"}})
 		}
 	}
-	r.Tags = s.tags(o, members)
+	r.Context = s.context(o, members)
 	observed := map[string]bool{} // observables read through their observed data are not read again
 	for _, m := range members {
 		if m.Type == "observed-data" {
@@ -221,44 +221,49 @@ func (s *stixReader) members(refs []string) []*stixObject {
 	return out
 }
 
-// tags are what the report's context says, written as a MISP event's tags would be: its TLP,
-// its labels, the malware its indicators indicate and the ATT&CK techniques used.
-func (s *stixReader) tags(o *stixObject, members []*stixObject) []string {
-	var tags []string
+// context is what the report's context says: its TLP, its labels (MISP-STIX writes an event's
+// tags as labels: they are read as MISP tags), the malware its indicators indicate and the
+// ATT&CK techniques used.
+func (s *stixReader) context(o *stixObject, members []*stixObject) report.Context {
+	var labels []string
+	for _, l := range o.Labels {
+		if !strings.HasPrefix(l, "misp:") { // MISP-STIX's bookkeeping (misp:tool="…")
+			labels = append(labels, l)
+		}
+	}
+	c := tagContext(labels, report.Pos{File: s.file, Path: o.path})
 	markings := slices.Clone(o.MarkingRefs)
 	for _, m := range members {
 		markings = append(markings, m.MarkingRefs...)
 	}
 	for _, id := range markings {
 		if tlp := s.tlp(id); tlp != "" {
-			tags = append(tags, "tlp:"+tlp)
+			c.TLP = append(c.TLP, tlp)
 		}
 	}
-	for _, l := range o.Labels {
-		if !strings.HasPrefix(l, "misp:") { // MISP-STIX's bookkeeping (misp:tool="…")
-			tags = append(tags, l)
-		}
-	}
-	for _, c := range s.context(members) {
-		switch c.Type {
+	for _, obj := range s.around(members) {
+		switch obj.Type {
 		case "malware":
-			if c.IsFamily != nil && !*c.IsFamily {
+			if obj.IsFamily != nil && !*obj.IsFamily {
 				continue // an instance, such as "PIVY Variant (<md5>)": not a family name
 			}
-			tags = append(tags, `misp-galaxy:mitre-malware="`+c.Name+`"`) // as MISP writes it, unescaped
+			c.Families = append(c.Families, strings.TrimSpace(obj.Name))
 		case "attack-pattern":
-			if id := attackID(c); id != "" {
-				tags = append(tags, `misp-galaxy:mitre-attack-pattern="`+strings.TrimSuffix(c.Name, " - "+id)+" - "+id+`"`)
+			if id := attackID(obj); id != "" {
+				ref := strings.TrimSuffix(obj.Name, " - "+id) + " - " + id
+				// Skip lists name it as MISP tags it, as they name a MISP event's.
+				c.Techniques = append(c.Techniques, report.StatedTechnique{Ref: ref, Stated: `misp-galaxy:mitre-attack-pattern="` + ref + `"`})
 			}
 		}
 	}
-	return slices.Compact(tags)
+	c.TLP, c.Families, c.Techniques = slices.Compact(c.TLP), slices.Compact(c.Families), slices.Compact(c.Techniques)
+	return c
 }
 
-// context is the malware and attack patterns around the members: among them, or reached from
+// around is the malware and attack patterns around the members: among them, or reached from
 // them by "indicates" and "uses" relationships, two steps at most (an indicator indicates
 // malware, which uses an attack pattern).
-func (s *stixReader) context(members []*stixObject) []*stixObject {
+func (s *stixReader) around(members []*stixObject) []*stixObject {
 	reached := map[string]bool{}
 	for _, m := range members {
 		reached[m.ID] = true

@@ -96,20 +96,19 @@ func TestSTIXReportContext(t *testing.T) {
 	talos := readSTIX(t, "talos_2024-08_netsupport_rat_stix20.json")[0]
 	// TLP 1.0 white by its well-known marking id; the report's labels; attack patterns
 	// named the MISP way with their mitre-attack ids.
-	for _, want := range []string{"tlp:white", "NetSupportRAT", `misp-galaxy:mitre-attack-pattern="Windows Management Instrumentation - T1047"`} {
-		if !slices.Contains(talos.Tags, want) {
-			t.Errorf("Talos: no tag %s in %q", want, talos.Tags)
-		}
+	if c := talos.Context; !slices.Contains(c.TLP, "white") || !slices.Contains(c.Labels, "NetSupportRAT") ||
+		!slices.ContainsFunc(c.Techniques, func(st report.StatedTechnique) bool { return st.Ref == "Windows Management Instrumentation - T1047" }) {
+		t.Errorf("Talos: context %+v", c)
 	}
 	if !slices.Contains(values(talos), "text=NetSupport RAT") { // MISP-STIX's x-misp-attribute
 		t.Errorf("Talos: the x-misp-attribute is not read")
 	}
-	if slices.ContainsFunc(talos.Tags, func(s string) bool { return strings.HasPrefix(s, "misp:") }) {
-		t.Errorf("MISP-STIX's bookkeeping labels kept: %q", talos.Tags)
+	if slices.ContainsFunc(talos.Context.Labels, func(s string) bool { return strings.HasPrefix(s, "misp:") }) {
+		t.Errorf("MISP-STIX's bookkeeping labels kept: %q", talos.Context.Labels)
 	}
 	ivy := readSTIX(t, "oasis_examples_threat-reports_poisonivy.json")[0]
-	if ivy.Date != "2013-08-21" || !slices.Contains(ivy.Tags, `misp-galaxy:mitre-malware="Poison Ivy"`) {
-		t.Errorf("Poison Ivy: %s %q", ivy.Date, ivy.Tags)
+	if ivy.Date != "2013-08-21" || !slices.Contains(ivy.Context.Families, "Poison Ivy") {
+		t.Errorf("Poison Ivy: %s %+v", ivy.Date, ivy.Context)
 	}
 	// OR inside one observation makes separate indicators.
 	got := values(ivy)
@@ -187,10 +186,9 @@ func TestSTIXPatterns(t *testing.T) {
 	if !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "qualifier REPEATS 2 TIMES") }) {
 		t.Errorf("the qualified observation is not skipped with its qualifier")
 	}
-	for _, want := range []string{"tlp:amber+strict", `misp-galaxy:mitre-malware="PatternRAT"`, `misp-galaxy:mitre-attack-pattern="Application Layer Protocol - T1071"`} {
-		if !slices.Contains(r.Tags, want) {
-			t.Errorf("no tag %s in %q", want, r.Tags)
-		}
+	if c := r.Context; !slices.Contains(c.TLP, "amber+strict") || !slices.Contains(c.Families, "PatternRAT") ||
+		!slices.ContainsFunc(c.Techniques, func(st report.StatedTechnique) bool { return st.Ref == "Application Layer Protocol - T1071" }) {
+		t.Errorf("context %+v", c)
 	}
 	if r.Objects[0].Attributes[0].Seen.Until != "2024-06-01T00:00:00Z" {
 		t.Errorf("valid_until is not kept: %+v", r.Objects[0].Attributes[0].Seen)

@@ -317,8 +317,8 @@ func TestHashList(t *testing.T) {
 // export's id, TLP and to_ids respected.
 func TestPublicationWithExport(t *testing.T) {
 	r := readOne(t, vendorPath(t, "variants", "2024-06-05-with-export"), parse.Options{})
-	if r.ID != "5f0c2a8e-3d1b-4c6e-9a7f-2b8d4e6f1a3c" || r.Title != "Harvest Lynx campaign" || r.Date != "2024-06-05" || !slices.Contains(r.Tags, "tlp:amber") {
-		t.Errorf("id %q, title %q, date %q, tags %v", r.ID, r.Title, r.Date, r.Tags)
+	if r.ID != "5f0c2a8e-3d1b-4c6e-9a7f-2b8d4e6f1a3c" || r.Title != "Harvest Lynx campaign" || r.Date != "2024-06-05" || !slices.Contains(r.Context.TLP, "amber") {
+		t.Errorf("id %q, title %q, date %q, context %+v", r.ID, r.Title, r.Date, r.Context)
 	}
 	files := 0
 	for _, o := range r.Objects {

@@ -33,7 +33,7 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*
 	}); err != nil {
 		return nil, err
 	}
-	render.UniqueSlugs(reports)
+	normalize.UniqueSlugs(reports)
 	for _, r := range reports {
 		if err := p.process(r, p.deliver); err != nil {
 			return nil, err

@@ -281,7 +281,7 @@ func (p *run) readEarly(inputs []string) ([]*report.Report, error) {
 		}
 		early = append(early, read[i]...)
 	}
-	render.UniqueSlugs(early)
+	normalize.UniqueSlugs(early)
 	return early, nil
 }
 

@@ -217,23 +217,6 @@ func slugShortID(r *report.Report) string {
 	return ""
 }
 
-// UniqueSlugs suffixes slugs shared by several reports with the report id, in id order, so
-// every report has its own output files whatever order the inputs come in.
-func UniqueSlugs(reports []*report.Report) {
-	bySlug := map[string][]*report.Report{}
-	for _, r := range reports {
-		bySlug[r.Slug] = append(bySlug[r.Slug], r)
-	}
-	for _, group := range bySlug {
-		if len(group) < 2 {
-			continue
-		}
-		for _, r := range group {
-			r.Slug += "_" + report.ShortID(r.ID)
-		}
-	}
-}
-
 // SkipList is the tab-separated list of skipped values kept beside the rules: where each came
 // from, its type, the value and why it made no rule.
 func SkipList(r *report.Report) []byte {

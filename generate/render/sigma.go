@@ -21,9 +21,9 @@ import (
 type sigmaView struct {
 	Report     *report.Report
 	Author     string
-	References []string            // the report's links, or where the rule came from (see References)
-	TitleStem  string              // the report title in title case, cut so that rule titles stay within MaxTitle (see titleStem)
-	MaxValues  int                 // values per field in one selection; longer lists are split
+	References []string // the report's links, or where the rule came from (see References)
+	TitleStem  string   // the report title in title case, cut so that rule titles stay within MaxTitle (see titleStem)
+	MaxValues  int      // values per field in one selection; longer lists are split
 	// Category holds, per log source category, what its rule shares with the header and
 	// footer, and whether the report gets one (see sigmaCategories).
 	Category map[string]*sigmaRule

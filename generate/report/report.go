@@ -194,7 +194,41 @@ const (
 	FormatPublication Format = "publication" // a publication's files read as one report
 )
 
-// Report is one threat report. Parsers set the identity, Tags, Attributes and Objects;
+// Context is what a report says of itself beside its indicators, as stated, sorted by kind by
+// the parser that read it. Normalise resolves it: the most restrictive known TLP, techniques
+// looked up in ATT&CK, families sorted.
+type Context struct {
+	TLP        []string          // TLP markings as stated, lower case: "white", "amber+strict"
+	Families   []string          // malware families as named
+	Techniques []StatedTechnique // ATT&CK techniques as referenced
+	Labels     []string          // plain tags: neither a TLP nor a galaxy
+	Pos        Pos               // where it is stated
+}
+
+// StatedTechnique is an ATT&CK technique as a report references it.
+type StatedTechnique struct {
+	Ref    string // "<name> - T1234": normalise reads the id in it
+	Stated string // as the report states it (a MISP galaxy tag), for the skip list
+}
+
+// Add appends what o states that c does not hold yet: the context of a publication's files.
+func (c *Context) Add(o Context) {
+	c.TLP = appendNew(c.TLP, o.TLP...)
+	c.Families = appendNew(c.Families, o.Families...)
+	c.Techniques = appendNew(c.Techniques, o.Techniques...)
+	c.Labels = appendNew(c.Labels, o.Labels...)
+}
+
+func appendNew[T comparable](list []T, items ...T) []T {
+	for _, x := range items {
+		if !slices.Contains(list, x) {
+			list = append(list, x)
+		}
+	}
+	return list
+}
+
+// Report is one threat report. Parsers set the identity, Context, Attributes and Objects;
 // normalise derives everything below them.
 type Report struct {
 	Source      string // input file
@@ -204,15 +238,13 @@ type Report struct {
 	Date        string // YYYY-MM-DD
 	Changed     string // YYYY-MM-DD of the report's last edit (MISP's event timestamp); "" if unknown
 	ThreatLevel ThreatLevel
-	Tags        []string // raw tags as stated, including galaxy tags
-	TagsPos     Pos      // where the tags are stated
+	Context     Context
 	Attributes  []Attribute
 	Objects     []Object
 
 	Slug       string
 	TLP        string // TLPv2 name in lowercase: clear, green, amber, amber+strict, red; empty if unknown
 	Families   []string
-	Labels     []string // plain tags that are neither TLP nor galaxy
 	Techniques []Technique
 	References []string
 	Files      []File
