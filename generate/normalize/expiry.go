@@ -145,7 +145,7 @@ func isoDate(s string) (time.Time, bool) {
 
 // expirer applies an Expiry to one report's indicators.
 type expirer struct {
-	r      *report.Report
+	r      *report.Normalized
 	policy Expiry
 	asOf   time.Time
 	seen   map[string]seenDate // by JSON path of an attribute or object
@@ -153,7 +153,7 @@ type expirer struct {
 	dated  seenDate // the report's date: the age of what says nothing else
 }
 
-func newExpirer(r *report.Report, policy Expiry) (*expirer, bool) {
+func newExpirer(r *report.Normalized, policy Expiry) (*expirer, bool) {
 	if policy.AsOf == "" {
 		return nil, false
 	}

@@ -26,17 +26,18 @@ func realEvent(t *testing.T, name string, edit func(ev map[string]any)) []byte {
 
 func attrs(ev map[string]any) []any { return ev["Attribute"].([]any) }
 
-func expireAsOf(t *testing.T, data []byte, asOf string, days map[string]int) *report.Report {
+func expireAsOf(t *testing.T, data []byte, asOf string, days map[string]int) *report.Normalized {
 	t.Helper()
 	lists, _ := warninglist.Bundled()
-	r, err := parse.Bytes("event.json", data)
+	parsed, err := parse.Bytes("event.json", data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if days == nil {
 		days = normalize.DefaultLifetimes()
 	}
-	if err := normalize.Report(r, normalize.Options{Warninglists: warninglist.NewSet(lists...), Expiry: normalize.Expiry{AsOf: asOf, Days: days}}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{Warninglists: warninglist.NewSet(lists...), Expiry: normalize.Expiry{AsOf: asOf, Days: days}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -44,7 +45,7 @@ func expireAsOf(t *testing.T, data []byte, asOf string, days map[string]int) *re
 
 // skippedAs is the reason value was skipped with, preferring one that starts with want (a
 // value listed several times is skipped once per copy).
-func skippedAs(r *report.Report, value, want string) string {
+func skippedAs(r *report.Normalized, value, want string) string {
 	reason := ""
 	for _, s := range r.Skipped {
 		if s.Value == value {

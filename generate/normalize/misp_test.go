@@ -11,17 +11,18 @@ import (
 )
 
 // mispReport parses a MISP event and normalises it with the bundled warninglists.
-func mispReport(t *testing.T, src string, all bool) *report.Report {
+func mispReport(t *testing.T, src string, all bool) *report.Normalized {
 	t.Helper()
 	lists, err := warninglist.Bundled()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := parse.Bytes("t.json", []byte(src))
+	parsed, err := parse.Bytes("t.json", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := normalize.Report(r, normalize.Options{AllAttributes: all, Warninglists: warninglist.NewSet(lists...)}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{AllAttributes: all, Warninglists: warninglist.NewSet(lists...)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -32,7 +33,7 @@ func event(attributes, objects string) string {
 		"Attribute": [` + attributes + `], "Object": [` + objects + `]}}`
 }
 
-func skipReasons(r *report.Report) map[string]string {
+func skipReasons(r *report.Normalized) map[string]string {
 	out := map[string]string{}
 	for _, s := range r.Skipped {
 		out[s.Value] = s.Reason

@@ -71,15 +71,17 @@ const (
 
 // normalizer holds one report and the run's options while its attributes are read.
 type normalizer struct {
-	r    *report.Report
+	r    *report.Normalized
 	opts Options
 }
 
-// Report fills r's typed indicators from its attributes and objects. It fails only when the
-// report as a whole is unusable; bad values are recorded in r.Skipped.
-func Report(r *report.Report, opts Options) error {
+// Report finds in a parsed report what gets detected: its indicators, from its attributes and
+// objects, its names and context settled. It fails only when the report as a whole is unusable;
+// bad values are listed in Skipped. parsed is left as it is.
+func Report(parsed *report.Report, opts Options) (*report.Normalized, error) {
+	r := &report.Normalized{Report: *parsed}
 	if err := identify(r); err != nil {
-		return err
+		return nil, err
 	}
 	resolveContext(r)
 	if opts.MaxValueBytes <= 0 {
@@ -98,10 +100,10 @@ func Report(r *report.Report, opts Options) error {
 	tidy(r)
 	r.Platform = platform(r)
 	r.BulkC2 = r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
-	return nil
+	return r, nil
 }
 
-func identify(r *report.Report) error {
+func identify(r *report.Normalized) error {
 	pos := report.Pos{File: r.Source}
 	if strings.TrimSpace(r.Title) == "" {
 		return fmt.Errorf("%s: report has no title (%w)", pos, ErrReport)
@@ -269,7 +271,7 @@ func skipReason(typ string) string {
 	return "unsupported attribute type"
 }
 
-func reference(r *report.Report, a report.Attribute) {
+func reference(r *report.Normalized, a report.Attribute) {
 	v := defang.Refang(a.Value)
 	if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 		r.Skip(a, "reference link is not an http(s) URL")
@@ -312,7 +314,7 @@ func (n *normalizer) setHash(f *report.File, kind, v string) error {
 	return nil
 }
 
-func registry(r *report.Report, a report.Attribute, key, data string) {
+func registry(r *report.Normalized, a report.Attribute, key, data string) {
 	hive, path, ok := splitRegistryKey(key)
 	if !ok {
 		r.Skip(a, "registry key without a known hive (HKLM, HKCU, HKU, HKCR)")
@@ -446,7 +448,7 @@ func (n *normalizer) warninglisted(kind, value string) error {
 }
 
 // tidy sorts and deduplicates every list so that the same input renders the same bytes.
-func tidy(r *report.Report) {
+func tidy(r *report.Normalized) {
 	r.References = sortedUnique(r.References)
 	// Of a value listed twice, the copy that expires last is kept.
 	for _, l := range []*[]report.Indicator{&r.Domains, &r.Hostnames, &r.URLs, &r.Mutexes, &r.Imphashes} {

@@ -2,6 +2,7 @@ package normalize_test
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -12,11 +13,12 @@ import (
 )
 
 // normalizeOne runs one attribute through a minimal report and returns the result.
-func normalizeOne(t *testing.T, typ, value string) *report.Report {
+func normalizeOne(t *testing.T, typ, value string) *report.Normalized {
 	t.Helper()
-	r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01",
+	parsed := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01",
 		Attributes: []report.Attribute{{Type: typ, Value: value, ToIDS: true, Pos: report.Pos{File: "t.md", Line: 7}}}}
-	if err := normalize.Report(r, normalize.Options{}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -26,41 +28,41 @@ func TestAttributes(t *testing.T) {
 	tests := []struct {
 		typ, value string
 		skip       string // expected skip reason (substring); "" = kept
-		check      func(*report.Report) bool
+		check      func(*report.Normalized) bool
 	}{
 		{"md5", "<md5>", "placeholder", nil},
 		{"sha256", "N/A", "placeholder", nil},
-		{"md5", "94A6B123B494CF3990D872D047B0071D", "", func(r *report.Report) bool { return r.Files[0].MD5 == "94a6b123b494cf3990d872d047b0071d" }},
+		{"md5", "94A6B123B494CF3990D872D047B0071D", "", func(r *report.Normalized) bool { return r.Files[0].MD5 == "94a6b123b494cf3990d872d047b0071d" }},
 		{"md5", "94a6b123b494cf3990d872d047b0071", "want 32 hex digits", nil},
 		{"sha1", "g4a6b123b494cf3990d872d047b0071d00000000", "want 40 hex digits", nil},
 		{"sha256", strings.Repeat("0", 64), "all zeros", nil},
-		{"filename|sha1", "a.exe|a2f9650a286b69aa79361ff38606adb154f75a9f", "", func(r *report.Report) bool { return r.Files[0].Name == "a.exe" && r.Files[0].Role == "sample" }},
-		{"malware-sample", "324.doc|94a6b123b494cf3990d872d047b0071d", "", func(r *report.Report) bool { return r.Files[0].Name == "324.doc" }},
-		{"domain", "Evil-Example[.]COM.", "", func(r *report.Report) bool { return r.Domains[0].Value == "evil-example.com" }},
+		{"filename|sha1", "a.exe|a2f9650a286b69aa79361ff38606adb154f75a9f", "", func(r *report.Normalized) bool { return r.Files[0].Name == "a.exe" && r.Files[0].Role == "sample" }},
+		{"malware-sample", "324.doc|94a6b123b494cf3990d872d047b0071d", "", func(r *report.Normalized) bool { return r.Files[0].Name == "324.doc" }},
+		{"domain", "Evil-Example[.]COM.", "", func(r *report.Normalized) bool { return r.Domains[0].Value == "evil-example.com" }},
 		{"domain", "localhost", "two labels", nil},
 		{"domain", "bad_label.com", "bad label", nil},
-		{"hostname", "c2.evil-example.com", "", func(r *report.Report) bool { return r.Hostnames[0].Value == "c2.evil-example.com" }},
+		{"hostname", "c2.evil-example.com", "", func(r *report.Normalized) bool { return r.Hostnames[0].Value == "c2.evil-example.com" }},
 		{"ip-dst", "10.1.2.3", "private", nil},
 		{"ip-dst", "127.0.0.1", "reserved", nil},
 		{"ip-dst", "203.0.113.9", "reserved", nil},
 		{"ip-dst", "not-an-ip", "not an IP", nil},
-		{"ip-dst|port", "45.56.113.222|2500", "", func(r *report.Report) bool {
+		{"ip-dst|port", "45.56.113.222|2500", "", func(r *report.Normalized) bool {
 			return r.Endpoints[0] == report.Endpoint{IP: "45.56.113.222", Port: 2500, Pos: r.Endpoints[0].Pos}
 		}},
 		{"ip-dst|port", "45.56.113.222|0", "want 1-65535", nil},
-		{"domain|ip", "evil-example.com|45.56.113.222", "", func(r *report.Report) bool { return len(r.Domains) == 1 && len(r.Endpoints) == 1 }},
-		{"url", "hxxps://evil-example[.]com/gate.php", "", func(r *report.Report) bool { return r.URLs[0].Value == "https://evil-example.com/gate.php" }},
+		{"domain|ip", "evil-example.com|45.56.113.222", "", func(r *report.Normalized) bool { return len(r.Domains) == 1 && len(r.Endpoints) == 1 }},
+		{"url", "hxxps://evil-example[.]com/gate.php", "", func(r *report.Normalized) bool { return r.URLs[0].Value == "https://evil-example.com/gate.php" }},
 		{"url", "not a url", "not a URL", nil},
-		{"regkey|value", `HKU\S-1-5-21-1-2-3-1000\Software\Microsoft\Windows\CurrentVersion\Run\Updater|C:\Windows\x.exe`, "", func(r *report.Report) bool {
+		{"regkey|value", `HKU\S-1-5-21-1-2-3-1000\Software\Microsoft\Windows\CurrentVersion\Run\Updater|C:\Windows\x.exe`, "", func(r *report.Normalized) bool {
 			v := r.Registry[0]
 			return v.KeyTail == `\Software\Microsoft\Windows\CurrentVersion\Run` && !v.Specific && v.DataTail == `\Windows\x.exe`
 		}},
 		{"regkey|value", `HKCU\Software\Microsoft\Windows\CurrentVersion\Run\Update|x`, "too generic", nil},
 		{"regkey", `NOSUCHHIVE\Software\x`, "known hive", nil},
 		{"mutex", "abc", "shorter than 6", nil},
-		{"mutex", "Remcos_Mutex_Inj", "", func(r *report.Report) bool { return r.Mutexes[0].Value == "Remcos_Mutex_Inj" }},
-		{"imphash", "95B9201A814833A97185A4D67FDC3904", "", func(r *report.Report) bool { return r.Imphashes[0].Value == "95b9201a814833a97185a4d67fdc3904" }},
-		{"filename|imphash", "a.exe|95b9201a814833a97185a4d67fdc3904", "", func(r *report.Report) bool { return len(r.Imphashes) == 1 }},
+		{"mutex", "Remcos_Mutex_Inj", "", func(r *report.Normalized) bool { return r.Mutexes[0].Value == "Remcos_Mutex_Inj" }},
+		{"imphash", "95B9201A814833A97185A4D67FDC3904", "", func(r *report.Normalized) bool { return r.Imphashes[0].Value == "95b9201a814833a97185a4d67fdc3904" }},
+		{"filename|imphash", "a.exe|95b9201a814833a97185a4d67fdc3904", "", func(r *report.Normalized) bool { return len(r.Imphashes) == 1 }},
 		{"imphash", "95b9201a814833a97185a4d67fdc39", "want 32 hex digits", nil},
 		{"imphash", "f34d5f2d4577ed6d9ceec516c1f5a744", "every .NET program", nil},
 		{"imphash", "dae02f32a21e03ce65412f6e56942daa", "every .NET library", nil},
@@ -68,7 +70,7 @@ func TestAttributes(t *testing.T) {
 		{"filename", `C:\x\a.exe`, "path separator", nil},
 		{"vulnerability", "CVE-2020-0001", "unsupported attribute type", nil},
 		{"text", "free words", "free text", nil},
-		{"link", "https://example.org/report", "", func(r *report.Report) bool { return r.References[0] == "https://example.org/report" }},
+		{"link", "https://example.org/report", "", func(r *report.Normalized) bool { return r.References[0] == "https://example.org/report" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.typ+"/"+tc.value, func(t *testing.T) {
@@ -105,11 +107,12 @@ func TestTechniquesMapToCurrentIDs(t *testing.T) {
 }
 
 func TestSeedReport(t *testing.T) {
-	r, err := parse.File(filepath.Join(golden.RepoRoot(t), "testdata", "reports", "remcos-rat-2020-03-03.md"))
+	parsed, err := parse.File(filepath.Join(golden.RepoRoot(t), "testdata", "reports", "remcos-rat-2020-03-03.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := normalize.Report(r, normalize.Options{}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if r.TLP != "clear" || strings.Join(r.Families, ",") != "Remcos" || r.Slug != "remcos_rat_02_28_20" {
@@ -133,7 +136,7 @@ func TestSeedReport(t *testing.T) {
 
 func TestReportWithoutDateFails(t *testing.T) {
 	r := &report.Report{Source: "x.md", Title: "T"}
-	err := normalize.Report(r, normalize.Options{})
+	_, err := normalize.Report(r, normalize.Options{})
 	if err == nil || !strings.Contains(err.Error(), `x.md: report date ""`) {
 		t.Errorf("got %v", err)
 	}
@@ -154,12 +157,13 @@ func TestSlug(t *testing.T) {
 
 func TestFileObjectJoinsPathAndName(t *testing.T) {
 	pos := report.Pos{File: "t.md", Line: 3}
-	r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Objects: []report.Object{{Name: "file", Pos: pos, Attributes: []report.Attribute{
+	parsed := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Objects: []report.Object{{Name: "file", Pos: pos, Attributes: []report.Attribute{
 		{Type: "path", Value: `%APPDATA%\Vendor\`, Pos: pos},
 		{Type: "filename", Value: "agent.exe", ToIDS: true, Pos: pos},
 		{Type: "size-in-bytes", Value: "0", Pos: pos},
 	}}}}
-	if err := normalize.Report(r, normalize.Options{}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	f := r.Files[0]
@@ -183,13 +187,36 @@ func TestBulkC2OverTheLimit(t *testing.T) {
 		max, limit int
 		bulk       bool
 	}{{3, 3, false}, {2, 2, true}, {0, normalize.DefaultMaxFullC2, false}, {normalize.EveryReportBulk, 0, true}} {
-		r := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Attributes: attrs}
+		parsed := &report.Report{Source: "t.md", Title: "T", Date: "2024-01-01", Attributes: attrs}
 		opts := normalize.Options{MaxFullC2: tc.max}
-		if err := normalize.Report(r, opts); err != nil {
+		r, err := normalize.Report(parsed, opts)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if r.C2Count() != 3 || r.BulkC2 != tc.bulk || opts.BulkLimit() != tc.limit {
 			t.Errorf("MaxFullC2 %d: %d C2 values, blocklist %v, limit %d; want 3, %v, %d (skipped %v)", tc.max, r.C2Count(), r.BulkC2, opts.BulkLimit(), tc.bulk, tc.limit, r.Skipped)
+		}
+	}
+}
+
+// Normalising reads a parsed report and changes nothing in it: what it finds is a new value.
+func TestReportLeavesTheParsedReportAlone(t *testing.T) {
+	for _, name := range []string{"remcos-rat-2020-03-03.md", "misp/eset_windigo_ebury.misp.json", "misp/pymisp_ursnif_domains_url.json"} {
+		path := filepath.Join(golden.RepoRoot(t), "testdata", "reports", name)
+		parsed, err := parse.File(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := parse.File(path)
+		r, err := normalize.Report(parsed, normalize.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(parsed, again) {
+			t.Errorf("%s: normalising changed the parsed report", name)
+		}
+		if r.ID == "" || r.Slug == "" || len(r.Values()) == 0 {
+			t.Errorf("%s: id %q slug %q values %d", name, r.ID, r.Slug, len(r.Values()))
 		}
 	}
 }

@@ -23,7 +23,7 @@ var avPlatform = regexp.MustCompile(`^(?i:(linux|osx|macos|win32|win64|msil|win)
 // OSX/… names and macOS paths for macOS; PE objects, Win32/… names, registry keys and Windows
 // paths for Windows. A report that names Linux or macOS and nothing of Windows is about that
 // platform; anything else (nothing said, or a mix) keeps Windows, as before.
-func platform(r *report.Report) string {
+func platform(r *report.Normalized) string {
 	votes := map[string]int{}
 	for _, o := range r.Objects {
 		switch o.Name {

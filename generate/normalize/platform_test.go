@@ -22,11 +22,12 @@ func TestPlatform(t *testing.T) {
 		"remcos-rat-2020-03-03.md":                                      normalize.PlatformWindows,
 		"misp/pymisp_ursnif_domains_url.json":                           normalize.PlatformWindows,
 	} {
-		r, err := parse.File(filepath.Join(root, "testdata", "reports", file))
+		parsed, err := parse.File(filepath.Join(root, "testdata", "reports", file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := normalize.Report(r, normalize.Options{}); err != nil {
+		r, err := normalize.Report(parsed, normalize.Options{})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if got := r.Platform; got != want {
@@ -42,11 +43,12 @@ func TestPlatform(t *testing.T) {
 		{[]string{"Linux/Ebury.A", "Win32/Agent.XYZ"}, normalize.PlatformWindows},
 		{[]string{"not a detection name"}, normalize.PlatformWindows},
 	} {
-		r := &report.Report{Source: "t.json", Format: "misp", ID: "1410750b-ab52-54af-89f7-8dde0f320384", Title: "T", Date: "2024-01-01"}
+		parsed := &report.Report{Source: "t.json", Format: "misp", ID: "1410750b-ab52-54af-89f7-8dde0f320384", Title: "T", Date: "2024-01-01"}
 		for _, v := range tc.values {
-			r.Attributes = append(r.Attributes, report.Attribute{Type: "text", Value: v})
+			parsed.Attributes = append(parsed.Attributes, report.Attribute{Type: "text", Value: v})
 		}
-		if err := normalize.Report(r, normalize.Options{}); err != nil {
+		r, err := normalize.Report(parsed, normalize.Options{})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if r.Platform != tc.want {

@@ -12,7 +12,7 @@ import (
 // the report's short id where titles do not keep reports apart.
 
 // reportSlug is a report's slug before the run's other reports are known.
-func reportSlug(r *report.Report) string {
+func reportSlug(r *report.Normalized) string {
 	slug := Slug(r.Title, r.ID)
 	if (r.Format == report.FormatMISP || r.Format == report.FormatSTIX) && !strings.HasSuffix(slug, report.ShortID(r.ID)) {
 		// Feed events share titles ("... (part 2 of 5)" cut at 60 characters) and arrive
@@ -39,8 +39,8 @@ func Slug(title, id string) string {
 
 // UniqueSlugs suffixes slugs shared by several reports with the report id, in id order, so
 // every report has its own output files whatever order the inputs come in.
-func UniqueSlugs(reports []*report.Report) {
-	bySlug := map[string][]*report.Report{}
+func UniqueSlugs(reports []*report.Normalized) {
+	bySlug := map[string][]*report.Normalized{}
 	for _, r := range reports {
 		bySlug[r.Slug] = append(bySlug[r.Slug], r)
 	}

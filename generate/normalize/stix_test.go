@@ -166,11 +166,12 @@ func indicatorOf(stix json.RawMessage) map[string]any {
 func normalized(t *testing.T, name string, doc map[string]any) []string {
 	t.Helper()
 	data, _ := json.Marshal(doc)
-	r, err := parse.Bytes(name, data)
+	parsed, err := parse.Bytes(name, data)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if err := normalize.Report(r, normalize.Options{}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{})
+	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	out := r.Values() // YARA rules included, by name

@@ -35,7 +35,7 @@ func AboveTLP(tlp, max string) bool {
 // resolveContext settles what the report says of itself: the most restrictive TLP it is
 // marked with (unknown markings say nothing), its families, and the ATT&CK techniques it
 // references that ATT&CK knows (the others are skipped, with the reason).
-func resolveContext(r *report.Report) {
+func resolveContext(r *report.Normalized) {
 	c := r.Context
 	for _, tlp := range c.TLP {
 		if name, known := tlpNames[tlp]; known && (r.TLP == "" || tlpRank[name] > tlpRank[r.TLP]) {
@@ -50,7 +50,7 @@ func resolveContext(r *report.Report) {
 	slices.SortFunc(r.Techniques, func(a, b report.Technique) int { return strings.Compare(a.ID, b.ID) })
 }
 
-func addTechnique(r *report.Report, st report.StatedTechnique, seen map[string]bool) {
+func addTechnique(r *report.Normalized, st report.StatedTechnique, seen map[string]bool) {
 	id := techniqueID.FindStringSubmatch(st.Ref)
 	if id == nil {
 		r.Skipped = append(r.Skipped, report.Skipped{Value: st.Stated, Kind: "tag", Reason: "ATT&CK galaxy value without a technique id", Source: r.Context.Pos})

@@ -275,7 +275,7 @@ func FuzzSTIX(f *testing.F) {
 				t.Fatalf("report without a title or source: %+v", r)
 			}
 			if _, err := time.Parse(time.DateOnly, r.Date); err != nil {
-				if err := normalize.Report(r, normalize.Options{}); !errors.Is(err, normalize.ErrReport) || !strings.Contains(err.Error(), "fuzz.json") {
+				if _, err := normalize.Report(r, normalize.Options{}); !errors.Is(err, normalize.ErrReport) || !strings.Contains(err.Error(), "fuzz.json") {
 					t.Fatalf("report dated %q: normalize says %v", r.Date, err)
 				}
 				return nil

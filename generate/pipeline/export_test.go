@@ -23,9 +23,10 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*
 	if err != nil {
 		return nil, err
 	}
-	var reports []*report.Report
-	if err := parse.Each(name, data, p.parseOptions(), func(r *report.Report) error {
-		if err := normalize.Report(r, p.opts.Normalize); err != nil {
+	var reports []*report.Normalized
+	if err := parse.Each(name, data, p.parseOptions(), func(parsed *report.Report) error {
+		r, err := normalize.Report(parsed, p.opts.Normalize)
+		if err != nil {
 			return err
 		}
 		reports = append(reports, r)

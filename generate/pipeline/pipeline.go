@@ -64,7 +64,7 @@ type Options struct {
 
 // Outcome is what one report produced, before anything is written.
 type Outcome struct {
-	Report *report.Report // nil when the outcome comes from the cache: Tally has what is known
+	Report *report.Normalized // nil when the outcome comes from the cache: Tally has what is known
 	Tally  *Tally
 	Files  []render.File
 	// Withheld says why the report has no files at all (its TLP is above the limit); "" when
@@ -248,16 +248,17 @@ type run struct {
 
 // readEarly reads and normalises the inputs held in memory, a worker per CPU, and gives the
 // reports sharing a slug distinct ones; reports keep the order of their inputs.
-func (p *run) readEarly(inputs []string) ([]*report.Report, error) {
-	read := make([][]*report.Report, len(inputs))
+func (p *run) readEarly(inputs []string) ([]*report.Normalized, error) {
+	read := make([][]*report.Normalized, len(inputs))
 	errs := make([]error, len(inputs))
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
 	for range min(p.workers(), len(inputs)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(inputs); i = int(next.Add(1) - 1) {
-				errs[i] = parse.ReadFile(inputs[i], p.parseOptions(), func(r *report.Report) error {
-					if err := normalize.Report(r, p.opts.Normalize); err != nil {
+				errs[i] = parse.ReadFile(inputs[i], p.parseOptions(), func(parsed *report.Report) error {
+					r, err := normalize.Report(parsed, p.opts.Normalize)
+					if err != nil {
 						return err
 					}
 					read[i] = append(read[i], r)
@@ -267,7 +268,7 @@ func (p *run) readEarly(inputs []string) ([]*report.Report, error) {
 		})
 	}
 	wg.Wait()
-	var early []*report.Report
+	var early []*report.Normalized
 	for i, in := range inputs {
 		if reason := passOver(errs[i]); reason != "" && p.opts.Discovered[in] {
 			p.passedOver = append(p.passedOver, report.Skipped{Value: filepath.Base(in), Kind: "input", Reason: reason, Source: report.Pos{File: in}})
@@ -307,11 +308,11 @@ func (p *run) workers() int {
 
 // parallel processes the in-memory reports and the streamed files on a pool of workers and
 // returns the first error, after every worker has stopped.
-func (p *run) parallel(ctx context.Context, early []*report.Report, files []string) error {
+func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []string) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	type job struct {
-		report *report.Report // already parsed and normalised
+		report *report.Normalized // already parsed and normalised
 		path   string         // a MISP JSON file to read
 	}
 	jobs := make(chan job)
@@ -410,11 +411,12 @@ func (p *run) input(ctx context.Context, path string, sink func(*Outcome, []stri
 			return sink(o, names)
 		}
 	}
-	err = parse.Each(path, data, p.parseOptions(), func(r *report.Report) error {
+	err = parse.Each(path, data, p.parseOptions(), func(parsed *report.Report) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := normalize.Report(r, p.opts.Normalize); err != nil {
+		r, err := normalize.Report(parsed, p.opts.Normalize)
+		if err != nil {
 			return err
 		}
 		return p.process(r, collect)
@@ -433,7 +435,7 @@ type heldOutcome struct {
 
 // process renders and verifies one normalised report and hands it to sink (deliver, or a
 // holding list).
-func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) error {
+func (p *run) process(r *report.Normalized, sink func(*Outcome, []string) error) error {
 	if normalize.AboveTLP(r.TLP, p.opts.MaxTLP) {
 		return sink(&Outcome{Report: r, Tally: newTally(r), Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
 			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
@@ -442,7 +444,7 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 		r.YARARules = passingYARA(r, r.YARARules)
 	}
 	r.SigmaRules = keepPassing(r, r.SigmaRules, validSigma(r))
-	files, err := p.rd.Render([]*report.Report{r})
+	files, err := p.rd.Render([]*report.Normalized{r})
 	if err != nil {
 		return err
 	}
@@ -468,7 +470,7 @@ func (p *run) process(r *report.Report, sink func(*Outcome, []string) error) err
 // keepPassing keeps the attributes check accepts, in order, and skips the others with the
 // reason check gives: an analyst's rule that fails must not cost the report its other rules.
 // check is told how many were kept before a.
-func keepPassing(r *report.Report, list []report.Attribute, check func(a report.Attribute, kept int) string) []report.Attribute {
+func keepPassing(r *report.Normalized, list []report.Attribute, check func(a report.Attribute, kept int) string) []report.Attribute {
 	var kept []report.Attribute
 	for _, a := range list {
 		if reason := check(a, len(kept)); reason != "" {
@@ -484,7 +486,7 @@ func keepPassing(r *report.Report, list []report.Attribute, check func(a report.
 // others with the reason. A source that does not pass whole but holds several rules is tried
 // rule by rule: one rule that needs a newer libyara (or a module it lacks) costs only itself,
 // as a publisher's YARA file holds many rules.
-func passingYARA(r *report.Report, list []report.Attribute) []report.Attribute {
+func passingYARA(r *report.Normalized, list []report.Attribute) []report.Attribute {
 	var kept []report.Attribute
 	for _, a := range list {
 		reason := passableYARA(a, 0)
@@ -526,7 +528,7 @@ func passableYARA(a report.Attribute, _ int) string {
 
 // validSigma returns the check of an analyst's Sigma rule of r: it must validate as generated
 // rules do, once written (render.PassedSigma).
-func validSigma(r *report.Report) func(report.Attribute, int) string {
+func validSigma(r *report.Normalized) func(report.Attribute, int) string {
 	return func(a report.Attribute, kept int) string {
 		f, err := render.PassedSigma(r, a, kept)
 		if err == nil {

@@ -24,7 +24,7 @@ func (t *Tally) Indicators() int {
 	return t.Samples + t.Dropped + t.Registry + t.Domains + t.Endpoints + t.URLs + t.Mutexes + t.Imphashes
 }
 
-func newTally(r *report.Report) *Tally {
+func newTally(r *report.Normalized) *Tally {
 	t := &Tally{ID: r.ID, Source: r.Source, Title: r.Title, Slug: r.Slug, Date: r.Date, Changed: r.Changed,
 		Registry: len(r.Registry), Domains: len(r.Domains) + len(r.Hostnames), Endpoints: len(r.Endpoints),
 		URLs: len(r.URLs), Mutexes: len(r.Mutexes), Imphashes: len(r.Imphashes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: nothingFlagged(r),
@@ -44,7 +44,7 @@ func newTally(r *report.Report) *Tally {
 
 // nothingFlagged says whether a report has attributes but flags none of them for detection,
 // as many published MISP events do.
-func nothingFlagged(r *report.Report) bool {
+func nothingFlagged(r *report.Normalized) bool {
 	n, flagged := 0, false
 	count := func(attrs []report.Attribute) {
 		for _, a := range attrs {

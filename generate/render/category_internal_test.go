@@ -25,14 +25,15 @@ func TestSigmaCategoryTableDrivesTheRules(t *testing.T) {
 		{filepath.Join("..", "..", "testdata", "reports", "misp", "eset_windigo_ebury.misp.json"), "linux"},
 		{filepath.Join("testdata", "every-branch.md"), "windows"},
 	} {
-		r, err := parse.File(tc.file)
+		parsed, err := parse.File(tc.file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := normalize.Report(r, normalize.Options{}); err != nil {
+		r, err := normalize.Report(parsed, normalize.Options{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		files, err := rd.Render([]*report.Report{r})
+		files, err := rd.Render([]*report.Normalized{r})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ type FeedSample struct {
 
 // FeedSamples takes a rendered report's samples for the shared rules: in the feed layout the
 // report's own YARA has none.
-func FeedSamples(r *report.Report) []FeedSample {
+func FeedSamples(r *report.Normalized) []FeedSample {
 	var out []FeedSample
 	for _, f := range r.Samples() {
 		out = append(out, FeedSample{File: f, ReportID: r.ID, Date: r.Date, TLP: r.TLP})

@@ -15,7 +15,7 @@ import (
 // passed through, from 0) as the file sigma/<slug>/passed_<i+1>_<slug>.yml: as written, but with a
 // stable id when it has none (or one that is no UUID) and the report's TLP among its tags. The
 // pipeline validates the result like every generated rule and skips a rule that fails.
-func PassedSigma(r *report.Report, a report.Attribute, i int) (File, error) {
+func PassedSigma(r *report.Normalized, a report.Attribute, i int) (File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(a.Value), &doc); err != nil {
 		return File{}, fmt.Errorf("not YAML: %w", err)

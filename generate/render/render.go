@@ -112,7 +112,7 @@ func New(opts Options) (*Renderer, error) {
 
 // Render renders every report. Reports must have unique slugs (see UniqueSlugs). Files come
 // back sorted by path.
-func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
+func (rd *Renderer) Render(reports []*report.Normalized) ([]File, error) {
 	var files []File
 	for _, r := range reports {
 		out, err := rd.renderReport(r, RuleBase(r))
@@ -130,7 +130,7 @@ func (rd *Renderer) Render(reports []*report.Report) ([]File, error) {
 	return files, nil
 }
 
-func (rd *Renderer) renderReport(r *report.Report, ruleBase string) ([]File, error) {
+func (rd *Renderer) renderReport(r *report.Normalized, ruleBase string) ([]File, error) {
 	view, err := newYaraView(r, rd.opts, ruleBase)
 	if err == nil {
 		err = view.takePassedRules(rd.yara.passedMeta)
@@ -196,7 +196,7 @@ func yaraPath(entry, slug string) string {
 
 // RuleBase is a report's rule-name stem: its title as an identifier, with the report's short id
 // when its slug carries one (see slugShortID).
-func RuleBase(r *report.Report) string {
+func RuleBase(r *report.Normalized) string {
 	base := YaraIdent("MAL_" + r.Title)
 	if len(base) > 96 { // leave room for the short id and the kind suffix within 128 characters
 		base = strings.TrimRight(base[:96], "_")
@@ -210,7 +210,7 @@ func RuleBase(r *report.Report) string {
 // slugShortID is the report's short id when its slug carries one (slugs shared by several
 // reports, MISP events, titles without letters), else "": names and titles made from a report's
 // title carry it too, so that they are unique wherever slugs are.
-func slugShortID(r *report.Report) string {
+func slugShortID(r *report.Normalized) string {
 	if short := report.ShortID(r.ID); strings.HasSuffix(r.Slug, "_"+short) {
 		return short
 	}
@@ -219,7 +219,7 @@ func slugShortID(r *report.Report) string {
 
 // SkipList is the tab-separated list of skipped values kept beside the rules: where each came
 // from, its type, the value and why it made no rule.
-func SkipList(r *report.Report) []byte {
+func SkipList(r *report.Normalized) []byte {
 	if len(r.Skipped) == 0 {
 		return nil
 	}

@@ -20,26 +20,27 @@ import (
 )
 
 // renderOne renders one report with the embedded templates.
-func renderOne(t *testing.T, r *report.Report) []render.File {
+func renderOne(t *testing.T, r *report.Normalized) []render.File {
 	t.Helper()
 	rd, err := render.New(render.Options{Author: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := rd.Render([]*report.Report{r})
+	files, err := rd.Render([]*report.Normalized{r})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return files
 }
 
-func load(t *testing.T, path string) *report.Report {
+func load(t *testing.T, path string) *report.Normalized {
 	t.Helper()
-	r, err := parse.File(path)
+	parsed, err := parse.File(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := normalize.Report(r, normalize.Options{}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -58,7 +59,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, in := range inputs {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			files, err := rd.Render([]*report.Report{load(t, in)})
+			files, err := rd.Render([]*report.Normalized{load(t, in)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +89,7 @@ func TestAnalystsRulesMetaFromTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := rd.Render([]*report.Report{r})
+	files, err := rd.Render([]*report.Normalized{r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestAnalystsRulesMetaFromTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rd.Render([]*report.Report{r}); err == nil || !strings.Contains(err.Error(), "passedMeta") {
+	if _, err := rd.Render([]*report.Normalized{r}); err == nil || !strings.Contains(err.Error(), "passedMeta") {
 		t.Errorf("a _meta.tmpl without passedMeta: %v", err)
 	}
 }
@@ -116,7 +117,7 @@ func TestTemplateOverrideByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := rd.Render([]*report.Report{load(t, filepath.Join("testdata", "every-branch.md"))})
+	files, err := rd.Render([]*report.Normalized{load(t, filepath.Join("testdata", "every-branch.md"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestTemplateErrorsNameTemplateAndLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = rd.Render([]*report.Report{load(t, filepath.Join("testdata", "every-branch.md"))})
+	_, err = rd.Render([]*report.Normalized{load(t, filepath.Join("testdata", "every-branch.md"))})
 	if err == nil || !strings.Contains(err.Error(), "yara/report.tmpl:2") {
 		t.Errorf("execution error: %v", err)
 	}
@@ -196,11 +197,12 @@ func TestYaraString(t *testing.T) {
 // Long IOC lists are split into selections of at most SigmaMaxValues values, and the rule still
 // fires on a value of every part.
 func TestLongListsSplitIntoSelections(t *testing.T) {
-	r := &report.Report{Source: "t.json", Format: "misp", ID: "5aa2e21b-79d8-4fd7-b15d-34670a016219", Title: "Many", Date: "2024-01-01"}
+	parsed := &report.Report{Source: "t.json", Format: "misp", ID: "5aa2e21b-79d8-4fd7-b15d-34670a016219", Title: "Many", Date: "2024-01-01"}
 	for i := range 250 {
-		r.Attributes = append(r.Attributes, report.Attribute{Type: "domain", Value: fmt.Sprintf("c2-%03d.net", i), ToIDS: true})
+		parsed.Attributes = append(parsed.Attributes, report.Attribute{Type: "domain", Value: fmt.Sprintf("c2-%03d.net", i), ToIDS: true})
 	}
-	if err := normalize.Report(r, normalize.Options{}); err != nil {
+	r, err := normalize.Report(parsed, normalize.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range renderOne(t, r) {

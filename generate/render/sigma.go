@@ -19,7 +19,7 @@ import (
 // already generalised (no SID, no environment variable), sorted and deduplicated. Templates
 // write each value with sigmaString.
 type sigmaView struct {
-	Report     *report.Report
+	Report     *report.Normalized
 	Author     string
 	References []string // the report's links, or where the rule came from (see References)
 	TitleStem  string   // the report title in title case, cut so that rule titles stay within MaxTitle (see titleStem)
@@ -92,7 +92,7 @@ type sigmaRegistry struct {
 // Extensions of files that run as a process image.
 var executableExt = []string{".exe", ".scr", ".com", ".pif"}
 
-func newSigmaView(r *report.Report, author string) sigmaView {
+func newSigmaView(r *report.Normalized, author string) sigmaView {
 	product := cmp.Or(r.Platform, "windows")
 	v := sigmaView{Report: r, Author: author, References: References(r), MaxValues: SigmaMaxValues, TitleStem: titleStem(r),
 		Product: product, Windows: product == "windows"}
@@ -198,7 +198,7 @@ const SigmaMaxValues = 100
 // References are the report's links. A report without one still names its source, as rule
 // style guides ask: the MISP event or STIX report by uuid, or "Internal Research" for an
 // analyst's rendering.
-func References(r *report.Report) []string {
+func References(r *report.Normalized) []string {
 	switch {
 	case len(r.References) > 0:
 		return r.References
@@ -218,7 +218,7 @@ var sigmaTLP = map[string]string{"clear": "tlp.clear", "green": "tlp.green", "am
 // convention): the DNS rule of a report that lists a Run key (T1547.001, persistence) does not
 // claim it, so coverage maps built from tags stay right. A technique no rule observes stays in
 // the YARA rules' mitre_attack meta as report context.
-func sigmaTags(r *report.Report) map[string][]string {
+func sigmaTags(r *report.Normalized) map[string][]string {
 	out := map[string][]string{}
 	for category, c := range sigmaCategories {
 		observed := c.tactics
@@ -327,7 +327,7 @@ func SigmaFileName(kind, slug string) string {
 // titleStem is what a report's rule titles start with: its title in title case, with the
 // report's short id when its slug carries one (see slugShortID), as SigmaHQ's tools want titles
 // unique in a repository.
-func titleStem(r *report.Report) string {
+func titleStem(r *report.Normalized) string {
 	short := slugShortID(r)
 	if short == "" {
 		return TitleCase(cutRunes(r.Title, maxTitleStem))

@@ -11,7 +11,7 @@ import (
 // yaraView is what YARA templates receive: the report plus the lists each rule needs, already
 // chosen, sorted and deduplicated. Templates escape values with yaraString as they write them.
 type yaraView struct {
-	Report       *report.Report
+	Report       *report.Normalized
 	Author       string
 	References   []string      // the report's links, or where the rule came from (see References)
 	RuleBase     string        // unique rule-name stem; rules are <RuleBase>_<Kind>
@@ -142,7 +142,7 @@ func (p *persistenceRule) add(s ruleString) string {
 	return "$" + s.ID
 }
 
-func newYaraView(r *report.Report, opts Options, ruleBase string) (yaraView, error) {
+func newYaraView(r *report.Normalized, opts Options, ruleBase string) (yaraView, error) {
 	v := yaraView{Report: r, Author: opts.Author, References: References(r), RuleBase: ruleBase, Samples: r.Samples(), Persistence: r.Registry}
 	for _, t := range r.Techniques {
 		v.TechniqueIDs = append(v.TechniqueIDs, t.ID)
@@ -220,7 +220,7 @@ type c2Rule struct {
 }
 
 // datesC2 dates each C2 rule by the expiry of the values it detects.
-func datesC2(rules []c2Rule, r *report.Report) {
+func datesC2(rules []c2Rule, r *report.Normalized) {
 	expires := map[string]string{}
 	note := func(value, date string) {
 		if old, seen := expires[value]; !seen || old != "" && (date == "" || date > old) {
@@ -329,7 +329,7 @@ func sortedValues(lists ...[]report.Indicator) []string {
 
 // droppedPaths keeps path tails with a directory and a file name (a bare name such as
 // "324.doc" is too common to search for) that no registry value already covers.
-func droppedPaths(r *report.Report) []droppedPath {
+func droppedPaths(r *report.Normalized) []droppedPath {
 	covered := map[string]bool{}
 	for _, v := range r.Registry {
 		covered[strings.ToLower(v.DataTail)] = true

@@ -1,5 +1,6 @@
-// Package report is the model every stage shares: parsers fill the raw part (attributes and
-// objects as the input states them), normalise fills the typed indicators that templates render.
+// Package report is the model every stage shares: parsers make a Report (attributes, objects
+// and context as the input states them), normalise makes from it a Normalized report (its
+// Detections: the typed indicators templates render, and the skipped values).
 package report
 
 import (
@@ -228,12 +229,12 @@ func appendNew[T comparable](list []T, items ...T) []T {
 	return list
 }
 
-// Report is one threat report. Parsers set the identity, Context, Attributes and Objects;
-// normalise derives everything below them.
+// Report is one threat report as its input states it: parsers fill it, and nothing changes
+// it after them.
 type Report struct {
 	Source      string // input file
 	Format      Format
-	ID          string // MISP event uuid, or a UUIDv5 of title and date
+	ID          string // MISP event uuid; "" when the input names none (normalise derives one)
 	Title       string
 	Date        string // YYYY-MM-DD
 	Changed     string // YYYY-MM-DD of the report's last edit (MISP's event timestamp); "" if unknown
@@ -241,8 +242,20 @@ type Report struct {
 	Context     Context
 	Attributes  []Attribute
 	Objects     []Object
+}
 
-	Slug       string
+// Normalized is a report with what normalise found in it: what render writes rules from. Its
+// Report is the parsed one with its identity settled (an ID derived when the input names none,
+// the title cut to length).
+type Normalized struct {
+	Report
+	Detections
+}
+
+// Detections is what normalise finds in a report: its names and context settled, the
+// indicators fit for rules, and the values that are not, with the reason.
+type Detections struct {
+	Slug       string // names the report's files; unique in a run
 	TLP        string // TLPv2 name in lowercase: clear, green, amber, amber+strict, red; empty if unknown
 	Families   []string
 	Techniques []Technique
@@ -263,7 +276,7 @@ type Report struct {
 	// SigmaRules are analysts' own Sigma rules (MISP sigma attributes), passed through.
 	SigmaRules []Attribute
 	// Platform is what the report is about, for its Sigma rules' log source: windows, linux
-	// or macos (normalize decides; "" before it has).
+	// or macos.
 	Platform string
 	Skipped  []Skipped
 
@@ -275,7 +288,7 @@ type Report struct {
 }
 
 // Samples returns the files that carry at least one hash.
-func (r *Report) Samples() []File {
+func (r *Detections) Samples() []File {
 	var out []File
 	for _, f := range r.Files {
 		if f.MD5 != "" || f.SHA1 != "" || f.SHA256 != "" {
@@ -287,7 +300,7 @@ func (r *Report) Samples() []File {
 
 // C2Count is how many strings a YARA C2 rule needs for the report: its domains, hostnames,
 // distinct addresses (YARA sees text, not ports) and URLs.
-func (r *Report) C2Count() int {
+func (r *Detections) C2Count() int {
 	ips := map[string]bool{}
 	for _, e := range r.Endpoints {
 		ips[e.IP] = true
@@ -304,19 +317,19 @@ func (a Attribute) Rel() string {
 }
 
 // Skip records a value that will not become a rule.
-func (r *Report) Skip(a Attribute, reason string) {
+func (r *Detections) Skip(a Attribute, reason string) {
 	r.SkipPart(a, a.Value, reason)
 }
 
 // SkipPart records one part of a composite attribute (the IP of "domain|ip") that will not
 // become a rule.
-func (r *Report) SkipPart(a Attribute, part, reason string) {
+func (r *Detections) SkipPart(a Attribute, part, reason string) {
 	r.Skipped = append(r.Skipped, Skipped{Value: part, Kind: a.Type, Reason: reason, Source: a.Pos})
 }
 
 // Values lists what the report's rules detect, one "kind value" line per indicator, sorted:
 // what a change summary compares between runs.
-func (r *Report) Values() []string {
+func (r *Detections) Values() []string {
 	var out []string
 	for _, f := range r.Files {
 		switch {

@@ -67,19 +67,20 @@ func TestPublicationsMatchTheirEvents(t *testing.T) {
 		t.Fatalf("%d publications", len(folders))
 	}
 	for i, folder := range folders {
-		var pub, event *report.Report
-		if err := parse.ReadFile(folder, parse.Options{}, func(r *report.Report) error { pub = r; return nil }); err != nil {
-			t.Fatal(err)
-		}
-		misp := filepath.Join(dir, "misp", filepath.Base(folder)[len("2026-01-01-campaign-"):]+".json")
-		if err := parse.ReadFile(misp, parse.Options{}, func(r *report.Report) error { event = r; return nil }); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range []*report.Report{pub, event} {
-			if err := normalize.Report(r, normalize.Options{}); err != nil {
+		var pub, event *report.Normalized
+		read := func(path string, into **report.Normalized) {
+			t.Helper()
+			err := parse.ReadFile(path, parse.Options{}, func(r *report.Report) error {
+				n, err := normalize.Report(r, normalize.Options{})
+				*into = n
+				return err
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
+		read(folder, &pub)
+		read(filepath.Join(dir, "misp", filepath.Base(folder)[len("2026-01-01-campaign-"):]+".json"), &event)
 		got, want := pub.Values(), event.Values()
 		if !slices.Equal(got, want) || len(want) < 40 || pub.Title != event.Title || pub.Date != event.Date {
 			t.Errorf("publication %d: %d values %q %s, its event %d values %q %s", i, len(got), pub.Title, pub.Date, len(want), event.Title, event.Date)
