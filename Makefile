@@ -151,13 +151,13 @@ bench-pull: build
 # narrow it); then BenchmarkScanCost, in libyara and in YARA-X side by side, each engine's time
 # of one thread scanning the same buffers in memory, which a busy machine disturbs less, over
 # /usr/lib (RULEGEN_SCAN_CORPUS, RULEGEN_SCAN_MB, RULEGEN_SCAN_RULES; see
-# generate/pipeline/scan_bench_test.go). docs/scan-cost.md's tables are this target's output.
+# generate/compat/scan_bench_test.go). docs/scan-cost.md's tables are this target's output.
 PAIRS ?= 5
 bench-scan: build yarax-deps
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/scan.sh $(PAIRS)
 	RULEGEN_SCAN_CORPUS=$${RULEGEN_SCAN_CORPUS:-/usr/lib/x86_64-linux-gnu} RULEGEN_SCAN_MB=$${RULEGEN_SCAN_MB:-1000} \
-		$(GO) test -run '^$$' -bench ScanCost -benchtime 4x -timeout 60m ./generate/pipeline
+		$(GO) test -run '^$$' -bench ScanCost -benchtime 4x -timeout 60m ./generate/compat
 
 # Wall-time ratio of scanning GOROOT with rules/yara against an empty ruleset, with the
 # project's shared measuring script (beside the repository, not in it).

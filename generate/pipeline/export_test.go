@@ -1,11 +1,6 @@
 package pipeline
 
 import (
-	"cmp"
-	"context"
-	"slices"
-	"strings"
-	"sync"
 
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/parse"
@@ -43,30 +38,6 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*
 	res := &Result{Reports: p.reports, CompileCheck: yara.Available}
 	res.Shared, res.SharedRules, err = p.shared()
 	return res, err
-}
-
-// Collect runs the pipeline and returns every outcome, sorted by source, and every file,
-// sorted by path. It holds the whole output in memory: for tests and small runs.
-func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []render.File, error) {
-	var mu sync.Mutex
-	var outcomes []*Outcome
-	var files []render.File
-	res, err := Run(ctx, inputs, opts, func(o *Outcome) error {
-		mu.Lock()
-		defer mu.Unlock()
-		outcomes = append(outcomes, o)
-		files = append(files, o.Files...)
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	files = append(files, res.Shared...)
-	slices.SortFunc(outcomes, func(a, b *Outcome) int {
-		return cmp.Or(strings.Compare(a.Report.Source, b.Report.Source), strings.Compare(a.Report.Slug, b.Report.Slug))
-	})
-	slices.SortFunc(files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
-	return outcomes, files, nil
 }
 
 // CheckFiles runs the checks process runs on a report's rendered files: its Sigma validated and

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
@@ -132,7 +133,7 @@ func collectEvent(t *testing.T, event map[string]any) (*pipeline.Outcome, []rend
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := writeFile(t, filepath.Join(t.TempDir(), "event.json"), string(data))
+	in := golden.WriteFile(t, filepath.Join(t.TempDir(), "event.json"), string(data))
 	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func collectEvent(t *testing.T, event map[string]any) (*pipeline.Outcome, []rend
 func TestDirectoryInputs(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"a.md", "b.json", "2024-05-01-list.txt", "README.md", "SOURCES.md", "README.txt", "LICENSE.txt", "notes.pdf", ".hidden.txt"} {
-		writeFile(t, filepath.Join(dir, name), "x")
+		golden.WriteFile(t, filepath.Join(dir, name), "x")
 	}
 	inputs, err := pipeline.Inputs([]string{dir})
 	if err != nil {

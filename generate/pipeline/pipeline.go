@@ -3,6 +3,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -313,7 +314,7 @@ func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []
 	defer cancel(nil)
 	type job struct {
 		report *report.Normalized // already parsed and normalised
-		path   string         // a MISP JSON file to read
+		path   string             // a MISP JSON file to read
 	}
 	jobs := make(chan job)
 	var wg sync.WaitGroup
@@ -609,4 +610,28 @@ func compileYARA(files []render.File) ([]string, error) {
 		return nil, fmt.Errorf("generated YARA does not compile (a template or escaping defect):\n%w", err)
 	}
 	return names, nil
+}
+
+// Collect runs the pipeline and returns every outcome, sorted by source, and every file,
+// sorted by path. It holds the whole output in memory: for tests and small runs.
+func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []render.File, error) {
+	var mu sync.Mutex
+	var outcomes []*Outcome
+	var files []render.File
+	res, err := Run(ctx, inputs, opts, func(o *Outcome) error {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes = append(outcomes, o)
+		files = append(files, o.Files...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	files = append(files, res.Shared...)
+	slices.SortFunc(outcomes, func(a, b *Outcome) int {
+		return cmp.Or(strings.Compare(a.Report.Source, b.Report.Source), strings.Compare(a.Report.Slug, b.Report.Slug))
+	})
+	slices.SortFunc(files, func(a, b render.File) int { return strings.Compare(a.Path, b.Path) })
+	return outcomes, files, nil
 }

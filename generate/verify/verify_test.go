@@ -72,18 +72,7 @@ func TestCommittedRulesPassTheGate(t *testing.T) {
 
 // writeTree writes files under a new directory and returns it.
 func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return golden.WriteTree(t, t.TempDir(), files)
 }
 
 const goodYARA = `rule Good_C2 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/internal/atomicdir"
+	"github.com/rulegen/rulegen/generate/internal/golden"
 )
 
 // commit writes files into out in one run, and removes the old files listed in remove.
@@ -35,16 +36,7 @@ func commit(t *testing.T, out string, remove []string, files map[string]string) 
 	return w
 }
 
-func write(t *testing.T, out, rel, body string) {
-	t.Helper()
-	p := filepath.Join(out, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+func write(t *testing.T, out, rel, body string) { golden.WriteFile(t, filepath.Join(out, rel), body) }
 
 // treeState maps each file under dir to its inode identity.
 func treeState(t *testing.T, dir string) map[string]os.FileInfo {

@@ -2,7 +2,6 @@ package golden
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,14 +28,7 @@ func TestDiffShowsOnlyTheLinesThatDiffer(t *testing.T) {
 
 // AssertTree fails on a golden file no longer produced, and on one that differs.
 func TestAssertTreeFindsStaleAndChangedFiles(t *testing.T) {
-	root := t.TempDir()
-	for name, body := range map[string]string{"a/kept.yml": "same\n", "a/changed.yml": "old\n", "b/stale.yml": "gone\n"} {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := WriteTree(t, t.TempDir(), map[string]string{"a/kept.yml": "same\n", "a/changed.yml": "old\n", "b/stale.yml": "gone\n"})
 	rec := &recorder{TB: t}
 	AssertTree(rec, root, map[string][]byte{"a/kept.yml": []byte("same\n"), "a/changed.yml": []byte("new\n")})
 	all := strings.Join(rec.errors, "\n")

@@ -1,4 +1,4 @@
-package pipeline_test
+package compat_test
 
 import (
 	"bufio"
@@ -84,13 +84,13 @@ func writeOutput(t *testing.T, input string, layout render.Layout, dir string) m
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: committedAuthor, Layout: layout})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "rulegen", Layout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sigmaFiles := map[string][]byte{}
 	for _, f := range files {
-		writeFile(t, filepath.Join(dir, filepath.FromSlash(f.Path)), string(f.Body))
+		golden.WriteFile(t, filepath.Join(dir, filepath.FromSlash(f.Path)), string(f.Body))
 		if strings.HasPrefix(f.Path, "sigma/") {
 			sigmaFiles[f.Path] = f.Body
 		}
@@ -385,7 +385,7 @@ func loadSigmaTree(t *testing.T, dir string) []sigma.Rule {
 func TestUnusualTitlesPassSigmaCheck(t *testing.T) {
 	root := golden.RepoRoot(t)
 	title := "ßtraße ǆungla ⓐⓑ ϵpsilon ĳssel (apt28) «quoted» via c2.evil.net /x run_me"
-	in := writeFile(t, filepath.Join(t.TempDir(), "unusual.json"), `{"Event": {"uuid": "3c1d2e4f-0000-4000-8000-000000000001",
+	in := golden.WriteFile(t, filepath.Join(t.TempDir(), "unusual.json"), `{"Event": {"uuid": "3c1d2e4f-0000-4000-8000-000000000001",
 		"info": `+fmt.Sprintf("%q", title)+`, "date": "2024-01-01",
 		"Attribute": [{"type": "domain", "value": "unusual-title-c2.net", "to_ids": true}]}}`)
 	dir := t.TempDir()

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package pipeline_test
+package compat_test
 
 import (
 	"cmp"

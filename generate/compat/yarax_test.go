@@ -1,9 +1,10 @@
 //go:build cgo
 
-package pipeline_test
+package compat_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -89,7 +90,7 @@ func writeRuleset(t *testing.T, input string, opts pipeline.Options) string {
 	dir := t.TempDir()
 	for _, f := range files {
 		if strings.HasSuffix(f.Path, ".yar") {
-			writeFile(t, filepath.Join(dir, filepath.FromSlash(f.Path)), string(f.Body))
+			golden.WriteFile(t, filepath.Join(dir, filepath.FromSlash(f.Path)), string(f.Body))
 		}
 	}
 	return dir
@@ -107,7 +108,7 @@ func enginesAgree(t *testing.T, sources []yara.Source, bufs [][]byte) {
 	dir := t.TempDir()
 	var files []string
 	for i, s := range sources {
-		files = append(files, writeFile(t, filepath.Join(dir, "rules", fmt.Sprintf("%04d.yar", i)), s.Text))
+		files = append(files, golden.WriteFile(t, filepath.Join(dir, "rules", fmt.Sprintf("%04d.yar", i)), s.Text))
 	}
 	inYARAX, err := yarax.ScanBuffers(golden.RepoRoot(t), dir, files, bufs)
 	if err != nil {
@@ -145,7 +146,7 @@ func TestCoveredStringsStillDetected(t *testing.T) {
 		attrs = append(attrs, fmt.Sprintf(`{"type": %q, "value": %q, "to_ids": true}`, typ, v))
 	}
 	slices.Sort(attrs)
-	in := writeFile(t, filepath.Join(t.TempDir(), "covered.json"), `{"Event": {"uuid": "5abb8534-0000-4000-8000-000000000001",
+	in := golden.WriteFile(t, filepath.Join(t.TempDir(), "covered.json"), `{"Event": {"uuid": "5abb8534-0000-4000-8000-000000000001",
 		"info": "Covered strings", "date": "2024-01-01", "Attribute": [`+strings.Join(attrs, ",")+`]}}`)
 	rules, src := compileEvent(t, in, pipeline.Options{})
 	for _, want := range []string{
@@ -194,8 +195,13 @@ func TestPassedThroughRules(t *testing.T) {
 			{"type": "yara", "value": bad, "to_ids": true},
 			{"type": "yara", "value": empty, "to_ids": true},
 		}}}
-	outcome, files := collectEvent(t, event)
-	skipped := outcome.Tally.Skipped
+	data, _ := json.Marshal(event)
+	in := golden.WriteFile(t, filepath.Join(t.TempDir(), "event.json"), string(data))
+	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := outcomes[0].Tally.Skipped
 	if len(skipped) != 2 || !strings.Contains(skipped[0].Reason, "YARA rule does not compile") || !strings.Contains(skipped[0].Reason, "no_such_identifier") ||
 		skipped[1].Reason != "YARA source without a rule" {
 		t.Fatalf("skipped %+v", skipped)
