@@ -84,7 +84,7 @@ func writeOutput(t *testing.T, input string, layout render.Layout, dir string) m
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "rulegen", Layout: layout})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: "rulegen", Layout: layout}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 		// 2,000 domains are a blocklist by default; 2,000 as the limit keeps full matching.
 		for _, maxFull := range []int{0, 2000} {
 			t.Run(fmt.Sprintf("%s/max-full-%d", layout, maxFull), func(t *testing.T) {
-				opts := pipeline.Options{Layout: layout}
+				opts := pipeline.Options{Render: render.Options{Layout: layout}}
 				opts.Normalize.MaxFullC2 = maxFull
 				rules, src := compileEvent(t, in, opts)
 				var c2 []string
@@ -99,7 +99,7 @@ func TestManyDomainsSplitOverRules(t *testing.T) {
 // compileEvent generates one event's YARA with opts and compiles it.
 func compileEvent(t *testing.T, in string, opts pipeline.Options) (*yara.Rules, string) {
 	t.Helper()
-	opts.Author = "t"
+	opts.Render.Author = "t"
 	_, files, err := pipeline.Collect(context.Background(), []string{in}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestManySamplesLaidOutBySize(t *testing.T) {
 		"Attribute": [`+strings.Join(unsized, ",")+`], "Object": [`+strings.Join(objects, ",")+`]}}`)
 	for _, layout := range []render.Layout{render.LayoutFast, render.LayoutReadable} {
 		t.Run(string(layout), func(t *testing.T) {
-			rules, src := compileEvent(t, in, pipeline.Options{Layout: layout})
+			rules, src := compileEvent(t, in, pipeline.Options{Render: render.Options{Layout: layout}})
 			var scanned [][]byte
 			for i, body := range contents {
 				scanned = append(scanned, body, append([]byte("X"), body[1:]...))
@@ -243,7 +243,7 @@ func TestFeedLayoutSharesHashRules(t *testing.T) {
 		"info": "Red", "date": "2024-03-01", "Tag": [{"name": "tlp:red"}], "Object": [{"name": "file", "Attribute": [
 		{"object_relation": "sha256", "type": "sha256", "value": "%x", "to_ids": true},
 		{"object_relation": "size-in-bytes", "type": "size-in-bytes", "value": "%d", "to_ids": false}]}]}}`, sha256.Sum256(red), len(red))))
-	opts := pipeline.Options{Author: "t", Layout: render.LayoutFeed}
+	opts := pipeline.Options{Render: render.Options{Author: "t", Layout: render.LayoutFeed}}
 	_, files, err := pipeline.Collect(context.Background(), inputs, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ var scanRulesets = []struct {
 	plain         bool
 }{
 	{"seed", "", 0, 0, pipeline.Options{}, false},
-	{"seed-case-listed", "", 0, 0, pipeline.Options{Case: render.CaseListed}, false},
+	{"seed-case-listed", "", 0, 0, pipeline.Options{Render: render.Options{Case: render.CaseListed}}, false},
 	{"hashes-1k", synthfeed.KindHashes, 1000, 1, pipeline.Options{}, false},
 	{"hashes-10k", synthfeed.KindHashes, 10000, 1, pipeline.Options{}, false},
 	{"hashes-100k", synthfeed.KindHashes, 100000, 1, pipeline.Options{}, false},
@@ -65,7 +65,7 @@ var scanRulesets = []struct {
 	{"feed-domains-1k-bulk", synthfeed.KindDomains, 10000, 1000, bulkEverywhere(), false},
 	{"feed-hashes-10k", synthfeed.KindHashes, 10000, 1000, pipeline.Options{}, false},
 	{"feed-hashes-100k", synthfeed.KindHashes, 100000, 10000, pipeline.Options{}, false},
-	{"feed-hashes-100k-shared", synthfeed.KindHashes, 100000, 10000, pipeline.Options{Layout: render.LayoutFeed}, false},
+	{"feed-hashes-100k-shared", synthfeed.KindHashes, 100000, 10000, pipeline.Options{Render: render.Options{Layout: render.LayoutFeed}}, false},
 }
 
 // bulkEverywhere is --yara-bulk-c2 0: every report's C2 matched as a blocklist's.
@@ -274,7 +274,7 @@ func generatedRules(b *testing.B, input string, opts pipeline.Options) []yara.So
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts.Author = "bench"
+	opts.Render.Author = "bench"
 	_, files, err := pipeline.Collect(context.Background(), inputs, opts)
 	if err != nil {
 		b.Fatal(err)

@@ -50,7 +50,7 @@ func TestYARAXCompilesEveryRuleset(t *testing.T) {
 			if testing.Short() && rs.count > 10000 {
 				t.Skip("100,000 indicators")
 			}
-			opts := pipeline.Options{Author: "t", Layout: rs.layout}
+			opts := pipeline.Options{Render: render.Options{Author: "t", Layout: rs.layout}}
 			opts.Normalize.MaxFullC2 = rs.bulkC2
 			dir := writeRuleset(t, syntheticEvents(t, rs.kind, rs.count, rs.events), opts)
 			start := time.Now()
@@ -197,7 +197,7 @@ func TestPassedThroughRules(t *testing.T) {
 		}}}
 	data, _ := json.Marshal(event)
 	in := golden.WriteFile(t, filepath.Join(t.TempDir(), "event.json"), string(data))
-	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Render: render.Options{Author: "t"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,8 @@ type Options struct {
 	// they are matched as listed, in ASCII (report.BulkC2). Unset, it is DefaultMaxFullC2;
 	// EveryReportBulk makes every report a blocklist.
 	MaxFullC2 int
-	// Expiry drops indicators whose lifetime has passed and dates the others.
+	// Expiry drops indicators whose lifetime has passed and dates the others. generate settles
+	// an empty date or a nil policy against what the output directory's last run recorded.
 	Expiry Expiry
 }
 

@@ -50,7 +50,9 @@ func TestChangeSummaryOverTwoDays(t *testing.T) {
 	run := func(asOf, format string) []byte {
 		t.Helper()
 		changes := filepath.Join(t.TempDir(), "changes")
-		_, err := output.Generate(context.Background(), []string{reports}, output.Options{Out: out, Prune: true, AsOf: asOf, Changes: changes, ChangesFormat: format})
+		opts := output.Options{Out: out, Prune: true, Changes: changes, ChangesFormat: format}
+		opts.Pipeline.Normalize.Expiry.AsOf = asOf
+		_, err := output.Generate(context.Background(), []string{reports}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

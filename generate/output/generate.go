@@ -28,11 +28,6 @@ type Options struct {
 	Compiled string // also compile every YARA file of Out into this file; "" for none
 	// AttackLayer, if set, is where an ATT&CK Navigator layer of the Sigma rules' techniques goes.
 	AttackLayer string
-	// AsOf is the date indicators' ages are judged against (YYYY-MM-DD); "" keeps the date the
-	// last run recorded in Out, if any. Lifetimes is the expiry policy (days per kind); nil
-	// keeps the recorded one, or the defaults.
-	AsOf      string
-	Lifetimes map[string]int
 	// Retention is how many days a retired Sigma rule stays in DeprecatedDir; 0 means
 	// DefaultRetention.
 	Retention int

@@ -44,11 +44,13 @@ func (s *RunState) file() File {
 	return File{Path: RunStateName, Body: append(data, '\n')}
 }
 
-// expiry settles the run's expiry from the options and what the last run recorded: a date or
-// policy given now wins; else the recorded one holds, so that a run without flags (generate
-// --check in CI) reproduces the last. It returns the state this run starts to record.
+// expiry settles the run's expiry (opts.Pipeline.Normalize.Expiry) from what it was given and
+// what the last run recorded: a date or policy given now wins; else the recorded one holds, so
+// that a run without flags (generate --check in CI) reproduces the last; a date without a policy
+// takes the default lifetimes. It returns the state this run starts to record.
 func expiry(recorded *RunState, opts *Options) (*RunState, error) {
-	asOf := opts.AsOf
+	given := opts.Pipeline.Normalize.Expiry
+	asOf := given.AsOf
 	if asOf == "" {
 		asOf = recorded.AsOf
 	}
@@ -59,7 +61,7 @@ func expiry(recorded *RunState, opts *Options) (*RunState, error) {
 	if _, err := time.Parse(time.DateOnly, asOf); err != nil {
 		return nil, fmt.Errorf("as-of date %q: want YYYY-MM-DD", asOf)
 	}
-	days := opts.Lifetimes
+	days := given.Days
 	if days == nil && recorded.Expire != "" {
 		if days, err = normalize.ParseLifetimes(recorded.Expire); err != nil {
 			return nil, fmt.Errorf("%s: expire: %w", RunStateName, err)

@@ -172,8 +172,10 @@ func (l Limits) withDefaults() Limits {
 // Options choose the format and the limits of a parse. Title and Date name and date an IOC
 // list (by default its file name does).
 type Options struct {
-	Format      Format
-	Limits      Limits
+	Format Format
+	Limits Limits // zero fields: DefaultLimits
+	// Title and Date name and date plain IOC lists (--title, --date); "" takes them from the
+	// file name.
 	Title, Date string
 }
 

@@ -74,7 +74,7 @@ func generateInto(b *testing.B, out string, inputs []string) {
 		b.Fatal(err)
 	}
 	defer dir.Close()
-	_, err = pipeline.Run(context.Background(), inputs, pipeline.Options{Author: "bench"}, func(o *pipeline.Outcome) error {
+	_, err = pipeline.Run(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: "bench"}}, func(o *pipeline.Outcome) error {
 		for _, f := range o.Files {
 			if err := dir.Put(atomicdir.File(f)); err != nil {
 				return err
@@ -156,7 +156,7 @@ func BenchmarkChecksFeed(b *testing.B) {
 	inputs := feedInputs(b)
 	var mu sync.Mutex
 	var reports [][]render.File
-	_, err := pipeline.Run(context.Background(), inputs, pipeline.Options{Author: "bench"}, func(o *pipeline.Outcome) error {
+	_, err := pipeline.Run(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: "bench"}}, func(o *pipeline.Outcome) error {
 		mu.Lock()
 		reports = append(reports, o.Files)
 		mu.Unlock()

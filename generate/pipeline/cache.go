@@ -45,7 +45,7 @@ const maxCachedInput = 32 << 20
 
 // newCache opens the cache in dir for a run with opts; nil for the feed layout.
 func newCache(dir string, opts Options) (*cache, error) {
-	if opts.Layout == render.LayoutFeed {
+	if opts.Render.Layout == render.LayoutFeed {
 		return nil, nil // the feed layout's shared rules need every report's samples
 	}
 	h := sha256.New()

@@ -45,8 +45,8 @@ func TestCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := runFiles(t, inputs, pipeline.Options{Author: "t"})
-	opts := pipeline.Options{Author: "t", CacheDir: t.TempDir()}
+	want, _ := runFiles(t, inputs, pipeline.Options{Render: render.Options{Author: "t"}})
+	opts := pipeline.Options{Render: render.Options{Author: "t"}, CacheDir: t.TempDir()}
 	same := func(label string, got map[string]string) {
 		t.Helper()
 		if len(got) != len(want) {
@@ -77,11 +77,11 @@ func TestCache(t *testing.T) {
 	if hits != len(inputs)-1 {
 		t.Errorf("one input changed: %d hits", hits)
 	}
-	want, _ = runFiles(t, inputs, pipeline.Options{Author: "t"})
+	want, _ = runFiles(t, inputs, pipeline.Options{Render: render.Options{Author: "t"}})
 	same("one input changed", got)
 
 	// Another setting is another key.
-	if _, hits = runFiles(t, inputs, pipeline.Options{Author: "someone else", CacheDir: opts.CacheDir}); hits != 0 {
+	if _, hits = runFiles(t, inputs, pipeline.Options{Render: render.Options{Author: "someone else"}, CacheDir: opts.CacheDir}); hits != 0 {
 		t.Errorf("another author: %d hits", hits)
 	}
 
@@ -101,15 +101,15 @@ func TestCache(t *testing.T) {
 			os.WriteFile(e, other, 0o644)
 		}
 	}
-	got, hits = runFiles(t, inputs, pipeline.Options{Author: "someone else", CacheDir: opts.CacheDir})
+	got, hits = runFiles(t, inputs, pipeline.Options{Render: render.Options{Author: "someone else"}, CacheDir: opts.CacheDir})
 	if hits != 0 {
 		t.Errorf("corrupt cache: %d hits", hits)
 	}
-	want, _ = runFiles(t, inputs, pipeline.Options{Author: "someone else"})
+	want, _ = runFiles(t, inputs, pipeline.Options{Render: render.Options{Author: "someone else"}})
 	same("corrupt cache", got)
 
 	// The feed layout keeps no cache: its shared rules need every report's samples.
-	if _, hits = runFiles(t, inputs, pipeline.Options{Author: "t", CacheDir: opts.CacheDir, Layout: render.LayoutFeed}); hits != 0 {
+	if _, hits = runFiles(t, inputs, pipeline.Options{Render: render.Options{Author: "t", Layout: render.LayoutFeed}, CacheDir: opts.CacheDir}); hits != 0 {
 		t.Errorf("feed layout: %d hits", hits)
 	}
 }

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/render"

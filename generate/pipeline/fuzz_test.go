@@ -59,7 +59,7 @@ func FuzzGenerate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Every layout, in turn: the input's length picks one.
 		layout := []render.Layout{render.LayoutFast, render.LayoutReadable, render.LayoutFeed}[len(data)%3]
-		rules := generateChecked(t, "fuzz", data, pipeline.Options{Author: "fuzz", Layout: layout})
+		rules := generateChecked(t, "fuzz", data, pipeline.Options{Render: render.Options{Author: "fuzz", Layout: layout}})
 		if rules == nil {
 			return
 		}
@@ -82,7 +82,7 @@ func FuzzYARAFile(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if rules := generateChecked(t, "fuzz.yar", data, pipeline.Options{Author: "fuzz", Date: "2024-01-01"}); rules != nil {
+		if rules := generateChecked(t, "fuzz.yar", data, pipeline.Options{Render: render.Options{Author: "fuzz"}, Parse: parse.Options{Date: "2024-01-01"}}); rules != nil {
 			rules.Destroy()
 		}
 	})

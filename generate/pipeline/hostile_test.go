@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/sigma"
 	"github.com/rulegen/rulegen/generate/yara"
 )
@@ -64,7 +65,7 @@ func TestHostileValuesCannotChangeRules(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var sources []yara.Source
 			var sigmaRules []sigma.Rule
-			_, err := pipeline.Bytes("hostile.json", hostileEvent(t, h), pipeline.Options{Author: h}, func(o *pipeline.Outcome) error {
+			_, err := pipeline.Bytes("hostile.json", hostileEvent(t, h), pipeline.Options{Render: render.Options{Author: h}}, func(o *pipeline.Outcome) error {
 				for _, f := range o.Files {
 					switch {
 					case strings.HasSuffix(f.Path, ".yar"):

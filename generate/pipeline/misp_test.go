@@ -8,6 +8,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/pipeline"
+	"github.com/rulegen/rulegen/generate/render"
 )
 
 func TestFeedDirectoryIsReadThroughItsManifest(t *testing.T) {
@@ -24,7 +25,7 @@ func TestFeedDirectoryIsReadThroughItsManifest(t *testing.T) {
 	if strings.Join(names, " ") != want {
 		t.Fatalf("inputs %v", names)
 	}
-	outcomes, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "t"})
+	outcomes, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: "t"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,14 +86,14 @@ const redEvent = `{"Event": {"uuid": "9d5f3b2a-1c4e-4b8a-9f6d-2e7c1a0b3d4f", "in
 
 func TestTLPRedIsWithheldByDefault(t *testing.T) {
 	in := golden.WriteFile(t, filepath.Join(t.TempDir(), "red.json"), redEvent)
-	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Render: render.Options{Author: "t"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) != 0 || len(outcomes) != 1 || !strings.Contains(outcomes[0].Withheld, "TLP:RED is above --max-tlp AMBER+STRICT") {
 		t.Fatalf("files %v outcome %+v", paths(files), outcomes)
 	}
-	_, files, err = pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t", MaxTLP: "red"})
+	_, files, err = pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Render: render.Options{Author: "t"}, MaxTLP: "red"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestSameEventTwiceFails(t *testing.T) {
 	dir := t.TempDir()
 	a := golden.WriteFile(t, filepath.Join(dir, "a.json"), strings.Replace(redEvent, "tlp:red", "tlp:green", 1))
 	b := golden.WriteFile(t, filepath.Join(dir, "b.json"), strings.Replace(redEvent, "tlp:red", "tlp:green", 1))
-	_, _, err := pipeline.Collect(context.Background(), []string{a, b}, pipeline.Options{Author: "t"})
+	_, _, err := pipeline.Collect(context.Background(), []string{a, b}, pipeline.Options{Render: render.Options{Author: "t"}})
 	if err == nil || !strings.Contains(err.Error(), "is the same event in two inputs?") {
 		t.Errorf("got %v", err)
 	}
@@ -124,7 +125,7 @@ func TestCancelledRunStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := pipeline.Collect(ctx, inputs, pipeline.Options{Author: "t"}); err == nil {
+	if _, _, err := pipeline.Collect(ctx, inputs, pipeline.Options{Render: render.Options{Author: "t"}}); err == nil {
 		t.Error("a cancelled run succeeded")
 	}
 }

@@ -134,7 +134,7 @@ func collectEvent(t *testing.T, event map[string]any) (*pipeline.Outcome, []rend
 		t.Fatal(err)
 	}
 	in := golden.WriteFile(t, filepath.Join(t.TempDir(), "event.json"), string(data))
-	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Author: "t"})
+	outcomes, files, err := pipeline.Collect(context.Background(), []string{in}, pipeline.Options{Render: render.Options{Author: "t"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io/fs"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -29,20 +28,13 @@ import (
 // TLP:RED material is for named recipients, not for a rules repository.
 const DefaultMaxTLP = "amber+strict"
 
-// Options configure a run.
-// Every field shapes the rules and is part of the cache key (see writeSettings), but those
-// tagged cache:"-", which change how a run goes and not what it makes.
+// Options configure a run: each stage's own options, whole, and the run's. Every field shapes
+// the rules and is part of the cache key (see writeSettings), but those tagged cache:"-", which
+// change how a run goes and not what it makes.
 type Options struct {
-	Author    string
-	Templates fs.FS         `cache:"tree"` // template overrides; nil for the embedded templates
-	Layout    render.Layout // "" is render.LayoutFast
-	Case      render.Case   // "" is render.CaseAny
-	Format    parse.Format
-	Limits    parse.Limits // zero fields: parse.DefaultLimits
-	// Title and Date name and date plain IOC lists (--title, --date); "" takes them from the
-	// file name.
-	Title, Date string
-	Normalize   normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
+	Parse     parse.Options
+	Normalize normalize.Options // a nil Warninglists means the bundled lists and WarninglistDirs
+	Render    render.Options
 	// WarninglistDirs hold MISP warninglists applied besides the bundled ones.
 	WarninglistDirs []string `cache:"dirs"`
 	MaxTLP          string   // TLPv2 name; "" means DefaultMaxTLP
@@ -111,7 +103,7 @@ func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome)
 	if err != nil {
 		return nil, err
 	}
-	inMemory, streamed := split(inputs, opts.Format)
+	inMemory, streamed := split(inputs, opts.Parse.Format)
 	// Report files that are not MISP JSON (markdown renderings, vendors' publications) are read
 	// first, so that reports sharing a title can be told apart by their ids, as a set.
 	early, err := p.readEarly(inMemory)
@@ -163,7 +155,7 @@ func (p *run) shared() ([]render.File, int, error) {
 }
 
 func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
-	rd, err := render.New(render.Options{Author: opts.Author, Templates: opts.Templates, Layout: opts.Layout, Case: opts.Case})
+	rd, err := render.New(opts.Render)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +180,7 @@ func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
 }
 
 func (p *run) parseOptions() parse.Options {
-	return parse.Options{Format: p.opts.Format, Limits: p.opts.Limits, Title: p.opts.Title, Date: p.opts.Date}
+	return p.opts.Parse
 }
 
 var bundledWarninglists = sync.OnceValues(func() (*warninglist.Set, error) {
@@ -449,7 +441,7 @@ func (p *run) process(r *report.Normalized, sink func(*Outcome, []string) error)
 	if err != nil {
 		return err
 	}
-	if p.opts.Layout == render.LayoutFeed {
+	if p.opts.Render.Layout == render.LayoutFeed {
 		p.mu.Lock()
 		p.feed = append(p.feed, render.FeedSamples(r)...)
 		p.mu.Unlock()

@@ -28,7 +28,7 @@ func generateBundled(t *testing.T, reverse bool) []render.File {
 	if reverse {
 		slices.Reverse(inputs)
 	}
-	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: committedAuthor})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: committedAuthor}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestRunFailsWholeOnOneBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := filepath.Join(root, "testdata", "reports", "remcos-rat-2020-03-03.md")
-	_, files, err := pipeline.Collect(context.Background(), []string{good, bad}, pipeline.Options{Author: "t"})
+	_, files, err := pipeline.Collect(context.Background(), []string{good, bad}, pipeline.Options{Render: render.Options{Author: "t"}})
 	if err == nil || files != nil {
 		t.Fatalf("got %d files, %v; want an error and no files", len(files), err)
 	}
@@ -113,7 +113,7 @@ func TestSameTitleGetsDistinctFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: "t"})
+	_, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: "t"}})
 	if err != nil {
 		t.Fatal(err)
 	}

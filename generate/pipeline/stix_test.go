@@ -26,7 +26,7 @@ func generateSTIX(t *testing.T) (map[string][]*pipeline.Outcome, map[string][]re
 	outcomes, files := map[string][]*pipeline.Outcome{}, map[string][]render.File{}
 	for _, b := range bundles {
 		name := strings.TrimSuffix(filepath.Base(b), ".json")
-		o, f, err := pipeline.Collect(context.Background(), []string{b}, pipeline.Options{Author: committedAuthor})
+		o, f, err := pipeline.Collect(context.Background(), []string{b}, pipeline.Options{Render: render.Options{Author: committedAuthor}})
 		if err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}

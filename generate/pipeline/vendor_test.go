@@ -28,7 +28,7 @@ func generateVendor(t *testing.T, layout render.Layout) ([]*pipeline.Outcome, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	outcomes, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Author: committedAuthor, Layout: layout})
+	outcomes, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: committedAuthor, Layout: layout}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 // Options are the settings templates see besides the report.
 type Options struct {
 	Author    string
-	Templates fs.FS  // overrides the embedded templates by file name; nil for none
+	Templates fs.FS  `cache:"tree"` // overrides the embedded templates by file name; nil for none
 	Layout    Layout // how YARA rules are laid out; "" is LayoutFast
 	Case      Case   // the letter case YARA strings match; "" is CaseAny
 }

@@ -138,7 +138,7 @@ func defaultCache() string {
 }
 
 func (f generateFlags) outputOptions() (output.Options, error) {
-	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, AttackLayer: f.attackLayer, AsOf: f.asOf, Changes: f.changes, ChangesFormat: f.changesFormat}
+	out := output.Options{Out: f.out, Prune: f.prune, Compiled: f.compiled, AttackLayer: f.attackLayer, Changes: f.changes, ChangesFormat: f.changesFormat}
 	if f.changesFormat != "markdown" && f.changesFormat != "json" {
 		return out, usageError{fmt.Errorf("--changes-format %q: want markdown or json", f.changesFormat)}
 	}
@@ -152,19 +152,21 @@ func (f generateFlags) outputOptions() (output.Options, error) {
 		return out, usageError{fmt.Errorf("--retention %q: want a number of days, weeks or years (180d, 26w, 1y)", f.retention)}
 	}
 	out.Retention = max(days, 1)
+	if out.Pipeline, err = f.pipelineOptions(); err != nil {
+		return out, err
+	}
+	// Given now, or "" and nil: output settles them against what the last run recorded.
+	out.Pipeline.Normalize.Expiry.AsOf = f.asOf
 	if f.expire != "" {
-		days, err := normalize.ParseLifetimes(f.expire)
-		if err != nil {
+		if out.Pipeline.Normalize.Expiry.Days, err = normalize.ParseLifetimes(f.expire); err != nil {
 			return out, usageError{fmt.Errorf("--expire: %w", err)}
 		}
-		out.Lifetimes = days
 	}
-	out.Pipeline, err = f.pipelineOptions()
-	return out, err
+	return out, nil
 }
 
 func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
-	opts := pipeline.Options{Author: f.author, Workers: f.jobs, Limits: f.limits, KeepGoing: f.keepGoing}
+	opts := pipeline.Options{Render: render.Options{Author: f.author}, Parse: parse.Options{Limits: f.limits}, Workers: f.jobs, KeepGoing: f.keepGoing}
 	if f.cache != "off" {
 		opts.CacheDir = f.cache
 	}
@@ -175,7 +177,7 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 		return opts, usageError{fmt.Errorf("--yara-bulk-c2 %d: want 0 (every report) or more", f.bulkC2)}
 	}
 	var err error
-	if opts.Format, err = parse.ParseFormat(f.format); err != nil {
+	if opts.Parse.Format, err = parse.ParseFormat(f.format); err != nil {
 		return opts, usageError{fmt.Errorf("--format: %w", err)}
 	}
 	if f.date != "" {
@@ -183,14 +185,14 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 			return opts, usageError{fmt.Errorf("--date %q: want YYYY-MM-DD", f.date)}
 		}
 	}
-	opts.Title, opts.Date = f.title, f.date
+	opts.Parse.Title, opts.Parse.Date = f.title, f.date
 	if opts.MaxTLP, err = normalize.ParseTLP(f.maxTLP); err != nil {
 		return opts, usageError{fmt.Errorf("--max-tlp: %w", err)}
 	}
-	if opts.Layout, err = render.ParseLayout(f.layout); err != nil {
+	if opts.Render.Layout, err = render.ParseLayout(f.layout); err != nil {
 		return opts, usageError{fmt.Errorf("--yara-layout: %w", err)}
 	}
-	if opts.Case, err = render.ParseCase(f.yaraCase); err != nil {
+	if opts.Render.Case, err = render.ParseCase(f.yaraCase); err != nil {
 		return opts, usageError{fmt.Errorf("--yara-case: %w", err)}
 	}
 	if f.templates != "" {
@@ -198,7 +200,7 @@ func (f generateFlags) pipelineOptions() (pipeline.Options, error) {
 		if err != nil || !info.IsDir() {
 			return opts, usageError{fmt.Errorf("--templates %s: not a directory", f.templates)}
 		}
-		opts.Templates = os.DirFS(f.templates)
+		opts.Render.Templates = os.DirFS(f.templates)
 	}
 	opts.Normalize.AllAttributes = f.allAttributes
 	opts.Normalize.MaxValueBytes = f.maxValueBytes
