@@ -298,13 +298,13 @@ func (c *converter) eventDate(ev *mispEvent, path string) string {
 		key string
 	}{{ev.Timestamp, "timestamp"}, {ev.PublishTimestamp, "publish_timestamp"}} {
 		s := c.str(ts.v, join(path, ts.key))
-		if s == "" || s == "0" {
-			continue
-		}
-		sec, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || sec < 0 || sec > 253402300799 {
-			c.fail(join(path, ts.key), "%q: want seconds since 1970", s)
+		sec, err := MISPTimestamp(s)
+		if err != nil {
+			c.fail(join(path, ts.key), "%q: %v", s, err)
 			return ""
+		}
+		if sec == 0 {
+			continue
 		}
 		return time.Unix(sec, 0).UTC().Format(time.DateOnly)
 	}
@@ -312,11 +312,23 @@ func (c *converter) eventDate(ev *mispEvent, path string) string {
 	return ""
 }
 
+// MISPTimestamp reads a MISP timestamp as its JSON gives it, quoted or not: seconds since 1970,
+// up to the end of year 9999. "" is 0, as is an event that does not say.
+func MISPTimestamp(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || sec < 0 || sec > 253402300799 {
+		return 0, fmt.Errorf("want seconds since 1970")
+	}
+	return sec, nil
+}
+
 // changedDate is the day of the event's last edit, or "" when it does not say.
 func (c *converter) changedDate(v jsonScalar, path string) string {
-	s := strings.TrimSpace(c.str(v, path))
-	sec, err := strconv.ParseInt(s, 10, 64)
-	if s == "" || err != nil || sec <= 0 || sec > 253402300799 {
+	sec, err := MISPTimestamp(strings.TrimSpace(c.str(v, path)))
+	if err != nil || sec == 0 {
 		return "" // eventDate reports a malformed timestamp where it matters
 	}
 	return time.Unix(sec, 0).UTC().Format(time.DateOnly)

@@ -332,9 +332,16 @@ func (s *stixReader) tlp(id string) string {
 	return ""
 }
 
-// day is the date of a STIX timestamp (2024-08-01T10:03:26Z), "" when there is none.
+// STIXTime reads a STIX timestamp (2024-08-01T10:03:26.123Z, RFC 3339 in UTC); ok is false
+// when ts is none.
+func STIXTime(ts string) (t time.Time, ok bool) {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	return t, err == nil
+}
+
+// day is the date of a STIX timestamp, "" when there is none.
 func day(ts string) string {
-	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+	if t, ok := STIXTime(ts); ok {
 		return t.UTC().Format(time.DateOnly)
 	}
 	return ts // normalize names the value it cannot read as a date
@@ -342,7 +349,7 @@ func day(ts string) string {
 
 // stixUnix is a STIX timestamp in Unix seconds, 0 when it is none.
 func stixUnix(ts string) int64 {
-	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+	if t, ok := STIXTime(ts); ok {
 		return t.Unix()
 	}
 	return 0

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -54,22 +54,22 @@ func readEvent(raw []byte) (*event, error) {
 // eventTimestamp reads Event.timestamp, which MISP writes as a string or a number of seconds;
 // an event without one has 0.
 func eventTimestamp(v any) (int64, error) {
+	var text string
 	switch t := v.(type) {
 	case nil:
 		return 0, nil
 	case json.Number:
-		return strconv.ParseInt(t.String(), 10, 64)
+		text = t.String()
 	case string:
-		if t == "" {
-			return 0, nil
-		}
-		n, err := strconv.ParseInt(t, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("Event.timestamp %q: want seconds since 1970", truncate(t))
-		}
-		return n, nil
+		text = t
+	default:
+		return 0, fmt.Errorf("Event.timestamp: want seconds since 1970, got %T", v)
 	}
-	return 0, fmt.Errorf("Event.timestamp: want seconds since 1970, got %T", v)
+	n, err := parse.MISPTimestamp(text)
+	if err != nil {
+		return 0, fmt.Errorf("Event.timestamp %q: %v", truncate(text), err)
+	}
+	return n, nil
 }
 
 func keyList(m map[string]any) string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rulegen/rulegen/generate/internal/atomicdir"
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -237,7 +238,7 @@ func (m *mirror) merge(objects map[string]json.RawMessage, o stixObject) {
 // differ by less than a second.
 func stixTime(values ...string) int64 {
 	for _, v := range values {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		if t, ok := parse.STIXTime(v); ok {
 			return t.UnixMilli()
 		}
 	}
