@@ -14,8 +14,8 @@ import (
 
 // The category table decides which Sigma rules a report gets and what their log sources say:
 // no Windows-only category (registry, DNS client) for the Linux Ebury report, the report's
-// platform as the product of host logs, none for network logs, and every category written has
-// a row.
+// platform as the product of host logs, none for network logs, subdomains matched where the
+// table says so, and every category written has a row.
 func TestSigmaCategoryTableDrivesTheRules(t *testing.T) {
 	rd, err := New(Options{Author: "t"})
 	if err != nil {
@@ -58,6 +58,8 @@ func TestSigmaCategoryTableDrivesTheRules(t *testing.T) {
 				t.Errorf("%s: a Windows-only category for a %s report", f.Path, tc.platform)
 			case c.anyProduct != (ls.Product == ""), !c.anyProduct && ls.Product != tc.platform:
 				t.Errorf("%s: product %q for a %s report", f.Path, ls.Product, tc.platform)
+			case (c.parentDomains && len(r.Domains)+len(r.Hostnames) > 0) != strings.Contains(string(f.Body), "selection_subdomain:"):
+				t.Errorf("%s: parent-domain matching %v, but the rule says otherwise:\n%s", f.Path, c.parentDomains, f.Body)
 			}
 		}
 		if tc.platform == "windows" && len(written) != len(sigmaCategories) {

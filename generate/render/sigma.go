@@ -49,6 +49,9 @@ type sigmaRule struct {
 	Level   string   // by how specific its indicators are
 	Tags    []string // attack.<tactic>, attack.tNNNN, detection.*, tlp.*
 	Expires string   // when the last of its indicators goes stale under the expiry policy; "" never
+	// Subdomains are the suffixes (".evil.net") that match the report's domains' subdomains,
+	// for a category that matches them.
+	Subdomains []string
 }
 
 // sigmaCategory is what rulegen knows of a log source category it writes a rule for.
@@ -60,6 +63,9 @@ type sigmaCategory struct {
 	tactics     []string
 	windowsOnly bool // logged on Windows only: Sysmon's registry and DNS client events
 	anyProduct  bool // a network log (DNS servers, firewalls, proxies): no product in its log source
+	// parentDomains: a domain of the report matches its subdomains too (c2.evil.net for
+	// evil.net), never a look-alike (notevil.net).
+	parentDomains bool
 	// detects says whether a report has values the rule looks for.
 	detects func(v *sigmaView) bool
 }
@@ -69,11 +75,11 @@ var c2Tactics = []string{"command-and-control"}
 // sigmaCategories are the categories of rulegen's Sigma rules. A rule's level is high unless
 // newSigmaView lowers it for indicators benign software shares.
 var sigmaCategories = map[string]sigmaCategory{
-	"dns_query":          {tactics: c2Tactics, windowsOnly: true, detects: func(v *sigmaView) bool { return len(v.Domains) > 0 }},
-	"network_connection": {tactics: c2Tactics, detects: func(v *sigmaView) bool { return len(v.Endpoints)+len(v.IPs)+len(v.Domains) > 0 }},
-	"dns":                {tactics: c2Tactics, anyProduct: true, detects: func(v *sigmaView) bool { return len(v.Domains) > 0 }},
+	"dns_query":          {tactics: c2Tactics, windowsOnly: true, parentDomains: true, detects: func(v *sigmaView) bool { return len(v.Domains) > 0 }},
+	"network_connection": {tactics: c2Tactics, parentDomains: true, detects: func(v *sigmaView) bool { return len(v.Endpoints)+len(v.IPs)+len(v.Domains) > 0 }},
+	"dns":                {tactics: c2Tactics, anyProduct: true, parentDomains: true, detects: func(v *sigmaView) bool { return len(v.Domains) > 0 }},
 	"firewall":           {tactics: c2Tactics, anyProduct: true, detects: func(v *sigmaView) bool { return len(v.Endpoints)+len(v.IPs) > 0 }},
-	"proxy":              {tactics: c2Tactics, anyProduct: true, detects: func(v *sigmaView) bool { return len(v.URLs)+len(v.URLParts)+len(v.Domains) > 0 }},
+	"proxy":              {tactics: c2Tactics, anyProduct: true, parentDomains: true, detects: func(v *sigmaView) bool { return len(v.URLs)+len(v.URLParts)+len(v.Domains) > 0 }},
 	"registry_set":       {tactics: []string{"persistence", "privilege-escalation"}, windowsOnly: true, detects: func(v *sigmaView) bool { return len(v.Registry) > 0 }},
 	"process_creation":   {tactics: []string{"execution", "stealth"}, detects: func(v *sigmaView) bool { return len(v.Images)+len(v.Hashes) > 0 }},
 	"file_event":         {tactics: []string{"persistence", "stealth"}, detects: func(v *sigmaView) bool { return len(v.Dropped) > 0 }},
@@ -167,6 +173,9 @@ func newSigmaView(r *report.Normalized, author string) sigmaView {
 		rule := &sigmaRule{Write: c.detects(&v) && (v.Windows || !c.windowsOnly), Product: product, Level: "high", Tags: tags[name], Expires: LastExpiry(dates[name])}
 		if c.anyProduct {
 			rule.Product = ""
+		}
+		if c.parentDomains {
+			rule.Subdomains = prefixAll(".", v.Domains)
 		}
 		v.Category[name] = rule
 	}
