@@ -427,12 +427,16 @@ type heldOutcome struct {
 }
 
 // process renders and verifies one normalised report and hands it to sink (deliver, or a
-// holding list).
-func (p *run) process(r *report.Normalized, sink func(*Outcome, []string) error) error {
-	if normalize.AboveTLP(r.TLP, p.opts.MaxTLP) {
-		return sink(&Outcome{Report: r, Tally: newTally(r), Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
-			strings.ToUpper(r.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
+// holding list). The report is left as normalised: what is rendered is a copy whose analysts'
+// rules are those that pass, and whose skips add those that do not.
+func (p *run) process(normalised *report.Normalized, sink func(*Outcome, []string) error) error {
+	if normalize.AboveTLP(normalised.TLP, p.opts.MaxTLP) {
+		return sink(&Outcome{Report: normalised, Tally: newTally(normalised), Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
+			strings.ToUpper(normalised.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
 	}
+	checked := *normalised
+	checked.Skipped = slices.Clip(normalised.Skipped) // appends copy, never write into normalised's
+	r := &checked
 	if yara.Available {
 		r.YARARules = passingYARA(r, r.YARARules)
 	}
