@@ -120,9 +120,7 @@ func identify(r *report.Normalized) error {
 	if runes := []rune(r.Title); len(runes) > maxTitleRunes {
 		r.Title = string(runes[:maxTitleRunes]) + "…" // after the id: a markdown id hashes the whole title
 	}
-	if r.Slug == "" {
-		r.Slug = reportSlug(r)
-	}
+	r.Slug = reportSlug(r)
 	return nil
 }
 
