@@ -45,10 +45,11 @@ type Options struct {
 // of many small reports, whose values add up in the scanner that loads them all.
 const EveryReportBulk = -1
 
+// maxFullC2 is the MaxFullC2 in effect: DefaultMaxFullC2 when unset.
+func (o Options) maxFullC2() int { return cmp.Or(o.MaxFullC2, DefaultMaxFullC2) }
+
 // BulkLimit is MaxFullC2 as --yara-bulk-c2 states it: 0 when every report is a blocklist.
-func (o Options) BulkLimit() int {
-	return max(cmp.Or(o.MaxFullC2, DefaultMaxFullC2), 0)
-}
+func (o Options) BulkLimit() int { return max(o.maxFullC2(), 0) }
 
 // DefaultMaxFullC2 is the default of Options.MaxFullC2. Campaign reports list tens of C2
 // values and keep full matching; a blocklist of 10,000 domains as `ascii wide nocase` strings
@@ -100,7 +101,7 @@ func Report(parsed *report.Report, opts Options) (*report.Normalized, error) {
 	}
 	tidy(r)
 	r.Platform = platform(r)
-	r.BulkC2 = r.C2Count() > cmp.Or(opts.MaxFullC2, DefaultMaxFullC2)
+	r.BulkC2 = r.C2Count() > opts.maxFullC2()
 	return r, nil
 }
 

@@ -28,7 +28,7 @@ type Options struct {
 	Compiled string // also compile every YARA file of Out into this file; "" for none
 	// AttackLayer, if set, is where an ATT&CK Navigator layer of the Sigma rules' techniques goes.
 	AttackLayer string
-	// Retention is how many days a retired Sigma rule stays in DeprecatedDir; 0 means
+	// Retention is how many days a retired Sigma rule stays in runreport.DeprecatedDir; 0 means
 	// DefaultRetention.
 	Retention int
 	// Changes, if set, is where the change summary goes, as Markdown or, with ChangesFormat

@@ -17,10 +17,7 @@ import (
 // than dropped (render dates the rules that are), for Generate and Check alike, so that --check
 // reproduces what generate --prune writes.
 
-// DeprecatedDir is where retired Sigma rules are kept, below sigma/: SigmaHQ's layout.
-const DeprecatedDir = runreport.DeprecatedDir
-
-// DefaultRetention is how long a retired Sigma rule stays in DeprecatedDir.
+// DefaultRetention is how long a retired Sigma rule stays in runreport.DeprecatedDir.
 const DefaultRetention = 180
 
 // retire plans the retirements of a run over out: it puts the deprecated rules, marks what stays
@@ -36,12 +33,12 @@ func retire(out string, produced, liveIDs map[string]bool, day string, retention
 	if err != nil {
 		return nil, nil, err
 	}
-	deprecated, err := listFiles(out, DeprecatedDir)
+	deprecated, err := listFiles(out, runreport.DeprecatedDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, rel := range deprecated {
-		live := "sigma/" + strings.TrimPrefix(rel, DeprecatedDir+"/")
+		live := "sigma/" + strings.TrimPrefix(rel, runreport.DeprecatedDir+"/")
 		body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
 		if err != nil {
 			return nil, nil, err
@@ -62,7 +59,7 @@ func retire(out string, produced, liveIDs map[string]bool, day string, retention
 		return nil, nil, err
 	}
 	for _, rel := range orphans {
-		if !strings.HasPrefix(rel, "sigma/") || strings.HasPrefix(rel, DeprecatedDir+"/") {
+		if !strings.HasPrefix(rel, "sigma/") || strings.HasPrefix(rel, runreport.DeprecatedDir+"/") {
 			continue
 		}
 		body, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
@@ -72,7 +69,7 @@ func retire(out string, produced, liveIDs map[string]bool, day string, retention
 		if liveIDs[sigmaID(rel, body)] { // renamed, not retired: its id lives on in another file
 			continue
 		}
-		to := path.Join(DeprecatedDir, strings.TrimPrefix(rel, "sigma/"))
+		to := path.Join(runreport.DeprecatedDir, strings.TrimPrefix(rel, "sigma/"))
 		if err := put(File{Path: to, Body: render.Deprecate(body, today)}); err != nil {
 			return nil, nil, err
 		}

@@ -18,7 +18,7 @@ func Bytes(name string, data []byte, opts Options, emit func(*Outcome) error) (*
 		return nil, err
 	}
 	var reports []*report.Normalized
-	if err := parse.Each(name, data, p.parseOptions(), func(parsed *report.Report) error {
+	if err := parse.Each(name, data, p.opts.Parse, func(parsed *report.Report) error {
 		r, err := normalize.Report(parsed, p.opts.Normalize)
 		if err != nil {
 			return err

@@ -179,10 +179,6 @@ func newRun(opts Options, emit func(*Outcome) error) (*run, error) {
 	return p, nil
 }
 
-func (p *run) parseOptions() parse.Options {
-	return p.opts.Parse
-}
-
 var bundledWarninglists = sync.OnceValues(func() (*warninglist.Set, error) {
 	lists, err := warninglist.Bundled()
 	return warninglist.NewSet(lists...), err
@@ -249,7 +245,7 @@ func (p *run) readEarly(inputs []string) ([]*report.Normalized, error) {
 	for range min(p.workers(), len(inputs)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(inputs); i = int(next.Add(1) - 1) {
-				errs[i] = parse.ReadFile(inputs[i], p.parseOptions(), func(parsed *report.Report) error {
+				errs[i] = parse.ReadFile(inputs[i], p.opts.Parse, func(parsed *report.Report) error {
 					r, err := normalize.Report(parsed, p.opts.Normalize)
 					if err != nil {
 						return err
@@ -378,7 +374,7 @@ feed:
 // input reads, normalises, renders and checks the reports of one MISP JSON file, or takes their
 // outcomes from the cache when the file and every setting are as they were.
 func (p *run) input(ctx context.Context, path string, sink func(*Outcome, []string) error) error {
-	data, err := parse.ReadInput(path, p.parseOptions())
+	data, err := parse.ReadInput(path, p.opts.Parse)
 	if err != nil {
 		return err
 	}
@@ -404,7 +400,7 @@ func (p *run) input(ctx context.Context, path string, sink func(*Outcome, []stri
 			return sink(o, names)
 		}
 	}
-	err = parse.Each(path, data, p.parseOptions(), func(parsed *report.Report) error {
+	err = parse.Each(path, data, p.opts.Parse, func(parsed *report.Report) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -86,12 +86,12 @@ func (s *Set) passedMeta(v *yaraView, original string) ([]string, error) {
 	if s.tmpl.Lookup("passedMeta") == nil {
 		return nil, fmt.Errorf("no template passedMeta: a _meta.tmpl of --templates must define it (see the bundled one)")
 	}
-	var b strings.Builder
-	if err := s.tmpl.ExecuteTemplate(&b, "passedMeta", map[string]any{"view": v, "original": original}); err != nil {
+	body, err := s.execute("passedMeta", map[string]any{"view": v, "original": original})
+	if err != nil {
 		return nil, err
 	}
 	var lines []string
-	for line := range strings.Lines(b.String()) {
+	for line := range strings.Lines(string(body)) {
 		if line = strings.TrimSpace(line); line != "" {
 			lines = append(lines, line)
 		}
