@@ -23,7 +23,7 @@ func TestPackagesAreLayered(t *testing.T) {
 			return 2
 		case pkg == "generate/normalize", pkg == "generate/source":
 			return 3
-		case pkg == "generate/render":
+		case pkg == "generate/render", pkg == "generate/quarantine":
 			return 4
 		case pkg == "generate/pipeline", pkg == "generate/verify":
 			return 5

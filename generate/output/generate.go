@@ -300,7 +300,11 @@ func goneReports(out string, failed []pipeline.Failure, produced *pathSet, log *
 
 // findInputs expands the arguments into input files and tells OnInputs how many there are.
 func findInputs(args []string, opts Options) (*pipeline.Found, error) {
-	found, err := pipeline.FindInputs(args)
+	own := []string{opts.Out}
+	if opts.Pipeline.CacheDir != "" {
+		own = append(own, opts.Pipeline.CacheDir)
+	}
+	found, err := pipeline.FindInputs(args, own...)
 	if err == nil && opts.OnInputs != nil {
 		opts.OnInputs(len(found.Files))
 	}

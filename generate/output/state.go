@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/rulegen/rulegen/generate/normalize"
+	"github.com/rulegen/rulegen/generate/pipeline"
 )
 
 // RunStateName is the file in the output directory that records what a later run needs to
 // reproduce this one: the date ages were judged against and the expiry policy. It is committed
 // with the rules; it holds no time of the run itself.
-const RunStateName = ".rulegen-generate.json"
+const RunStateName = pipeline.RunStateName // a walk of the inputs knows it: see pipeline.OwnDirs
 
 // RunState is what RunStateName holds.
 type RunState struct {

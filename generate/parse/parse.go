@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/safefs"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -32,9 +33,20 @@ func (e *InputError) Error() string        { return e.Pos.String() + ": " + e.Ms
 func (e *InputError) Is(target error) bool { return target == ErrInput }
 func (e *InputError) Unwrap() error        { return e.err }
 
+// inputError quotes at most quotedBytes of each string it is given: the value an error quotes
+// is the input's, which may be a secret it should never have held (a file named .csv that is
+// a password file), or megabytes on one line.
 func inputError(pos report.Pos, format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = safefs.Prefix(s, quotedBytes)
+		}
+	}
 	return &InputError{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
+
+// quotedBytes is the most of a value an error or a skip list quotes.
+const quotedBytes = 120
 
 // Format names an input format: a report's format, or FormatAuto.
 type Format = report.Format
@@ -169,6 +181,18 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// checkAttributes fails a report of more attributes than the limit, objects' included.
+func (l Limits) checkAttributes(name string, r *report.Report) error {
+	n := len(r.Attributes)
+	for _, o := range r.Objects {
+		n += len(o.Attributes)
+	}
+	if n > l.Attributes {
+		return inputError(report.Pos{File: name}, "report %q has %d attributes: more than the limit of %d (--max-attributes)", r.Title, n, l.Attributes)
+	}
+	return nil
+}
+
 // Options choose the format and the limits of a parse. Title and Date name and date an IOC
 // list (by default its file name does).
 type Options struct {
@@ -194,12 +218,8 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 		format = SniffFile(name, data)
 	}
 	count := func(r *report.Report) error {
-		n := len(r.Attributes)
-		for _, o := range r.Objects {
-			n += len(o.Attributes)
-		}
-		if n > limits.Attributes {
-			return inputError(report.Pos{File: name}, "event %q has %d attributes: more than the limit of %d (--max-attributes)", r.Title, n, limits.Attributes)
+		if err := limits.checkAttributes(name, r); err != nil {
+			return err
 		}
 		return yield(r)
 	}
@@ -258,6 +278,9 @@ func ReadFile(path string, opts Options, yield func(*report.Report) error) error
 		if err != nil {
 			return err
 		}
+		if err := opts.Limits.withDefaults().checkAttributes(path, r); err != nil {
+			return err
+		}
 		return yield(r)
 	}
 	data, err := ReadInput(path, opts)
@@ -267,14 +290,18 @@ func ReadFile(path string, opts Options, yield func(*report.Report) error) error
 	return Each(path, data, opts, yield)
 }
 
-// ReadInput reads an input file within the size limit.
+// ReadInput reads an input file within the size limit: only a regular file, and never more
+// than the limit, whatever its size says (a /proc file says 0, a device has none).
 func ReadInput(path string, opts Options) ([]byte, error) {
 	limit := opts.Limits.withDefaults().FileBytes
-	if info, err := os.Stat(path); err == nil && info.Size() > limit {
-		return nil, inputError(report.Pos{File: path}, "%d bytes: larger than the limit of %d bytes (--max-input-bytes)", info.Size(), limit)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := safefs.ReadFile(path, limit)
+	var notRegular *safefs.NotRegularError
+	switch {
+	case errors.Is(err, safefs.ErrTooLarge):
+		return nil, inputError(report.Pos{File: path}, "larger than the limit of %d bytes (--max-input-bytes)", limit)
+	case errors.As(err, &notRegular):
+		return nil, inputError(report.Pos{File: path}, "%s: only regular files are read", safefs.Kind(notRegular.Mode))
+	case err != nil:
 		return nil, fmt.Errorf("read report: %w", err)
 	}
 	return data, nil
@@ -308,7 +335,9 @@ func Bytes(name string, data []byte) (*report.Report, error) {
 var errUnbalancedQuote = errors.New("unbalanced double quote")
 
 // publicationFiles lists the files a publication folder's report is read from, sorted; ok is
-// false when path is no folder.
+// false when path is no folder. A link is read when it leads to a regular file inside the
+// folder; links out of it, FIFOs and devices are never opened (the walk that found the folder
+// lists them as passed over).
 func publicationFiles(path string) ([]string, bool) {
 	info, err := os.Stat(path)
 	if err != nil || !info.IsDir() {
@@ -318,13 +347,32 @@ func publicationFiles(path string) ([]string, bool) {
 	if err != nil {
 		return nil, true // Publication reports the error reading none of them
 	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, true
+	}
 	var files []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && IsPublicationFile(e.Name()) {
-			files = append(files, filepath.Join(path, e.Name()))
+		p := filepath.Join(path, e.Name())
+		if !IsPublicationFile(e.Name()) || !e.Type().IsRegular() && !linkToFileIn(real, p, e) {
+			continue
 		}
+		files = append(files, p)
 	}
 	return files, true
+}
+
+// linkToFileIn says whether p is a link that leads to a regular file inside dir.
+func linkToFileIn(dir, p string, e os.DirEntry) bool {
+	if e.Type()&os.ModeSymlink == 0 {
+		return false
+	}
+	target, reason := safefs.Resolve(dir, p)
+	if reason != "" {
+		return false
+	}
+	info, err := os.Stat(target)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // IsPublicationFile says whether a file of a publication folder is read: a format rulegen

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/safefs"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
 )
@@ -33,8 +34,9 @@ func Inputs(args []string) ([]string, error) {
 	return found.Files, nil
 }
 
-// Found are the input files of a run, and the entries of feed manifests that name no event
-// file (keys that are not uuids), with the reason.
+// Found are the input files of a run, and what the walk passed over with the reason: entries
+// it never opened (links out of the tree, FIFOs, devices, rulegen's own output) and the entries
+// of feed manifests that name no event file.
 type Found struct {
 	Files   []string
 	Skipped []report.Skipped
@@ -43,10 +45,17 @@ type Found struct {
 	Discovered map[string]bool
 }
 
+// OwnDirs are the folders rulegen writes (the output directory, the cache): a walk of the
+// inputs passes over them wherever they lie, and over any folder holding rulegen's run state
+// (another rules directory), so that a rerun never reads its own rules back as a report.
+type OwnDirs []string
+
 // FindInputs expands directories into the report files they hold, sorted; files are kept as
 // given. A directory with a manifest.json is a MISP feed and contributes the events its
-// manifest lists; hidden files and directories, README.md and SOURCES.md are passed over.
-func FindInputs(args []string) (*Found, error) {
+// manifest lists; hidden files and directories, README.md and SOURCES.md are passed over. A
+// walk never leaves the directory given and reads regular files only (see safefs.Walk); own
+// are rulegen's own folders, never read.
+func FindInputs(args []string, own ...string) (*Found, error) {
 	found := &Found{Discovered: map[string]bool{}}
 	var out []string
 	for _, a := range args {
@@ -58,7 +67,7 @@ func FindInputs(args []string) (*Found, error) {
 			out = append(out, a)
 			continue
 		}
-		files, err := walk(a, found)
+		files, err := walk(a, OwnDirs(own), found)
 		if err != nil {
 			return nil, err
 		}
@@ -75,13 +84,39 @@ func FindInputs(args []string) (*Found, error) {
 	return found, nil
 }
 
-func walk(root string, found *Found) ([]string, error) {
-	publications, repositories, err := publicationDirs(root)
+// exclude says why dir is rulegen's own and not an input, or "".
+func (own OwnDirs) exclude(dir string) string {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return ""
+	}
+	for _, o := range own {
+		if r, err := filepath.EvalSymlinks(o); err == nil && r == real {
+			return "rulegen's own output or cache: never read as input"
+		}
+	}
+	for _, marker := range []string{RunStateName, filepath.Dir(IndexDirName)} {
+		if _, err := os.Lstat(filepath.Join(dir, marker)); err == nil {
+			return "a rules directory rulegen wrote (it holds " + marker + "): never read as input"
+		}
+	}
+	return ""
+}
+
+// RunStateName and IndexDirName mark a folder rulegen wrote: its run state (output's) and its
+// report index (runreport's), defined here so that the walk, below them, knows them.
+const (
+	RunStateName = ".rulegen-generate.json"
+	IndexDirName = ".rulegen/reports"
+)
+
+func walk(root string, own OwnDirs, found *Found) ([]string, error) {
+	publications, repositories, err := publicationDirs(root, own)
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", root, err)
 	}
 	var out []string
-	err = walkVisible(root, func(p string, d fs.DirEntry) error {
+	skips, err := safefs.Walk(root, safefs.Options{Exclude: own.exclude}, func(p string, d fs.DirEntry) error {
 		if d.IsDir() {
 			if _, err := os.Stat(filepath.Join(p, feedManifest)); err == nil {
 				events, skipped, err := FeedEvents(p)
@@ -110,6 +145,9 @@ func walk(root string, found *Found) ([]string, error) {
 		}
 		return nil
 	})
+	for _, s := range skips {
+		found.Skipped = append(found.Skipped, report.Skipped{Value: filepath.Base(s.Path), Kind: "input", Reason: s.Reason, Source: report.Pos{File: s.Path}})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", root, err)
 	}
@@ -121,10 +159,10 @@ func walk(root string, found *Found) ([]string, error) {
 // publication's (onePublication), and no folder below them holds such files. A folder that holds such
 // files and folders that do is a repository of publications (ESET's layout: a README beside a
 // folder per campaign).
-func publicationDirs(root string) (publications, repositories map[string]bool, err error) {
+func publicationDirs(root string, own OwnDirs) (publications, repositories map[string]bool, err error) {
 	marked := map[string]bool{}
-	err = walkVisible(root, func(p string, d fs.DirEntry) error {
-		if d.Type().IsRegular() && parse.IsPublicationMarker(d.Name()) {
+	_, err = safefs.Walk(root, safefs.Options{Exclude: own.exclude}, func(p string, d fs.DirEntry) error {
+		if !d.IsDir() && parse.IsPublicationMarker(d.Name()) {
 			marked[filepath.Dir(p)] = true
 		}
 		return nil
@@ -161,21 +199,6 @@ func onePublication(dir string) bool {
 	return true
 }
 
-// walkVisible walks root like filepath.WalkDir, passing over hidden files and folders (.git).
-func walkVisible(root string, fn func(path string, d fs.DirEntry) error) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case p != root && strings.HasPrefix(d.Name(), ".") && d.IsDir():
-			return filepath.SkipDir
-		case p != root && strings.HasPrefix(d.Name(), "."):
-			return nil
-		}
-		return fn(p, d)
-	})
-}
-
 // FeedEvents lists the event files of a MISP feed directory in the order of their uuids, as
 // its manifest.json names them. A key that is not a uuid is skipped with the reason (it never
 // becomes a path); a manifest without any uuid key is not a MISP feed's; a listed event
@@ -201,7 +224,24 @@ func FeedEvents(dir string) ([]string, []report.Skipped, error) {
 		if _, err := os.Stat(event); err != nil {
 			return nil, nil, fmt.Errorf("%s lists event %s, but %s is missing: %w", path, id, filepath.Base(event), err)
 		}
+		if reason := linkOut(dir, event); reason != "" {
+			skipped = append(skipped, report.Skipped{Value: id, Kind: "input", Reason: reason, Source: report.Pos{File: event}})
+			continue
+		}
 		out = append(out, event)
 	}
 	return out, skipped, nil
+}
+
+// linkOut says why a feed's event file is not read: a link that leads out of the feed's folder.
+func linkOut(dir, event string) string {
+	if info, err := os.Lstat(event); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "a broken link"
+	}
+	_, reason := safefs.Resolve(real, event)
+	return reason
 }

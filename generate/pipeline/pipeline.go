@@ -18,6 +18,7 @@ import (
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/normalize/warninglist"
 	"github.com/rulegen/rulegen/generate/parse"
+	"github.com/rulegen/rulegen/generate/quarantine"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
 	"github.com/rulegen/rulegen/generate/sigma"
@@ -434,7 +435,10 @@ func (p *run) process(normalised *report.Normalized, sink func(*Outcome, []strin
 	checked.Skipped = slices.Clip(normalised.Skipped) // appends copy, never write into normalised's
 	r := &checked
 	if yara.Available {
-		r.YARARules = passingYARA(r, r.YARARules)
+		var err error
+		if r.YARARules, err = quarantinedYARA(r, passingYARA(r, r.YARARules)); err != nil {
+			return err
+		}
 	}
 	r.SigmaRules = keepPassing(r, r.SigmaRules, validSigma(r))
 	files, err := p.rd.Render([]*report.Normalized{r})
@@ -519,16 +523,46 @@ func passableYARA(a report.Attribute, _ int) string {
 	return ""
 }
 
+// quarantinedYARA keeps the rules of each analyst YARA source that are safe to load beside
+// others (quarantine.YARA) and skips the others, each with its name and the reason: a
+// publication's global rule must not silence the repository, nor a rule that matches anything
+// flood it.
+func quarantinedYARA(r *report.Normalized, list []report.Attribute) ([]report.Attribute, error) {
+	var kept []report.Attribute
+	for _, a := range list {
+		safe, refused, err := quarantine.YARA(a.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.Pos, err)
+		}
+		for _, q := range refused {
+			r.SkipPart(a, "rule "+q.Rule, "YARA rule quarantined: "+q.Reason)
+		}
+		if safe != "" {
+			a.Value = safe
+			kept = append(kept, a)
+		}
+	}
+	return kept, nil
+}
+
 // validSigma returns the check of an analyst's Sigma rule of r: it must validate as generated
 // rules do, once written (render.PassedSigma).
 func validSigma(r *report.Normalized) func(report.Attribute, int) string {
 	return func(a report.Attribute, kept int) string {
 		f, err := render.PassedSigma(r, a, kept)
+		var rule sigma.Rule
 		if err == nil {
-			_, err = sigma.Load(f.Path, f.Body)
+			rule, err = sigma.Load(f.Path, f.Body)
 		}
 		if err != nil {
 			return "Sigma rule does not validate: " + strings.ReplaceAll(err.Error(), "\n", "; ")
+		}
+		reason, err := quarantine.Sigma(context.Background(), rule)
+		if err != nil {
+			return "Sigma rule cannot be evaluated: " + err.Error()
+		}
+		if reason != "" {
+			return "Sigma rule quarantined: " + reason
 		}
 		return ""
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/safefs"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -228,10 +229,14 @@ func SkipList(r *report.Normalized) []byte {
 	for _, s := range r.Skipped {
 		src := s.Source
 		src.File = path.Base(strings.ReplaceAll(src.File, `\`, "/"))
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", tsvField(src.String()), tsvField(s.Kind), tsvField(s.Value), tsvField(s.Why()))
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", tsvField(src.String()), tsvField(s.Kind), tsvField(safefs.Prefix(s.Value, maxSkippedValue)), tsvField(s.Why()))
 	}
 	return b.Bytes()
 }
+
+// maxSkippedValue is the most of a value a skip list quotes: the list is committed, and a
+// value no rule took may be a line of anything (a secret a file should never have held).
+const maxSkippedValue = 256
 
 // tsvField keeps a value on one line and in one column.
 func tsvField(s string) string {

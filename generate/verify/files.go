@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/rulegen/rulegen/generate/internal/safefs"
 )
 
 // RuleFiles are the rule files of a directory, sorted.
@@ -14,10 +16,13 @@ type RuleFiles struct {
 	Dir   string
 	YARA  []string // *.yar, *.yara
 	Sigma []string // *.yml, *.yaml
+	// Skipped are the entries never opened: links out of the directory, FIFOs, devices.
+	Skipped []safefs.Skip
 }
 
-// Find lists the rule files under dir, passing over hidden files and directories. A directory
-// without any rule file is an error: a gate that checks nothing must not pass.
+// Find lists the rule files under dir, passing over hidden files and directories; it never
+// leaves dir and reads regular files only (safefs.Walk). A directory without any rule file is
+// an error: a gate that checks nothing must not pass.
 func Find(dir string) (RuleFiles, error) {
 	rf := RuleFiles{Dir: dir}
 	info, err := os.Stat(dir)
@@ -27,16 +32,7 @@ func Find(dir string) (RuleFiles, error) {
 	if !info.IsDir() {
 		return rf, fmt.Errorf("rules %s: not a directory", dir)
 	}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	rf.Skipped, err = safefs.Walk(dir, safefs.Options{}, func(p string, d fs.DirEntry) error {
 		switch strings.ToLower(filepath.Ext(p)) {
 		case ".yar", ".yara":
 			rf.YARA = append(rf.YARA, p)
@@ -54,6 +50,15 @@ func Find(dir string) (RuleFiles, error) {
 	slices.Sort(rf.YARA)
 	slices.Sort(rf.Sigma)
 	return rf, nil
+}
+
+// skippedCases are warnings naming the entries a walk never opened.
+func (rf RuleFiles) skippedCases(suite string) []Case {
+	var out []Case
+	for _, s := range rf.Skipped {
+		out = append(out, Case{Suite: suite, Name: "not-read", File: s.Path, Status: Warn, Message: s.Reason})
+	}
+	return out
 }
 
 // SigmaName names a Sigma rule file as event cases do: its path below the rules directory,

@@ -57,7 +57,7 @@ func Lint(dir string, opts LintOptions) ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &linter{}
+	l := &linter{cases: rf.skippedCases("lint")}
 	if err := l.yaraFiles(rf.YARA); err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func Test(ctx context.Context, dir string, opts TestOptions) ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cases []Case
+	cases := rf.skippedCases("files")
 	rules, yaraCases, err := compileYARA(rf, opts.AllowWarnings)
 	if err != nil {
 		return nil, err

@@ -218,3 +218,42 @@ func firstLine(s string) string {
 	}
 	return line
 }
+
+// identifier is a YARA identifier.
+var identifier = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+// Identifiers are the identifiers the code of text names (keywords, rule names, module names),
+// in order of first use, but members (after a dot) and string references ($a, #a, @a, !a).
+func Identifiers(text string) ([]string, error) {
+	tokens, err := Tokenize(text)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range tokens {
+		if !t.Code {
+			continue
+		}
+		for _, loc := range identifier.FindAllStringIndex(t.Text, -1) {
+			start, end := loc[0], loc[1]
+			if start > 0 && (IsIdentByte(t.Text[start-1]) || strings.ContainsRune(".$#@!", rune(t.Text[start-1]))) {
+				continue
+			}
+			if name := t.Text[start:end]; !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Modifiers are the words before a rule's name: private, global.
+func Modifiers(rule string) []string {
+	m := ruleHeader.FindStringSubmatch(strings.TrimLeft(rule, " \t\r\n"))
+	if m == nil {
+		return nil
+	}
+	return strings.Fields(m[1])
+}

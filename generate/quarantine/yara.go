@@ -1,0 +1,193 @@
+// Package quarantine holds rules that others wrote (a publication's YARA and Sigma files, a
+// MISP event's yara and sigma attributes, a STIX bundle's indicators in those languages) to
+// what a rules repository can safely load: such a rule is untrusted input. A YARA rule that is
+// global silences every rule compiled beside it; one that matches an empty file, random bytes
+// or an ordinary file fires on everything; one that imports console prints on every scan; a
+// Sigma rule that fires on every event selects nothing. Each such rule is refused with the
+// reason, and the rest of its source is kept.
+package quarantine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/rulegen/rulegen/generate/internal/yarasrc"
+	"github.com/rulegen/rulegen/generate/yara"
+)
+
+// Refusal is a rule kept out of the rules repository, and why.
+type Refusal struct {
+	Rule   string // the rule's name as its source writes it (YARA), or its title (Sigma)
+	Reason string
+}
+
+// refusedModules are the YARA modules a passed-through rule may not use, and why: console
+// writes to the scanner's output on every scan; YARA-X, which scanners move to, has neither
+// cuckoo nor magic, so a rule using them breaks the whole repository there.
+var refusedModules = map[string]string{
+	"console": "uses the console module, which prints on every scan",
+	"cuckoo":  "uses the cuckoo module, which YARA-X lacks",
+	"magic":   "uses the magic module, which YARA-X lacks",
+}
+
+// wholeFileLoop is a for loop whose range runs to filesize: its cost grows with every byte of
+// every file scanned, and no engine warns about it.
+var wholeFileLoop = regexp.MustCompile(`\.\.\s*\(?\s*filesize\b`)
+
+// YARA keeps the rules of an analyst's YARA source that are safe to load beside others and
+// refuses the rest, with the reasons. src compiles alone with libyara (the caller checked); kept
+// is the source without the refused rules (its imports, then its rules), "" when none is left.
+// A rule that uses a refused rule is refused too: it would not compile without it.
+func YARA(src string) (kept string, refused []Refusal, err error) {
+	imports, rules, err := yarasrc.Split(src)
+	if err != nil {
+		return "", nil, err
+	}
+	uses := make([][]string, len(rules))
+	reasons := make([]string, len(rules))
+	for i, r := range rules {
+		if uses[i], err = yarasrc.Identifiers(r.Text); err != nil {
+			return "", nil, fmt.Errorf("YARA rule %s: %w", r.Name, err)
+		}
+		reasons[i] = staticReason(r, uses[i])
+	}
+	closeOver(rules, uses, reasons)
+	if err := scanBenign(imports, rules, reasons); err != nil {
+		return "", nil, err
+	}
+	closeOver(rules, uses, reasons)
+	var text strings.Builder
+	for _, imp := range imports {
+		if refusedModules[imp] == "" {
+			fmt.Fprintf(&text, "import %q\n", imp)
+		}
+	}
+	n := 0
+	for i, r := range rules {
+		if reasons[i] != "" {
+			refused = append(refused, Refusal{Rule: r.Name, Reason: reasons[i]})
+			continue
+		}
+		text.WriteString("\n" + r.Text + "\n")
+		n++
+	}
+	if n == 0 {
+		return "", refused, nil
+	}
+	return text.String(), refused, nil
+}
+
+// staticReason is why a rule is refused by what it says, before it is compiled: "" when not.
+func staticReason(r yarasrc.Rule, uses []string) string {
+	if slices.Contains(yarasrc.Modifiers(r.Text), "global") {
+		return "a global rule: every rule compiled beside it would match only where it does"
+	}
+	for _, id := range uses {
+		if reason := refusedModules[id]; reason != "" {
+			return reason
+		}
+	}
+	if code, err := codeOf(r.Text); err == nil && wholeFileLoop.MatchString(code) {
+		return "loops over every byte of the file (a range up to filesize): slow on large files"
+	}
+	return ""
+}
+
+// codeOf is a rule's text without its strings and comments.
+func codeOf(text string) (string, error) {
+	tokens, err := yarasrc.Tokenize(text)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, t := range tokens {
+		if t.Code {
+			b.WriteString(t.Text)
+		}
+	}
+	return b.String(), nil
+}
+
+// closeOver refuses every rule that uses a refused rule, until none does.
+func closeOver(rules []yarasrc.Rule, uses [][]string, reasons []string) {
+	index := map[string]int{}
+	for i, r := range rules {
+		index[r.Name] = i
+	}
+	for changed := true; changed; {
+		changed = false
+		for i := range rules {
+			if reasons[i] != "" {
+				continue
+			}
+			for _, id := range uses[i] {
+				if j, ok := index[id]; ok && j != i && reasons[j] != "" {
+					reasons[i] = "uses rule " + rules[j].Name + ", refused: " + reasons[j]
+					changed = true
+					break
+				}
+			}
+		}
+	}
+}
+
+// scanBenign compiles the rules not yet refused and refuses each that matches a sample of the
+// benign set: an empty file, random bytes, ordinary files of common types.
+func scanBenign(imports []string, rules []yarasrc.Rule, reasons []string) error {
+	var src strings.Builder
+	for _, imp := range imports {
+		if refusedModules[imp] == "" {
+			fmt.Fprintf(&src, "import %q\n", imp)
+		}
+	}
+	index := map[string]int{}
+	for i, r := range rules {
+		if reasons[i] == "" {
+			src.WriteString(r.Text + "\n")
+			index[r.Name] = i
+		}
+	}
+	if len(index) == 0 {
+		return nil
+	}
+	compiled, _, err := yara.CompileLenient(yara.Source{Name: "passed-through rules", Text: src.String()})
+	if err != nil {
+		return fmt.Errorf("passed-through YARA rules, without those refused: %w", err)
+	}
+	defer compiled.Destroy()
+	for _, s := range benignSamples() {
+		names, err := compiled.ScanMem(s.data)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if i, ok := index[n]; ok && reasons[i] == "" {
+				reasons[i] = "matches " + s.what + ": it would fire on every file"
+			}
+		}
+	}
+	return nil
+}
+
+// sample is one buffer of the benign set and how a reason names it.
+type sample struct {
+	what string
+	data []byte
+}
+
+// benignSamples are the empty file, 64 KiB of random bytes from a fixed seed (the verdict must
+// be the same on every run) and the benign files, in that order.
+var benignSamples = sync.OnceValue(func() []sample {
+	random := make([]byte, 64<<10)
+	rng := rand.NewChaCha8([32]byte([]byte("rulegen: random bytes, benign set")[:32]))
+	rng.Read(random)
+	out := []sample{{"an empty file", []byte{}}, {"random bytes", random}}
+	for _, f := range BenignFiles() {
+		out = append(out, sample{"an ordinary file of the benign set (" + f.Name + ")", f.Data})
+	}
+	return out
+})
