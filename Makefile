@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps yarax-deps pysigma-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
+.PHONY: all deps pysigma-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
 
 all: build
 
@@ -31,25 +31,15 @@ deps:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libyara-dev yara pkg-config; \
 	fi
 
-# YARA-X, for the tests and benchmarks that compile and scan every generated ruleset in both
-# engines: the prebuilt engine of the npm package pinned in testdata/yarax/package-lock.json,
-# run by testdata/yarax/yarax.js under Node.js. Installed only when missing or not the pinned
-# version.
-YARAX_PKG := testdata/yarax/node_modules/@litko/yara-x-linux-x64-gnu/package.json
-yarax-deps:
-	@if ! grep -qs '"version": "0.7.2"' $(YARAX_PKG); then \
-		echo "installing YARA-X (npm ci in testdata/yarax)"; \
-		cd testdata/yarax && npm ci --no-audit --no-fund --loglevel=error; \
-	fi
-
 # The Sigma ecosystem's tools (sigma-cli, pySigma, SigmaHQ's validators, the Splunk, Elastic,
-# Kusto and SQLite backends) and yara-python, as test oracles: pinned with hashes in
+# Kusto and SQLite backends), yara-python (libyara 4.5) and YARA-X (the official yara-x
+# package, run by testdata/yarax/yarax.py), as test oracles: pinned with hashes in
 # testdata/pysigma/requirements.txt, installed into testdata/pysigma/venv when missing or when the
 # pins changed, and run offline by testdata/pysigma/harness.py.
 PYSIGMA_VENV := testdata/pysigma/venv
 pysigma-deps:
 	@if ! cmp -s testdata/pysigma/requirements.txt $(PYSIGMA_VENV)/requirements.txt; then \
-		echo "installing sigma-cli, pySigma and yara-python (testdata/pysigma/requirements.txt)"; \
+		echo "installing sigma-cli, pySigma, yara-python and YARA-X (testdata/pysigma/requirements.txt)"; \
 		rm -rf $(PYSIGMA_VENV) && python3 -m venv $(PYSIGMA_VENV) && \
 		$(PYSIGMA_VENV)/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps -r testdata/pysigma/requirements.txt && \
 		cp testdata/pysigma/requirements.txt $(PYSIGMA_VENV)/requirements.txt; \
@@ -79,7 +69,7 @@ release: deps-static
 rules: build
 	./$(BIN) generate --author $(AUTHOR) --out rules testdata/reports
 
-test: deps yarax-deps pysigma-deps
+test: deps pysigma-deps
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(MAKE) --no-print-directory test-release
@@ -98,7 +88,7 @@ gate: build
 	./$(BIN) test rules --fixtures testdata/fixtures/manifest.yaml --events testdata/events --junit bin/junit.xml
 
 # Everything but the GOROOT benign scan.
-test-short: deps yarax-deps pysigma-deps
+test-short: deps pysigma-deps
 	$(GO) test -short ./...
 
 # Each fuzz target for FUZZTIME (default 30s); the seed corpora alone run in every go test.
@@ -120,7 +110,7 @@ fuzz: deps
 	$(GO) test ./generate/pipeline -run '^$$' -fuzz '^FuzzYARAFile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Rewrite golden files (and rules/) from the current code; review the diff before committing.
-update-golden: deps yarax-deps
+update-golden: deps pysigma-deps
 	UPDATE_GOLDEN=1 $(GO) test ./...
 
 bench: deps
@@ -153,7 +143,7 @@ bench-pull: build
 # /usr/lib (RULEGEN_SCAN_CORPUS, RULEGEN_SCAN_MB, RULEGEN_SCAN_RULES; see
 # generate/compat/scan_bench_test.go). docs/scan-cost.md's tables are this target's output.
 PAIRS ?= 5
-bench-scan: build yarax-deps
+bench-scan: build pysigma-deps
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/scan.sh $(PAIRS)
 	RULEGEN_SCAN_CORPUS=$${RULEGEN_SCAN_CORPUS:-/usr/lib/x86_64-linux-gnu} RULEGEN_SCAN_MB=$${RULEGEN_SCAN_MB:-1000} \

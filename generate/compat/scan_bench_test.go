@@ -36,8 +36,8 @@ import (
 // fastest scan over the iterations. Interference from a shared machine only ever adds time, so
 // the minimum is what it disturbs least: repeated runs agree to ±0.002, where the yara CLI's
 // wall times over a disk swing by up to 2x here (testdata/bench/scan.sh measures those).
-// YARA-X is measured the same way by testdata/yarax/yarax.js (wall time per scan, as Node.js
-// has no thread clock), on the same files.
+// YARA-X is measured the same way by testdata/yarax/yarax.py (wall time per scan, in the
+// official Python package), on the same files.
 //
 // RULEGEN_SCAN_CORPUS names the corpus directory (default: GOROOT); RULEGEN_SCAN_MB caps how
 // much of it is read into memory (default 64); RULEGEN_SCAN_RULES adds YARA files to measure,

@@ -26,10 +26,11 @@ import (
 //     to the few samples of its size, and only then is hashed.
 //
 // YARA-X compiles conditions to WebAssembly, yaraxRulesPerFunction consecutive rules to a
-// function, and refuses (aborts, in 1.20) a function body over yaraxFunctionBodyLimit bytes.
-// A size tree costs about 100 bytes of WebAssembly per sample (measured: ten rules of 4,096
-// samples make a 4.1 MB function, ten of 8,192 overflow), so HashesPerRule keeps any ten hash
-// rules, also a feed's shared ones, at about half the limit.
+// function, and refuses a function whose conditions are too large (error E048 in YARA-X 1.22;
+// 1.20 aborted on a body over 7.6 MB). Measured in 1.22, ten rules fail past about 2,200
+// samples in size trees, 3,400 flat terms or 4,000 samples in digest trees, whatever their
+// split between the rules; so HashesPerRule and flatPerRule keep any ten hash rules, also a
+// feed's shared ones, at three quarters of that at most.
 //
 // Samples without a known size cannot be guarded: every file is hashed in full (libyara caches
 // the digest per file). Their rules, one per hash algorithm, branch on the digest's leading hex
@@ -37,19 +38,22 @@ import (
 // that share its prefix instead of with all of them.
 const (
 	flatHashes    = treeLeaves
-	flatUnsized   = 16   // every file is hashed for them anyway; a digest tree pays off only for many
-	flatPerRule   = 1000 // samples in one rule of the readable layout: libyara's parser has limits
-	HashesPerRule = 4096
+	flatUnsized   = 16  // every file is hashed for them anyway; a digest tree pays off only for many
+	flatPerRule   = 250 // samples in one rule of the readable layout (and libyara's parser has limits)
+	HashesPerRule = 160
 	treeLeaves    = 4 // samples compared in one leaf of the size tree
 
-	yaraxRulesPerFunction  = 10        // YARA-X's WasmModuleBuilder rules_per_func
-	yaraxFunctionBodyLimit = 7_654_321 // bytes: wasmparser's MAX_WASM_FUNCTION_SIZE
-	yaraxBytesPerSample    = 100       // of WebAssembly, measured for size trees and digest trees
+	yaraxRulesPerFunction = 10   // YARA-X's WasmModuleBuilder rules_per_func
+	yaraxTreeSamples      = 2200 // size-tree samples one function holds in YARA-X 1.22 (measured)
+	yaraxFlatTerms        = 3400 // flat terms one function holds in YARA-X 1.22 (measured)
 )
 
-// Any ten consecutive hash rules fit one WebAssembly function with 40% to spare: the build
-// fails (a negative constant) when HashesPerRule grows past that.
-const _ = uint(yaraxFunctionBodyLimit*6/10 - yaraxRulesPerFunction*HashesPerRule*yaraxBytesPerSample)
+// Any ten consecutive hash rules fit one WebAssembly function with a quarter to spare: the
+// build fails (a negative constant) when HashesPerRule or flatPerRule grows past that.
+const (
+	_ = uint(yaraxTreeSamples*3/4 - yaraxRulesPerFunction*HashesPerRule)
+	_ = uint(yaraxFlatTerms*3/4 - yaraxRulesPerFunction*flatPerRule)
+)
 
 // hashSample is a sample as a hash rule compares it: the strongest hash the report gives for
 // the file (sha256, else sha1, else md5) and its size, 0 when unknown.

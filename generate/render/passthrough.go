@@ -58,7 +58,7 @@ func renameIdentifiers(text string, names map[string]string) (string, error) {
 // CheckPassedYARA says whether an analyst's YARA source can be passed through: the pipeline
 // skips one that cannot, with the reason, rather than fail its report.
 func CheckPassedYARA(src string) error {
-	_, _, err := passThrough([]string{src}, "R", func(string) ([]string, error) { return nil, nil })
+	_, _, err := passThrough([]string{src}, "R", func(string, []string) ([]string, error) { return nil, nil })
 	return err
 }
 
@@ -84,7 +84,7 @@ func SplitPassedYARA(src string) ([]string, error) {
 // passThrough rewrites a report's analyst rules (sources) for its YARA file: renamed into
 // base_, identical repeated rules written once, rulegen's meta added. It returns the imports
 // they need, sorted, and the rules; an error names the source that cannot be rewritten.
-func passThrough(sources []string, base string, meta func(original string) ([]string, error)) ([]string, []passedRule, error) {
+func passThrough(sources []string, base string, meta func(original string, has []string) ([]string, error)) ([]string, []passedRule, error) {
 	var imports []string
 	var out []passedRule
 	texts := map[string]string{} // new name → its text before meta, to drop exact repeats
@@ -116,7 +116,7 @@ func passThrough(sources []string, base string, meta func(original string) ([]st
 			if err != nil {
 				return nil, nil, fmt.Errorf("YARA rule %s: %w", r.Name, err)
 			}
-			lines, err := meta(r.Name)
+			lines, err := meta(r.Name, yarasrc.MetaKeys(r.Text))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -144,6 +144,8 @@ func generatedKind(name string) bool {
 
 // withMeta adds lines to a rule's meta section, after the author's entries, or gives the rule
 // one: they go before the line of its strings: or condition: section, indented as the author's.
+// A rule written on one line (rule x { condition: true }) is laid out as generated rules are:
+// its sections and its closing brace each on lines of their own.
 func withMeta(rule string, lines []string) (string, error) {
 	at, err := yarasrc.DetectionStart(rule)
 	if err != nil {
@@ -153,15 +155,20 @@ func withMeta(rule string, lines []string) (string, error) {
 	if line := strings.LastIndexByte(rule[:at], '\n') + 1; strings.TrimSpace(rule[line:at]) == "" {
 		lineStart, indent = line, rule[line:at]
 	}
+	head, tail := rule[:lineStart], rule[lineStart:]
 	var add strings.Builder
+	if lineStart == at { // the section starts on the line of the brace or of the meta
+		head = strings.TrimRight(head, " \t") + "\n"
+		tail = indent + strings.TrimLeft(tail, " \t")
+		if end := strings.LastIndexByte(tail, '}'); end > 0 && strings.TrimSpace(tail[strings.LastIndexByte(tail[:end], '\n')+1:end]) != "" {
+			tail = strings.TrimRight(tail[:end], " \t") + "\n" + tail[end:]
+		}
+	}
 	if !strings.Contains(rule[:at], "meta:") {
 		add.WriteString(indent + "meta:\n")
 	}
 	for _, l := range lines {
 		add.WriteString(indent + indent + l + "\n")
 	}
-	if lineStart == at {
-		add.WriteString(indent)
-	}
-	return rule[:lineStart] + add.String() + rule[lineStart:], nil
+	return head + add.String() + tail, nil
 }

@@ -81,12 +81,17 @@ func (s *Set) execute(name string, data any) (out []byte, err error) {
 }
 
 // passedMeta runs the passedMeta template (in _meta.tmpl) for an analyst's rule of v's report
-// first named original: the meta entries rulegen adds to it, one a line.
-func (s *Set) passedMeta(v *yaraView, original string) ([]string, error) {
+// first named original, whose meta has the keys has: the meta entries rulegen adds to it, one
+// a line.
+func (s *Set) passedMeta(v *yaraView, original string, has []string) ([]string, error) {
 	if s.tmpl.Lookup("passedMeta") == nil {
 		return nil, fmt.Errorf("no template passedMeta: a _meta.tmpl of --templates must define it (see the bundled one)")
 	}
-	body, err := s.execute("passedMeta", map[string]any{"view": v, "original": original})
+	keys := map[string]bool{}
+	for _, k := range has {
+		keys[k] = true
+	}
+	body, err := s.execute("passedMeta", map[string]any{"view": v, "original": original, "has": keys})
 	if err != nil {
 		return nil, err
 	}

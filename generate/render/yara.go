@@ -176,7 +176,7 @@ func newYaraView(r *report.Normalized, opts Options, ruleBase string) (yaraView,
 // takePassedRules takes the report's own YARA rules into the view, with the meta entries
 // passedMeta gives each, and lists the modules the
 // file imports: hash for samples, pe for imphashes, and what the passed rules import.
-func (v *yaraView) takePassedRules(passedMeta func(v *yaraView, original string) ([]string, error)) error {
+func (v *yaraView) takePassedRules(passedMeta func(v *yaraView, original string, has []string) ([]string, error)) error {
 	var imports []string
 	if len(v.Samples) > 0 {
 		imports = append(imports, "hash")
@@ -189,8 +189,8 @@ func (v *yaraView) takePassedRules(passedMeta func(v *yaraView, original string)
 		for _, a := range v.Report.YARARules {
 			sources = append(sources, a.Value)
 		}
-		passedImports, passed, err := passThrough(sources, v.RuleBase, func(original string) ([]string, error) {
-			return passedMeta(v, original)
+		passedImports, passed, err := passThrough(sources, v.RuleBase, func(original string, has []string) ([]string, error) {
+			return passedMeta(v, original, has)
 		})
 		if err != nil {
 			return err

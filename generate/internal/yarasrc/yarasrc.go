@@ -257,3 +257,24 @@ func Modifiers(rule string) []string {
 	}
 	return strings.Fields(m[1])
 }
+
+// metaKey is a meta entry's key at the start of a line.
+var metaKey = regexp.MustCompile(`(?m)^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=`)
+
+// MetaKeys are the keys of a rule's meta entries (a rule without a meta section has none).
+func MetaKeys(rule string) []string {
+	at, err := DetectionStart(rule)
+	if err != nil {
+		return nil
+	}
+	head := rule[:at]
+	i := strings.Index(head, "meta:")
+	if i < 0 {
+		return nil
+	}
+	var keys []string
+	for _, m := range metaKey.FindAllStringSubmatch(strings.ReplaceAll(head[i+len("meta:"):], "\r", ""), -1) {
+		keys = append(keys, m[1])
+	}
+	return keys
+}

@@ -1,7 +1,8 @@
 // Package yarax runs YARA-X for tests and benchmarks: rules a user loads must compile and match
-// alike in libyara and in YARA-X. YARA-X is the prebuilt engine of the npm package pinned in
-// testdata/yarax/package-lock.json, driven by testdata/yarax/yarax.js under Node.js; `make test`
-// and .ci/run install it (make yarax-deps), so a missing engine is a failure, not a skip.
+// alike in libyara and in YARA-X. YARA-X is VirusTotal's official Python package (`yara-x` on
+// PyPI), pinned with hashes in testdata/pysigma/requirements.txt beside the other oracles and
+// driven by testdata/yarax/yarax.py in testdata/pysigma/venv; `make test` and .ci/run install
+// it (make pysigma-deps), so a missing engine is a failure, not a skip.
 package yarax
 
 import (
@@ -106,27 +107,22 @@ func Bench(root, corpus string, mb, passes int, baseline string, rules ...string
 	return out, err
 }
 
-// run runs yarax.js (root is the repository) and decodes its JSON output into out. YARA-X
-// aborts the whole process on some rulesets (a WASM function over its size limit), so a
-// crash is reported with what it printed.
+// run runs yarax.py (root is the repository) and decodes its JSON output into out. A crash
+// is reported with what it printed.
 func run(root string, out any, args ...string) error {
-	script := filepath.Join(root, "testdata", "yarax", "yarax.js")
-	engine := filepath.Join(root, "testdata", "yarax", "node_modules", "@litko", "yara-x-linux-x64-gnu")
-	if _, err := os.Stat(engine); err != nil {
-		return fmt.Errorf("YARA-X is not installed (%v): run make yarax-deps", err)
+	script := filepath.Join(root, "testdata", "yarax", "yarax.py")
+	python := filepath.Join(root, "testdata", "pysigma", "venv", "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		return fmt.Errorf("YARA-X is not installed (%v): run make pysigma-deps", err)
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return fmt.Errorf("YARA-X runs under Node.js: %w", err)
-	}
-	cmd := exec.Command(node, append([]string{"--max-old-space-size=8192", script}, args...)...)
+	cmd := exec.Command(python, append([]string{script}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("yarax.js %s: %w\n%s", args[0], err, tail(stderr.String(), 2000))
+		return fmt.Errorf("yarax.py %s: %w\n%s", args[0], err, tail(stderr.String(), 2000))
 	}
 	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
-		return fmt.Errorf("yarax.js %s: output: %w", args[0], err)
+		return fmt.Errorf("yarax.py %s: output: %w", args[0], err)
 	}
 	return nil
 }

@@ -47,6 +47,9 @@ rule MAL_Harvest_Lynx_campaign_C2
 rule MAL_Harvest_Lynx_campaign_lynx_loader_marker
 {
     meta:
+        description = "lynx_loader_marker, a rule of Harvest Lynx campaign"
+        author = "the authors of Harvest Lynx campaign"
+        date = "2024-06-05"
         report_id = "5f0c2a8e-3d1b-4c6e-9a7f-2b8d4e6f1a3c"
         tlp = "TLP:AMBER"
         reference = "Internal Research"
@@ -62,6 +65,7 @@ rule MAL_Harvest_Lynx_campaign_lynx_implant_strings
     meta:
         author = "Example Research"
         date = "2024-06-05"
+        description = "lynx_implant_strings, a rule of Harvest Lynx campaign"
         report_id = "5f0c2a8e-3d1b-4c6e-9a7f-2b8d4e6f1a3c"
         tlp = "TLP:AMBER"
         reference = "Internal Research"
