@@ -18,6 +18,8 @@ func readVendorPart(name string, data []byte, format Format) (*part, error) {
 		return readHashes(name, data), nil
 	case FormatYARA:
 		return readYARA(name, data), nil
+	case FormatSigma:
+		return readSigma(name, data)
 	case FormatDocument:
 		fl := flavourMarkdown
 		if isAsciiDoc(name, data) {
@@ -32,7 +34,7 @@ func readVendorPart(name string, data []byte, format Format) (*part, error) {
 // MISP event or a STIX bundle.
 func vendorFormat(f Format) bool {
 	switch f {
-	case FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA:
+	case FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma:
 		return true
 	}
 	return false

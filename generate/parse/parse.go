@@ -61,10 +61,11 @@ const (
 	FormatCSV             = report.FormatCSV
 	FormatHashes          = report.FormatHashes
 	FormatYARA            = report.FormatYARA
+	FormatSigma           = report.FormatSigma
 )
 
 // formats lists every --format value, auto first.
-var formats = []Format{"auto", FormatMarkdown, FormatMISP, FormatSTIX, FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA}
+var formats = []Format{"auto", FormatMarkdown, FormatMISP, FormatSTIX, FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma}
 
 // ParseFormat reads a --format value.
 func ParseFormat(s string) (Format, error) {
@@ -122,6 +123,8 @@ func FormatOfName(name string) Format {
 		return FormatCSV
 	case ext == ".yar" || ext == ".yara":
 		return FormatYARA
+	case ext == ".yml" || ext == ".yaml":
+		return FormatSigma
 	case hashListExtensions[ext], (stem == "samples" || stem == "hashes") && ext == ".txt":
 		return FormatHashes
 	case ext == ".adoc" || ext == ".asciidoc":
@@ -248,6 +251,10 @@ func readOne(name string, data []byte, format Format, opts Options) (*report.Rep
 	p, err := readVendorPart(name, data, format)
 	if err != nil {
 		return nil, err
+	}
+	if format == FormatSigma && !hasIndicators(p.r) {
+		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
+			Msg: "not a Sigma rule: no YAML document with detection and logsource at its top"}
 	}
 	if format == FormatDocument && !hasIndicators(p.r) {
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,

@@ -137,7 +137,7 @@ func walk(root string, own OwnDirs, found *Found) ([]string, error) {
 		case publications[dir]:
 		case repositories[dir] && parse.FormatOfName(d.Name()) == parse.FormatDocument:
 			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "document", Reason: "the repository's own document, beside its publication folders", Source: report.Pos{File: p}})
-		case parse.IsPublicationMarker(d.Name()):
+		case parse.IsPublicationMarker(d.Name()), parse.IsSigmaFile(p):
 			out = append(out, p)
 		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()),
 			d.Name() == "README.md" && dir != filepath.Clean(root):
@@ -162,7 +162,7 @@ func walk(root string, own OwnDirs, found *Found) ([]string, error) {
 func publicationDirs(root string, own OwnDirs) (publications, repositories map[string]bool, err error) {
 	marked := map[string]bool{}
 	_, err = safefs.Walk(root, safefs.Options{Exclude: own.exclude}, func(p string, d fs.DirEntry) error {
-		if !d.IsDir() && parse.IsPublicationMarker(d.Name()) {
+		if !d.IsDir() && (parse.IsPublicationMarker(d.Name()) || parse.IsSigmaFile(p)) {
 			marked[filepath.Dir(p)] = true
 		}
 		return nil

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"hash/maphash"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/rulegen/rulegen/generate/internal/yarasrc"
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/normalize/warninglist"
 	"github.com/rulegen/rulegen/generate/parse"
@@ -471,13 +473,32 @@ func keepPassing(r *report.Normalized, list []report.Attribute, check func(a rep
 	var kept []report.Attribute
 	for _, a := range list {
 		if reason := check(a, len(kept)); reason != "" {
-			r.Skip(a, reason)
+			r.SkipPart(a, ruleNamed(a), reason)
 			continue
 		}
 		kept = append(kept, a)
 	}
 	return kept
 }
+
+// ruleNamed names an analyst's rule in a skip list by what it declares ("rule A, B" for YARA,
+// "rule <title>" for Sigma), or by its text when it declares nothing readable.
+func ruleNamed(a report.Attribute) string {
+	switch a.Type {
+	case "yara":
+		if names := yarasrc.Names(a.Value); len(names) > 0 {
+			return "rule " + strings.Join(names, ", ")
+		}
+	case "sigma":
+		if m := sigmaTitle.FindStringSubmatch(a.Value); m != nil {
+			return "rule " + strings.Trim(strings.TrimSpace(m[1]), `'"`)
+		}
+	}
+	return a.Value
+}
+
+// sigmaTitle is a Sigma rule's title line.
+var sigmaTitle = regexp.MustCompile(`(?m)^title:[ \t]*(.+)$`)
 
 // passingYARA keeps the analyst YARA sources that pass through (passableYARA) and skips the
 // others with the reason. A source that does not pass whole but holds several rules is tried
@@ -493,7 +514,7 @@ func passingYARA(r *report.Normalized, list []report.Attribute) []report.Attribu
 		}
 		parts, err := render.SplitPassedYARA(a.Value)
 		if err != nil || len(parts) < 2 {
-			r.Skip(a, reason)
+			r.SkipPart(a, ruleNamed(a), reason)
 			continue
 		}
 		rules := make([]report.Attribute, len(parts))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -11,10 +12,12 @@ import (
 	"github.com/rulegen/rulegen/generate/report"
 )
 
-// PassedSigma writes an analyst's Sigma rule of the report (a MISP sigma attribute, the i-th
-// passed through, from 0) as the file sigma/<slug>/passed_<i+1>_<slug>.yml: as written, but with a
-// stable id when it has none (or one that is no UUID) and the report's TLP among its tags. The
-// pipeline validates the result like every generated rule and skips a rule that fails.
+// PassedSigma writes an analyst's Sigma rule of the report (a MISP sigma attribute, a
+// publication's Sigma file; the i-th passed through, from 0) as the file
+// sigma/<slug>/passed_<i+1>_<slug>.yml: as written, but with a stable id when it has none (or
+// one that is no UUID), the report's TLP among its tags, and what rulegen lint asks of every
+// rule when the rule lacks it (see fillConventions). The pipeline validates the result like
+// every generated rule, and quarantines it, and skips a rule that fails.
 func PassedSigma(r *report.Normalized, a report.Attribute, i int) (File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(a.Value), &doc); err != nil {
@@ -30,6 +33,9 @@ func PassedSigma(r *report.Normalized, a report.Attribute, i int) (File, error) 
 	}
 	if tlp := sigmaTLP[r.TLP]; tlp != "" {
 		addTag(rule, tlp)
+	}
+	if title != nil {
+		fillConventions(rule, r, title.Value)
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
@@ -86,3 +92,39 @@ func addTag(m *yaml.Node, tag string) {
 	}
 	tags.Content = append(tags.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: tag})
 }
+
+// fillConventions gives a rule written elsewhere what rulegen lint asks of every rule, where
+// it lacks it: a description naming it and its publication, the publication's authors and
+// date (a date written 2024/03/04 is written 2024-03-04), a status of experimental (rulegen
+// has not seen it fire), unknown false positives, a medium level, and tags.
+func fillConventions(rule *yaml.Node, r *report.Normalized, title string) {
+	defaults := []struct{ key, value, after string }{
+		{"status", "experimental", "id"},
+		{"description", title + ", a rule of " + r.Title, "status"},
+		{"author", "the authors of " + r.Title, "description"},
+		{"date", r.Date, "author"},
+		{"level", "medium", ""},
+	}
+	for _, d := range defaults {
+		if v := mappingValue(rule, d.key); v == nil || strings.TrimSpace(v.Value) == "" && v.Kind == yaml.ScalarNode {
+			setMapping(rule, d.key, d.value, d.after)
+		}
+	}
+	if date := mappingValue(rule, "date"); date != nil && slashedDate.MatchString(date.Value) {
+		date.Value, date.Style = strings.ReplaceAll(date.Value, "/", "-"), 0
+	}
+	if mappingValue(rule, "tags") == nil {
+		setMapping(rule, "tags", "", "date")
+		tags := mappingValue(rule, "tags")
+		tags.Kind, tags.Tag, tags.Value = yaml.SequenceNode, "!!seq", ""
+	}
+	if mappingValue(rule, "falsepositives") == nil {
+		setMapping(rule, "falsepositives", "", "detection")
+		fp := mappingValue(rule, "falsepositives")
+		fp.Kind, fp.Tag, fp.Value = yaml.SequenceNode, "!!seq", ""
+		fp.Content = []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Unknown"}}
+	}
+}
+
+// slashedDate is a date written with slashes, as older Sigma rules do.
+var slashedDate = regexp.MustCompile(`^\d{4}/\d{2}/\d{2}$`)

@@ -192,6 +192,7 @@ const (
 	FormatCSV         Format = "csv"         // CSV or TSV with a header row
 	FormatHashes      Format = "hashes"      // a hash list, one hash a line (samples.sha256)
 	FormatYARA        Format = "yara"        // a publisher's YARA rules (.yar, .yara)
+	FormatSigma       Format = "sigma"       // a publisher's Sigma rules (.yml, .yaml)
 	FormatPublication Format = "publication" // a publication's files read as one report
 )
 
