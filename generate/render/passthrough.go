@@ -144,9 +144,13 @@ func generatedKind(name string) bool {
 
 // withMeta adds lines to a rule's meta section, after the author's entries, or gives the rule
 // one: they go before the line of its strings: or condition: section, indented as the author's.
-// A rule written on one line (rule x { condition: true }) is laid out as generated rules are:
-// its sections and its closing brace each on lines of their own.
+// A rule written compactly (rule x { condition: true }) is first laid out as generated rules
+// are (yarasrc.Layout).
 func withMeta(rule string, lines []string) (string, error) {
+	rule, err := yarasrc.Layout(rule)
+	if err != nil {
+		return "", err
+	}
 	at, err := yarasrc.DetectionStart(rule)
 	if err != nil {
 		return "", err
@@ -155,20 +159,15 @@ func withMeta(rule string, lines []string) (string, error) {
 	if line := strings.LastIndexByte(rule[:at], '\n') + 1; strings.TrimSpace(rule[line:at]) == "" {
 		lineStart, indent = line, rule[line:at]
 	}
-	head, tail := rule[:lineStart], rule[lineStart:]
 	var add strings.Builder
-	if lineStart == at { // the section starts on the line of the brace or of the meta
-		head = strings.TrimRight(head, " \t") + "\n"
-		tail = indent + strings.TrimLeft(tail, " \t")
-		if end := strings.LastIndexByte(tail, '}'); end > 0 && strings.TrimSpace(tail[strings.LastIndexByte(tail[:end], '\n')+1:end]) != "" {
-			tail = strings.TrimRight(tail[:end], " \t") + "\n" + tail[end:]
-		}
-	}
 	if !strings.Contains(rule[:at], "meta:") {
 		add.WriteString(indent + "meta:\n")
 	}
 	for _, l := range lines {
 		add.WriteString(indent + indent + l + "\n")
 	}
-	return head + add.String() + tail, nil
+	if lineStart == at {
+		add.WriteString(indent)
+	}
+	return rule[:lineStart] + add.String() + rule[lineStart:], nil
 }

@@ -44,15 +44,15 @@ func TestPassThrough(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, one)
 		}
 	}
-	if !strings.Contains(rules[2].Text, "MAL_R_Helper and elf.type == elf.ET_EXEC") || !strings.Contains(rules[4].Text, "    condition: MAL_R_Helper_2\n}") {
+	if !strings.Contains(rules[2].Text, "MAL_R_Helper and elf.type == elf.ET_EXEC") || !strings.Contains(rules[4].Text, "    condition:\n        MAL_R_Helper_2\n}") {
 		t.Errorf("references:\n%s\n%s", rules[2].Text, rules[4].Text)
 	}
 	// A rule written on one line is laid out as generated rules are.
-	if want := "rule MAL_R_Two {\n    meta:\n        report_id = \"r1\"\n        original_name = \"Two\"\n    condition: MAL_R_Helper and elf.type == elf.ET_EXEC\n}"; rules[2].Text != want {
+	if want := "rule MAL_R_Two\n{\n    meta:\n        report_id = \"r1\"\n        original_name = \"Two\"\n    condition:\n        MAL_R_Helper and elf.type == elf.ET_EXEC\n}"; rules[2].Text != want {
 		t.Errorf("one-line rule laid out as\n%s\nwant\n%s", rules[2].Text, want)
 	}
 	// A name that rulegen's own rules could have is kept apart from them.
-	if _, own, err := passThrough([]string{"rule C2 { condition: false }\nrule C2_2 { condition: C2 }"}, "MAL_R", meta); err != nil || own[0].Name != "MAL_R_C2_own" || !strings.Contains(own[1].Text, "condition: MAL_R_C2_own\n}") {
+	if _, own, err := passThrough([]string{"rule C2 { condition: false }\nrule C2_2 { condition: C2 }"}, "MAL_R", meta); err != nil || own[0].Name != "MAL_R_C2_own" || !strings.Contains(own[1].Text, "condition:\n        MAL_R_C2_own\n}") {
 		t.Errorf("%+v %v", own, err)
 	}
 	for _, bad := range []string{"rule x {", "condition: true }", "rule y { strings: $a = \"unterminated condition: $a }"} {

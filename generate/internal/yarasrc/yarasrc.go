@@ -278,3 +278,90 @@ func MetaKeys(rule string) []string {
 	}
 	return keys
 }
+
+var (
+	// anySection is a rule section's keyword.
+	anySection = regexp.MustCompile(`\b(meta|strings|condition)\s*:`)
+	// entryStart starts an entry of a meta or strings section: key = or $name =.
+	metaEntry   = regexp.MustCompile(`\b[A-Za-z_][A-Za-z0-9_]*\s*=`)
+	stringEntry = regexp.MustCompile(`\$[A-Za-z0-9_]*\s*=`)
+)
+
+// Layout lays a rule written compactly (sections sharing a line, `rule x { condition: true }`)
+// out as rulegen writes rules: the header, the brace and each section keyword on lines of
+// their own, one meta entry or string a line, the closing brace alone. A rule whose sections
+// and closing brace already start their lines is returned as written: its author's layout.
+func Layout(rule string) (string, error) {
+	tokens, err := Tokenize(rule)
+	if err != nil {
+		return "", err
+	}
+	var masked strings.Builder // rule with every literal blanked, offsets kept
+	for _, t := range tokens {
+		if t.Code {
+			masked.WriteString(t.Text)
+		} else {
+			masked.WriteString(strings.Repeat("\x00", len(t.Text)))
+		}
+	}
+	m := masked.String()
+	open, end := strings.IndexByte(m, '{'), strings.LastIndexByte(m, '}')
+	if open < 0 || end < open {
+		return "", fmt.Errorf("rule without braces")
+	}
+	sections := anySection.FindAllStringIndex(m[open:end], -1)
+	if len(sections) == 0 || !compact(m, open, end, sections) {
+		return rule, nil
+	}
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(rule[:open]) + "\n{\n")
+	for i, s := range sections {
+		start, stop := open+s[0], end
+		if i+1 < len(sections) {
+			stop = open + sections[i+1][0]
+		}
+		keyword := strings.Fields(strings.ReplaceAll(rule[start:open+s[1]], ":", " "))[0]
+		b.WriteString("    " + keyword + ":\n")
+		body := open + s[1]
+		cuts := []int{body}
+		switch keyword {
+		case "meta":
+			cuts = append(cuts, offsets(metaEntry, m, body, stop)...)
+		case "strings":
+			cuts = append(cuts, offsets(stringEntry, m, body, stop)...)
+		}
+		cuts = append(cuts, stop)
+		for j := 0; j+1 < len(cuts); j++ {
+			if entry := strings.TrimSpace(rule[cuts[j]:cuts[j+1]]); entry != "" {
+				b.WriteString("        " + entry + "\n")
+			}
+		}
+	}
+	b.WriteString("}")
+	return b.String() + rule[end+1:], nil
+}
+
+// compact says whether a section keyword or the closing brace shares its line with other code.
+func compact(m string, open, end int, sections [][]int) bool {
+	alone := func(at int) bool {
+		line := strings.LastIndexByte(m[:at], '\n') + 1
+		return strings.TrimSpace(strings.ReplaceAll(m[line:at], "\x00", "x")) == ""
+	}
+	for _, s := range sections {
+		if !alone(open + s[0]) {
+			return true
+		}
+	}
+	return !alone(end)
+}
+
+// offsets are where re matches m between from and to.
+func offsets(re *regexp.Regexp, m string, from, to int) []int {
+	var out []int
+	for _, loc := range re.FindAllStringIndex(m[from:to], -1) {
+		if loc[0] > 0 {
+			out = append(out, from+loc[0])
+		}
+	}
+	return out
+}

@@ -76,3 +76,21 @@ func TestDetectionStart(t *testing.T) {
 		t.Error("a rule without a condition: no error")
 	}
 }
+
+// A rule written on one line is laid out as rulegen writes rules, its strings one a line,
+// literals untouched (a regex holding "condition:", a string holding "$b ="); a rule already
+// laid out is returned as its author wrote it.
+func TestLayout(t *testing.T) {
+	got, err := yarasrc.Layout(`rule x : tag { meta: author = "a = b" date = "2024-01-01" strings: $a = "x $b = y" ascii $re = /condition: \d+/ $h = { 4D 5A } condition: $a and ($re or $h) }`)
+	want := "rule x : tag\n{\n    meta:\n        author = \"a = b\"\n        date = \"2024-01-01\"\n    strings:\n        $a = \"x $b = y\" ascii\n        $re = /condition: \\d+/\n        $h = { 4D 5A }\n    condition:\n        $a and ($re or $h)\n}"
+	if err != nil || got != want {
+		t.Errorf("got\n%s\n(%v), want\n%s", got, err, want)
+	}
+	laidOut := "rule y {\n  strings:\n    $a = \"y\"\n  condition:\n    $a\n}"
+	if got, err := yarasrc.Layout(laidOut); err != nil || got != laidOut {
+		t.Errorf("an author's layout changed:\n%s (%v)", got, err)
+	}
+	if _, err := yarasrc.Layout("rule z condition: true"); err == nil {
+		t.Error("a rule without braces: no error")
+	}
+}
