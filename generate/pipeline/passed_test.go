@@ -160,3 +160,51 @@ func TestDirectoryInputs(t *testing.T) {
 		t.Errorf("inputs %s", got)
 	}
 }
+
+// Analysts' YARA rules in a MISP event are untrusted like a publication's: a rule that includes
+// a file, one libyara warns is slow (a pathological regular expression), a global rule and one
+// that matches anything are each skipped with the reason; a rule named like one of rulegen's
+// is kept apart from it; the report keeps its other rules.
+func TestHostileYARAInMISP(t *testing.T) {
+	rules := []struct{ src, skippedAs, reason string }{
+		{"include \"/etc/passwd\"\nrule inc { condition: false }", "include \"/etc/passwd\"\nrule inc { condition: false }", "YARA rule does not compile: error: yara:1: includes are disabled"},
+		{"rule patho { strings: $a = /(a+)+(b+)+c{1,200}/ condition: $a }", "rule patho", `YARA rule refused: libyara warns of it (a slow string, a deprecated feature): warning: yara:1: rule patho: string "$a" may slow down scanning`},
+		{"rule dotstar { strings: $a = /kite.*/ condition: $a }", "rule dotstar", "YARA rule refused: libyara warns of it"},
+		{"global rule silence { condition: false }", "rule silence", "YARA rule quarantined: a global rule"},
+		{"rule anything { condition: filesize < 100000000 }", "rule anything", "YARA rule quarantined: matches an empty file"},
+		{"rule C2 { strings: $a = \"own-c2-marker\" condition: $a }", "", ""},
+	}
+	attrs := []map[string]any{{"type": "domain", "value": "hostile-misp.evil-example.net", "to_ids": true}}
+	for _, r := range rules {
+		attrs = append(attrs, map[string]any{"type": "yara", "value": r.src, "to_ids": true})
+	}
+	outcome, files := collectEvent(t, map[string]any{"Event": map[string]any{"uuid": "7a0c4a3e-0000-4000-8000-00000000aaaa", "info": "Hostile MISP", "date": "2024-01-01", "Attribute": attrs}})
+	skipped := map[string]string{}
+	for _, s := range outcome.Tally.Skipped {
+		skipped[s.Value] = s.Reason
+	}
+	for _, r := range rules {
+		if r.reason == "" {
+			continue
+		}
+		if !strings.HasPrefix(skipped[r.skippedAs], r.reason) {
+			t.Errorf("%s: skipped as %q, want %q (all: %v)", r.skippedAs, skipped[r.skippedAs], r.reason, skipped)
+		}
+	}
+	var yar string
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") {
+			yar = string(f.Body)
+		}
+	}
+	for _, want := range []string{"rule MAL_Hostile_MISP_7a0c4a3e_C2\n", "rule MAL_Hostile_MISP_7a0c4a3e_C2_own\n", `original_name = "C2"`, "hostile-misp.evil-example.net"} {
+		if !strings.Contains(yar, want) {
+			t.Errorf("no %q in\n%s", want, yar)
+		}
+	}
+	for _, never := range []string{"global", "silence", "anything", "include"} {
+		if strings.Contains(yar, never) {
+			t.Errorf("%q in\n%s", never, yar)
+		}
+	}
+}

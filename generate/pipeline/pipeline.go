@@ -532,7 +532,10 @@ func passingYARA(r *report.Normalized, list []report.Attribute) []report.Attribu
 // rename it into the report's namespace; "" when it can.
 func passableYARA(a report.Attribute, _ int) string {
 	names, err := yara.Check(yara.Source{Name: a.Type, Text: a.Value})
+	var ce *yara.CompileError
 	switch {
+	case errors.As(err, &ce) && len(ce.Errors) == 0:
+		return "YARA rule refused: libyara warns of it (a slow string, a deprecated feature): " + strings.ReplaceAll(err.Error(), "\n", "; ")
 	case err != nil:
 		return "YARA rule does not compile: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 	case len(names) == 0:
