@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path"
@@ -17,6 +18,7 @@ import (
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/sigma"
+	"github.com/rulegen/rulegen/generate/verify"
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
@@ -52,8 +54,9 @@ func fuzzSeeds(f *testing.F) {
 }
 
 // FuzzGenerate: for any input, generate returns an input error, or rules that libyara compiles
-// in full, that match no empty file, and that validate and parse as Sigma. A template or
-// escaping defect ("generated ... is invalid") is never an acceptable answer.
+// in full, that match no empty file, that validate and parse as Sigma, and that pass rulegen
+// lint and rulegen test with their defaults (gatePasses). A template or escaping defect
+// ("generated ... is invalid") is never an acceptable answer.
 func FuzzGenerate(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -71,10 +74,21 @@ func FuzzGenerate(f *testing.F) {
 }
 
 // FuzzYARAFile: a publisher's YARA file, whatever it holds, passes through as rules libyara
-// compiles with the report's own, rule by rule where it does not compile whole, or is skipped;
-// the run never writes YARA that does not compile. (A publisher's rule may match an empty
-// file: that is its author's to decide, and rulegen lint reports it.)
+// compiles with the report's own, rule by rule where it does not compile whole, or is skipped
+// or quarantined; the run never writes YARA that does not compile, that matches an empty file,
+// or that fails rulegen lint or rulegen test. The hostile seeds are the quarantine's cases.
 func FuzzYARAFile(f *testing.F) {
+	for _, hostile := range []string{
+		"global rule silence { condition: false }\nrule ok { strings: $a = \"kite-0451\" condition: $a }",
+		"import \"console\"\nrule p { strings: $a = \"x1x2\" condition: $a and console.log(\"hit\") }",
+		"rule everything { condition: true }\nrule user { condition: everything }",
+		"include \"/etc/passwd\"\nrule inc { condition: false }",
+		"rule slow { strings: $a = \"kite\" condition: $a and for any i in (0..filesize) : (uint8(i) == 0x4b) }",
+		"rule patho { strings: $a = /(a+)+(b+)+c{1,200}/ condition: $a }",
+		"rule C2 { strings: $a = \"own-c2\" condition: $a }",
+	} {
+		f.Add([]byte(hostile))
+	}
 	for _, seed := range []string{"testdata/vendor/volexity/2026-06-04-VerdantBamboo/rules.yar",
 		"testdata/vendor/variants/2024-06-05-with-export/lynx.yar", "testdata/vendor/variants/2024-06-05-with-export/broken.yara"} {
 		if b, err := os.ReadFile(filepath.Join(golden.RepoRoot(f), seed)); err == nil {
@@ -83,7 +97,10 @@ func FuzzYARAFile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if rules := generateChecked(t, "fuzz.yar", data, pipeline.Options{Render: render.Options{Author: "fuzz"}, Parse: parse.Options{Date: "2024-01-01"}}); rules != nil {
-			rules.Destroy()
+			defer rules.Destroy()
+			if m, err := rules.ScanMem(nil); err != nil || len(m) > 0 {
+				t.Fatalf("rules %v match an empty file (%v)", m, err)
+			}
 		}
 	})
 }
@@ -94,7 +111,9 @@ func FuzzYARAFile(f *testing.F) {
 func generateChecked(t *testing.T, name string, data []byte, opts pipeline.Options) *yara.Rules {
 	t.Helper()
 	var sources []yara.Source
+	var written []render.File
 	take := func(fs []render.File) {
+		written = append(written, fs...)
 		for _, file := range fs {
 			switch {
 			case strings.HasSuffix(file.Path, ".yml"):
@@ -118,6 +137,7 @@ func generateChecked(t *testing.T, name string, data []byte, opts pipeline.Optio
 		return nil
 	}
 	take(res.Shared)
+	gatePasses(t, written)
 	if !yara.Available || len(sources) == 0 {
 		return nil
 	}
@@ -149,6 +169,38 @@ func sigmaHQConventions(t *testing.T, file render.File) {
 	for _, w := range strings.Split(rule.Title, " ") {
 		if render.MiscasedTitleWord(w) && render.HasCapitalForm(w) {
 			t.Fatalf("title %q: %q in lower case", rule.Title, w)
+		}
+	}
+}
+
+// gatePasses writes a run's files as generate does and requires that rulegen lint and rulegen
+// test, with their defaults, fail none of them: generate's output always passes its own gate.
+func gatePasses(t *testing.T, files []render.File) {
+	t.Helper()
+	rules := 0
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".yar") || strings.HasSuffix(f.Path, ".yml") {
+			rules++
+		}
+	}
+	if rules == 0 {
+		return
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		golden.WriteFile(t, filepath.Join(dir, filepath.FromSlash(f.Path)), string(f.Body))
+	}
+	lint, err := verify.Lint(dir, verify.LintOptions{})
+	if err != nil {
+		t.Fatalf("lint: %v", err)
+	}
+	test, err := verify.Test(context.Background(), dir, verify.TestOptions{})
+	if err != nil {
+		t.Fatalf("test: %v", err)
+	}
+	for _, c := range append(lint, test...) {
+		if c.Status == verify.Fail {
+			t.Fatalf("generate's output fails its own gate: %s %s %s: %s", c.Suite, c.Name, c.Where(), c.Message)
 		}
 	}
 }
