@@ -184,6 +184,15 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// CheckDepth fails JSON nested deeper than the limit (--max-depth), before anything decodes
+// it: pull holds what it downloads to the limits generate reads with.
+func (l Limits) CheckDepth(name string, data []byte) error {
+	return checkDepth(name, data, l.withDefaults().Depth)
+}
+
+// MaxAttributes is the limit on one report's attributes, objects' included (--max-attributes).
+func (l Limits) MaxAttributes() int { return l.withDefaults().Attributes }
+
 // checkAttributes fails a report of more attributes than the limit, objects' included.
 func (l Limits) checkAttributes(name string, r *report.Report) error {
 	n := len(r.Attributes)

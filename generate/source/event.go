@@ -3,6 +3,7 @@ package source
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/rulegen/rulegen/generate/parse"
@@ -16,10 +17,16 @@ type event struct {
 	body      []byte // canonical: {"Event": …}, keys sorted, two-space indentation
 }
 
-// readEvent checks that raw is one MISP event, {"Event": {...}} with a uuid, and writes it in
-// a canonical form, so that the same event always gives the same bytes: keys sorted, two-space
-// indentation, numbers and strings as the server wrote them, a final newline.
-func readEvent(raw []byte) (*event, error) {
+// errOverLimit marks an event over generate's input limits: skipped, not a failed pull.
+var errOverLimit = errors.New("over the input limits")
+
+// readEvent checks that raw is one MISP event, {"Event": {...}} with a uuid, within limits,
+// and writes it in a canonical form, so that the same event always gives the same bytes: keys
+// sorted, two-space indentation, numbers and strings as the server wrote them, a final newline.
+func readEvent(raw []byte, limits parse.Limits) (*event, error) {
+	if err := limits.CheckDepth("event", raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", errOverLimit, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc map[string]any
@@ -40,6 +47,9 @@ func readEvent(raw []byte) (*event, error) {
 	ts, err := eventTimestamp(ev["timestamp"])
 	if err != nil {
 		return nil, err
+	}
+	if n := attributeCount(ev); n > limits.MaxAttributes() {
+		return nil, fmt.Errorf("%w: event %s has %d attributes: more than the limit of %d (--max-attributes)", errOverLimit, id, n, limits.MaxAttributes())
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -86,4 +96,18 @@ func truncate(s string) string {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// attributeCount is how many attributes an event holds, its objects' included.
+func attributeCount(ev map[string]any) int {
+	attrs, _ := ev["Attribute"].([]any)
+	n := len(attrs)
+	objects, _ := ev["Object"].([]any)
+	for _, o := range objects {
+		if obj, ok := o.(map[string]any); ok {
+			a, _ := obj["Attribute"].([]any)
+			n += len(a)
+		}
+	}
+	return n
 }

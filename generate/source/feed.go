@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -211,7 +212,11 @@ func (m *mirror) fetchEvent(ctx context.Context, c *client, base string, e liste
 	if err != nil {
 		return err
 	}
-	ev, err := readEvent(resp.body)
+	ev, err := readEvent(resp.body, m.limits)
+	if errors.Is(err, errOverLimit) {
+		m.skip(id, err.Error())
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", redact(u), err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/source"
 )
 
@@ -350,5 +351,52 @@ func TestPullRealFeed(t *testing.T) {
 	}
 	if !errors.Is(err, nil) {
 		t.Fatal(err)
+	}
+}
+
+// A pull holds what it downloads to generate's input limits: an event with more attributes
+// than --max-attributes, or nested deeper than --max-depth, is skipped with the reason and
+// never written, and the other events are kept.
+func TestPullFeedHoldsGenerateLimits(t *testing.T) {
+	s := newFeedServer(t, false)
+	const limit = 20
+	over := map[string]bool{}
+	for id, ev := range s.events {
+		n := 0
+		if a, ok := ev["Attribute"].([]any); ok {
+			n += len(a)
+		}
+		if objects, ok := ev["Object"].([]any); ok {
+			for _, o := range objects {
+				a, _ := o.(map[string]any)["Attribute"].([]any)
+				n += len(a)
+			}
+		}
+		over[id] = n > limit
+	}
+	out := t.TempDir()
+	res, err := source.PullFeed(context.Background(), s.URL+"/feed", source.Options{Out: out, Client: quick, Limits: parse.Limits{Attributes: limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := map[string]string{}
+	for _, sk := range res.Skipped {
+		skipped[sk.Event] = sk.Reason
+	}
+	for id, isOver := range over {
+		_, err := os.Stat(filepath.Join(out, id+".json"))
+		switch {
+		case isOver && (err == nil || !strings.Contains(skipped[id], "more than the limit of 20 (--max-attributes)")):
+			t.Errorf("%s: over the limit, written %v, skipped %q", id, err == nil, skipped[id])
+		case !isOver && err != nil:
+			t.Errorf("%s: within the limit, not written: %v (%s)", id, err, skipped[id])
+		}
+	}
+	if len(skipped) == 0 || len(skipped) == len(over) {
+		t.Fatalf("%d of %d events skipped: the limit tests nothing", len(skipped), len(over))
+	}
+	res, err = source.PullFeed(context.Background(), s.URL+"/feed", source.Options{Out: t.TempDir(), Client: quick, Limits: parse.Limits{Depth: 2}})
+	if err != nil || len(res.Skipped) != len(over) || !strings.Contains(res.Skipped[0].Reason, "nested more than 2 levels deep (--max-depth)") {
+		t.Errorf("--max-depth 2: %v, skipped %+v", err, res.Skipped)
 	}
 }

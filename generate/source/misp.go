@@ -119,7 +119,11 @@ func (m *mirror) pages(ctx context.Context, c *client, endpoint string, query re
 			announced = n
 		}
 		for i, raw := range events {
-			ev, err := readEvent(raw)
+			ev, err := readEvent(raw, m.limits)
+			if errors.Is(err, errOverLimit) {
+				m.skip(fmt.Sprintf("response[%d]", i), err.Error())
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("%s: response[%d]: %w", where, i, err)
 			}

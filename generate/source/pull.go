@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"github.com/rulegen/rulegen/generate/parse"
 	"net/url"
 	"strings"
 	"sync"
@@ -14,6 +15,10 @@ type Options struct {
 	Out     string  // the reports directory
 	Filters Filters // which events to keep
 	Client  ClientOptions
+	// Limits are generate's input limits (--max-depth, --max-attributes): an event over them is
+	// skipped with the reason, never written, so that what a pull keeps generate can read; a
+	// TAXII collection over them fails the pull. Zero fields take parse.DefaultLimits.
+	Limits parse.Limits
 	// Full ignores what the state remembers (the manifest's ETag, a MISP pull's high water
 	// mark): every selected event is checked, and events the source no longer has are removed.
 	Full bool
@@ -69,7 +74,9 @@ type mirror struct {
 	state *State // as it was before this pull
 	next  *State // as it will be
 	res   *Result
-	mu    sync.Mutex
+	// limits are generate's input limits, which what the pull keeps must meet.
+	limits parse.Limits
+	mu     sync.Mutex
 }
 
 func openMirror(kind Kind, rawURL string, opts Options) (*mirror, *url.URL, error) {
@@ -93,6 +100,8 @@ func openMirror(kind Kind, rawURL string, opts Options) (*mirror, *url.URL, erro
 		state: state,
 		next:  &State{Source: kind, URL: where, Filters: opts.Filters, Events: map[string]int64{}},
 		res:   &Result{Source: kind, URL: where, Out: opts.Out},
+
+		limits: opts.Limits,
 	}
 	if opts.Full || state.Source != kind || state.URL != where {
 		m.state = &State{Events: map[string]int64{}} // nothing it remembers is about this source

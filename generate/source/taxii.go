@@ -151,6 +151,9 @@ func (m *mirror) taxiiPages(ctx context.Context, c *client, endpoint, addedAfter
 			return nil, err
 		}
 		where := fmt.Sprintf("GET %s (page %d)", redact(endpoint), page)
+		if err := m.limits.CheckDepth(where, resp.body); err != nil {
+			return nil, err
+		}
 		var env taxiiEnvelope
 		if err := json.Unmarshal(resp.body, &env); err != nil || env.Type != "" && env.Type != "bundle" {
 			return nil, fmt.Errorf("%s: not a TAXII envelope ({\"objects\": [...]}) or a STIX bundle: %v", where, orType(err, env.Type))
@@ -161,6 +164,9 @@ func (m *mirror) taxiiPages(ctx context.Context, c *client, endpoint, addedAfter
 				return nil, fmt.Errorf("%s: objects[%d]: %w", where, i, err)
 			}
 			all = append(all, o)
+		}
+		if len(all) > m.limits.MaxAttributes() {
+			return nil, fmt.Errorf("%s: the collection holds %d objects or more: more than the limit of %d (--max-attributes), which generate would refuse", where, len(all), m.limits.MaxAttributes())
 		}
 		if last := resp.header.Get("X-TAXII-Date-Added-Last"); later(last, m.next.AddedAfter) {
 			m.next.AddedAfter = last

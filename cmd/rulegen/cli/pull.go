@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rulegen/rulegen/generate/config"
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/source"
 )
 
@@ -31,6 +32,7 @@ type pullFlags struct {
 	pageSize    int
 	full        bool
 	client      source.ClientOptions
+	limits      parse.Limits
 }
 
 func newPull(stdout, stderr io.Writer) *cobra.Command {
@@ -89,6 +91,8 @@ A pull that fails leaves DIR as it was.`,
 	fl.DurationVar(&f.client.Timeout, "timeout", source.DefaultTimeout, "time limit of each request")
 	fl.StringVar(&f.client.CAFile, "ca", "", "also trust the PEM certificates in `FILE` (a private CA)")
 	fl.Int64Var(&f.client.MaxBytes, "max-bytes", source.DefaultMaxBytes, "largest response accepted")
+	fl.IntVar(&f.limits.Depth, "max-depth", parse.DefaultLimits.Depth, "deepest JSON nesting of an event (as generate reads it)")
+	fl.IntVar(&f.limits.Attributes, "max-attributes", parse.DefaultLimits.Attributes, "most attributes in one event, objects in one TAXII collection (as generate reads them)")
 	return cmd, &f
 }
 
@@ -158,7 +162,7 @@ func runPull(ctx context.Context, stdout, stderr io.Writer, f pullFlags) error {
 }
 
 func (f pullFlags) options() (source.Options, error) {
-	opts := source.Options{Out: f.out, Full: f.full, PageSize: f.pageSize, Client: f.client}
+	opts := source.Options{Out: f.out, Full: f.full, PageSize: f.pageSize, Client: f.client, Limits: f.limits}
 	given := 0
 	for _, src := range []string{f.feed, f.misp, f.taxii} {
 		if src != "" {
