@@ -18,6 +18,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/internal/pysigma"
+	"github.com/rulegen/rulegen/generate/internal/yarax"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/sigma"
@@ -43,10 +44,11 @@ func bundledInputs(t *testing.T) []string {
 }
 
 // TestEcosystemAcceptsEveryOutput generates each bundled input in each YARA layout and holds
-// the output to three tools: the Sigma rules, the same in every layout, pass `sigma check
-// --fail-on-error --fail-on-issues` under testdata/pysigma/sigma-check.yml and convert for every
-// SIEM target but where the target has no table or field for the log source; the YARA rules
-// compile with no error and no warning in yara-python's libyara 4.5, file by file and together.
+// the output to the tools that load it: the Sigma rules, the same in every layout, pass `sigma
+// check --fail-on-error --fail-on-issues` under testdata/pysigma/sigma-check.yml and convert for
+// every SIEM target but where the target has no table or field for the log source; the YARA
+// rules compile with no error and no warning in the three engines: libyara 4.2 (generate's own
+// check), yara-python's libyara 4.5, file by file and together, and YARA-X.
 func TestEcosystemAcceptsEveryOutput(t *testing.T) {
 	root := golden.RepoRoot(t)
 	for _, input := range bundledInputs(t) {
@@ -56,6 +58,7 @@ func TestEcosystemAcceptsEveryOutput(t *testing.T) {
 				dir := t.TempDir()
 				files := writeOutput(t, filepath.Join(root, input), layout, dir)
 				yaraAccepted(t, root, filepath.Join(dir, "yara"), layout)
+				yaraxAccepted(t, root, filepath.Join(dir, "yara"), layout)
 				if sigmaTree == nil {
 					sigmaTree = files
 					if len(files) > 0 {
@@ -114,6 +117,21 @@ func yaraAccepted(t *testing.T, root, dir string, layout render.Layout) {
 		t.Errorf("layout %s: libyara %s: %s %s: %s", layout, res.Version, m.File, m.Kind, m.Message)
 	}
 	t.Logf("layout %s: %d YARA files compile in libyara %s", layout, res.Files, res.Version)
+}
+
+// yaraxAccepted: the YARA rules under dir compile in YARA-X, together and with no warning.
+func yaraxAccepted(t *testing.T, root, dir string, layout render.Layout) {
+	t.Helper()
+	if _, err := os.Stat(dir); err != nil {
+		return // an input with no YARA rule
+	}
+	res, err := yarax.Check(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Clean() || res.Files == 0 {
+		t.Errorf("layout %s: YARA-X, %d files:\n%.3000s", layout, res.Files, res.String())
+	}
 }
 
 func sigmaAccepted(t *testing.T, root, dir string) {

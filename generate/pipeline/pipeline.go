@@ -558,8 +558,16 @@ func quarantinedYARA(r *report.Normalized, list []report.Attribute) ([]report.At
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a.Pos, err)
 		}
+		lines := map[string]int{}
+		for _, d := range yara.Declarations(a.Value) {
+			lines[d.Name] = d.Line
+		}
 		for _, q := range refused {
-			r.SkipPart(a, "rule "+q.Rule, "YARA rule quarantined: "+q.Reason)
+			at := a
+			if at.Pos.Line > 0 && lines[q.Rule] > 0 { // a file's line: the rule's own
+				at.Pos.Line += lines[q.Rule] - 1
+			}
+			r.SkipPart(at, "rule "+q.Rule, "YARA rule quarantined: "+q.Reason)
 		}
 		if safe != "" {
 			a.Value = safe

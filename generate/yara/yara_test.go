@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/pysigma"
 	"github.com/rulegen/rulegen/generate/internal/yarax"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/yara"
@@ -207,7 +208,8 @@ func TestCheckReusesCompilersInIsolation(t *testing.T) {
 
 // TestCommittedRulesInYARAX compiles the committed rules and the render goldens in YARA-X, with
 // no error and no warning, and scans the fixtures, the bundled reports and events and the
-// goldens (text full of the indicators) with both engines: each file matches the same rules.
+// goldens (text full of the indicators) with the three engines, libyara 4.2 (linked), libyara
+// 4.5 (yara-python) and YARA-X: each file matches the same rules in all three.
 func TestCommittedRulesInYARAX(t *testing.T) {
 	root := golden.RepoRoot(t)
 	goldens, _ := filepath.Glob(filepath.Join(root, "generate", "render", "testdata", "golden", "*", "yara", "*.yar"))
@@ -235,6 +237,10 @@ func TestCommittedRulesInYARAX(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		inYARAPython, err := pysigma.ScanYARA(root, set, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
 		matched := 0
 		for _, target := range targets {
 			inLibyara, err := libyara.ScanFile(target)
@@ -244,8 +250,8 @@ func TestCommittedRulesInYARAX(t *testing.T) {
 			if len(inLibyara) > 0 {
 				matched++
 			}
-			if strings.Join(inLibyara, " ") != strings.Join(inYARAX[target], " ") {
-				t.Errorf("%s matched %v in libyara, %v in YARA-X", target, inLibyara, inYARAX[target])
+			if strings.Join(inLibyara, " ") != strings.Join(inYARAX[target], " ") || strings.Join(inLibyara, " ") != strings.Join(inYARAPython[target], " ") {
+				t.Errorf("%s matched %v in libyara 4.2, %v in libyara 4.5, %v in YARA-X", target, inLibyara, inYARAPython[target], inYARAX[target])
 			}
 		}
 		if i == 0 && matched < 10 { // the goldens' indicators are invented: few files hold them

@@ -13,6 +13,8 @@ refused, and missing data is an error, never a silent skip.
                                               each sysmon and flat event case
     harness.py yara RULES_DIR                 JSON: yara-python's (libyara 4.5) errors and
                                               warnings on each .yar file and on all together
+    harness.py yara-scan RULES... -- TARGET...
+                                              JSON: the rules yara-python matches in each target
 """
 
 import csv
@@ -291,6 +293,19 @@ def compile_yara(rules_dir):
     json.dump({"version": yara.YARA_VERSION, "files": len(paths), "messages": messages}, sys.stdout, indent=1)
 
 
+def scan_yara(args):
+    """The rule files compiled together, as a rules repository is loaded, and the sorted names
+    of the rules each target matches, by yara-python's libyara 4.5."""
+    import yara
+
+    split = args.index("--")
+    rules = yara.compile(filepaths={"f%d" % i: p for i, p in enumerate(args[:split])})
+    out = {}
+    for target in args[split + 1:]:
+        out[target] = sorted({m.rule for m in rules.match(target)})
+    json.dump(out, sys.stdout, indent=1)
+
+
 def main(argv):
     if not argv:
         print(__doc__, file=sys.stderr)
@@ -308,6 +323,9 @@ def main(argv):
             return 0
         if command == "yara" and len(args) == 1:
             compile_yara(args[0])
+            return 0
+        if command == "yara-scan" and "--" in args:
+            scan_yara(args)
             return 0
         if command == "evaluate" and len(args) >= 2:
             evaluate(args[0], args[1:])

@@ -76,6 +76,14 @@ func CompileYARA(root, dir string) (YARAResult, error) {
 	return out, runJSON(root, &out, "yara", dir)
 }
 
+// ScanYARA compiles rule files together with yara-python (libyara 4.5) and returns the sorted
+// names of the rules each target matches, by target.
+func ScanYARA(root string, rules, targets []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	args := append(append(append([]string{"yara-scan"}, rules...), "--"), targets...)
+	return out, runJSON(root, &out, args...)
+}
+
 func runJSON(root string, out any, args ...string) error {
 	stdout, err := run(root, args...)
 	if err != nil {
