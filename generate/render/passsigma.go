@@ -16,7 +16,7 @@ import (
 // publication's Sigma file; the i-th passed through, from 0) as the file
 // sigma/<slug>/passed_<i+1>_<slug>.yml: as written, but with a stable id when it has none (or
 // one that is no UUID), the report's TLP among its tags, and what rulegen lint asks of every
-// rule when the rule lacks it (see fillConventions). The pipeline validates the result like
+// rule when the rule lacks it (see fillConventions), its title in title case. The pipeline validates the result like
 // every generated rule, and quarantines it, and skips a rule that fails.
 func PassedSigma(r *report.Normalized, a report.Attribute, i int) (File, error) {
 	var doc yaml.Node
@@ -36,6 +36,8 @@ func PassedSigma(r *report.Normalized, a report.Attribute, i int) (File, error) 
 	}
 	if title != nil {
 		fillConventions(rule, r, title.Value)
+		// SigmaHQ's tools flag a title word in lower case, and the repository's gate runs them.
+		title.Value = TitleCase(title.Value)
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
