@@ -16,7 +16,7 @@ import (
 // RunStateName is the file in the output directory that records what a later run needs to
 // reproduce this one: the date ages were judged against and the expiry policy. It is committed
 // with the rules; it holds no time of the run itself.
-const RunStateName = pipeline.RunStateName // a walk of the inputs knows it: see pipeline.OwnDirs
+const RunStateName = pipeline.RunStateName // a walk of the inputs knows it: see pipeline.FindInputs
 
 // RunState is what RunStateName holds.
 type RunState struct {

@@ -45,10 +45,10 @@ type Found struct {
 	Discovered map[string]bool
 }
 
-// OwnDirs are the folders rulegen writes (the output directory, the cache): a walk of the
+// ownDirs are the folders rulegen writes (the output directory, the cache): a walk of the
 // inputs passes over them wherever they lie, and over any folder holding rulegen's run state
 // (another rules directory), so that a rerun never reads its own rules back as a report.
-type OwnDirs []string
+type ownDirs []string
 
 // FindInputs expands directories into the report files they hold, sorted; files are kept as
 // given. A directory with a manifest.json is a MISP feed and contributes the events its
@@ -67,7 +67,7 @@ func FindInputs(args []string, own ...string) (*Found, error) {
 			out = append(out, a)
 			continue
 		}
-		files, err := walk(a, OwnDirs(own), found)
+		files, err := walk(a, ownDirs(own), found)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +85,7 @@ func FindInputs(args []string, own ...string) (*Found, error) {
 }
 
 // exclude says why dir is rulegen's own and not an input, or "".
-func (own OwnDirs) exclude(dir string) string {
+func (own ownDirs) exclude(dir string) string {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return ""
@@ -110,7 +110,7 @@ const (
 	IndexDirName = ".rulegen/reports"
 )
 
-func walk(root string, own OwnDirs, found *Found) ([]string, error) {
+func walk(root string, own ownDirs, found *Found) ([]string, error) {
 	publications, repositories, err := publicationDirs(root, own)
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", root, err)
@@ -159,7 +159,7 @@ func walk(root string, own OwnDirs, found *Found) ([]string, error) {
 // publication's (onePublication), and no folder below them holds such files. A folder that holds such
 // files and folders that do is a repository of publications (ESET's layout: a README beside a
 // folder per campaign).
-func publicationDirs(root string, own OwnDirs) (publications, repositories map[string]bool, err error) {
+func publicationDirs(root string, own ownDirs) (publications, repositories map[string]bool, err error) {
 	marked := map[string]bool{}
 	_, err = safefs.Walk(root, safefs.Options{Exclude: own.exclude}, func(p string, d fs.DirEntry) error {
 		if !d.IsDir() && (parse.IsPublicationMarker(d.Name()) || parse.IsSigmaFile(p)) {

@@ -437,10 +437,7 @@ func (p *run) process(normalised *report.Normalized, sink func(*Outcome, []strin
 	checked.Skipped = slices.Clip(normalised.Skipped) // appends copy, never write into normalised's
 	r := &checked
 	if yara.Available {
-		var err error
-		if r.YARARules, err = quarantinedYARA(r, passingYARA(r, r.YARARules)); err != nil {
-			return err
-		}
+		r.YARARules = quarantinedYARA(r, passingYARA(r, r.YARARules))
 	}
 	r.SigmaRules = keepPassing(r, r.SigmaRules, validSigma(r))
 	files, err := p.rd.Render([]*report.Normalized{r})
@@ -551,12 +548,13 @@ func passableYARA(a report.Attribute, _ int) string {
 // others (quarantine.YARA) and skips the others, each with its name and the reason: a
 // publication's global rule must not silence the repository, nor a rule that matches anything
 // flood it.
-func quarantinedYARA(r *report.Normalized, list []report.Attribute) ([]report.Attribute, error) {
+func quarantinedYARA(r *report.Normalized, list []report.Attribute) []report.Attribute {
 	var kept []report.Attribute
 	for _, a := range list {
 		safe, refused, err := quarantine.YARA(a.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", a.Pos, err)
+			r.SkipPart(a, ruleNamed(a), "YARA rule cannot be quarantined: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+			continue
 		}
 		lines := map[string]int{}
 		for _, d := range yara.Declarations(a.Value) {
@@ -567,14 +565,14 @@ func quarantinedYARA(r *report.Normalized, list []report.Attribute) ([]report.At
 			if at.Pos.Line > 0 && lines[q.Rule] > 0 { // a file's line: the rule's own
 				at.Pos.Line += lines[q.Rule] - 1
 			}
-			r.SkipPart(at, "rule "+q.Rule, "YARA rule quarantined: "+q.Reason)
+			r.SkipPart(at, "rule "+q.Rule, "YARA rule quarantined: "+q.Reason) // a private one is no detection of its own
 		}
 		if safe != "" {
 			a.Value = safe
 			kept = append(kept, a)
 		}
 	}
-	return kept, nil
+	return kept
 }
 
 // validSigma returns the check of an analyst's Sigma rule of r: it must validate as generated

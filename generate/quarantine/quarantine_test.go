@@ -30,7 +30,7 @@ func TestYARARefusesUnsafeRules(t *testing.T) {
 		{"elf", `rule elf { condition: uint32(0) == 0x464C457F }`, "matches an ordinary file of the benign set (gcc-amd64-linux-exec.elf)"},
 		{"html", `rule web { strings: $a = "<html" nocase condition: $a }`, "matches an ordinary file of the benign set (index.html)"},
 		{"whole-file loop", `rule slow { strings: $a = "kite" condition: $a and for any i in (0..filesize) : (uint8(i) == 0x4b) }`, "loops over every byte of the file"},
-		{"dependent", "rule base { condition: true }\nrule user { strings: $a = \"kite\" condition: base and $a }", "uses rule base, refused: matches an empty file"},
+		{"dependent", "import \"console\"\nrule base { strings: $b = \"zz-kite\" condition: $b and console.log(\"x\") }\nrule user { strings: $a = \"kite\" condition: base and $a }", "uses rule base, refused: uses the console module"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,6 +77,39 @@ func TestYARAKeepsSafeSources(t *testing.T) {
 	kept, refused, err = quarantine.YARA(many.String())
 	if err != nil || len(refused) != 1 || refused[0].Rule != "everything" || strings.Count(kept, "\nrule r") != 10000 {
 		t.Fatalf("10,000 rules: %d kept, refused %+v (%v)", strings.Count(kept, "\nrule r"), refused, err)
+	}
+}
+
+// A public helper that matches anything (every executable) but that a safe rule uses is kept
+// as a private rule: it no longer fires alone, and the rule built on it still detects.
+func TestYARAKeepsHelpersPrivate(t *testing.T) {
+	src := "rule IsPE { condition: uint16(0) == 0x5A4D }\nrule Dropper { strings: $a = \"kite-dropper-0451\" condition: IsPE and $a }\nrule Unused { condition: uint16(0) == 0x5A4D }"
+	kept, refused, err := quarantine.YARA(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]quarantine.Refusal{}
+	for _, r := range refused {
+		byName[r.Rule] = r
+	}
+	if r := byName["IsPE"]; !r.Private || !strings.Contains(r.Reason, "kept private, for rule Dropper uses it: alone it matches an ordinary file of the benign set") {
+		t.Errorf("IsPE: %+v", r)
+	}
+	if r := byName["Unused"]; r.Private || !strings.Contains(r.Reason, "matches an ordinary file of the benign set") {
+		t.Errorf("Unused: %+v", r)
+	}
+	rules, err := yara.Compile(yara.Source{Name: "kept", Text: kept})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, kept)
+	}
+	defer rules.Destroy()
+	if got := strings.Join(rules.RuleNames(), " "); got != "Dropper IsPE" {
+		t.Errorf("kept %s", got)
+	}
+	for buf, want := range map[string]string{"MZ...kite-dropper-0451": "Dropper", "MZ...": "", "kite-dropper-0451": ""} {
+		if got, _ := rules.ScanMem([]byte(buf)); strings.Join(got, " ") != want {
+			t.Errorf("%q matched %v, want %q", buf, got, want)
+		}
 	}
 }
 

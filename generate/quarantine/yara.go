@@ -19,10 +19,13 @@ import (
 	"github.com/rulegen/rulegen/generate/yara"
 )
 
-// Refusal is a rule kept out of the rules repository, and why.
+// Refusal is a rule kept out of the rules repository, and why. A rule that matches anything
+// but that other rules of its source use is kept as a private rule (Private): it no longer
+// fires on its own, and the rules built on it still work.
 type Refusal struct {
-	Rule   string // the rule's name as its source writes it (YARA), or its title (Sigma)
-	Reason string
+	Rule    string // the rule's name as its source writes it (YARA), or its title (Sigma)
+	Reason  string
+	Private bool
 }
 
 // refusedModules are the YARA modules a passed-through rule may not use, and why: console
@@ -41,7 +44,9 @@ var wholeFileLoop = regexp.MustCompile(`\.\.\s*\(?\s*filesize\b`)
 // YARA keeps the rules of an analyst's YARA source that are safe to load beside others and
 // refuses the rest, with the reasons. src compiles alone with libyara (the caller checked); kept
 // is the source without the refused rules (its imports, then its rules), "" when none is left.
-// A rule that uses a refused rule is refused too: it would not compile without it.
+// A rule that uses a refused rule is refused too: it would not compile without it; but a rule
+// refused only for what it matches (a helper such as `uint16(0) == 0x5A4D`) that kept rules use
+// is made private instead (see Refusal).
 func YARA(src string) (kept string, refused []Refusal, err error) {
 	imports, rules, err := yarasrc.Split(src)
 	if err != nil {
@@ -56,9 +61,11 @@ func YARA(src string) (kept string, refused []Refusal, err error) {
 		reasons[i] = staticReason(r, uses[i])
 	}
 	closeOver(rules, uses, reasons)
-	if err := scanBenign(imports, rules, reasons); err != nil {
+	matched, err := scanBenign(imports, rules, reasons)
+	if err != nil {
 		return "", nil, err
 	}
+	private := helpers(rules, uses, reasons, matched)
 	closeOver(rules, uses, reasons)
 	var text strings.Builder
 	for _, imp := range imports {
@@ -68,9 +75,13 @@ func YARA(src string) (kept string, refused []Refusal, err error) {
 	}
 	n := 0
 	for i, r := range rules {
-		if reasons[i] != "" {
+		switch {
+		case reasons[i] != "":
 			refused = append(refused, Refusal{Rule: r.Name, Reason: reasons[i]})
 			continue
+		case private[i] != "":
+			refused = append(refused, Refusal{Rule: r.Name, Reason: private[i], Private: true})
+			r.Text = "private " + strings.TrimLeft(r.Text, " \t\r\n")
 		}
 		text.WriteString("\n" + r.Text + "\n")
 		n++
@@ -135,9 +146,36 @@ func closeOver(rules []yarasrc.Rule, uses [][]string, reasons []string) {
 	}
 }
 
+// helpers keeps, as private rules, the rules refused only for what they match (matched) that a
+// rule not refused uses, and returns why each was made private ("" for the others).
+func helpers(rules []yarasrc.Rule, uses [][]string, reasons []string, matched []bool) []string {
+	index := map[string]int{}
+	for i, r := range rules {
+		index[r.Name] = i
+	}
+	private := make([]string, len(rules))
+	for changed := true; changed; {
+		changed = false
+		for i := range rules {
+			if reasons[i] != "" {
+				continue
+			}
+			for _, id := range uses[i] {
+				if j, ok := index[id]; ok && j != i && matched[j] && reasons[j] != "" {
+					private[j] = "kept private, for rule " + rules[i].Name + " uses it: alone it " + reasons[j]
+					reasons[j] = ""
+					changed = true
+				}
+			}
+		}
+	}
+	return private
+}
+
 // scanBenign compiles the rules not yet refused and refuses each that matches a sample of the
-// benign set: an empty file, random bytes, ordinary files of common types.
-func scanBenign(imports []string, rules []yarasrc.Rule, reasons []string) error {
+// benign set: an empty file, random bytes, ordinary files of common types. matched says which
+// rules it refused.
+func scanBenign(imports []string, rules []yarasrc.Rule, reasons []string) (matched []bool, err error) {
 	var src strings.Builder
 	for _, imp := range imports {
 		if refusedModules[imp] == "" {
@@ -151,26 +189,28 @@ func scanBenign(imports []string, rules []yarasrc.Rule, reasons []string) error 
 			index[r.Name] = i
 		}
 	}
+	matched = make([]bool, len(rules))
 	if len(index) == 0 {
-		return nil
+		return matched, nil
 	}
 	compiled, _, err := yara.CompileLenient(yara.Source{Name: "passed-through rules", Text: src.String()})
 	if err != nil {
-		return fmt.Errorf("passed-through YARA rules, without those refused: %w", err)
+		return nil, fmt.Errorf("passed-through YARA rules, without those refused: %w", err)
 	}
 	defer compiled.Destroy()
 	for _, s := range benignSamples() {
 		names, err := compiled.ScanMem(s.data)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, n := range names {
 			if i, ok := index[n]; ok && reasons[i] == "" {
 				reasons[i] = "matches " + s.what + ": it would fire on every file"
+				matched[i] = true
 			}
 		}
 	}
-	return nil
+	return matched, nil
 }
 
 // sample is one buffer of the benign set and how a reason names it.

@@ -16,7 +16,7 @@ import (
 // old one of each report it writes, to say what changed, and those of the reports it did not
 // write, to say which are gone or to keep a failed input's rules. One file per report keeps
 // memory flat however large the feed, and changes local in a diff.
-const IndexDir = pipeline.IndexDirName // a walk of the inputs knows it: see pipeline.OwnDirs
+const IndexDir = pipeline.IndexDirName // a walk of the inputs knows it: see pipeline.FindInputs
 
 // ReportIndex is what a run wrote for one report.
 type ReportIndex struct {

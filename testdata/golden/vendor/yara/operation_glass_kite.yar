@@ -52,3 +52,31 @@ rule MAL_Operation_Glass_Kite_real_kite
     condition:
         $a and filesize < 2MB
 }
+
+private rule MAL_Operation_Glass_Kite_is_mz
+{
+    meta:
+        description = "is_mz, a rule of Operation Glass Kite"
+        author = "the authors of Operation Glass Kite"
+        date = "2024-03-04"
+        report_id = "1487628e-6709-510c-a605-50e219259ccf"
+        reference = "Internal Research"
+        original_name = "is_mz"
+    condition:
+        uint16(0) == 0x5A4D
+}
+
+rule MAL_Operation_Glass_Kite_kite_dropper
+{
+    meta:
+        description = "kite_dropper, a rule of Operation Glass Kite"
+        author = "the authors of Operation Glass Kite"
+        date = "2024-03-04"
+        report_id = "1487628e-6709-510c-a605-50e219259ccf"
+        reference = "Internal Research"
+        original_name = "kite_dropper"
+    strings:
+        $a = "GlassKite-dropper" ascii
+    condition:
+        MAL_Operation_Glass_Kite_is_mz and $a
+}

@@ -19,4 +19,10 @@ rule loop { strings: $a = "kite" condition: $a and for any i in (0..filesize) : 
 rule C2 { strings: $a = "GlassKite-beacon/1.0" ascii wide condition: $a }
 
 rule real_kite { strings: $a = "GlassKite-loader-v2" ascii condition: $a and filesize < 2MB }
-rule uses_everything { condition: everything and real_kite }
+
+// Uses a rule that prints: refused with it.
+rule uses_printer { condition: printer and real_kite }
+
+// A helper matching every executable, which a safe rule uses: kept, private.
+rule is_mz { condition: uint16(0) == 0x5A4D }
+rule kite_dropper { strings: $a = "GlassKite-dropper" ascii condition: is_mz and $a }
