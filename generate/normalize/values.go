@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
+	"github.com/rulegen/rulegen/generate/internal/domainname"
 )
 
 // Value checks: each returns the canonical form of a value or the reason it cannot become a rule.
@@ -58,6 +59,9 @@ func checkDomain(v string) (string, error) {
 	}
 	if reservedDomain(labels) {
 		return "", fmt.Errorf("reserved for documentation and testing (RFC 2606, RFC 6761)")
+	}
+	if suffix, ok := domainname.Registrable(v); !ok {
+		return "", fmt.Errorf("not a domain name: .%s is no top-level domain (the Public Suffix List's ICANN section), or the name is a public suffix itself", suffix)
 	}
 	return v, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
+	"github.com/rulegen/rulegen/generate/internal/domainname"
 )
 
 // Publications state values in prose-like lines: refanged, several to a line, with a
@@ -66,12 +67,26 @@ func shapeOf(v string) string {
 	case domainLike.MatchString(v) && fileExtensions[strings.ToLower(filepath.Ext(v))]:
 		return "filename"
 	case domainLike.MatchString(v):
-		return "domain"
+		if _, ok := domainname.Registrable(v); ok {
+			return "domain"
+		}
+		if fileNameLike.MatchString(v) {
+			return "filename" // notes.txt, loader.go: no public suffix, so no domain
+		}
+		return ""
 	case hostPathLike.MatchString(v):
-		return "url"
+		host, _, _ := strings.Cut(v, "/")
+		host, _, _ = strings.Cut(host, ":")
+		if _, ok := domainname.Registrable(host); ok {
+			return "url"
+		}
 	}
 	return ""
 }
+
+// fileNameLike is a name with an extension of one to five letters or digits: what a dotted word
+// that is no domain most often is.
+var fileNameLike = regexp.MustCompile(`^[^.\s]+(\.[^.\s]+)*\.[A-Za-z0-9]{1,5}$`)
 
 // valueOf refangs a token and types it by shape, an ip-dst|port written as MISP writes it. A
 // dns:// URL names a domain (DNS tunnelling C2); AsciiDoc's \https:// is an escaped link.
@@ -86,6 +101,9 @@ func valueOf(token string) (typed, bool) {
 	typ := shapeOf(v)
 	if typ == "" {
 		return typed{}, false
+	}
+	if _, public := domainname.Registrable(v); typ == "filename" && public && defang.Refang(token) != token {
+		typ = "domain" // k5j[.]one: defanged, so a network indicator, whatever its suffix says of files
 	}
 	if typ == "ip-dst|port" {
 		ap := netip.MustParseAddrPort(v)

@@ -472,3 +472,33 @@ func FuzzSectionedText(f *testing.F) {
 func FuzzHashList(f *testing.F) {
 	fuzzVendor(f, "fuzz.sha256", "variants/2024-06-04-hash-list/samples.sha256", "eset/blacklotus/samples.md5")
 }
+
+// A dotted word is a domain only under a top-level domain of the Public Suffix List's ICANN
+// section: file names and words under a C2 heading never become C2 domains, while a defanged
+// name under a real top-level domain is one even where files share its ending (.one).
+func TestDomainsNeedAPublicSuffix(t *testing.T) {
+	doc := "# Campaign\n\nDate: 2024-05-01\n\n## C2 servers\n\n- k5j[.]one\n- loader.go\n- temp.periscope\n- evil-c2[.]com\n- 172-235-56-113.plesk[.]page\n\n## Files\n\n- ventanas.txt\n- assorted.csv\n"
+	r, err := parse.Bytes("campaign.md", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range r.Attributes {
+		got[a.Value] = a.Type
+	}
+	for _, o := range r.Objects {
+		for _, a := range o.Attributes {
+			got[a.Value] = a.Type
+		}
+	}
+	for _, d := range []string{"k5j.one", "evil-c2.com", "172-235-56-113.plesk.page"} {
+		if got[d] != "domain" {
+			t.Errorf("%s typed %q, want domain (all: %v)", d, got[d], got)
+		}
+	}
+	for _, v := range []string{"loader.go", "temp.periscope", "ventanas.txt", "assorted.csv"} {
+		if got[v] == "domain" || got[v] == "hostname" {
+			t.Errorf("%s typed %q: no public suffix, no domain (all: %v)", v, got[v], got)
+		}
+	}
+}
