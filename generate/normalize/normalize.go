@@ -113,7 +113,12 @@ func identify(r *report.Normalized) error {
 	if _, err := time.Parse(time.DateOnly, r.Date); err != nil {
 		return fmt.Errorf("%s: report date %q: want YYYY-MM-DD (rules are dated by their report, never by the clock) (%w)", pos, r.Date, ErrReport)
 	}
-	if r.ID == "" {
+	switch {
+	case r.ID == "" && r.DatedByRun:
+		// Dated by the run, not by itself: the title alone identifies it, whatever day a
+		// checkout first made its rules.
+		r.ID = report.StableID("report", "undated", r.Title)
+	case r.ID == "":
 		// Markdown renderings carry no event uuid; title and date identify the report, and unlike
 		// a content hash they survive a typo fix elsewhere in the file.
 		r.ID = report.StableID("report", r.Date, r.Title)

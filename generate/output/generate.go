@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
@@ -38,6 +41,9 @@ type Options struct {
 	// Pipeline.InputDone it drives a progress display.
 	OnInputs func(total int)
 	Log      *slog.Logger // nil: no log
+	// Today is the day of the run, for publications that state no date and that no earlier run
+	// dated (see parse.Options.Today); "" is the clock's day (UTC). An as-of date wins.
+	Today string
 }
 
 // Generate reads the inputs (files, or directories of reports and feeds) and writes their
@@ -156,6 +162,8 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	if err != nil {
 		return nil, err
 	}
+	datePublications(&opts.Pipeline.Parse, prev, next, found, opts.Today)
+	firstMade := map[string]string{}
 	sum := runreport.NewSummary(opts.Out, opts.Pipeline.MaxTLP, opts.Pipeline.Normalize.BulkLimit())
 	sum.InputSkips, sum.AsOf = found.Skipped, next.AsOf
 	produced := newPathSet(opts.Prune)
@@ -177,6 +185,9 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 		}
 		mu.Lock()
 		latest = max(latest, o.Tally.Date)
+		if o.Tally.DatedByRun {
+			firstMade[o.Tally.Source] = o.Tally.Date
+		}
 		mu.Unlock()
 		return indexReport(o, out, t, produced, log)
 	})
@@ -207,10 +218,38 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 	if err != nil {
 		return nil, err
 	}
+	next.FirstMade = keptFirstMade(prev.FirstMade, firstMade, found.Files)
 	if err := put(next.file()); err != nil {
 		return nil, err
 	}
 	return &built{sum: sum, produced: produced.paths, changes: log.Result(next.AsOf, sum.Retired, sum)}, nil
+}
+
+// datePublications gives parse what dates publications that state no date: the run's day
+// (the as-of date, else today, else the clock's), the days earlier runs first made such
+// publications' rules, and when git first saw the inputs' files.
+func datePublications(p *parse.Options, prev, next *RunState, found *pipeline.Found, today string) {
+	p.Today = cmp.Or(p.Today, next.AsOf, today, time.Now().UTC().Format(time.DateOnly))
+	p.FirstMade = prev.FirstMade
+	p.Added = found.Added
+}
+
+// keptFirstMade is what the run state records of undated publications: the days this run
+// dated, and those earlier runs dated of inputs still given (a failed input keeps its own).
+func keptFirstMade(prev, now map[string]string, inputs []string) map[string]string {
+	out := maps.Clone(now)
+	for _, in := range inputs {
+		if day, ok := prev[in]; ok && out[in] == "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[in] = day
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // changeDay dates a change made to a report's rules in this run: the as-of date when there is

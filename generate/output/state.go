@@ -22,6 +22,9 @@ const RunStateName = pipeline.RunStateName // a walk of the inputs knows it: see
 type RunState struct {
 	AsOf   string `json:"as_of,omitempty"`
 	Expire string `json:"expire,omitempty"` // normalize.FormatLifetimes
+	// FirstMade are the days rulegen first made the rules of publications that state no date,
+	// by input: their rules keep that date on later runs, and --check reproduces it.
+	FirstMade map[string]string `json:"first_made,omitempty"`
 }
 
 func readRunState(dir string) (*RunState, error) {

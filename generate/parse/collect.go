@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/report"
@@ -280,12 +281,22 @@ func keepPresent(values []string) []string {
 // isoDate is a calendar date as ISO 8601 writes it.
 var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
-// isoDay reads the day of a date as publications write it (2023-11-04, 2023-11-04T10:00:00Z);
-// "" when it is none.
+// isoDay reads the day of a date as publications write it (2023-11-04, 2023-11-04T10:00:00Z,
+// a table's 20231104); "" when it is none or no calendar day (2023-20-09).
 func isoDay(s string) string {
 	s = cleanCell(s)
-	if len(s) >= 10 && isoDate.MatchString(s[:10]) {
-		return s[:10]
+	day := ""
+	switch {
+	case len(s) >= 10 && isoDate.MatchString(s[:10]):
+		day = s[:10]
+	case compactDate.MatchString(s):
+		day = s[:4] + "-" + s[4:6] + "-" + s[6:]
 	}
-	return ""
+	if _, err := time.Parse(time.DateOnly, day); err != nil {
+		return ""
+	}
+	return day
 }
+
+// compactDate is a day written YYYYMMDD, as some tables do.
+var compactDate = regexp.MustCompile(`^(?:19|20)\d{6}$`)

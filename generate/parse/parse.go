@@ -213,6 +213,17 @@ type Options struct {
 	// Title and Date name and date plain IOC lists (--title, --date); "" takes them from the
 	// file name.
 	Title, Date string
+	// Today is the run's day (--as-of, else the day it runs): no date after it is a
+	// publication's, and a publication that states none, in its text, path or history, is
+	// dated by FirstMade or by it. "" keeps such a publication an ErrUndated error. Only
+	// publications read it, and the per-input cache holds MISP files only: it is no cache key.
+	Today string `cache:"-"`
+	// FirstMade are the days earlier runs first made the rules of undated publications, by
+	// source (the run state records them): they keep their date on later days.
+	FirstMade map[string]string `cache:"-"`
+	// Added are the days files were first committed, when the inputs lie in a git work tree
+	// (gitdates.Added): a publication's date when nothing it says dates it.
+	Added map[string]string `cache:"-"`
 }
 
 // Each parses a report file held in memory and calls yield with each report in file order (a
@@ -269,7 +280,7 @@ func readOne(name string, data []byte, format Format, opts Options) (*report.Rep
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'"}
 	}
-	return publish(name, []*part{p}, opts.Title, opts.Date)
+	return publish(name, []string{name}, []*part{p}, opts)
 }
 
 // hasIndicators says whether a report states anything meant as an indicator, whether or not

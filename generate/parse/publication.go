@@ -1,12 +1,15 @@
 package parse
 
 import (
+	"cmp"
 	"errors"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/report"
@@ -50,21 +53,59 @@ var (
 // dateLayouts are the ways documents write a date.
 var dateLayouts = []string{time.DateOnly, "2006/01/02", "January 2, 2006", "Jan 2, 2006", "2 January 2006", "January 2 2006", "02 Jan 2006"}
 
-// publish makes parts read from name (a file, or a publication's folder) one report. title and
-// date (--title, --date) override what the parts say.
-func publish(name string, parts []*part, title, date string) (*report.Report, error) {
+// publish makes parts read from name (a file, or a publication's folder of files) one report.
+// --title and --date override what the parts say. The date is never missing: what the parts
+// state, else what the path says, else when git first saw the files, else the day rulegen
+// first made the report's rules (opts.FirstMade, else opts.Today). No date after opts.Today,
+// and none that is no calendar day (2023-20-09), is a publication's.
+func publish(name string, files []string, parts []*part, opts Options) (*report.Report, error) {
 	r := merge(name, parts)
-	r.Title = firstNonEmpty(title, partTitle(parts), nameTitle(name))
-	r.Date = firstNonEmpty(date, stated(parts), nameDate(name), linkDate(r), nameMonth(name), newest(parts, func(p *part) []string { return p.seen }),
-		newest(parts, func(p *part) []string { return p.mentioned }))
+	r.Title = firstNonEmpty(opts.Title, partTitle(parts), titleOfNames(name, files))
+	d := dater{today: opts.Today}
+	r.Date = d.first(opts.Date, stated(parts, d), nameDate(name), linkDate(r), nameMonth(name),
+		newest(parts, d, func(p *part) []string { return p.seen }), newest(parts, d, func(p *part) []string { return p.mentioned }),
+		pathDate(name), addedDate(files, opts.Added))
 	if r.Title == "" {
 		return nil, inputError(report.Pos{File: name}, "a publication without a title: give --title, a heading, or name the file or folder after the report")
+	}
+	if r.Date == "" {
+		r.Date, r.DatedByRun = firstNonEmpty(opts.FirstMade[name], opts.Today), true
 	}
 	if r.Date == "" {
 		return nil, &InputError{Pos: report.Pos{File: name}, err: ErrUndated,
 			Msg: "a publication without a date: give --date YYYY-MM-DD, a Date: line, a dated file or folder name (2024-05-01-name), or any date in it"}
 	}
 	return r, nil
+}
+
+// dater keeps the dates that can be a publication's: calendar days, not after the run's day.
+type dater struct{ today string }
+
+// ok says whether day (YYYY-MM-DD) can be a publication's date.
+func (d dater) ok(day string) bool {
+	t, err := time.Parse(time.DateOnly, day)
+	return err == nil && t.Year() >= 1990 && (d.today == "" || day <= d.today)
+}
+
+// first is the first of the candidates that reads as a day that can be a publication's.
+func (d dater) first(candidates ...string) string {
+	for _, c := range candidates {
+		if day := readDate(c); day != "" && d.ok(day) {
+			return day
+		}
+	}
+	return ""
+}
+
+// addedDate is the day git first saw any of files (the earliest), "" when it knows none.
+func addedDate(files []string, added map[string]string) string {
+	earliest := ""
+	for _, f := range files {
+		if day := added[f]; day != "" && (earliest == "" || day < earliest) {
+			earliest = day
+		}
+	}
+	return earliest
 }
 
 // merge joins the parts' values, tags and references into one report. A value an export
@@ -188,17 +229,15 @@ func partTitle(parts []*part) string {
 	return ""
 }
 
-// stated is the first date a part states that reads as one.
-func stated(parts []*part) string {
+// stated is the first date a part states that can be a publication's.
+func stated(parts []*part, d dater) string {
 	for _, export := range []bool{false, true} {
 		for _, p := range parts {
 			if p.export != export {
 				continue
 			}
-			for _, d := range p.dates {
-				if day := readDate(d); day != "" {
-					return day
-				}
+			if day := d.first(p.dates...); day != "" {
+				return day
 			}
 		}
 	}
@@ -234,6 +273,26 @@ func nameTitle(name string) string {
 	base := baseName(name)
 	base = strings.Replace(base, dateInName.FindString(base), "", 1)
 	return strings.TrimSpace(strings.NewReplacer("_", " ", "-", " ").Replace(base))
+}
+
+// titleOfNames is the title a publication's names give: its file's or folder's (nameTitle),
+// else, when that is only digits (a 2023/03/ folder), its files' names, then its folders'.
+func titleOfNames(name string, files []string) string {
+	candidates := []string{name}
+	for _, f := range files {
+		if f != name {
+			candidates = append(candidates, f)
+		}
+	}
+	for dir := filepath.Dir(name); dir != "." && dir != string(filepath.Separator) && len(candidates) < 8; dir = filepath.Dir(dir) {
+		candidates = append(candidates, dir)
+	}
+	for _, c := range candidates {
+		if t := nameTitle(c); strings.IndexFunc(t, unicode.IsLetter) >= 0 {
+			return t
+		}
+	}
+	return nameTitle(name)
 }
 
 // nameDate is the day a file's or folder's name gives: 2024-05-01 or 20240501.
@@ -273,12 +332,13 @@ func linkDate(r *report.Report) string {
 	return ""
 }
 
-// newest is the newest of the dates dates gives of each part.
-func newest(parts []*part, dates func(*part) []string) string {
+// newest is the newest of the dates dates gives of each part that can be a publication's (a
+// PE's compile time in 2033 is none).
+func newest(parts []*part, d dater, dates func(*part) []string) string {
 	newest := ""
 	for _, p := range parts {
 		for _, s := range dates(p) {
-			if day := readDate(s); day > newest {
+			if day := readDate(s); day > newest && d.ok(day) {
 				newest = day
 			}
 		}
@@ -338,7 +398,7 @@ func Publication(dir string, files []string, opts Options) (*report.Report, erro
 		}
 		parts = append(parts, got...)
 	}
-	return publish(dir, parts, opts.Title, opts.Date)
+	return publish(dir, files, parts, opts)
 }
 
 // readPart reads one file of a publication folder, whatever --format says: each file's format
@@ -356,4 +416,43 @@ func readPart(name string, data []byte, limits Limits) ([]*part, error) {
 		return nil
 	})
 	return parts, err
+}
+
+var (
+	// yearMonthDirs are dated folders: 2023/03/ or 2023/03/01/.
+	yearMonthDirs = regexp.MustCompile(`(?:^|/)((?:19|20)\d\d)/(0[1-9]|1[0-2])(?:/([0-3]\d))?(?:/|$)`)
+	// yearMonthPrefix is a name's leading YYYYMM and a separator (201604_name).
+	yearMonthPrefix = regexp.MustCompile(`^((?:19|20)\d\d)(0[1-9]|1[0-2])(?:[_ .-]|$)`)
+	// monthYearInName is MM_YYYY standing apart in a name (Name_08_2024).
+	monthYearInName = regexp.MustCompile(`(?:^|[^0-9])(0[1-9]|1[0-2])[_ .-]((?:19|20)\d\d)(?:[^0-9]|$)`)
+)
+
+// pathDate is the day a publication's path gives beyond its own name's date: dated folders
+// (2023/03/name.txt), a folder or file named by its month (201604_name/, Name_08_2024.txt),
+// the nearest first; the 1st of a month that names no day.
+func pathDate(name string) string {
+	p := filepath.ToSlash(filepath.Clean(name))
+	if m := yearMonthDirs.FindAllStringSubmatch(p, -1); m != nil {
+		last := m[len(m)-1]
+		return last[1] + "-" + last[2] + "-" + cmp.Or(last[3], "01")
+	}
+	for level, comp := 0, p; level < 4 && comp != "." && comp != "/"; level, comp = level+1, path.Dir(comp) {
+		base := strings.TrimSuffix(path.Base(comp), path.Ext(comp))
+		if day := readDate(dateInName.FindString(base)); day != "" && level > 0 {
+			return day
+		}
+		if m := compactDateInName.FindStringSubmatch(base); m != nil && level > 0 {
+			return m[1] + "-" + m[2] + "-" + m[3]
+		}
+		if m := yearMonthPrefix.FindStringSubmatch(base); m != nil {
+			return m[1] + "-" + m[2] + "-01"
+		}
+		if m := monthYearInName.FindStringSubmatch(base); m != nil {
+			return m[2] + "-" + m[1] + "-01"
+		}
+		if m := monthInName.FindStringSubmatch(base); m != nil && level > 0 {
+			return m[1] + "-" + m[2] + "-01"
+		}
+	}
+	return ""
 }

@@ -502,3 +502,55 @@ func TestDomainsNeedAPublicSuffix(t *testing.T) {
 		}
 	}
 }
+
+// A publication's date never fails it: what it states, else its path (dated folders, a folder
+// or file named by its month), else when git first saw it, else the day rulegen first made its
+// rules. A date after the run's day (a compile time in 2033) or no calendar day is none.
+func TestPublicationsAreNeverUndated(t *testing.T) {
+	csv := []byte("value,type\nevil-c2[.]com,domain\n")
+	opts := parse.Options{Today: "2026-12-01"}
+	for name, want := range map[string]string{
+		"repo/2023/03/list.csv":           "2023-03-01",
+		"repo/2023/03/14/list.csv":        "2023-03-14",
+		"repo/201604_campaign/iocs.csv":   "2016-04-01",
+		"repo/Name_08_2024.csv":           "2024-08-01",
+		"repo/2021-06-07-op/nested/x.csv": "2021-06-07",
+		"repo/nothing.csv":                "2026-12-01", // the run's day
+	} {
+		var got *report.Report
+		if err := parse.Each(name, csv, opts, func(r *report.Report) error { got = r; return nil }); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.Date != want || got.DatedByRun != (want == "2026-12-01") {
+			t.Errorf("%s: dated %s (by the run: %v), want %s", name, got.Date, got.DatedByRun, want)
+		}
+	}
+	// A first-seen column in the future, and one that is no day, date nothing; 20160418 does.
+	for body, want := range map[string]string{
+		"value,type,first_seen\nevil-c2[.]com,domain,2033-01-01\n": "2026-12-01",
+		"value,type,first_seen\nevil-c2[.]com,domain,2023-20-09\n": "2026-12-01",
+		"value,type,first_seen\nevil-c2[.]com,domain,20160418\n":   "2016-04-18",
+		"# T\nDate: 2031-01-01\n\n- evil-c2[.]com\n":               "2026-12-01",
+	} {
+		name := "x.csv"
+		if strings.HasPrefix(body, "#") {
+			name = "x.md"
+		}
+		var got *report.Report
+		if err := parse.Each(name, []byte(body), opts, func(r *report.Report) error { got = r; return nil }); err != nil || got.Date != want {
+			t.Errorf("%q: %v (%v), want %s", body, got, err, want)
+		}
+	}
+	// git's first commit of the file dates it before the run's day does; an earlier run's day
+	// (the run state) before both.
+	added := map[string]string{"repo/list.csv": "2022-05-06"}
+	var got *report.Report
+	parse.Each("repo/list.csv", csv, parse.Options{Today: "2026-12-01", Added: added}, func(r *report.Report) error { got = r; return nil })
+	if got == nil || got.Date != "2022-05-06" || got.DatedByRun {
+		t.Errorf("from git: %+v", got)
+	}
+	parse.Each("repo/other.csv", csv, parse.Options{Today: "2026-12-09", FirstMade: map[string]string{"repo/other.csv": "2026-12-01"}}, func(r *report.Report) error { got = r; return nil })
+	if got == nil || got.Date != "2026-12-01" || !got.DatedByRun {
+		t.Errorf("an earlier run's day: %+v", got)
+	}
+}

@@ -3,11 +3,13 @@ package pipeline
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/gitdates"
 	"github.com/rulegen/rulegen/generate/internal/safefs"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
@@ -43,6 +45,9 @@ type Found struct {
 	// Discovered are the files and publication folders found in directories, as opposed to
 	// those named: see Options.Discovered.
 	Discovered map[string]bool
+	// Added are the days the files under each directory given were first committed, when it
+	// lies in a git work tree (see parse.Options.Added).
+	Added map[string]string
 }
 
 // ownDirs are the folders rulegen writes (the output directory, the cache): a walk of the
@@ -56,7 +61,7 @@ type ownDirs []string
 // walk never leaves the directory given and reads regular files only (see safefs.Walk); own
 // are rulegen's own folders, never read.
 func FindInputs(args []string, own ...string) (*Found, error) {
-	found := &Found{Discovered: map[string]bool{}}
+	found := &Found{Discovered: map[string]bool{}, Added: map[string]string{}}
 	var out []string
 	for _, a := range args {
 		info, err := os.Stat(a)
@@ -71,6 +76,7 @@ func FindInputs(args []string, own ...string) (*Found, error) {
 		if err != nil {
 			return nil, err
 		}
+		maps.Copy(found.Added, gitdates.Added(a))
 		for _, f := range files {
 			found.Discovered[f] = true
 		}

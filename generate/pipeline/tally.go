@@ -7,6 +7,7 @@ import "github.com/rulegen/rulegen/generate/report"
 type Tally struct {
 	ID, Source, Title, Slug string
 	Date, Changed           string
+	DatedByRun              bool // report.Report.DatedByRun
 	Samples, Unsized        int // samples, and those without a size
 	Dropped, Registry       int
 	Domains, Endpoints      int // domains and hostnames; addresses (with their ports)
@@ -25,7 +26,7 @@ func (t *Tally) Indicators() int {
 }
 
 func newTally(r *report.Normalized) *Tally {
-	t := &Tally{ID: r.ID, Source: r.Source, Title: r.Title, Slug: r.Slug, Date: r.Date, Changed: r.Changed,
+	t := &Tally{ID: r.ID, Source: r.Source, Title: r.Title, Slug: r.Slug, Date: r.Date, Changed: r.Changed, DatedByRun: r.DatedByRun,
 		Registry: len(r.Registry), Domains: len(r.Domains) + len(r.Hostnames), Endpoints: len(r.Endpoints),
 		URLs: len(r.URLs), Mutexes: len(r.Mutexes), Imphashes: len(r.Imphashes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: nothingFlagged(r),
 		Skipped: r.Skipped, Values: r.Values()}

@@ -238,7 +238,10 @@ type Report struct {
 	ID          string // MISP event uuid; "" when the input names none (normalise derives one)
 	Title       string
 	Date        string // YYYY-MM-DD
-	Changed     string // YYYY-MM-DD of the report's last edit (MISP's event timestamp); "" if unknown
+	// DatedByRun says the publication states no date, in its text, its path or its history:
+	// Date is the day rulegen first made its rules (the run's, or the one a run recorded).
+	DatedByRun bool
+	Changed    string // YYYY-MM-DD of the report's last edit (MISP's event timestamp); "" if unknown
 	ThreatLevel ThreatLevel
 	Context     Context
 	Attributes  []Attribute
