@@ -3,12 +3,14 @@
 package parse
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rulegen/rulegen/generate/internal/safefs"
 	"github.com/rulegen/rulegen/generate/report"
@@ -99,20 +101,62 @@ func Sniff(data []byte) Format {
 }
 
 // SniffFile tells a file's format from its name, then its content: a vendor's Markdown is a
-// document unless it is the rendering of a MISP event.
+// document unless it is the rendering of a MISP event; a file without an extension (as some
+// vendors name theirs) is a hash list, an IOC list or a document by what its lines hold.
 func SniffFile(name string, data []byte) Format {
 	if f := FormatOfName(name); f != FormatAuto {
 		return f
 	}
 	f := Sniff(data)
+	if f == FormatMarkdown && extOf(name) == "" && !isMISPRendering(data) {
+		return textFormat(data)
+	}
 	if f == FormatMarkdown && !isMISPRendering(data) {
 		return FormatDocument
 	}
 	return f
 }
 
+// textFormat is the format of text that no name types: a hash list when most of its lines are
+// a hash (and maybe a file name), a document when it has Markdown or AsciiDoc headings, else
+// an IOC list (sectioned text, labelled lines, values a line).
+func textFormat(data []byte) Format {
+	lines, hashes := 0, 0
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "//") {
+			continue
+		}
+		if strings.HasPrefix(line, "# ") || strings.HasPrefix(line, "## ") || strings.HasPrefix(line, "= ") || strings.HasPrefix(line, "== ") {
+			return FormatDocument
+		}
+		lines++
+		if _, _, ok := hashAndName(line); ok {
+			hashes++
+		} else if v, ok := valueOf(line); ok && hashTypes[len(v.value)] == v.typ {
+			hashes++
+		}
+	}
+	if lines > 0 && hashes*10 >= lines*8 {
+		return FormatHashes
+	}
+	return FormatIOCs
+}
+
+// IsText says whether data (a file's first bytes) is text: no NUL byte, valid UTF-8 but for a
+// character cut at the end. A file without an extension is read only when it is.
+func IsText(data []byte) bool {
+	if bytes.IndexByte(data, 0) >= 0 {
+		return false
+	}
+	for i := 0; i < 3 && len(data) > 0 && !utf8.Valid(data); i++ {
+		data = data[:len(data)-1]
+	}
+	return utf8.Valid(data)
+}
+
 // hashListExtensions name hash lists by the hash they hold.
-var hashListExtensions = map[string]bool{".md5": true, ".sha1": true, ".sha256": true, ".sha512": true}
+var hashListExtensions = map[string]bool{".md5": true, ".sha": true, ".sha1": true, ".sha256": true, ".sha512": true}
 
 // FormatOfName is the format a file name says (FormatAuto when it says none).
 func FormatOfName(name string) Format {

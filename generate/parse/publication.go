@@ -364,7 +364,7 @@ func firstNonEmpty(values ...string) string {
 // publicationExtensions are the files of a publication folder rulegen reads, by extension:
 // the formats it reads, exports included.
 var publicationExtensions = []string{".md", ".markdown", ".adoc", ".asciidoc", ".txt", ".csv", ".tsv", ".json",
-	".yar", ".yara", ".yml", ".yaml", ".md5", ".sha1", ".sha256", ".sha512"}
+	".yar", ".yara", ".yml", ".yaml", ".md5", ".sha", ".sha1", ".sha256", ".sha512"}
 
 // IsPublicationMarker says whether a file makes its folder one publication: a vendor's format
 // that a folder of reports (MISP events, renderings, IOC lists) does not hold.

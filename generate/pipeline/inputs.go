@@ -23,6 +23,32 @@ var reportExtensions = []string{".md", ".markdown", ".json", ".txt"}
 // one (PRODAFT's layout); one that states none is passed over.
 var docFiles = []string{"README.md", "SOURCES.md", "README.txt", "SOURCES.txt", "LICENSE.txt", "NOTICE.txt"}
 
+// projectFiles are files without an extension that document or build a repository: never
+// reports.
+var projectFiles = map[string]bool{"LICENSE": true, "LICENCE": true, "NOTICE": true, "COPYING": true, "AUTHORS": true,
+	"CHANGELOG": true, "CONTRIBUTING": true, "MAKEFILE": true, "DOCKERFILE": true, "CODEOWNERS": true, "VERSION": true,
+	"SOURCES": true}
+
+// isReadme says whether a file is a folder's README (README.md, README.txt, README).
+func isReadme(name string) bool {
+	switch name {
+	case "README.md", "README.txt", "README", "readme.md", "Readme.md":
+		return true
+	}
+	return false
+}
+
+// readmeOf is root's README, when it has one: read when the folder holds nothing else.
+func readmeOf(root string) []string {
+	for _, name := range []string{"README.md", "README.txt", "README", "readme.md", "Readme.md"} {
+		p := filepath.Join(root, name)
+		if info, err := os.Lstat(p); err == nil && info.Mode().IsRegular() {
+			return []string{p}
+		}
+	}
+	return nil
+}
+
 // feedManifest marks a directory as a MISP feed: manifest.json indexes <uuid>.json event files.
 const feedManifest = "manifest.json"
 
@@ -146,11 +172,21 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 		case parse.IsPublicationMarker(d.Name()), parse.IsSigmaFile(p):
 			out = append(out, p)
 		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()),
-			d.Name() == "README.md" && dir != filepath.Clean(root):
+			isReadme(d.Name()) && dir != filepath.Clean(root):
 			out = append(out, p)
+		case filepath.Ext(d.Name()) == "" && !projectFiles[strings.ToUpper(d.Name())] && !isReadme(d.Name()):
+			// Some vendors name their lists without an extension: read what is text.
+			if head, err := safefs.Head(p, 8<<10); err == nil && parse.IsText(head) && len(head) > 0 {
+				out = append(out, p)
+			} else if err == nil && len(head) > 0 {
+				found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "input", Reason: "not text (a binary file without an extension): not read", Source: report.Pos{File: p}})
+			}
 		}
 		return nil
 	})
+	if len(out) == 0 {
+		out = append(out, readmeOf(root)...) // a folder holding only its README: the README is the report
+	}
 	for _, s := range skips {
 		found.Skipped = append(found.Skipped, report.Skipped{Value: filepath.Base(s.Path), Kind: "input", Reason: s.Reason, Source: report.Pos{File: s.Path}})
 	}

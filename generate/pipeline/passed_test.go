@@ -3,12 +3,14 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
 	"github.com/rulegen/rulegen/generate/report"
@@ -158,6 +160,47 @@ func TestDirectoryInputs(t *testing.T) {
 	}
 	if got := strings.Join(names, " "); got != "2024-05-01-list.txt a.md b.json" {
 		t.Errorf("inputs %s", got)
+	}
+}
+
+// Files are opened by content, not by name: a text file without an extension (a vendor's list)
+// is read, and the hash list among them is read as one; a binary one is skipped, named; a
+// repository's LICENSE is not read; a folder holding only its README reads the README.
+func TestDirectoryInputsByContent(t *testing.T) {
+	dir := t.TempDir()
+	golden.WriteFile(t, filepath.Join(dir, "pub", "hashes_2024-05-01"), "d41d8cd98f00b204e9800998ecf8427e\n0cc175b9c0f1b6a831c399e269772661  a.exe\n")
+	golden.WriteFile(t, filepath.Join(dir, "pub", "network"), "C2:\nevil-x[.]com\n")
+	golden.WriteFile(t, filepath.Join(dir, "pub", "sample"), "MZ\x00\x00\x90binary")
+	golden.WriteFile(t, filepath.Join(dir, "LICENSE"), "MIT")
+	list := golden.WriteFile(t, filepath.Join(dir, "pub2", "list.sha"), "0cc175b9c0f1b6a831c399e269772661\n")
+	found, err := pipeline.FindInputs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range found.Files {
+		names = append(names, filepath.Base(in))
+	}
+	if got := strings.Join(names, " "); got != "hashes_2024-05-01 network pub2" { // a .sha list makes its folder a publication
+		t.Errorf("inputs %s", got)
+	}
+	if len(found.Skipped) != 1 || found.Skipped[0].Value != "sample" || !strings.Contains(found.Skipped[0].Reason, "not text") {
+		t.Errorf("skipped %+v", found.Skipped)
+	}
+	for name, want := range map[string]parse.Format{"hashes_2024-05-01": parse.FormatHashes, "network": parse.FormatIOCs, "list.sha": parse.FormatHashes} {
+		for _, in := range append(found.Files, list) {
+			if filepath.Base(in) == name {
+				data, _ := os.ReadFile(in)
+				if got := parse.SniffFile(in, data); got != want {
+					t.Errorf("%s sniffed as %s, want %s", name, got, want)
+				}
+			}
+		}
+	}
+	only := t.TempDir()
+	golden.WriteFile(t, filepath.Join(only, "README.md"), "# Only a README\n\n- evil-readme[.]com\n")
+	if inputs, err := pipeline.Inputs([]string{only}); err != nil || len(inputs) != 1 || filepath.Base(inputs[0]) != "README.md" {
+		t.Errorf("a folder holding only its README: %v, %v", inputs, err)
 	}
 }
 
