@@ -113,6 +113,7 @@ func identify(r *report.Normalized) error {
 	if _, err := time.Parse(time.DateOnly, r.Date); err != nil {
 		return fmt.Errorf("%s: report date %q: want YYYY-MM-DD (rules are dated by their report, never by the clock) (%w)", pos, r.Date, ErrReport)
 	}
+	r.DerivedID = r.ID == ""
 	switch {
 	case r.ID == "" && r.DatedByRun:
 		// Dated by the run, not by itself: the title alone identifies it, whatever day a

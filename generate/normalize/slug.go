@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -38,8 +39,24 @@ func Slug(title, id string) string {
 }
 
 // UniqueSlugs suffixes slugs shared by several reports with the report id, in id order, so
-// every report has its own output files whatever order the inputs come in.
+// every report has its own output files whatever order the inputs come in. Reports whose
+// derived ids collide (two publications of the same title and date) first get ids of their
+// own, from their sources.
 func UniqueSlugs(reports []*report.Normalized) {
+	byID := map[string][]*report.Normalized{}
+	for _, r := range reports {
+		if r.DerivedID {
+			byID[r.ID] = append(byID[r.ID], r)
+		}
+	}
+	for _, group := range byID {
+		if len(group) < 2 {
+			continue
+		}
+		for _, r := range group {
+			r.ID = report.StableID("report", r.ID, filepath.ToSlash(r.Source))
+		}
+	}
 	bySlug := map[string][]*report.Normalized{}
 	for _, r := range reports {
 		bySlug[r.Slug] = append(bySlug[r.Slug], r)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
+	"github.com/rulegen/rulegen/generate/internal/safefs"
 	"github.com/rulegen/rulegen/generate/report"
 )
 
@@ -35,6 +37,7 @@ func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 	c := newCollector(name, FormatCSV)
 	p := &part{r: c.r}
 	var cols []meaning
+	headerless := false
 	for {
 		record, err := rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -52,9 +55,17 @@ func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 		if blankRecord(record) {
 			continue
 		}
+		if headerless {
+			headerlessRow(c, pos, record)
+			continue
+		}
 		if cols == nil {
 			if cols = headerMeanings(record); cols == nil {
-				return nil, inputError(pos, "no header naming a value column (value, indicator, ioc, data, observable, or a kind such as sha256, domain, url): %q", strings.Join(record, string(rd.Comma)))
+				if !rowHasValues(record) {
+					return nil, &InputError{Pos: pos, err: ErrNoIndicators, Msg: fmt.Sprintf("no header naming a value column (value, indicator, ioc, data, observable, or a kind such as sha256, domain, url), and no value in its first row: %q", safefs.Prefix(strings.Join(record, string(rd.Comma)), quotedBytes))}
+				}
+				headerless = true // values from the first row: a list without a header
+				headerlessRow(c, pos, record)
 			}
 			continue
 		}
@@ -66,7 +77,7 @@ func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 		}
 		c.tableRow(pos, cols, record)
 	}
-	if cols == nil {
+	if cols == nil && !headerless {
 		return nil, inputError(report.Pos{File: name, Line: 1}, "empty CSV: no header row")
 	}
 	p.seen, p.mentioned = c.seen, datesIn(string(data))
@@ -124,4 +135,31 @@ func blankRecord(record []string) bool {
 		}
 	}
 	return true
+}
+
+// rowHasValues says whether a row states a value in any cell (a CSV without a header).
+func rowHasValues(record []string) bool {
+	for _, cell := range record {
+		if _, ok := valueOf(cell); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// headerlessRow reads a row of a CSV without a header: each cell that is a value is one, typed
+// by its shape; the other cells describe them.
+func headerlessRow(c *collector, pos report.Pos, record []string) {
+	var vals []typed
+	var comments []string
+	for _, cell := range record {
+		if v, ok := valueOf(cell); ok {
+			vals = append(vals, v)
+		} else if cell = strings.TrimSpace(cell); cell != "" {
+			comments = append(comments, cell)
+		}
+	}
+	for _, v := range vals {
+		c.value(pos, v, strings.Join(comments, "; "), report.Seen{})
+	}
 }

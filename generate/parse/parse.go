@@ -20,6 +20,17 @@ import (
 // with errors.Is.
 var ErrInput = errors.New("invalid input")
 
+// ErrUnsupported marks a file of a format rulegen knows and does not read (a STIX 1.x
+// package): a run passes over those it found in a directory, saying what they are.
+var ErrUnsupported = errors.New("a format rulegen does not read")
+
+// IsSTIX1 says whether data (a file's first bytes) is a STIX 1.x package: XML whose root is
+// STIX_Package.
+func IsSTIX1(data []byte) bool {
+	head := data[:min(len(data), 4096)]
+	return firstByte(head) == '<' && bytes.Contains(head, []byte("STIX_Package"))
+}
+
 // ErrNoIndicators marks a document that states no indicator (a README beside reports, notes):
 // a run passes over those it found in a directory.
 var ErrNoIndicators = errors.New("document without indicators")
@@ -279,6 +290,10 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 	}
 	if firstByte(data) == 0 {
 		return inputError(report.Pos{File: name}, "empty file")
+	}
+	if IsSTIX1(data) {
+		return &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrUnsupported,
+			Msg: "a STIX 1.x package (XML): rulegen reads STIX 2.0 and 2.1 JSON bundles, not STIX 1 (convert it to STIX 2.1 first, e.g. with OASIS' stix2-elevator)"}
 	}
 	format := opts.Format
 	if format == FormatAuto {

@@ -62,7 +62,7 @@ func publish(name string, files []string, parts []*part, opts Options) (*report.
 	r := merge(name, parts)
 	r.Title = firstNonEmpty(opts.Title, partTitle(parts), titleOfNames(name, files))
 	d := dater{today: opts.Today}
-	r.Date = d.first(opts.Date, stated(parts, d), nameDate(name), linkDate(r), nameMonth(name),
+	r.Date = d.first(opts.Date, stated(parts, d), nameDate(name), linkDate(r), nameMonth(name), filesDate(name, files),
 		newest(parts, d, func(p *part) []string { return p.seen }), newest(parts, d, func(p *part) []string { return p.mentioned }),
 		pathDate(name), addedDate(files, opts.Added))
 	if r.Title == "" {
@@ -91,6 +91,20 @@ func (d dater) ok(day string) bool {
 func (d dater) first(candidates ...string) string {
 	for _, c := range candidates {
 		if day := readDate(c); day != "" && d.ok(day) {
+			return day
+		}
+	}
+	return ""
+}
+
+// filesDate is the day the names of a publication folder's files give (2024-05-01-iocs.csv),
+// the first that gives one; "" for a single file, whose own name was asked.
+func filesDate(name string, files []string) string {
+	for _, f := range files {
+		if f == name {
+			continue
+		}
+		if day := cmp.Or(nameDate(f), nameMonth(f)); day != "" {
 			return day
 		}
 	}

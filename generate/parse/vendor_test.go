@@ -227,8 +227,14 @@ func TestCSV(t *testing.T) {
 	tsv := readOne(t, vendorPath(t, "variants", "2024-06-06-tab-separated.tsv"), parse.Options{})
 	wantStated(t, tsv, "domain-ip: domain=bad-actor.xyz")
 
+	// A CSV without a header is read by its cells' shapes, the other cells describing them.
+	headerless, err := parse.Bytes("2024-01-01-list.csv", []byte("45.9.1.2,45.9.1.3\nevil-c2[.]com,C2 of the loader\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, headerless, "ip-dst 45.9.1.2", "ip-dst 45.9.1.3", "domain evil-c2.com")
 	for name, data := range map[string]string{
-		"2024-01-01-noheader.csv": "1.2.3.4,5.6.7.8\n",
+		"2024-01-01-noheader.csv": "city,population\nParis,2100000\n",
 		"2024-01-01-quote.csv":    "value,type\n\"evil.com,domain\n",
 		"2024-01-01-empty.csv":    "\ufeff\r\n",
 	} {

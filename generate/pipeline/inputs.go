@@ -174,6 +174,11 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()),
 			isReadme(d.Name()) && dir != filepath.Clean(root):
 			out = append(out, p)
+		case strings.EqualFold(filepath.Ext(d.Name()), ".xml"):
+			// STIX 1.x packages are listed, as what they are; other XML is no report.
+			if head, err := safefs.Head(p, 4096); err == nil && parse.IsSTIX1(head) {
+				out = append(out, p)
+			}
 		case filepath.Ext(d.Name()) == "" && !projectFiles[strings.ToUpper(d.Name())] && !isReadme(d.Name()):
 			// Some vendors name their lists without an extension: read what is text.
 			if head, err := safefs.Head(p, 8<<10); err == nil && parse.IsText(head) && len(head) > 0 {

@@ -251,3 +251,43 @@ func TestHostileYARAInMISP(t *testing.T) {
 		}
 	}
 }
+
+// Two publications of the same title and date (two vendors' iocs.csv of one campaign) are two
+// reports, each with its own id, files and rules; the same MISP event in two files fails the
+// later input alone when the run keeps going, and the first keeps its rules.
+func TestSameIdentityTwice(t *testing.T) {
+	dir := t.TempDir()
+	golden.WriteFile(t, filepath.Join(dir, "a", "2024-05-01-campaign.csv"), "value,type\nfirst-c2[.]com,domain\n")
+	golden.WriteFile(t, filepath.Join(dir, "b", "2024-05-01-campaign.csv"), "value,type\nsecond-c2[.]com,domain\n")
+	inputs, err := pipeline.Inputs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes, files, err := pipeline.Collect(context.Background(), inputs, pipeline.Options{Render: render.Options{Author: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outcomes) != 2 || outcomes[0].Report.ID == outcomes[1].Report.ID || outcomes[0].Report.Slug == outcomes[1].Report.Slug {
+		t.Fatalf("two reports with ids and slugs of their own, got %d: %+v", len(outcomes), outcomes)
+	}
+	ids := map[string]string{}
+	for _, f := range files {
+		if r, err := sigma.Load(f.Path, f.Body); err == nil {
+			if prev, dup := ids[r.Rule.ID]; dup {
+				t.Errorf("Sigma id %s in %s and %s", r.Rule.ID, prev, f.Path)
+			}
+			ids[r.Rule.ID] = f.Path
+		}
+	}
+	event := `{"Event": {"uuid": "7a0c4a3e-0000-4000-8000-00000000bbbb", "info": "Twice", "date": "2024-01-01", "Attribute": [{"type": "domain", "value": "twice-c2.evil-example.net", "to_ids": true}]}}`
+	one := golden.WriteFile(t, filepath.Join(t.TempDir(), "one.json"), event)
+	two := golden.WriteFile(t, filepath.Join(t.TempDir(), "two.json"), event)
+	var delivered []string
+	res, err := pipeline.Run(context.Background(), []string{one, two}, pipeline.Options{KeepGoing: true, Workers: 1, Render: render.Options{Author: "t"}}, func(o *pipeline.Outcome) error {
+		delivered = append(delivered, o.Report.Source)
+		return nil
+	})
+	if err != nil || len(delivered) != 1 || len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), "same event in two inputs") {
+		t.Fatalf("delivered %v, failed %+v, %v", delivered, res, err)
+	}
+}

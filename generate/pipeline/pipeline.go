@@ -287,6 +287,8 @@ func passOver(err error) string {
 		return "no date: give --date, a Date: line or a dated name (2024-05-01-name)"
 	case errors.Is(err, parse.ErrNoIndicators):
 		return "a document that states no indicator"
+	case errors.Is(err, parse.ErrUnsupported):
+		return "a STIX 1.x package (XML), which rulegen does not read: convert it to STIX 2.1"
 	}
 	return ""
 }
@@ -337,7 +339,9 @@ func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []
 					if err != nil {
 						break // a failed input hands on nothing
 					}
-					if err = p.deliver(h.out, h.names); err != nil {
+					// A report another input already wrote (the same event twice) fails this
+					// input alone when the run keeps going.
+					if err = p.deliver(h.out, h.names); err != nil && !p.failed(input, err) {
 						cancel(err)
 					}
 				}

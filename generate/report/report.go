@@ -233,15 +233,15 @@ func appendNew[T comparable](list []T, items ...T) []T {
 // Report is one threat report as its input states it: parsers fill it, and nothing changes
 // it after them.
 type Report struct {
-	Source      string // input file
-	Format      Format
-	ID          string // MISP event uuid; "" when the input names none (normalise derives one)
-	Title       string
-	Date        string // YYYY-MM-DD
+	Source string // input file
+	Format Format
+	ID     string // MISP event uuid; "" when the input names none (normalise derives one)
+	Title  string
+	Date   string // YYYY-MM-DD
 	// DatedByRun says the publication states no date, in its text, its path or its history:
 	// Date is the day rulegen first made its rules (the run's, or the one a run recorded).
-	DatedByRun bool
-	Changed    string // YYYY-MM-DD of the report's last edit (MISP's event timestamp); "" if unknown
+	DatedByRun  bool
+	Changed     string // YYYY-MM-DD of the report's last edit (MISP's event timestamp); "" if unknown
 	ThreatLevel ThreatLevel
 	Context     Context
 	Attributes  []Attribute
@@ -259,7 +259,9 @@ type Normalized struct {
 // Detections is what normalise finds in a report: its names and context settled, the
 // indicators fit for rules, and the values that are not, with the reason.
 type Detections struct {
-	Slug       string // names the report's files; unique in a run
+	Slug string // names the report's files; unique in a run
+	// DerivedID says the input named no id: normalise derived ID from the title and date.
+	DerivedID  bool
 	TLP        string // TLPv2 name in lowercase: clear, green, amber, amber+strict, red; empty if unknown
 	Families   []string
 	Techniques []Technique
