@@ -142,7 +142,7 @@ func isDigits(s string) bool {
 // sample's hashes with its name, size and path; an address with its names, port and dates.
 // cols says what each cell is.
 func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
-	var file, network []report.Attribute
+	var file, network, noted []report.Attribute
 	var comments []string
 	var seen report.Seen
 	for i, cell := range cells {
@@ -153,6 +153,7 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 		switch m.role {
 		case roleComment, roleNone:
 			comments = append(comments, strings.Join(strings.Fields(cleanCell(cell)), " "))
+			noted = append(noted, hashesIn(pos, cell)...)
 			continue
 		case roleFirstSeen:
 			seen.First = isoDay(cell)
@@ -185,6 +186,11 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 					network = append(network, a)
 				}
 			}
+		}
+	}
+	for _, h := range noted { // a hash a note gives ("sha256 0a1b…"), unless a column gave one
+		if !slices.ContainsFunc(file, func(a report.Attribute) bool { return a.Type == h.Type }) {
+			file = append(file, h)
 		}
 	}
 	comment := strings.Join(comments, "; ")
@@ -300,3 +306,19 @@ func isoDay(s string) string {
 
 // compactDate is a day written YYYYMMDD, as some tables do.
 var compactDate = regexp.MustCompile(`^(?:19|20)\d{6}$`)
+
+// hashesIn are the file hashes a description states among its words (a CSV's note column
+// saying "sha256 0a1b…" of the row's URL): the row's file.
+func hashesIn(pos report.Pos, text string) []report.Attribute {
+	var out []report.Attribute
+	for _, tok := range strings.Fields(text) {
+		tok = strings.Trim(tok, ",;:()[]'\"`=")
+		if _, v, ok := strings.Cut(tok, "="); ok { // sha256=…
+			tok = v
+		}
+		if v, ok := valueOf(tok); ok && hashTypes[len(v.value)] == v.typ && v.typ != "sha512" {
+			out = append(out, report.Attribute{Type: v.typ, Relation: v.typ, Value: v.value, ToIDS: true, Pos: pos})
+		}
+	}
+	return out
+}

@@ -268,6 +268,11 @@ func labelled(text string) (label, value string, ok bool) {
 	if _, isValue := valueOf(label); isValue {
 		return "", "", false
 	}
+	if first, _, dashed := strings.Cut(splitDescription(label)[0]+" - ", " - "); dashed && len(splitDescription(label)) > 1 {
+		if _, isValue := valueOf(first); isValue {
+			return "", "", false // "evil.com - registration date: …": a value described, not a label
+		}
+	}
 	return label, value, true
 }
 
@@ -351,6 +356,16 @@ func (d *docReader) item(text string, m meaning, comment string) {
 	}
 	vals, note, ok := d.values(text, m)
 	if !ok {
+		if label, value, ok := labelBeforeValue(text); ok {
+			d.labelled(label, value) // "Payload URL https://…": a label without its colon
+			return
+		}
+		if defanged := defangedValues(text); len(defanged) > 0 {
+			for _, v := range defanged { // "Stage two hxxp://…": marked as indicators by their writer
+				d.c.value(pos, v, cleanCell(text), report.Seen{})
+			}
+			return
+		}
 		d.prose(pos, text)
 		return
 	}
@@ -400,6 +415,9 @@ func (d *docReader) prose(pos report.Pos, text string) {
 // file name of one word.
 func hashAndName(text string) (string, string, bool) {
 	fields := strings.Fields(text)
+	if len(fields) == 3 && strings.Contains("-–—|:", fields[1]) && len(fields[1]) <= 3 {
+		fields = []string{fields[0], fields[2]} // HASH - name
+	}
 	if len(fields) != 2 {
 		return "", "", false
 	}
@@ -421,4 +439,25 @@ func hashLength(typ string) int {
 		}
 	}
 	return 0
+}
+
+// labelBeforeValue splits "Payload URL https://…", a label of a few words that says a kind of
+// indicator and a value, written without a colon.
+func labelBeforeValue(text string) (label, value string, ok bool) {
+	i := strings.LastIndexByte(text, ' ')
+	if i < 0 {
+		return "", "", false
+	}
+	label, value = strings.TrimSpace(text[:i]), text[i+1:]
+	if words := strings.Fields(label); len(words) == 0 || len(words) > 4 {
+		return "", "", false
+	}
+	if _, isValue := valueOf(value); !isValue {
+		return "", "", false
+	}
+	switch meaningOf(label).role {
+	case roleType, roleNetwork, roleHash:
+		return label, value, true
+	}
+	return "", "", false
 }

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"strconv"
 	"net/netip"
 	"path/filepath"
 	"regexp"
@@ -99,6 +100,11 @@ func valueOf(token string) (typed, bool) {
 		return typed{"domain", strings.TrimSuffix(host, "/")}, true
 	}
 	typ := shapeOf(v)
+	if host, port, ok := strings.Cut(v, ":"); typ == "" && ok && domainLike.MatchString(host) && portNumber(port) {
+		if _, public := domainname.Registrable(host); public {
+			return typed{"domain", host}, true // host:port under a C&C heading: the port has no rule of its own
+		}
+	}
 	if typ == "" {
 		return typed{}, false
 	}
@@ -256,3 +262,42 @@ func referenceLinks(line string) []string {
 
 // plainLink is an http(s) link up to what ends it in prose or markup.
 var plainLink = regexp.MustCompile(`\bhttps?://[^\s<>()\[\]"'` + "`" + `]+`)
+
+// portNumber says whether s is a TCP or UDP port number, 1-65535.
+func portNumber(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0 && n < 65536 && s[0] != '0'
+}
+
+// defangedValues are the values a line marks as indicators by defanging them (hxxp://,
+// evil[.]com), wherever they stand in it: a writer defangs only what is meant as one.
+func defangedValues(line string) []typed {
+	if commandLike(line) {
+		return nil // code and commands never become rules, defanged or not
+	}
+	var out []typed
+	for _, tok := range strings.Fields(line) {
+		tok = strings.Trim(tok, ",;()\"'<>")
+		if defang.Refang(tok) == tok {
+			continue
+		}
+		if v, ok := valueOf(tok); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// commandLike says whether a line reads as code or a command rather than prose: quotes in
+// backticks, calls, assignments, variables, pipes, or an option (-o).
+func commandLike(line string) bool {
+	if strings.ContainsAny(line, "`()=$|;{}") {
+		return true
+	}
+	for _, tok := range strings.Fields(line) {
+		if len(tok) > 1 && tok[0] == '-' && isLetter(tok[1]) {
+			return true
+		}
+	}
+	return false
+}

@@ -32,8 +32,8 @@ func generateVendor(t *testing.T, layout render.Layout) ([]*pipeline.Outcome, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(outcomes) != 13 {
-		t.Fatalf("%d reports from %v, want 13", len(outcomes), inputs)
+	if len(outcomes) != 14 {
+		t.Fatalf("%d reports from %v, want 14", len(outcomes), inputs)
 	}
 	return outcomes, files
 }

@@ -15,6 +15,8 @@ refused, and missing data is an error, never a silent skip.
                                               warnings on each .yar file and on all together
     harness.py yara-scan RULES... -- TARGET...
                                               JSON: the rules yara-python matches in each target
+    harness.py iocs FILE...                   JSON: the hashes, domains, addresses and URLs
+                                              ioc-finder finds in each file (a recall oracle)
 """
 
 import csv
@@ -306,6 +308,20 @@ def scan_yara(args):
     json.dump(out, sys.stdout, indent=1)
 
 
+def find_iocs(paths):
+    """What ioc-finder, an IOC extractor, finds in each file: the recall rulegen's readers are
+    held to."""
+    from ioc_finder import find_iocs as finder
+
+    kinds = ("md5s", "sha1s", "sha256s", "domains", "ipv4s", "urls")
+    out = {}
+    for p in paths:
+        text = Path(p).read_text(encoding="utf-8", errors="replace")
+        found = finder(text)
+        out[p] = {k: sorted(set(found.get(k, []))) for k in kinds}
+    json.dump(out, sys.stdout, indent=1)
+
+
 def main(argv):
     if not argv:
         print(__doc__, file=sys.stderr)
@@ -323,6 +339,9 @@ def main(argv):
             return 0
         if command == "yara" and len(args) == 1:
             compile_yara(args[0])
+            return 0
+        if command == "iocs" and args:
+            find_iocs(args)
             return 0
         if command == "yara-scan" and "--" in args:
             scan_yara(args)

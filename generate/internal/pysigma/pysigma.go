@@ -84,6 +84,16 @@ func ScanYARA(root string, rules, targets []string) (map[string][]string, error)
 	return out, runJSON(root, &out, args...)
 }
 
+// IOCs are the values ioc-finder finds in a file, by kind (md5s, sha1s, sha256s, domains,
+// ipv4s, urls).
+type IOCs map[string][]string
+
+// FindIOCs runs ioc-finder over files and returns what it finds in each, by file.
+func FindIOCs(root string, files ...string) (map[string]IOCs, error) {
+	out := map[string]IOCs{}
+	return out, runJSON(root, &out, append([]string{"iocs"}, files...)...)
+}
+
 func runJSON(root string, out any, args ...string) error {
 	stdout, err := run(root, args...)
 	if err != nil {
