@@ -20,6 +20,8 @@ func readVendorPart(name string, data []byte, format Format) (*part, error) {
 		return readYARA(name, data), nil
 	case FormatSigma:
 		return readSigma(name, data)
+	case FormatLOKI:
+		return readLOKI(name, data), nil
 	case FormatDocument:
 		fl := flavourMarkdown
 		if isAsciiDoc(name, data) {
@@ -34,7 +36,7 @@ func readVendorPart(name string, data []byte, format Format) (*part, error) {
 // MISP event or a STIX bundle.
 func vendorFormat(f Format) bool {
 	switch f {
-	case FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma:
+	case FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma, FormatLOKI:
 		return true
 	}
 	return false

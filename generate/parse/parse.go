@@ -75,10 +75,11 @@ const (
 	FormatHashes          = report.FormatHashes
 	FormatYARA            = report.FormatYARA
 	FormatSigma           = report.FormatSigma
+	FormatLOKI            = report.FormatLOKI
 )
 
 // formats lists every --format value, auto first.
-var formats = []Format{"auto", FormatMarkdown, FormatMISP, FormatSTIX, FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma}
+var formats = []Format{"auto", FormatMarkdown, FormatMISP, FormatSTIX, FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma, FormatLOKI}
 
 // ParseFormat reads a --format value.
 func ParseFormat(s string) (Format, error) {
@@ -115,7 +116,9 @@ func Sniff(data []byte) Format {
 // document unless it is the rendering of a MISP event; a file without an extension (as some
 // vendors name theirs) is a hash list, an IOC list or a document by what its lines hold.
 func SniffFile(name string, data []byte) Format {
-	if f := FormatOfName(name); f != FormatAuto {
+	if f := FormatOfName(name); f == FormatIOCs && isLOKI(data) {
+		return FormatLOKI
+	} else if f != FormatAuto {
 		return f
 	}
 	f := Sniff(data)
@@ -150,6 +153,9 @@ func textFormat(data []byte) Format {
 	}
 	if lines > 0 && hashes*10 >= lines*8 {
 		return FormatHashes
+	}
+	if isLOKI(data) {
+		return FormatLOKI
 	}
 	return FormatIOCs
 }

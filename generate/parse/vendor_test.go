@@ -560,3 +560,34 @@ func TestPublicationsAreNeverUndated(t *testing.T) {
 		t.Errorf("an earlier run's day: %+v", got)
 	}
 }
+
+// LOKI/THOR IOC lists are read as what they are: `value;comment` (the comment describes the
+// value and is never one, though it holds a dotted word), and filename IOCs, regular
+// expressions with a score, as a file name when literal, else skipped with the reason.
+func TestLOKILists(t *testing.T) {
+	dir := vendorPath(t, "variants", "2024-07-12-loki-iocs")
+	c2 := readOne(t, filepath.Join(dir, "c2-iocs.txt"), parse.Options{})
+	if c2.Format != parse.FormatLOKI {
+		t.Errorf("c2-iocs.txt read as %s", c2.Format)
+	}
+	wantStated(t, c2, "domain lantern-relay.org", "ip-dst 45.77.12.10", "domain lantern-beacon.net")
+	for _, s := range stated(c2) {
+		if strings.Contains(s, "periscope") {
+			t.Errorf("a comment became a value: %s", s)
+		}
+	}
+	hashes := readOne(t, filepath.Join(dir, "hash-iocs.txt"), parse.Options{})
+	wantStated(t, hashes, "sha256 3f786850e387550fdab836ed7e6dc881de23001b8f5b5d5b3a1b37f49df1e58b", "sha1 c3499c2729730a7f807efb8676a92dcb6f8a3f8e")
+	names := readOne(t, filepath.Join(dir, "filename-iocs.txt"), parse.Options{})
+	wantStated(t, names, "filename lanternsvc.exe")
+	reasons := map[string]string{}
+	for _, a := range names.Attributes {
+		if a.Unusable != "" {
+			reasons[a.Value] = a.Unusable
+		}
+	}
+	if !strings.Contains(reasons[`\\AppData\\Local\\Temp\\[a-z]{6}\.dll`], "a regular expression (score 70)") ||
+		!strings.Contains(reasons[`\\ProgramData\\lantern\\`], "part of a path (score 60)") {
+		t.Errorf("filename IOCs skipped with %v", reasons)
+	}
+}

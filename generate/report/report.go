@@ -193,6 +193,7 @@ const (
 	FormatHashes      Format = "hashes"      // a hash list, one hash a line (samples.sha256)
 	FormatYARA        Format = "yara"        // a publisher's YARA rules (.yar, .yara)
 	FormatSigma       Format = "sigma"       // a publisher's Sigma rules (.yml, .yaml)
+	FormatLOKI        Format = "loki"        // a LOKI/THOR IOC list (value;comment lines)
 	FormatPublication Format = "publication" // a publication's files read as one report
 )
 
