@@ -27,6 +27,9 @@ func newCollector(name string, format Format) *collector {
 
 // value adds one typed value outside any object.
 func (c *collector) value(pos report.Pos, v typed, comment string, seen report.Seen) {
+	if v.typ == "name" {
+		v.typ = "filename" // a name alone, under a heading or a label, is a file's
+	}
 	if v.typ == "path" {
 		c.r.Objects = append(c.r.Objects, pathObject(pos, v.value, comment))
 		return
@@ -78,7 +81,7 @@ func (c *collector) noteSeen(s report.Seen) {
 // address). ok is false when the value cannot be read as that kind.
 func typedAs(m meaning, raw string) ([]typed, bool) {
 	switch {
-	case m.role == roleType && (m.typ == "filename" || m.typ == "mutex" || m.typ == "size-in-bytes" || m.typ == "port"):
+	case m.role == roleType && (m.typ == "filename" || m.typ == "name" || m.typ == "mutex" || m.typ == "size-in-bytes" || m.typ == "port"):
 		v := defang.Refang(cleanCell(raw))
 		if m.typ == "size-in-bytes" {
 			v = sizeDigits(v)
@@ -90,7 +93,8 @@ func typedAs(m meaning, raw string) ([]typed, bool) {
 			return []typed{v}, true
 		}
 		v := defang.Refang(cleanCell(raw))
-		return []typed{{"path", v}}, v != ""
+		// A location that is no path (Location: Germany) is no file's.
+		return []typed{{"path", v}}, v != "" && strings.ContainsAny(v, `\/%`)
 	case m.role == roleType && m.typ == "regkey":
 		v := defang.Refang(cleanCell(raw))
 		return []typed{{"regkey", v}}, v != ""
@@ -142,7 +146,7 @@ func isDigits(s string) bool {
 // sample's hashes with its name, size and path; an address with its names, port and dates.
 // cols says what each cell is.
 func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
-	var file, network, noted []report.Attribute
+	var file, network, noted, names []report.Attribute
 	var comments []string
 	var seen report.Seen
 	for i, cell := range cells {
@@ -180,6 +184,10 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 			}
 			for _, v := range vals {
 				a := report.Attribute{Type: v.typ, Relation: relationOf(v.typ), Value: v.value, ToIDS: true, Pos: pos}
+				if v.typ == "name" {
+					names = append(names, a)
+					continue
+				}
 				if isFilePart(v.typ) {
 					file = append(file, a)
 				} else {
@@ -193,6 +201,7 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 			file = append(file, h)
 		}
 	}
+	file, network, comments = nameOf(file, network, names, comments)
 	comment := strings.Join(comments, "; ")
 	c.noteSeen(seen)
 	file = c.otherLocations(pos, file, comment)
@@ -269,7 +278,7 @@ func cellValues(m meaning, cell string) []string {
 }
 
 // literalTypes are the types whose values are taken as written, spaces included.
-var literalTypes = map[string]bool{"filename": true, "path": true, "mutex": true, "regkey": true, "size-in-bytes": true}
+var literalTypes = map[string]bool{"filename": true, "name": true, "path": true, "mutex": true, "regkey": true, "size-in-bytes": true}
 
 // backticked is a value quoted in backticks, AsciiDoc's `+…+` included.
 var backticked = regexp.MustCompile("`[^`\n]+`")
@@ -321,4 +330,26 @@ func hashesIn(pos report.Pos, text string) []report.Attribute {
 		}
 	}
 	return out
+}
+
+// nameOf settles what a "Name" column's values are by the row around them: a file's name
+// beside its hashes, size or path, or where the row names nothing on the network; beside an
+// address or a domain and nothing of a file, the name of that host (a domain when it is one,
+// else a description: update.exe in a | Name | IP address | table is no file).
+func nameOf(file, network, names []report.Attribute, comments []string) ([]report.Attribute, []report.Attribute, []string) {
+	for _, n := range names {
+		switch {
+		case len(file) > 0 || len(network) == 0:
+			n.Type, n.Relation = "filename", "filename"
+			file = append(file, n)
+		default:
+			if v, ok := valueOf(n.Value); ok && v.typ == "domain" {
+				n.Type, n.Relation, n.Value = "domain", "domain", v.value
+				network = append(network, n)
+			} else {
+				comments = append(comments, n.Value)
+			}
+		}
+	}
+	return file, network, comments
 }

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -111,6 +112,12 @@ func (d *docReader) line(text string) {
 	item, bullet := bulletItem(trimmed)
 	if strings.IndexFunc(item, isAlnum) < 0 {
 		return // an empty bullet, a rule, a separator
+	}
+	if m := assignment.FindStringSubmatch(item); m != nil {
+		if _, isValue := valueOf(m[2]); isValue {
+			d.labelled(m[1], m[2]) // driver = “dement.dll”: the value, labelled by its name
+			return
+		}
 	}
 	if label, value, ok := labelled(item); ok {
 		d.labelled(label, value)
@@ -461,3 +468,6 @@ func labelBeforeValue(text string) (label, value string, ok bool) {
 	}
 	return "", "", false
 }
+
+// assignment is `name = value`, as reports quote configurations.
+var assignment = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.-]{0,40})\s*=\s*(\S.*)$`)

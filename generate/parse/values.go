@@ -1,10 +1,10 @@
 package parse
 
 import (
-	"strconv"
 	"net/netip"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
@@ -126,6 +126,7 @@ func cleanCell(s string) string {
 	for {
 		before := s
 		s = strings.TrimSpace(s)
+		s = strings.Trim(s, "“”„‘’‚«»")
 		for _, pair := range [][2]string{{"`", "`"}, {"+", "+"}, {"**", "**"}, {"*", "*"}, {"_", "_"}, {`"`, `"`}, {"'", "'"}} {
 			if len(s) > len(pair[0])+len(pair[1]) && strings.HasPrefix(s, pair[0]) && strings.HasSuffix(s, pair[1]) {
 				s = s[len(pair[0]) : len(s)-len(pair[1])]

@@ -591,3 +591,24 @@ func TestLOKILists(t *testing.T) {
 		t.Errorf("filename IOCs skipped with %v", reasons)
 	}
 }
+
+// A word's meaning follows its context and the value's shape: smart quotes and a whole
+// assignment are not part of a name, a "Name" column beside an address names a host (no file),
+// a location that is no path is no dropped file, and ATT&CK names are no file names.
+func TestValuesAgreeWithTheirContext(t *testing.T) {
+	doc := "# Operation Smart Quote\n\nDate: 2024-08-01\n\n## Files\n\n- aero_arrow.cur”\n- driver = “dement.dll”\n- T1059.001 PowerShell\n- Command and Scripting Interpreter: PowerShell\n\n" +
+		"## Hosts\n\n| Name | IP address |\n|---|---|\n| update.exe | 45.95.11.200 |\n| relay.evil-host.com | 45.95.11.201 |\n\n## Dropped\n\nLocation: Germany\nFile: C:\\Users\\Public\\kite.exe\n"
+	r, err := parse.Bytes("x.md", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stated(r)
+	wantStated(t, r, "filename aero_arrow.cur", "filename dement.dll", "domain-ip: ip=45.95.11.200", "domain-ip: ip=45.95.11.201, domain=relay.evil-host.com")
+	for _, s := range got {
+		for _, never := range []string{"update.exe", "Germany", "PowerShell", "”", "driver"} {
+			if strings.Contains(s, never) && !strings.HasPrefix(s, "text ") {
+				t.Errorf("%q states %q", never, s)
+			}
+		}
+	}
+}

@@ -57,7 +57,7 @@ var exactWords = map[string]meaning{
 	"filehashmd5": {role: roleType, typ: "md5"}, "filehashsha1": {role: roleType, typ: "sha1"}, "filehashsha256": {role: roleType, typ: "sha256"},
 	"hash": {role: roleHash}, "filehash": {role: roleHash}, "hashes": {role: roleHash}, "sample": {role: roleHash},
 	"file":     {role: roleNone}, // a hash or a file name: the shape tells
-	"filename": {role: roleType, typ: "filename"}, "name": {role: roleType, typ: "filename"},
+	"filename": {role: roleType, typ: "filename"}, "name": {role: roleType, typ: "name"},
 	"filesize": {role: roleType, typ: "size-in-bytes"}, "size": {role: roleType, typ: "size-in-bytes"},
 	"filepath": {role: roleType, typ: "path"}, "path": {role: roleType, typ: "path"}, "fullpath": {role: roleType, typ: "path"},
 	"domain": {role: roleType, typ: "domain"}, "domainname": {role: roleType, typ: "domain"}, "fqdn": {role: roleType, typ: "domain"},

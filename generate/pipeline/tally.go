@@ -8,7 +8,7 @@ type Tally struct {
 	ID, Source, Title, Slug string
 	Date, Changed           string
 	DatedByRun              bool // report.Report.DatedByRun
-	Samples, Unsized        int // samples, and those without a size
+	Samples, Unsized        int  // samples, and those without a size
 	Dropped, Registry       int
 	Domains, Endpoints      int // domains and hostnames; addresses (with their ports)
 	URLs, Mutexes           int
