@@ -9,37 +9,18 @@ package parse
 // The title and date come from the options (--title, --date) or from the file name
 // (2024-05-01-evil-campaign.txt).
 
-// readVendorPart reads a file in one of the formats vendors publish in (format is known).
-func readVendorPart(name string, data []byte, format Format) (*part, error) {
-	switch format {
-	case FormatCSV:
-		return readCSV(name, data)
-	case FormatHashes:
-		return readHashes(name, data), nil
-	case FormatYARA:
-		return readYARA(name, data), nil
-	case FormatSigma:
-		return readSigma(name, data)
-	case FormatLOKI:
-		return readLOKI(name, data), nil
-	case FormatDocument:
-		fl := flavourMarkdown
-		if isAsciiDoc(name, data) {
-			fl = flavourAsciiDoc
-		}
-		return readDocument(name, data, fl, FormatDocument).part(), nil
-	}
+// readIOCList reads a plain IOC list or sectioned text.
+func readIOCList(name string, data []byte) (*part, error) {
 	return readDocument(name, data, flavourText, FormatIOCs).part(), nil
 }
 
-// vendorFormat says whether a format is one vendors publish in, as opposed to an export of a
-// MISP event or a STIX bundle.
-func vendorFormat(f Format) bool {
-	switch f {
-	case FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma, FormatLOKI:
-		return true
+// readVendorDocument reads a vendor's Markdown or AsciiDoc document.
+func readVendorDocument(name string, data []byte) (*part, error) {
+	fl := flavourMarkdown
+	if isAsciiDoc(name, data) {
+		fl = flavourAsciiDoc
 	}
-	return false
+	return readDocument(name, data, fl, FormatDocument).part(), nil
 }
 
 func (d *docReader) part() *part {

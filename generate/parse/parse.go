@@ -78,21 +78,18 @@ const (
 	FormatLOKI            = report.FormatLOKI
 )
 
-// formats lists every --format value, auto first.
-var formats = []Format{"auto", FormatMarkdown, FormatMISP, FormatSTIX, FormatIOCs, FormatDocument, FormatCSV, FormatHashes, FormatYARA, FormatSigma, FormatLOKI}
-
-// ParseFormat reads a --format value.
+// ParseFormat reads a --format value (see formatTable).
 func ParseFormat(s string) (Format, error) {
 	f := Format(strings.ToLower(s))
 	if f == "auto" || f == FormatAuto {
 		return FormatAuto, nil
 	}
-	if slices.Contains(formats, f) {
+	if _, ok := specOf(f); ok {
 		return f, nil
 	}
-	var names []string
-	for _, f := range formats {
-		names = append(names, string(f))
+	names := []string{"auto"}
+	for _, spec := range formatTable {
+		names = append(names, string(spec.format))
 	}
 	return "", fmt.Errorf("format %q: want one of %s", s, strings.Join(names, ", "))
 }
@@ -116,10 +113,8 @@ func Sniff(data []byte) Format {
 // document unless it is the rendering of a MISP event; a file without an extension (as some
 // vendors name theirs) is a hash list, an IOC list or a document by what its lines hold.
 func SniffFile(name string, data []byte) Format {
-	if f := FormatOfName(name); f == FormatIOCs && isLOKI(data) {
-		return FormatLOKI
-	} else if f != FormatAuto {
-		return f
+	if f := FormatOfName(name); f != FormatAuto {
+		return refined(f, data)
 	}
 	f := Sniff(data)
 	if f == FormatMarkdown && extOf(name) == "" && !isMISPRendering(data) {
@@ -154,10 +149,7 @@ func textFormat(data []byte) Format {
 	if lines > 0 && hashes*10 >= lines*8 {
 		return FormatHashes
 	}
-	if isLOKI(data) {
-		return FormatLOKI
-	}
-	return FormatIOCs
+	return refined(FormatIOCs, data)
 }
 
 // IsText says whether data (a file's first bytes) is text: no NUL byte, valid UTF-8 but for a
@@ -172,26 +164,16 @@ func IsText(data []byte) bool {
 	return utf8.Valid(data)
 }
 
-// hashListExtensions name hash lists by the hash they hold.
-var hashListExtensions = map[string]bool{".md5": true, ".sha": true, ".sha1": true, ".sha256": true, ".sha512": true}
-
-// FormatOfName is the format a file name says (FormatAuto when it says none).
+// FormatOfName is the format a file name says (FormatAuto when it says none, or when only the
+// content tells: a .md may be a MISP rendering or a vendor's document, a .json MISP or STIX).
 func FormatOfName(name string) Format {
 	ext := extOf(name)
 	stem := strings.ToLower(strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)))
-	switch {
-	case ext == ".csv" || ext == ".tsv":
-		return FormatCSV
-	case ext == ".yar" || ext == ".yara":
-		return FormatYARA
-	case ext == ".yml" || ext == ".yaml":
-		return FormatSigma
-	case hashListExtensions[ext], (stem == "samples" || stem == "hashes") && ext == ".txt":
+	if (stem == "samples" || stem == "hashes") && ext == ".txt" {
 		return FormatHashes
-	case ext == ".adoc" || ext == ".asciidoc":
-		return FormatDocument
-	case ext == ".txt":
-		return FormatIOCs
+	}
+	if f := formatOfExtension(ext); vendorFormat(f) {
+		return f
 	}
 	return FormatAuto
 }
@@ -474,5 +456,5 @@ func IsPublicationFile(name string) bool {
 	if strings.HasPrefix(name, ".") || stem == "LICENSE" || stem == "NOTICE" || stem == "SOURCES" || stem == "CHANGELOG" || stem == "COPYING" {
 		return false
 	}
-	return slices.Contains(publicationExtensions, extOf(name))
+	return slices.Contains(publicationExtensions(), extOf(name))
 }

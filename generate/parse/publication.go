@@ -375,22 +375,15 @@ func firstNonEmpty(values ...string) string {
 	return ""
 }
 
-// publicationExtensions are the files of a publication folder rulegen reads, by extension:
-// the formats it reads, exports included.
-var publicationExtensions = []string{".md", ".markdown", ".adoc", ".asciidoc", ".txt", ".csv", ".tsv", ".json",
-	".yar", ".yara", ".yml", ".yaml", ".md5", ".sha", ".sha1", ".sha256", ".sha512"}
-
 // IsPublicationMarker says whether a file makes its folder one publication: a vendor's format
-// that a folder of reports (MISP events, renderings, IOC lists) does not hold.
+// that a folder of reports (MISP events, renderings, IOC lists) does not hold (formatTable's
+// markers; a Sigma file by its content, IsSigmaFile).
 func IsPublicationMarker(name string) bool {
 	if !IsPublicationFile(name) {
 		return false
 	}
-	switch FormatOfName(name) {
-	case FormatCSV, FormatYARA, FormatHashes, FormatDocument: // FormatOfName's documents are AsciiDoc
-		return true
-	}
-	return false
+	spec, ok := specOf(FormatOfName(name))
+	return ok && spec.marker
 }
 
 // Publication reads the files of one publication folder (dir) into one report: their values

@@ -99,7 +99,7 @@ where OUT is a mount point.`,
 	fl.StringVarP(&f.out, "out", "o", "rules", "output directory")
 	fl.StringVar(&f.templates, "templates", "", "`DIR` whose yara/*.tmpl and sigma/*.tmpl override the built-in templates by name")
 	fl.StringVar(&f.author, "author", "rulegen", "author written into every rule")
-	fl.StringVar(&f.format, "format", "auto", "input format of files given by name: auto, markdown, misp, stix, iocs (*.txt), document (Markdown, AsciiDoc), csv, hashes, yara, sigma or loki (LOKI/THOR value;comment lists)")
+	fl.StringVar(&f.format, "format", "auto", "input format of files given by name: "+parse.FormatHelp())
 	fl.StringVar(&f.title, "title", "", "title of a plain IOC list (default: its file name)")
 	fl.StringVar(&f.date, "date", "", "date (YYYY-MM-DD) of a plain IOC list (default: the date in its file name)")
 	fl.BoolVar(&f.allAttributes, "all-attributes", false, "also use MISP attributes that are not flagged to_ids")
