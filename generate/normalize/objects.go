@@ -232,7 +232,7 @@ func (n *normalizer) fileObject(o report.Object, attrs []report.Attribute) (repo
 func (n *normalizer) fileAttribute(f *report.File, a report.Attribute, pathText *[]report.Attribute) string {
 	rel := a.Rel()
 	switch {
-	case hashLengths[rel] > 0:
+	case report.RenderedHashLength(rel) > 0:
 		if err := n.setHash(f, rel, a.Value); err != nil {
 			return err.Error()
 		}

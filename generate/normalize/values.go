@@ -10,6 +10,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/internal/domainname"
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // Value checks: each returns the canonical form of a value or the reason it cannot become a rule.
@@ -21,16 +22,13 @@ var (
 	topLabel    = regexp.MustCompile(`^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$`)
 )
 
-// hashLengths maps the hash types rulegen renders to their hex length.
-var hashLengths = map[string]int{"md5": 32, "sha1": 40, "sha256": 64}
-
 func isPlaceholder(v string) bool {
 	return placeholder.MatchString(strings.ToLower(strings.TrimSpace(v)))
 }
 
 func checkHash(kind, v string) (string, error) {
 	v = strings.ToLower(strings.TrimSpace(v))
-	want := hashLengths[kind]
+	want := report.RenderedHashLength(kind)
 	if len(v) != want || !hexDigits.MatchString(v) {
 		return "", fmt.Errorf("malformed %s: want %d hex digits", kind, want)
 	}

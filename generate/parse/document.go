@@ -322,7 +322,7 @@ func (d *docReader) labelled(label, value string) {
 // addToGroup adds a labelled part of a file; a second hash of a kind the group has starts the
 // next file (a file has one hash of each kind, but may have two locations or names).
 func (d *docReader) addToGroup(pos report.Pos, m meaning, value string) {
-	if d.group != nil && (m.role == roleHash || m.role == roleType && hashLength(m.typ) > 0) && slices.Contains(d.group.cols, m) {
+	if d.group != nil && (m.role == roleHash || m.role == roleType && report.HashLength(m.typ) > 0) && slices.Contains(d.group.cols, m) {
 		d.endGroup()
 	}
 	if d.group == nil {
@@ -398,7 +398,7 @@ func (d *docReader) values(text string, m meaning) ([]typed, string, bool) {
 	vals, ok := typedAs(m, text)
 	if ok && m.role == roleHash {
 		for _, v := range vals {
-			if hashTypes[len(v.value)] != v.typ {
+			if report.HashTypeOfLength(len(v.value)) != v.typ {
 				return nil, "", false
 			}
 		}
@@ -429,23 +429,13 @@ func hashAndName(text string) (string, string, bool) {
 		return "", "", false
 	}
 	hash, name := fields[0], strings.TrimPrefix(fields[1], "*")
-	if hashTypes[len(hash)] == "" || hashTypes[len(hash)] == "sha512" || !hexOnly.MatchString(hash) {
+	if report.HashTypeOfLength(len(hash)) == "" || report.HashTypeOfLength(len(hash)) == "sha512" || !hexOnly.MatchString(hash) {
 		return "", "", false
 	}
 	if _, isValue := valueOf(name); isValue && shapeOf(name) != "filename" || strings.ContainsAny(name, `/\`) {
 		return "", "", false
 	}
 	return hash, name, true
-}
-
-// hashLength is the hex length of a hash type, 0 for other types.
-func hashLength(typ string) int {
-	for n, t := range hashTypes {
-		if t == typ {
-			return n
-		}
-	}
-	return 0
 }
 
 // labelBeforeValue splits "Payload URL https://…", a label of a few words that says a kind of

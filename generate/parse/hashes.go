@@ -23,7 +23,7 @@ func readHashes(name string, data []byte) *part {
 			c.row(pos, []meaning{{role: roleHash}, {role: roleType, typ: "filename"}}, []string{hash, file})
 			continue
 		}
-		if v, ok := valueOf(line); ok && hashTypes[len(v.value)] == v.typ {
+		if v, ok := valueOf(line); ok && report.HashTypeOfLength(len(v.value)) == v.typ {
 			c.value(pos, v, "", report.Seen{})
 			continue
 		}

@@ -142,7 +142,7 @@ func textFormat(data []byte) Format {
 		lines++
 		if _, _, ok := hashAndName(line); ok {
 			hashes++
-		} else if v, ok := valueOf(line); ok && hashTypes[len(v.value)] == v.typ {
+		} else if v, ok := valueOf(line); ok && report.HashTypeOfLength(len(v.value)) == v.typ {
 			hashes++
 		}
 	}

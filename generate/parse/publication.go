@@ -216,7 +216,9 @@ func joinFile(into *report.Object, o report.Object) bool {
 	return true
 }
 
-func isHash(a report.Attribute) bool { return hashTypes[len(a.Value)] == a.Type && a.Type != "" }
+func isHash(a report.Attribute) bool {
+	return report.HashTypeOfLength(len(a.Value)) == a.Type && a.Type != ""
+}
 
 func forEachAttribute(r *report.Report, f func(*report.Attribute)) {
 	for i := range r.Attributes {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/internal/domainname"
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // Publications state values in prose-like lines: refanged, several to a line, with a
@@ -17,7 +18,6 @@ import (
 
 var (
 	hexOnly      = regexp.MustCompile(`^[0-9A-Fa-f]+$`)
-	hashTypes    = map[int]string{32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 	domainLike   = regexp.MustCompile(`^(?i)[a-z0-9_-]+(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*[a-z0-9]$`)
 	emailLike    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
 	registryLike = regexp.MustCompile(`^(?i)(HKLM|HKCU|HKU|HKCR|HKCC|HKEY_[A-Z_]+)\\`)
@@ -44,7 +44,7 @@ type typed struct {
 
 // shapeOf types one refanged token by its shape; "" when it is no indicator.
 func shapeOf(v string) string {
-	if t := hashTypes[len(v)]; t != "" && hexOnly.MatchString(v) {
+	if t := report.HashTypeOfLength(len(v)); t != "" && hexOnly.MatchString(v) {
 		return t
 	}
 	if _, err := netip.ParseAddr(v); err == nil {

@@ -417,3 +417,45 @@ func ShortID(id string) string {
 	}
 	return strings.ToLower(s[:8])
 }
+
+// HashKind is a file hash a report may state: its MISP type, its length in hex digits, and
+// whether rules are written for it (YARA's hash module and Sysmon's Hashes field have md5,
+// sha1 and sha256; sha512 is read, then skipped with the reason).
+type HashKind struct {
+	Type     string
+	Length   int
+	Rendered bool
+}
+
+// HashKinds is every hash kind, the one table readers and normalise type hashes by.
+var HashKinds = []HashKind{{"md5", 32, true}, {"sha1", 40, true}, {"sha256", 64, true}, {"sha512", 128, false}}
+
+// HashTypeOfLength is the hash type n hex digits make, "" for none.
+func HashTypeOfLength(n int) string {
+	for _, k := range HashKinds {
+		if k.Length == n {
+			return k.Type
+		}
+	}
+	return ""
+}
+
+// RenderedHashLength is the hex length of a hash type rules are written for, 0 for any other.
+func RenderedHashLength(typ string) int {
+	for _, k := range HashKinds {
+		if k.Type == typ && k.Rendered {
+			return k.Length
+		}
+	}
+	return 0
+}
+
+// HashLength is the hex length of a hash type, 0 for other types.
+func HashLength(typ string) int {
+	for _, k := range HashKinds {
+		if k.Type == typ {
+			return k.Length
+		}
+	}
+	return 0
+}
