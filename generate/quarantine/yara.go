@@ -125,10 +125,7 @@ func codeOf(text string) (string, error) {
 
 // closeOver refuses every rule that uses a refused rule, until none does.
 func closeOver(rules []yarasrc.Rule, uses [][]string, reasons []string) {
-	index := map[string]int{}
-	for i, r := range rules {
-		index[r.Name] = i
-	}
+	index := ruleIndex(rules)
 	for changed := true; changed; {
 		changed = false
 		for i := range rules {
@@ -149,10 +146,7 @@ func closeOver(rules []yarasrc.Rule, uses [][]string, reasons []string) {
 // helpers keeps, as private rules, the rules refused only for what they match (matched) that a
 // rule not refused uses, and returns why each was made private ("" for the others).
 func helpers(rules []yarasrc.Rule, uses [][]string, reasons []string, matched []bool) []string {
-	index := map[string]int{}
-	for i, r := range rules {
-		index[r.Name] = i
-	}
+	index := ruleIndex(rules)
 	private := make([]string, len(rules))
 	for changed := true; changed; {
 		changed = false
@@ -231,3 +225,12 @@ var benignSamples = sync.OnceValue(func() []sample {
 	}
 	return out
 })
+
+// ruleIndex maps each rule's name to its place in rules.
+func ruleIndex(rules []yarasrc.Rule) map[string]int {
+	index := make(map[string]int, len(rules))
+	for i, r := range rules {
+		index[r.Name] = i
+	}
+	return index
+}

@@ -158,18 +158,11 @@ func (e *NotRegularError) Error() string {
 // ErrTooLarge having read limit+1 bytes at most, whatever its size says. The file is opened
 // without blocking, so that a FIFO is refused rather than waited on.
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, info, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, Mode: info.Mode()}
-	}
 	if info.Size() > limit {
 		return nil, fmt.Errorf("%s: %d bytes: %w of %d bytes", path, info.Size(), ErrTooLarge, limit)
 	}
@@ -206,17 +199,28 @@ func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 // Head reads at most n bytes from the start of the regular file path: enough to tell what it
 // holds without reading all of it.
 func Head(path string, n int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, Mode: info.Mode()}
-	}
 	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// openRegular opens path without blocking (a FIFO is refused, not waited on) and keeps it open
+// only when it is a regular file.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = &NotRegularError{Path: path, Mode: info.Mode()}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
 }
