@@ -125,45 +125,47 @@ func codeOf(text string) (string, error) {
 
 // closeOver refuses every rule that uses a refused rule, until none does.
 func closeOver(rules []yarasrc.Rule, uses [][]string, reasons []string) {
-	index := ruleIndex(rules)
-	for changed := true; changed; {
-		changed = false
-		for i := range rules {
-			if reasons[i] != "" {
-				continue
-			}
-			for _, id := range uses[i] {
-				if j, ok := index[id]; ok && j != i && reasons[j] != "" {
-					reasons[i] = "uses rule " + rules[j].Name + ", refused: " + reasons[j]
-					changed = true
-					break
-				}
-			}
+	eachUse(rules, uses, reasons, func(i, j int) bool {
+		if reasons[j] == "" {
+			return false
 		}
-	}
+		reasons[i] = "uses rule " + rules[j].Name + ", refused: " + reasons[j]
+		return true
+	})
 }
 
 // helpers keeps, as private rules, the rules refused only for what they match (matched) that a
 // rule not refused uses, and returns why each was made private ("" for the others).
 func helpers(rules []yarasrc.Rule, uses [][]string, reasons []string, matched []bool) []string {
-	index := ruleIndex(rules)
 	private := make([]string, len(rules))
+	eachUse(rules, uses, reasons, func(i, j int) bool {
+		if !matched[j] || reasons[j] == "" {
+			return false
+		}
+		private[j] = "kept private, for rule " + rules[i].Name + " uses it: alone it " + reasons[j]
+		reasons[j] = ""
+		return true
+	})
+	return private
+}
+
+// eachUse calls visit(i, j) for each rule i not refused and each other rule j it uses, over
+// and over while visit changes anything (it says so by returning true).
+func eachUse(rules []yarasrc.Rule, uses [][]string, reasons []string, visit func(i, j int) bool) {
+	index := ruleIndex(rules)
 	for changed := true; changed; {
 		changed = false
 		for i := range rules {
-			if reasons[i] != "" {
-				continue
-			}
 			for _, id := range uses[i] {
-				if j, ok := index[id]; ok && j != i && matched[j] && reasons[j] != "" {
-					private[j] = "kept private, for rule " + rules[i].Name + " uses it: alone it " + reasons[j]
-					reasons[j] = ""
+				if reasons[i] != "" {
+					break
+				}
+				if j, ok := index[id]; ok && j != i && visit(i, j) {
 					changed = true
 				}
 			}
 		}
 	}
-	return private
 }
 
 // scanBenign compiles the rules not yet refused and refuses each that matches a sample of the
