@@ -211,8 +211,9 @@ type Limits struct {
 }
 
 // DefaultLimits are generous for real MISP events and feeds (the largest real event here is
-// 0.6 MB with 340 attributes) and stop what no report needs.
-var DefaultLimits = Limits{FileBytes: 256 << 20, Depth: 64, Attributes: 500_000}
+// 0.6 MB with 340 attributes) and for the bulk hash lists malware databases publish (a
+// million lines of hash and name are two million attributes), and stop what no report needs.
+var DefaultLimits = Limits{FileBytes: 256 << 20, Depth: 64, Attributes: 5_000_000}
 
 func (l Limits) withDefaults() Limits {
 	if l.FileBytes <= 0 {
