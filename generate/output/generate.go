@@ -238,12 +238,16 @@ func datePublications(p *parse.Options, prev, next *RunState, found *pipeline.Fo
 // dated, and those earlier runs dated of inputs still given (a failed input keeps its own).
 func keptFirstMade(prev, now map[string]string, inputs []string) map[string]string {
 	out := maps.Clone(now)
+	given := map[string]bool{}
 	for _, in := range inputs {
-		if day, ok := prev[in]; ok && out[in] == "" {
+		given[in] = true
+	}
+	for source, day := range prev {
+		if (given[source] || given[filepath.Dir(source)]) && out[source] == "" {
 			if out == nil {
 				out = map[string]string{}
 			}
-			out[in] = day
+			out[source] = day
 		}
 	}
 	if len(out) == 0 {

@@ -69,7 +69,9 @@ func publish(name string, files []string, parts []*part, opts Options) (*report.
 		return nil, inputError(report.Pos{File: name}, "a publication without a title: give --title, a heading, or name the file or folder after the report")
 	}
 	if r.Date == "" {
-		r.Date, r.DatedByRun = firstNonEmpty(opts.FirstMade[name], opts.Today), true
+		// Keyed by the report's source, as the run state records it (a folder of one file
+		// reports as its file).
+		r.Date, r.DatedByRun = firstNonEmpty(opts.FirstMade[r.Source], opts.Today), true
 	}
 	if r.Date == "" {
 		return nil, &InputError{Pos: report.Pos{File: name}, err: ErrUndated,
