@@ -68,11 +68,7 @@ func YARA(src string) (kept string, refused []Refusal, err error) {
 	private := helpers(rules, uses, reasons, matched)
 	closeOver(rules, uses, reasons)
 	var text strings.Builder
-	for _, imp := range imports {
-		if refusedModules[imp] == "" {
-			fmt.Fprintf(&text, "import %q\n", imp)
-		}
-	}
+	text.WriteString(keptImports(imports))
 	n := 0
 	for i, r := range rules {
 		switch {
@@ -173,11 +169,7 @@ func eachUse(rules []yarasrc.Rule, uses [][]string, reasons []string, visit func
 // rules it refused.
 func scanBenign(imports []string, rules []yarasrc.Rule, reasons []string) (matched []bool, err error) {
 	var src strings.Builder
-	for _, imp := range imports {
-		if refusedModules[imp] == "" {
-			fmt.Fprintf(&src, "import %q\n", imp)
-		}
-	}
+	src.WriteString(keptImports(imports))
 	index := map[string]int{}
 	for i, r := range rules {
 		if reasons[i] == "" {
@@ -235,4 +227,15 @@ func ruleIndex(rules []yarasrc.Rule) map[string]int {
 		index[r.Name] = i
 	}
 	return index
+}
+
+// keptImports are the import lines of the modules a passed-through rule may use.
+func keptImports(imports []string) string {
+	var b strings.Builder
+	for _, imp := range imports {
+		if refusedModules[imp] == "" {
+			fmt.Fprintf(&b, "import %q\n", imp)
+		}
+	}
+	return b.String()
 }

@@ -80,12 +80,7 @@ func setMapping(m *yaml.Node, key, value, after string) {
 
 // addTag adds tag to the rule's tags unless a tag of its namespace is there.
 func addTag(m *yaml.Node, tag string) {
-	tags := mappingValue(m, "tags")
-	if tags == nil {
-		setMapping(m, "tags", "", "date")
-		tags = mappingValue(m, "tags")
-		tags.Kind, tags.Tag, tags.Value = yaml.SequenceNode, "!!seq", ""
-	}
+	tags := sequence(m, "tags", "date")
 	ns, _, _ := strings.Cut(tag, ".")
 	for _, t := range tags.Content {
 		if strings.HasPrefix(t.Value, ns+".") {
@@ -115,17 +110,22 @@ func fillConventions(rule *yaml.Node, r *report.Normalized, title string) {
 	if date := mappingValue(rule, "date"); date != nil && slashedDate.MatchString(date.Value) {
 		date.Value, date.Style = strings.ReplaceAll(date.Value, "/", "-"), 0
 	}
-	if mappingValue(rule, "tags") == nil {
-		setMapping(rule, "tags", "", "date")
-		tags := mappingValue(rule, "tags")
-		tags.Kind, tags.Tag, tags.Value = yaml.SequenceNode, "!!seq", ""
-	}
+	sequence(rule, "tags", "date")
 	if mappingValue(rule, "falsepositives") == nil {
-		setMapping(rule, "falsepositives", "", "detection")
-		fp := mappingValue(rule, "falsepositives")
-		fp.Kind, fp.Tag, fp.Value = yaml.SequenceNode, "!!seq", ""
-		fp.Content = []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Unknown"}}
+		sequence(rule, "falsepositives", "detection").Content = []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Unknown"}}
 	}
+}
+
+// sequence is the rule's list under key, a new empty one (after the key named after) when it
+// has none.
+func sequence(m *yaml.Node, key, after string) *yaml.Node {
+	if v := mappingValue(m, key); v != nil {
+		return v
+	}
+	setMapping(m, key, "", after)
+	v := mappingValue(m, key)
+	v.Kind, v.Tag, v.Value = yaml.SequenceNode, "!!seq", ""
+	return v
 }
 
 // slashedDate is a date written with slashes, as older Sigma rules do.

@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -23,8 +22,6 @@ type passedRule struct {
 	Text string // the rule, renamed, with rulegen's meta added
 }
 
-var identifier = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
-
 // renameIdentifiers replaces, in the code of text, each identifier names maps, unless it is a
 // member (after a dot) or a string reference ($a, #a, @a, !a).
 func renameIdentifiers(text string, names map[string]string) (string, error) {
@@ -39,11 +36,8 @@ func renameIdentifiers(text string, names map[string]string) (string, error) {
 			continue
 		}
 		last := 0
-		for _, loc := range identifier.FindAllStringIndex(t.Text, -1) {
+		for _, loc := range yarasrc.IdentifierSpans(t.Text) {
 			start, end := loc[0], loc[1]
-			if start > 0 && (yarasrc.IsIdentByte(t.Text[start-1]) || strings.ContainsRune(".$#@!", rune(t.Text[start-1]))) {
-				continue
-			}
 			if to, ok := names[t.Text[start:end]]; ok {
 				b.WriteString(t.Text[last:start])
 				b.WriteString(to)

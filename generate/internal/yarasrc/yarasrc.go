@@ -235,18 +235,27 @@ func Identifiers(text string) ([]string, error) {
 		if !t.Code {
 			continue
 		}
-		for _, loc := range identifier.FindAllStringIndex(t.Text, -1) {
-			start, end := loc[0], loc[1]
-			if start > 0 && (IsIdentByte(t.Text[start-1]) || strings.ContainsRune(".$#@!", rune(t.Text[start-1]))) {
-				continue
-			}
-			if name := t.Text[start:end]; !seen[name] {
+		for _, loc := range IdentifierSpans(t.Text) {
+			if name := t.Text[loc[0]:loc[1]]; !seen[name] {
 				seen[name] = true
 				out = append(out, name)
 			}
 		}
 	}
 	return out, nil
+}
+
+// IdentifierSpans are where identifiers stand in code (a code token's text), as [start, end)
+// pairs: not members (after a dot) nor string references ($a, #a, @a, !a).
+func IdentifierSpans(code string) [][]int {
+	var out [][]int
+	for _, loc := range identifier.FindAllStringIndex(code, -1) {
+		if start := loc[0]; start > 0 && (IsIdentByte(code[start-1]) || strings.ContainsRune(".$#@!", rune(code[start-1]))) {
+			continue
+		}
+		out = append(out, loc)
+	}
+	return out
 }
 
 // Modifiers are the words before a rule's name: private, global.
