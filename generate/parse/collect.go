@@ -325,7 +325,7 @@ func hashesIn(pos report.Pos, text string) []report.Attribute {
 		if _, v, ok := strings.Cut(tok, "="); ok { // sha256=…
 			tok = v
 		}
-		if v, ok := valueOf(tok); ok && report.HashTypeOfLength(len(v.value)) == v.typ && v.typ != "sha512" {
+		if v, ok := valueOf(tok); ok && report.RenderedHashLength(v.typ) == len(v.value) {
 			out = append(out, report.Attribute{Type: v.typ, Relation: v.typ, Value: v.value, ToIDS: true, Pos: pos})
 		}
 	}

@@ -429,25 +429,12 @@ func publicationFiles(path string) ([]string, bool) {
 	var files []string
 	for _, e := range entries {
 		p := filepath.Join(path, e.Name())
-		if !IsPublicationFile(e.Name()) || !e.Type().IsRegular() && !linkToFileIn(real, p, e) {
+		if _, notRead := safefs.Regular(real, p, e); !IsPublicationFile(e.Name()) || notRead != "" {
 			continue
 		}
 		files = append(files, p)
 	}
 	return files, true
-}
-
-// linkToFileIn says whether p is a link that leads to a regular file inside dir.
-func linkToFileIn(dir, p string, e os.DirEntry) bool {
-	if e.Type()&os.ModeSymlink == 0 {
-		return false
-	}
-	target, reason := safefs.Resolve(dir, p)
-	if reason != "" {
-		return false
-	}
-	info, err := os.Stat(target)
-	return err == nil && info.Mode().IsRegular()
 }
 
 // IsPublicationFile says whether a file of a publication folder is read: a format rulegen

@@ -143,7 +143,7 @@ const (
 )
 
 func walk(root string, own ownDirs, found *Found) ([]string, error) {
-	publications, repositories, err := publicationDirs(root, own)
+	publications, repositories, sigma, err := publicationDirs(root, own)
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", root, err)
 	}
@@ -169,7 +169,7 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 		case publications[dir]:
 		case repositories[dir] && parse.FormatOfName(d.Name()) == parse.FormatDocument:
 			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "document", Reason: "the repository's own document, beside its publication folders", Source: report.Pos{File: p}})
-		case parse.IsPublicationMarker(d.Name()), parse.IsSigmaFile(p):
+		case parse.IsPublicationMarker(d.Name()), sigma[p]:
 			out = append(out, p)
 		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()),
 			isReadme(d.Name()) && dir != filepath.Clean(root):
@@ -205,11 +205,18 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 // of a vendor's format (a CSV, an AsciiDoc document, a hash list, YARA rules), are one
 // publication's (onePublication), and no folder below them holds such files. A folder that holds such
 // files and folders that do is a repository of publications (ESET's layout: a README beside a
-// folder per campaign).
-func publicationDirs(root string, own ownDirs) (publications, repositories map[string]bool, err error) {
+// folder per campaign). sigma are the YAML files that hold Sigma rules, read once to tell.
+func publicationDirs(root string, own ownDirs) (publications, repositories, sigma map[string]bool, err error) {
 	marked := map[string]bool{}
+	sigma = map[string]bool{}
 	_, err = safefs.Walk(root, safefs.Options{Exclude: own.exclude}, func(p string, d fs.DirEntry) error {
-		if !d.IsDir() && (parse.IsPublicationMarker(d.Name()) || parse.IsSigmaFile(p)) {
+		if d.IsDir() {
+			return nil
+		}
+		if parse.IsSigmaFile(p) {
+			sigma[p] = true
+		}
+		if parse.IsPublicationMarker(d.Name()) || sigma[p] {
 			marked[filepath.Dir(p)] = true
 		}
 		return nil
@@ -230,7 +237,7 @@ func publicationDirs(root string, own ownDirs) (publications, repositories map[s
 			}
 		}
 	}
-	return publications, repositories, err
+	return publications, repositories, sigma, err
 }
 
 // onePublication says whether a folder holding files of vendors' formats is one publication:

@@ -60,7 +60,7 @@ func Walk(root string, opts Options, fn func(path string, d fs.DirEntry) error) 
 			}
 			return fn(p, d)
 		}
-		entry, reason := regular(realRoot, p, d)
+		entry, reason := Regular(realRoot, p, d)
 		if reason != "" {
 			skips = append(skips, Skip{Path: p, Reason: reason})
 			return nil
@@ -70,9 +70,9 @@ func Walk(root string, opts Options, fn func(path string, d fs.DirEntry) error) 
 	return skips, err
 }
 
-// regular is the entry of the regular file p (or the file its link resolves to inside root),
-// or why p is not read.
-func regular(root, p string, d fs.DirEntry) (fs.DirEntry, string) {
+// Regular is the entry of the regular file p (or the file its link resolves to inside root,
+// the real path of the tree), or why p is not read.
+func Regular(root, p string, d fs.DirEntry) (fs.DirEntry, string) {
 	if d.Type().IsRegular() {
 		return d, ""
 	}
