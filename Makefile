@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps pysigma-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-pull scan-ratio clean
+.PHONY: all deps pysigma-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-bulk bench-pull scan-ratio clean
 
 all: build
 
@@ -127,6 +127,12 @@ bench-feed: build
 bench-vendor: build
 	$(GO) build -o bin/synthfeed ./cmd/synthfeed
 	bash testdata/bench/vendor.sh 500 3
+
+# rulegen generate on one bulk hash list of 250,000, 500,000 and 1,000,000 lines: time, time
+# per line and peak RSS (docs/benchmarks.md).
+bench-bulk: build
+	$(GO) build -o bin/synthfeed ./cmd/synthfeed
+	bash testdata/bench/bulk.sh 250000 500000 1000000
 
 # rulegen pull on a synthetic feed of 10,000 events served on 127.0.0.1, against a plain
 # download of the same files with one client (docs/benchmarks.md).

@@ -35,6 +35,7 @@ func main() {
 	download := flag.String("download", "", "download the feed at `URL` into DIR with one plain client and print the seconds it took")
 	edit := flag.Int("edit", 0, "edit `N` events of the feed in DIR as their publisher would: a new domain, a later timestamp")
 	publications := flag.Int("publications", 0, "write `N` vendors' publications into DIR/publications and the same values as MISP events into DIR/misp")
+	hashlist := flag.Int("hashlist", 0, "write a bulk hash list of `N` lines (sha256sum's \"hash  name\", as malware databases publish them) to DIR/samples.sha256")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: synthfeed [-events N] [-attributes N] [-seed N] DIR\n       synthfeed -decode DIR\n       synthfeed -event KIND -count N FILE\n       synthfeed -event KIND -count N -split EVENTS DIR\n       synthfeed -serve ADDR DIR\n       synthfeed -download URL DIR\n       synthfeed -edit N DIR\n       synthfeed -publications N DIR")
 		flag.PrintDefaults()
@@ -62,6 +63,10 @@ func main() {
 	}
 	if *edit > 0 {
 		fail(editFeed(dir, *edit))
+		return
+	}
+	if *hashlist > 0 {
+		fail(synthfeed.WriteHashList(filepath.Join(dir, "samples.sha256"), *hashlist, *seed))
 		return
 	}
 	if *publications > 0 {

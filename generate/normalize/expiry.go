@@ -104,7 +104,10 @@ type seenDate struct {
 // stated reads what a report says of when a value was seen: last_seen, else first_seen.
 func stated(s report.Seen) (seenDate, bool) {
 	for _, c := range []struct{ text, what string }{{s.Last, "last seen"}, {s.First, "first seen"}} {
-		if t, ok := isoDate(c.text); c.text != "" && ok {
+		if c.text == "" {
+			continue
+		}
+		if t, ok := isoDate(c.text); ok {
 			return seenDate{t, c.what}, true
 		}
 	}
@@ -124,7 +127,7 @@ func newest(attrs []report.Attribute, read func(report.Seen) (seenDate, bool)) (
 	var best seenDate
 	found := false
 	for _, a := range attrs {
-		if d, ok := read(a.Seen); ok && (!found || d.date.After(best.date)) {
+		if d, ok := read(a.When()); ok && (!found || d.date.After(best.date)) {
 			best, found = d, true
 		}
 	}
@@ -164,7 +167,7 @@ func newExpirer(r *report.Normalized, policy Expiry) (*expirer, bool) {
 	reported, _ := time.Parse(time.DateOnly, r.Date)
 	e := &expirer{r: r, policy: policy, asOf: asOf, seen: map[string]seenDate{}, until: map[string]time.Time{}, dated: seenDate{reported, "reported"}}
 	for _, a := range r.Attributes {
-		if d, ok := firstOf(a.Seen, stated, changed); ok {
+		if d, ok := firstOf(a.When(), stated, changed); ok {
 			e.seen[a.Pos.Path] = d
 		}
 		e.noteUntil(a)
@@ -172,12 +175,12 @@ func newExpirer(r *report.Normalized, policy Expiry) (*expirer, bool) {
 	for _, o := range r.Objects {
 		// An object (a file, a connection) is as new as it says, or as its newest part says;
 		// each part that says more is judged by that.
-		obj, ok := stated(o.Seen)
+		obj, ok := stated(o.When())
 		if !ok {
 			obj, ok = newest(o.Attributes, stated)
 		}
 		if !ok {
-			obj, ok = changed(o.Seen)
+			obj, ok = changed(o.When())
 		}
 		if !ok {
 			obj, ok = newest(o.Attributes, changed)
@@ -186,7 +189,7 @@ func newExpirer(r *report.Normalized, policy Expiry) (*expirer, bool) {
 			e.seen[o.Pos.Path] = obj
 		}
 		for _, a := range o.Attributes {
-			if d, ok := stated(a.Seen); ok {
+			if d, ok := stated(a.When()); ok {
 				e.seen[a.Pos.Path] = d
 			}
 			e.noteUntil(a)
@@ -197,7 +200,10 @@ func newExpirer(r *report.Normalized, policy Expiry) (*expirer, bool) {
 
 // noteUntil records the end of validity an attribute's report states, if any.
 func (e *expirer) noteUntil(a report.Attribute) {
-	if until, ok := isoDate(a.Seen.Until); ok {
+	if a.When().Until == "" {
+		return
+	}
+	if until, ok := isoDate(a.When().Until); ok {
 		e.until[a.Pos.Path] = until
 	}
 }

@@ -81,7 +81,18 @@ type normalizer struct {
 // objects, its names and context settled. It fails only when the report as a whole is unusable;
 // bad values are listed in Skipped. parsed is left as it is.
 func Report(parsed *report.Report, opts Options) (*report.Normalized, error) {
+	own := *parsed
+	own.Objects = slices.Clone(parsed.Objects)
+	return Consume(&own, opts)
+}
+
+// Consume is Report for a parsed report nothing reads after: each object's attributes are let
+// go once read, and parsed keeps none. A bulk list's parsed form (an object and its attribute
+// structs per line) outweighs its normalised indicators threefold, and the two need not live
+// side by side.
+func Consume(parsed *report.Report, opts Options) (*report.Normalized, error) {
 	r := &report.Normalized{Report: *parsed}
+	parsed.Attributes, parsed.Objects = nil, nil
 	if err := identify(r); err != nil {
 		return nil, err
 	}
@@ -89,20 +100,41 @@ func Report(parsed *report.Report, opts Options) (*report.Normalized, error) {
 	if opts.MaxValueBytes <= 0 {
 		opts.MaxValueBytes = DefaultMaxValueBytes
 	}
+	// What reads the parsed values as a whole reads them before they go.
+	e, expiring := newExpirer(r, opts.Expiry)
+	r.Platform = platform(r)
+	r.Unflagged = nothingFlagged(&r.Report)
 	n := &normalizer{r: r, opts: opts}
 	for _, a := range r.Attributes {
 		n.attribute(a)
 	}
-	for _, o := range r.Objects {
-		n.object(o)
+	for i := range r.Objects {
+		n.object(r.Objects[i])
+		r.Objects[i] = report.Object{}
 	}
-	if e, ok := newExpirer(r, opts.Expiry); ok {
+	r.Attributes, r.Objects = nil, nil
+	if expiring {
 		e.expire()
 	}
 	tidy(r)
-	r.Platform = platform(r)
 	r.BulkC2 = r.C2Count() > opts.maxFullC2()
 	return r, nil
+}
+
+// nothingFlagged says whether a report has attributes but flags none of them for detection.
+func nothingFlagged(r *report.Report) bool {
+	n, flagged := 0, false
+	count := func(attrs []report.Attribute) {
+		for _, a := range attrs {
+			n++
+			flagged = flagged || a.ToIDS
+		}
+	}
+	count(r.Attributes)
+	for _, o := range r.Objects {
+		count(o.Attributes)
+	}
+	return n > 0 && !flagged
 }
 
 func identify(r *report.Normalized) error {

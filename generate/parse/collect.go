@@ -34,7 +34,7 @@ func (c *collector) value(pos report.Pos, v typed, comment string, seen report.S
 		c.r.Objects = append(c.r.Objects, pathObject(pos, v.value, comment))
 		return
 	}
-	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: v.typ, Value: v.value, Comment: comment, ToIDS: true, Seen: seen, Pos: pos})
+	c.r.Attributes = append(c.r.Attributes, report.Attribute{Type: v.typ, Value: v.value, Comment: comment, ToIDS: true, Seen: report.Said(seen), Pos: pos})
 	c.noteSeen(seen)
 }
 
@@ -233,10 +233,11 @@ func (c *collector) otherLocations(pos report.Pos, file []report.Attribute, comm
 }
 
 func object(name string, pos report.Pos, comment string, seen report.Seen, attrs []report.Attribute) report.Object {
+	said := report.Said(seen) // one for the object and its parts
 	for i := range attrs {
-		attrs[i].Comment, attrs[i].Seen = comment, seen
+		attrs[i].Comment, attrs[i].Seen = comment, said
 	}
-	return report.Object{Name: name, Description: comment, Seen: seen, Pos: pos, Attributes: attrs}
+	return report.Object{Name: name, Description: comment, Seen: said, Pos: pos, Attributes: attrs}
 }
 
 // relationOf is the MISP object relation a typed value takes in its object.
@@ -264,7 +265,9 @@ func isFilePart(typ string) bool {
 // comma- or space-separated lists. A cell of a file name, path, mutex or registry column is
 // one value unless its values are quoted one by one: such values may hold spaces.
 func cellValues(m meaning, cell string) []string {
-	cell = lineBreaks.Replace(cell)
+	if strings.Contains(cell, "<br") || strings.Contains(cell, " +\n") { // the replacer copies every cell
+		cell = lineBreaks.Replace(cell)
+	}
 	if quoted := backticked.FindAllString(cell, -1); len(quoted) > 1 {
 		return keepPresent(quoted)
 	}

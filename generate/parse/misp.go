@@ -356,7 +356,7 @@ func (c *converter) attribute(a *mispAttribute, path string) report.Attribute {
 		Comment:  c.str(a.Comment, path+".comment"),
 		ToIDS:    c.flag(a.ToIDS, path+".to_ids"),
 		Deleted:  c.flag(a.Deleted, path+".deleted"),
-		Seen:     c.seen(a.FirstSeen, a.LastSeen, a.Timestamp, path),
+		Seen:     report.Said(c.seen(a.FirstSeen, a.LastSeen, a.Timestamp, path)),
 		Pos:      report.Pos{File: c.name, Path: path},
 	}
 }
@@ -380,7 +380,7 @@ func (c *converter) object(o *mispObject, path string) report.Object {
 		Name:        strings.TrimSpace(c.str(o.Name, path+".name")),
 		Description: c.str(o.Description, path+".description"),
 		Deleted:     c.flag(o.Deleted, path+".deleted"),
-		Seen:        c.seen(o.FirstSeen, o.LastSeen, o.Timestamp, path),
+		Seen:        report.Said(c.seen(o.FirstSeen, o.LastSeen, o.Timestamp, path)),
 		Pos:         report.Pos{File: c.name, Path: path},
 	}
 	for i := range o.Attribute {

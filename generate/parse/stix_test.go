@@ -85,7 +85,7 @@ func TestSTIXTalosBundle(t *testing.T) {
 		t.Errorf("%d values, want the 51 indicators and the link", len(got))
 	}
 	for _, a := range r.Attributes {
-		if a.Type == "sha256" && (!a.ToIDS || a.Pos.Path == "" || !strings.HasSuffix(a.Pos.Path, ".pattern") || a.Seen.First != "2024-10-22T05:49:51Z") {
+		if a.Type == "sha256" && (!a.ToIDS || a.Pos.Path == "" || !strings.HasSuffix(a.Pos.Path, ".pattern") || a.When().First != "2024-10-22T05:49:51Z") {
 			t.Errorf("indicator %+v", a)
 			break
 		}
@@ -190,8 +190,8 @@ func TestSTIXPatterns(t *testing.T) {
 		!slices.ContainsFunc(c.Techniques, func(st report.StatedTechnique) bool { return st.Ref == "Application Layer Protocol - T1071" }) {
 		t.Errorf("context %+v", c)
 	}
-	if r.Objects[0].Attributes[0].Seen.Until != "2024-06-01T00:00:00Z" {
-		t.Errorf("valid_until is not kept: %+v", r.Objects[0].Attributes[0].Seen)
+	if r.Objects[0].Attributes[0].When().Until != "2024-06-01T00:00:00Z" {
+		t.Errorf("valid_until is not kept: %+v", r.Objects[0].Attributes[0].When())
 	}
 }
 

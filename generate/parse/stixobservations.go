@@ -46,7 +46,7 @@ func (s *stixReader) indicator(r *report.Report, o *stixObject) {
 	obs := observation{labels: o.Labels, toIDS: mispFlag(o.Labels, "to_ids", true),
 		seen: report.Seen{First: o.ValidFrom, Changed: stixUnix(cmp.Or(o.Modified, o.Created)), Until: o.ValidUntil}}
 	unusable := func(value, reason string) {
-		r.Attributes = append(r.Attributes, report.Attribute{Type: "stix-pattern", Value: value, Unusable: reason, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos})
+		r.Attributes = append(r.Attributes, report.Attribute{Type: "stix-pattern", Value: value, Unusable: reason, ToIDS: obs.toIDS, Seen: report.Said(obs.seen), Pos: pos})
 	}
 	mispType := mispLabel(o.Labels, "type")
 	switch pt := strings.ToLower(o.PatternType); {
@@ -54,7 +54,7 @@ func (s *stixReader) indicator(r *report.Report, o *stixObject) {
 		unusable(o.Pattern, "revoked by its producer")
 		return
 	case pt == "yara" || pt == "sigma": // an analyst's own rule, passed through as MISP's would be
-		r.Attributes = append(r.Attributes, report.Attribute{Type: pt, Value: unbracketed(o.Pattern), ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos})
+		r.Attributes = append(r.Attributes, report.Attribute{Type: pt, Value: unbracketed(o.Pattern), ToIDS: obs.toIDS, Seen: report.Said(obs.seen), Pos: pos})
 		return
 	case pt != "" && pt != "stix":
 		unusable(o.Pattern, fmt.Sprintf("pattern_type %q: rulegen reads STIX patterns, YARA and Sigma", o.PatternType))
@@ -76,7 +76,7 @@ func (s *stixReader) indicator(r *report.Report, o *stixObject) {
 			facts = append(facts, fact{prop: t.Path.Property(), value: t.Values[0].Value})
 		}
 		if v, ok := mispExported(mispType, facts); ok && len(conjs) == 1 && mispType != "" {
-			r.Attributes = append(r.Attributes, report.Attribute{Type: mispType, Value: v, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos,
+			r.Attributes = append(r.Attributes, report.Attribute{Type: mispType, Value: v, ToIDS: obs.toIDS, Seen: report.Said(obs.seen), Pos: pos,
 				Category: mispLabel(o.Labels, "category")})
 			continue
 		}
@@ -351,13 +351,13 @@ func mispLabel(labels []string, name string) string {
 // add turns the facts of one observed object into the attribute or object MISP would hold.
 func (s *stixReader) add(r *report.Report, typ string, facts []fact, obs observation, pos report.Pos) {
 	attr := func(typ, rel, value string) report.Attribute {
-		return report.Attribute{Type: typ, Relation: rel, Value: value, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos,
+		return report.Attribute{Type: typ, Relation: rel, Value: value, ToIDS: obs.toIDS, Seen: report.Said(obs.seen), Pos: pos,
 			Category: mispLabel(obs.labels, "category")}
 	}
 	attrs, name, reason := translate(typ, facts, attr)
 	switch {
 	case reason != "":
-		r.Attributes = append(r.Attributes, report.Attribute{Type: "stix-pattern", Value: factText(typ, facts), Unusable: reason, ToIDS: obs.toIDS, Seen: obs.seen, Pos: pos})
+		r.Attributes = append(r.Attributes, report.Attribute{Type: "stix-pattern", Value: factText(typ, facts), Unusable: reason, ToIDS: obs.toIDS, Seen: report.Said(obs.seen), Pos: pos})
 	case len(attrs) == 0:
 	case name == "":
 		for _, a := range attrs {
@@ -368,7 +368,7 @@ func (s *stixReader) add(r *report.Report, typ string, facts []fact, obs observa
 			r.Attributes = append(r.Attributes, a)
 		}
 	default:
-		r.Objects = append(r.Objects, report.Object{Name: name, Attributes: attrs, Seen: obs.seen, Pos: pos})
+		r.Objects = append(r.Objects, report.Object{Name: name, Attributes: attrs, Seen: report.Said(obs.seen), Pos: pos})
 	}
 }
 

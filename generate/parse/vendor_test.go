@@ -50,8 +50,8 @@ func stated(r *report.Report) []string {
 			parts = append(parts, a.Rel()+"="+a.Value)
 		}
 		line := o.Name + ": " + strings.Join(parts, ", ")
-		if o.Seen.First != "" || o.Seen.Last != "" {
-			line += " seen " + o.Seen.First + ".." + o.Seen.Last
+		if o.When().First != "" || o.When().Last != "" {
+			line += " seen " + o.When().First + ".." + o.When().Last
 		}
 		out = append(out, line)
 	}

@@ -284,7 +284,7 @@ func TestSameIdentityTwice(t *testing.T) {
 	two := golden.WriteFile(t, filepath.Join(t.TempDir(), "two.json"), event)
 	var delivered []string
 	res, err := pipeline.Run(context.Background(), []string{one, two}, pipeline.Options{KeepGoing: true, Workers: 1, Render: render.Options{Author: "t"}}, func(o *pipeline.Outcome) error {
-		delivered = append(delivered, o.Report.Source)
+		delivered = append(delivered, o.Tally.Source)
 		return nil
 	})
 	if err != nil || len(delivered) != 1 || len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), "same event in two inputs") {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/rulegen/rulegen/generate/internal/yarasrc"
 	"github.com/rulegen/rulegen/generate/normalize"
@@ -60,7 +61,10 @@ type Options struct {
 
 // Outcome is what one report produced, before anything is written.
 type Outcome struct {
-	Report *report.Normalized // nil when the outcome comes from the cache: Tally has what is known
+	// Report is the normalised report, for Collect. Run lets it go once rendered (nil here),
+	// since a bulk list's indicators outweigh what a run's output needs of them, which Tally
+	// holds; so does an outcome from the cache.
+	Report *report.Normalized
 	Tally  *Tally
 	Files  []render.File
 	// Withheld says why the report has no files at all (its TLP is above the limit); "" when
@@ -102,10 +106,16 @@ func (e emitError) Unwrap() error { return e.err }
 // at once. Memory stays bounded by the reports in flight, never the whole input. Any bad input
 // stops the run with an error; the caller decides what to do with what it was already given.
 func Run(ctx context.Context, inputs []string, opts Options, emit func(*Outcome) error) (*Result, error) {
+	return runAll(ctx, inputs, opts, emit, false)
+}
+
+// runAll is Run, with the outcomes' reports kept when keepReports says so.
+func runAll(ctx context.Context, inputs []string, opts Options, emit func(*Outcome) error, keepReports bool) (*Result, error) {
 	p, err := newRun(opts, emit)
 	if err != nil {
 		return nil, err
 	}
+	p.keepReports = keepReports
 	inMemory, streamed := split(inputs, opts.Parse.Format)
 	// Report files that are not MISP JSON (markdown renderings, vendors' publications) are read
 	// first, so that reports sharing a title can be told apart by their ids, as a set.
@@ -236,6 +246,8 @@ type run struct {
 	passedOver []report.Skipped    // inputs found in directories with no date or no indicator
 	cache      *cache
 	cacheHits  atomic.Int64
+	// keepReports keeps each outcome's normalised report (Collect): a run lets it go.
+	keepReports bool
 }
 
 // readEarly reads and normalises the inputs held in memory, a worker per CPU, and gives the
@@ -249,7 +261,7 @@ func (p *run) readEarly(inputs []string) ([]*report.Normalized, error) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(inputs); i = int(next.Add(1) - 1) {
 				errs[i] = parse.ReadFile(inputs[i], p.opts.Parse, func(parsed *report.Report) error {
-					r, err := normalize.Report(parsed, p.opts.Normalize)
+					r, err := normalize.Consume(parsed, p.opts.Normalize)
 					if err != nil {
 						return err
 					}
@@ -360,7 +372,8 @@ func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []
 		}
 	}
 feed:
-	for _, r := range early {
+	for i, r := range early {
+		early[i] = nil // the job holds it, and lets it go once rendered
 		if !send(job{report: r}) {
 			break feed
 		}
@@ -411,7 +424,7 @@ func (p *run) input(ctx context.Context, path string, sink func(*Outcome, []stri
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r, err := normalize.Report(parsed, p.opts.Normalize)
+		r, err := normalize.Consume(parsed, p.opts.Normalize)
 		if err != nil {
 			return err
 		}
@@ -434,8 +447,12 @@ type heldOutcome struct {
 // rules are those that pass, and whose skips add those that do not.
 func (p *run) process(normalised *report.Normalized, sink func(*Outcome, []string) error) error {
 	if normalize.AboveTLP(normalised.TLP, p.opts.MaxTLP) {
-		return sink(&Outcome{Report: normalised, Tally: newTally(normalised), Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
-			strings.ToUpper(normalised.TLP), strings.ToUpper(p.opts.MaxTLP))}, nil)
+		out := &Outcome{Tally: newTally(normalised), Withheld: fmt.Sprintf("TLP:%s is above --max-tlp %s: no rules written",
+			strings.ToUpper(normalised.TLP), strings.ToUpper(p.opts.MaxTLP))}
+		if p.keepReports {
+			out.Report = normalised
+		}
+		return sink(out, nil)
 	}
 	checked := *normalised
 	checked.Skipped = slices.Clip(normalised.Skipped) // appends copy, never write into normalised's
@@ -453,7 +470,10 @@ func (p *run) process(normalised *report.Normalized, sink func(*Outcome, []strin
 		p.feed = append(p.feed, render.FeedSamples(r)...)
 		p.mu.Unlock()
 	}
-	out := &Outcome{Report: r, Tally: newTally(r), Files: files}
+	out := &Outcome{Tally: newTally(r), Files: files}
+	if p.keepReports {
+		out.Report = r
+	}
 	if out.Rules, err = validateSigma(files); err != nil {
 		return err
 	}
@@ -659,7 +679,9 @@ func compileYARA(files []render.File) ([]string, error) {
 	var sources []yara.Source
 	for _, f := range files {
 		if strings.HasSuffix(f.Path, ".yar") {
-			sources = append(sources, yara.Source{Name: f.Path, Text: string(f.Body)})
+			// The body is read, not copied: a bulk list's YARA is hundreds of megabytes, and
+			// nothing writes a rendered file while it is checked.
+			sources = append(sources, yara.Source{Name: f.Path, Text: unsafe.String(unsafe.SliceData(f.Body), len(f.Body))})
 		}
 	}
 	if len(sources) == 0 {
@@ -668,6 +690,9 @@ func compileYARA(files []render.File) ([]string, error) {
 	names, err := yara.Check(sources...)
 	if err != nil {
 		return nil, fmt.Errorf("generated YARA does not compile (a template or escaping defect):\n%w", err)
+	}
+	for i := range names {
+		names[i] = strings.Clone(names[i]) // outlive the body, whatever is done with it later
 	}
 	return names, nil
 }
@@ -678,13 +703,13 @@ func Collect(ctx context.Context, inputs []string, opts Options) ([]*Outcome, []
 	var mu sync.Mutex
 	var outcomes []*Outcome
 	var files []render.File
-	res, err := Run(ctx, inputs, opts, func(o *Outcome) error {
+	res, err := runAll(ctx, inputs, opts, func(o *Outcome) error {
 		mu.Lock()
 		defer mu.Unlock()
 		outcomes = append(outcomes, o)
 		files = append(files, o.Files...)
 		return nil
-	})
+	}, true)
 	if err != nil {
 		return nil, nil, err
 	}

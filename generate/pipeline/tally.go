@@ -28,7 +28,7 @@ func (t *Tally) Indicators() int {
 func newTally(r *report.Normalized) *Tally {
 	t := &Tally{ID: r.ID, Source: r.Source, Title: r.Title, Slug: r.Slug, Date: r.Date, Changed: r.Changed, DatedByRun: r.DatedByRun,
 		Registry: len(r.Registry), Domains: len(r.Domains) + len(r.Hostnames), Endpoints: len(r.Endpoints),
-		URLs: len(r.URLs), Mutexes: len(r.Mutexes), Imphashes: len(r.Imphashes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: nothingFlagged(r),
+		URLs: len(r.URLs), Mutexes: len(r.Mutexes), Imphashes: len(r.Imphashes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: r.Unflagged,
 		Skipped: r.Skipped, Values: r.Values()}
 	for _, f := range r.Files {
 		if f.Role != report.RoleSample {
@@ -41,21 +41,4 @@ func newTally(r *report.Normalized) *Tally {
 		}
 	}
 	return t
-}
-
-// nothingFlagged says whether a report has attributes but flags none of them for detection,
-// as many published MISP events do.
-func nothingFlagged(r *report.Normalized) bool {
-	n, flagged := 0, false
-	count := func(attrs []report.Attribute) {
-		for _, a := range attrs {
-			n++
-			flagged = flagged || a.ToIDS
-		}
-	}
-	count(r.Attributes)
-	for _, o := range r.Objects {
-		count(o.Attributes)
-	}
-	return n > 0 && !flagged
 }

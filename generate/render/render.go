@@ -179,7 +179,9 @@ func (s *Set) renderAll(view any, outPath func(entry string) string) ([]File, er
 // newFile normalises line endings and the final newline; a template that said nothing makes
 // no file.
 func newFile(p string, body []byte) (File, bool) {
-	body = bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n"))
+	if bytes.Contains(body, []byte("\r\n")) { // ReplaceAll copies even when nothing matches
+		body = bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n"))
+	}
 	body = bytes.TrimRight(body, " \t\n")
 	if len(bytes.TrimSpace(body)) == 0 {
 		return File{}, false

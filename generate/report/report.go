@@ -52,8 +52,30 @@ type Attribute struct {
 	// Unusable is why the parser already knows the value cannot become a rule (a revoked STIX
 	// indicator, a pattern that compares with a regular expression); "" when it does not.
 	Unusable string
-	Seen     Seen // what the report says of when the value was seen
+	Seen     *Seen // what the report says of when the value was seen; nil: nothing (When)
 	Pos      Pos
+}
+
+// When is what the report says of when the value was seen, empty when nothing.
+func (a Attribute) When() Seen { return a.Seen.orNothing() }
+
+// When is what the report says of when the object was seen, empty when nothing.
+func (o Object) When() Seen { return o.Seen.orNothing() }
+
+func (s *Seen) orNothing() Seen {
+	if s == nil {
+		return Seen{}
+	}
+	return *s
+}
+
+// Said is s to hold in an attribute or object: nil when it says nothing. Most values of a
+// bulk list say nothing of when they were seen, and a Seen in each would be most of its size.
+func Said(s Seen) *Seen {
+	if s == (Seen{}) {
+		return nil
+	}
+	return &s
 }
 
 // Seen is what a report says of when an indicator was seen, as given: MISP's first_seen and
@@ -72,7 +94,7 @@ type Object struct {
 	Description string
 	Attributes  []Attribute
 	Deleted     bool
-	Seen        Seen
+	Seen        *Seen // nil: nothing said (When)
 	Pos         Pos
 }
 
@@ -251,7 +273,8 @@ type Report struct {
 
 // Normalized is a report with what normalise found in it: what render writes rules from. Its
 // Report is the parsed one with its identity settled (an ID derived when the input names none,
-// the title cut to length).
+// the title cut to length), without its attributes and objects: everything in them is in
+// Detections, and a bulk list's parsed attributes outweigh its rules.
 type Normalized struct {
 	Report
 	Detections
@@ -287,6 +310,10 @@ type Detections struct {
 	Platform string
 	Skipped  []Skipped
 
+	// Unflagged says the report has attributes but flags none of them for detection (MISP
+	// to_ids), as many published MISP events do.
+	Unflagged bool
+
 	// BulkC2 says that the report lists more domains, addresses and URLs than YARA can afford
 	// to look for in UTF-16 and in any case (normalize.Options.MaxFullC2), so they are matched
 	// as listed, in ASCII: a UTF-16 atom holds two characters, and thousands of them hit at
@@ -294,11 +321,22 @@ type Detections struct {
 	BulkC2 bool
 }
 
-// Samples returns the files that carry at least one hash.
+// Samples returns the files that carry at least one hash: Files itself, clipped, when all do
+// (a bulk hash list's million files are not copied for it).
 func (r *Detections) Samples() []File {
-	var out []File
+	hashed := func(f File) bool { return f.MD5 != "" || f.SHA1 != "" || f.SHA256 != "" }
+	n := 0
 	for _, f := range r.Files {
-		if f.MD5 != "" || f.SHA1 != "" || f.SHA256 != "" {
+		if hashed(f) {
+			n++
+		}
+	}
+	if n == len(r.Files) {
+		return slices.Clip(r.Files)
+	}
+	out := make([]File, 0, n)
+	for _, f := range r.Files {
+		if hashed(f) {
 			out = append(out, f)
 		}
 	}

@@ -4,6 +4,7 @@
 package runreport
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -40,10 +41,58 @@ func NewIndex(o *pipeline.Outcome) *ReportIndex {
 	return ri
 }
 
-// File is the index as the run writes it, for the report of slug.
+// File is the index as the run writes it, for the report of slug: what json.MarshalIndent
+// writes with two spaces, written into one buffer of about its size. A bulk list's index is
+// tens of megabytes, which MarshalIndent would hold three times over (its growing buffer,
+// the compact form, the indented copy) beside the report's rules.
 func (ri *ReportIndex) File(slug string) render.File {
-	data, _ := json.MarshalIndent(ri, "", "  ")
-	return render.File{Path: indexPath(slug), Body: append(data, '\n')}
+	size := 128 + len(ri.ID) + len(ri.Source) + len(ri.Title)
+	for _, list := range [][]string{ri.Files, ri.Values} {
+		for _, v := range list {
+			size += len(v) + 8
+		}
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
+	b.WriteString("{\n")
+	field(b, "id", ri.ID)
+	field(b, "source", ri.Source)
+	field(b, "title", ri.Title)
+	listField(b, "files", ri.Files)
+	b.WriteString(",\n")
+	listField(b, "values", ri.Values)
+	b.WriteString("\n}\n")
+	return render.File{Path: indexPath(slug), Body: b.Bytes()}
+}
+
+func field(b *bytes.Buffer, name, value string) {
+	fmt.Fprintf(b, "  %s: %s,\n", quote(name), quote(value))
+}
+
+// listField writes a list as MarshalIndent does: null when nil, [] when empty, one a line.
+func listField(b *bytes.Buffer, name string, values []string) {
+	fmt.Fprintf(b, "  %s: ", quote(name))
+	switch {
+	case values == nil:
+		b.WriteString("null")
+	case len(values) == 0:
+		b.WriteString("[]")
+	default:
+		b.WriteString("[")
+		for i, v := range values {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n    ")
+			b.WriteString(quote(v))
+		}
+		b.WriteString("\n  ]")
+	}
+}
+
+// quote is a string as encoding/json writes it (HTML characters escaped, as MarshalIndent).
+func quote(s string) string {
+	data, _ := json.Marshal(s)
+	return string(data)
 }
 
 // DecodeIndex reads the index file at rel below the output directory.

@@ -1,6 +1,8 @@
 package synthfeed
 
 import (
+	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -151,4 +153,26 @@ func (g *gen) asEvent(p publication) event {
 		ev.Attribute = append(ev.Attribute, g.attr("mutex", "Artifacts dropped", m, true))
 	}
 	return ev
+}
+
+// WriteHashList writes a bulk hash list of n lines to path, as malware databases publish
+// them: sha256sum's "hash  name", distinct seeded hashes, one name each.
+func WriteHashList(path string, n int, seed uint64) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for i := range n {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%d/%d", seed, i))
+		fmt.Fprintf(w, "%x  sample_%07d.exe\n", sum, i)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -123,16 +123,14 @@ func messages(in []yr.CompilerMessage, file string) []Message {
 // costs twice the parse: generate checks thousands of files and keeps none of them compiled.
 // Tests and scans use Compile, which builds everything.
 func Check(sources ...Source) ([]string, error) {
-	c, err := checkers.get()
-	if err != nil {
-		return nil, err
+	total := 0
+	for _, s := range sources {
+		total += len(s.Text)
 	}
-	c.uses++
-	// Each check has a namespace of its own in a compiler that has seen others: its rule names
-	// meet only each other, as they would in a compiler of their own.
-	err = add(c.Compiler, sources, fmt.Sprintf("check%d", c.uses))
-	checkers.put(c, err)
-	if err != nil {
+	if total > pieceBytes {
+		return checkInPieces(sources)
+	}
+	if err := checkTogether(sources, 0); err != nil {
 		return nil, err
 	}
 	var names []string
@@ -145,20 +143,77 @@ func Check(sources ...Source) ([]string, error) {
 	return names, nil
 }
 
+// checkTogether adds sources to a reused compiler in a namespace of their own, so that their
+// rule names meet only each other, as they would in a compiler of their own. lineOffset is
+// added to the line numbers of what libyara says.
+func checkTogether(sources []Source, lineOffset int) error {
+	c, err := checkers.get()
+	if err != nil {
+		return err
+	}
+	c.uses++
+	for _, s := range sources {
+		c.bytes += len(s.Text)
+	}
+	err = add(c.Compiler, sources, fmt.Sprintf("check%d", c.uses))
+	checkers.put(c, err)
+	var fail *CompileError
+	if errors.As(err, &fail) && lineOffset != 0 {
+		for _, list := range [][]Message{fail.Errors, fail.Warnings} {
+			for i := range list {
+				list[i].Line += lineOffset
+			}
+		}
+	}
+	return err
+}
+
+// checkInPieces checks large sources piece by piece (pieces), each piece alone, and then what
+// pieces cannot see of each other: a rule name declared twice.
+func checkInPieces(sources []Source) ([]string, error) {
+	defer releaseCompilers()
+	declared := map[string]bool{}
+	var names []string
+	var dup CompileError
+	for _, s := range sources {
+		for p := range pieces(s.Text, pieceBytes) {
+			if err := checkTogether([]Source{{Name: s.Name, Text: p.text}}, p.firstLine-1); err != nil {
+				return nil, err
+			}
+		}
+		for _, d := range Declarations(s.Text) {
+			if declared[d.Name] {
+				dup.Errors = append(dup.Errors, Message{File: s.Name, Line: d.Line, Text: fmt.Sprintf("duplicated identifier %q", d.Name)})
+				continue
+			}
+			declared[d.Name] = true
+			names = append(names, d.Name)
+		}
+	}
+	if len(dup.Errors) > 0 {
+		return nil, &dup
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
 // checker is a compiler that Check reuses: a new compiler's first source costs about 60% more
 // than the same source added to one that has parsed before (libyara sets up its tables on the
 // first), which for 10,000 reports is seconds.
 type checker struct {
 	*yr.Compiler
-	uses int
+	uses, bytes int
 }
 
-// checkerPool keeps idle compilers between checks. A compiler is retired after maxUses checks,
-// since it keeps every rule it parsed, and after a failed check, since libyara leaves a
-// compiler unusable after an error.
+// checkerPool keeps idle compilers between checks. A compiler is retired after maxUses checks
+// or maxBytes of source, since it keeps every rule and string it parsed, and after a failed
+// check, since libyara leaves a compiler unusable after an error.
 type checkerPool struct{ idle chan *checker }
 
-const maxUses = 64
+const (
+	maxUses  = 64
+	maxBytes = 4 * pieceBytes
+)
 
 var checkers = checkerPool{idle: make(chan *checker, 2*runtime.NumCPU())}
 
@@ -176,7 +231,7 @@ func (p checkerPool) get() (*checker, error) {
 }
 
 func (p checkerPool) put(c *checker, failed error) {
-	if failed == nil && c.uses < maxUses {
+	if failed == nil && c.uses < maxUses && c.bytes < maxBytes {
 		select {
 		case p.idle <- c:
 			return
@@ -184,6 +239,9 @@ func (p checkerPool) put(c *checker, failed error) {
 		}
 	}
 	c.Destroy()
+	if c.bytes >= pieceBytes {
+		trimCHeap()
+	}
 }
 
 // add adds sources to the compiler in one namespace and returns a *CompileError holding every

@@ -4,6 +4,7 @@ package yara_test
 
 import (
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -258,5 +259,35 @@ func TestCommittedRulesInYARAX(t *testing.T) {
 			t.Errorf("only %d of %d files matched: the comparison says little", matched, len(targets))
 		}
 		libyara.Destroy()
+	}
+}
+
+// A source larger than a piece is checked in pieces, and what libyara says still points at
+// the source's own lines: an error in the last rule of a 3 MB source names its line; a name
+// declared in two pieces is a duplicate; a rule using one far before it compiles.
+func TestCheckInPiecesNamesTheSourceLine(t *testing.T) {
+	if !yara.Available {
+		t.Skip("no cgo")
+	}
+	var b strings.Builder
+	b.WriteString("import \"hash\"\n")
+	lines := 1
+	for i := 0; b.Len() < 3<<20; i++ {
+		fmt.Fprintf(&b, "rule H%d\n{\n    condition:\n        hash.sha256(0, filesize) == \"%064d\"\n}\n", i, i)
+		lines += 5
+	}
+	good := b.String() + "rule UsesFirst { condition: H0 }\n"
+	names, err := yara.Check(yara.Source{Name: "big.yar", Text: good})
+	if err != nil || len(names) != lines/5+1 {
+		t.Fatalf("%d names, %v", len(names), err)
+	}
+	for _, bad := range []struct{ tail, want string }{
+		{"rule Bad { condition: nosuch }\n", fmt.Sprintf("big.yar:%d: rule Bad: undefined identifier", lines+1)},
+		{"rule H0 { condition: true }\n", fmt.Sprintf("big.yar:%d: duplicated identifier \"H0\"", lines+1)},
+	} {
+		_, err := yara.Check(yara.Source{Name: "big.yar", Text: b.String() + bad.tail})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("got %v, want %q", err, bad.want)
+		}
 	}
 }

@@ -18,12 +18,27 @@ var defangedScheme = regexp.MustCompile(`(?i)(^|[^a-z0-9])hxxp(s?)://`)
 // Refang undoes the usual defanging of network indicators wherever it occurs in v: hxxp, [.],
 // (.), {.}, [dot], [:], [://], [at], [@].
 func Refang(v string) string {
-	v = marks.Replace(strings.TrimSpace(v))
-	if !strings.Contains(strings.ToLower(v), "hxxp") {
+	v = strings.TrimSpace(v)
+	// Each mark opens with a bracket; the replacer copies v even when it finds none, and a
+	// bulk list refangs a million values.
+	if strings.ContainsAny(v, "[({") {
+		v = marks.Replace(v)
+	}
+	if !containsFold(v, "hxxp") {
 		return v
 	}
 	return defangedScheme.ReplaceAllStringFunc(v, func(m string) string {
 		i := strings.IndexAny(m, "hH")
 		return m[:i] + "http" + m[i+4:]
 	})
+}
+
+// containsFold says whether s holds word (ASCII) in any case, without a lowered copy of s.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(word)], word) {
+			return true
+		}
+	}
+	return false
 }

@@ -26,57 +26,72 @@ var (
 
 // Tokenize splits source into code and the literal pieces identifiers never occur in.
 // A slash starts a regular expression after "=" or "matches"; a brace starts a hex string
-// after "=".
+// after "=". Every token's text is a slice of src: their concatenation is src.
 func Tokenize(src string) ([]Token, error) {
 	var out []Token
-	code := strings.Builder{}
-	flush := func() {
-		if code.Len() > 0 {
-			out = append(out, Token{Text: code.String(), Code: true})
-			code.Reset()
+	err := Spans(src, func(start, end int, code bool) {
+		out = append(out, Token{Text: src[start:end], Code: code})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Spans calls yield with each token of src as Tokenize finds them, in order, as offsets into
+// src: [start, end) and whether it is code. It allocates nothing per token, so that a
+// generated file of hundreds of megabytes can be walked without a copy.
+func Spans(src string, yield func(start, end int, code bool)) error {
+	codeStart := 0
+	flush := func(i int) {
+		if i > codeStart {
+			yield(codeStart, i, true)
 		}
 	}
-	literal := func(end int, i int) int {
-		flush()
-		out = append(out, Token{Text: src[i:end]})
+	literal := func(i, end int) int {
+		flush(i)
+		yield(i, end, false)
+		codeStart = end
 		return end
 	}
+	// follows says whether the code before i ends with word, as a regex or hex string needs.
+	follows := func(i int, word string) bool {
+		return strings.HasSuffix(strings.TrimRight(src[codeStart:i], " \t\r\n"), word)
+	}
 	for i := 0; i < len(src); {
-		prev := strings.TrimRight(code.String(), " \t\r\n")
 		switch {
 		case strings.HasPrefix(src[i:], "//"):
-			i = literal(lineEnd(src, i), i)
+			i = literal(i, lineEnd(src, i))
 		case strings.HasPrefix(src[i:], "/*"):
 			end := strings.Index(src[i+2:], "*/")
 			if end < 0 {
-				return nil, fmt.Errorf("unterminated comment")
+				return fmt.Errorf("unterminated comment")
 			}
-			i = literal(i+2+end+2, i)
+			i = literal(i, i+2+end+2)
 		case src[i] == '"':
 			end, err := quotedEnd(src, i, '"')
 			if err != nil {
-				return nil, err
+				return err
 			}
-			i = literal(end, i)
-		case src[i] == '/' && (strings.HasSuffix(prev, "=") || strings.HasSuffix(prev, "matches")):
+			i = literal(i, end)
+		case src[i] == '/' && (follows(i, "=") || follows(i, "matches")):
 			end, err := quotedEnd(src, i, '/')
 			if err != nil {
-				return nil, err
+				return err
 			}
-			i = literal(end, i)
-		case src[i] == '{' && strings.HasSuffix(prev, "="):
+			i = literal(i, end)
+		case src[i] == '{' && follows(i, "="):
 			end := strings.IndexByte(src[i:], '}')
 			if end < 0 {
-				return nil, fmt.Errorf("unterminated hex string")
+				return fmt.Errorf("unterminated hex string")
 			}
-			i = literal(i+end+1, i)
+			i = literal(i, i+end+1)
 		default:
-			code.WriteByte(src[i])
 			i++
 		}
 	}
-	flush()
-	return out, nil
+	flush(len(src))
+	return nil
 }
 
 func lineEnd(s string, i int) int {
