@@ -18,6 +18,10 @@ type Tally struct {
 	Unflagged               bool // attributes, but none flagged to_ids
 	Skipped                 []report.Skipped
 	Values                  []string // report.Values
+	// What `export` writes indicator lists and detections from.
+	TLP         string              // report.Detections.TLP
+	Techniques  []string            // ATT&CK technique ids
+	Deployables []report.Deployable // report.Deployables
 }
 
 // Indicators counts what the report's rules detect.
@@ -29,7 +33,10 @@ func newTally(r *report.Normalized) *Tally {
 	t := &Tally{ID: r.ID, Source: r.Source, Title: r.Title, Slug: r.Slug, Date: r.Date, Changed: r.Changed, DatedByRun: r.DatedByRun,
 		Registry: len(r.Registry), Domains: len(r.Domains) + len(r.Hostnames), Endpoints: len(r.Endpoints),
 		URLs: len(r.URLs), Mutexes: len(r.Mutexes), Imphashes: len(r.Imphashes), C2: r.C2Count(), BulkC2: r.BulkC2, Unflagged: r.Unflagged,
-		Skipped: r.Skipped, Values: r.Values()}
+		Skipped: r.Skipped, Values: r.Values(), TLP: r.TLP, Deployables: r.Deployables()}
+	for _, tech := range r.Techniques {
+		t.Techniques = append(t.Techniques, tech.ID)
+	}
 	for _, f := range r.Files {
 		if f.Role != report.RoleSample {
 			t.Dropped++

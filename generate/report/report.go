@@ -497,3 +497,77 @@ func HashLength(typ string) int {
 	}
 	return 0
 }
+
+// Deployable is an indicator as EDRs take them in their indicator lists: one hash of a sample
+// (with the sample's name), a domain, an address (without its port: those lists have none),
+// a URL. Deployables lists them.
+type Deployable struct {
+	Type    DeployableType `json:"type"`
+	Value   string         `json:"value"`
+	Name    string         `json:"name,omitempty"`    // a sample's file name
+	Expires string         `json:"expires,omitempty"` // YYYY-MM-DD; "" never
+	// Sample numbers a hash's sample in its report, from 1: a sample's hashes (best first:
+	// sha256, sha1, md5) are one file, of which a list needs one hash. 0 for the others.
+	Sample int `json:"sample,omitempty"`
+}
+
+// DeployableType is the kind of a Deployable.
+type DeployableType string
+
+// The kinds of Deployable.
+const (
+	DeploySHA256 DeployableType = "sha256"
+	DeploySHA1   DeployableType = "sha1"
+	DeployMD5    DeployableType = "md5"
+	DeployDomain DeployableType = "domain"
+	DeployIP     DeployableType = "ip"
+	DeployURL    DeployableType = "url"
+)
+
+// Deployables are the report's indicators that EDR indicator lists take: each hash of each
+// sample, domains and hostnames, addresses once each (the latest expiry of their ports), URLs;
+// in the order of the report's lists.
+func (r *Detections) Deployables() []Deployable {
+	var out []Deployable
+	sample := 0
+	for _, f := range r.Files {
+		if f.Role != RoleSample {
+			continue
+		}
+		sample++
+		for _, h := range []struct {
+			t DeployableType
+			v string
+		}{{DeploySHA256, f.SHA256}, {DeploySHA1, f.SHA1}, {DeployMD5, f.MD5}} {
+			if h.v != "" {
+				out = append(out, Deployable{Type: h.t, Value: h.v, Name: f.Name, Expires: f.Expires, Sample: sample})
+			}
+		}
+	}
+	for _, list := range [][]Indicator{r.Domains, r.Hostnames} {
+		for _, d := range list {
+			out = append(out, Deployable{Type: DeployDomain, Value: d.Value, Expires: d.Expires})
+		}
+	}
+	seen := map[string]int{}
+	for _, e := range r.Endpoints {
+		if i, ok := seen[e.IP]; ok {
+			out[i].Expires = laterExpiry(out[i].Expires, e.Expires)
+			continue
+		}
+		seen[e.IP] = len(out)
+		out = append(out, Deployable{Type: DeployIP, Value: e.IP, Expires: e.Expires})
+	}
+	for _, u := range r.URLs {
+		out = append(out, Deployable{Type: DeployURL, Value: u.Value, Expires: u.Expires})
+	}
+	return out
+}
+
+// laterExpiry is the later of two expiry days, "" (never) being the latest.
+func laterExpiry(a, b string) string {
+	if a == "" || b == "" {
+		return ""
+	}
+	return max(a, b)
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/pipeline"
 	"github.com/rulegen/rulegen/generate/render"
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // IndexDir holds one small file per report, what the run wrote for it: a later run reads the
@@ -26,6 +27,12 @@ type ReportIndex struct {
 	Title  string   `json:"title"`
 	Files  []string `json:"files"`  // slash paths below the output directory
 	Values []string `json:"values"` // report.Values: what its rules detect
+	// What `export` needs beside the rules: the report's date, TLP and techniques, and its
+	// indicators as EDR lists take them, with their expiry.
+	Date       string              `json:"date,omitempty"`
+	TLP        string              `json:"tlp,omitempty"`
+	Techniques []string            `json:"techniques,omitempty"`
+	Indicators []report.Deployable `json:"indicators,omitempty"`
 }
 
 func indexPath(slug string) string { return IndexDir + "/" + slug + ".json" }
@@ -33,7 +40,8 @@ func indexPath(slug string) string { return IndexDir + "/" + slug + ".json" }
 // NewIndex notes what a report's outcome wrote.
 func NewIndex(o *pipeline.Outcome) *ReportIndex {
 	t := o.Tally
-	ri := &ReportIndex{ID: t.ID, Source: t.Source, Title: t.Title, Values: t.Values}
+	ri := &ReportIndex{ID: t.ID, Source: t.Source, Title: t.Title, Values: t.Values, Date: t.Date, TLP: t.TLP,
+		Techniques: t.Techniques, Indicators: t.Deployables}
 	for _, f := range o.Files {
 		ri.Files = append(ri.Files, f.Path)
 	}
@@ -41,16 +49,20 @@ func NewIndex(o *pipeline.Outcome) *ReportIndex {
 	return ri
 }
 
-// File is the index as the run writes it, for the report of slug: what json.MarshalIndent
-// writes with two spaces, written into one buffer of about its size. A bulk list's index is
+// File is the index as the run writes it, for the report of slug: JSON as json.MarshalIndent
+// writes it with two spaces, but each indicator on one line, written into one buffer of about
+// its size. A bulk list's index is
 // tens of megabytes, which MarshalIndent would hold three times over (its growing buffer,
 // the compact form, the indented copy) beside the report's rules.
 func (ri *ReportIndex) File(slug string) render.File {
 	size := 128 + len(ri.ID) + len(ri.Source) + len(ri.Title)
-	for _, list := range [][]string{ri.Files, ri.Values} {
+	for _, list := range [][]string{ri.Files, ri.Values, ri.Techniques} {
 		for _, v := range list {
 			size += len(v) + 8
 		}
+	}
+	for _, d := range ri.Indicators {
+		size += len(d.Value) + len(d.Name) + 64
 	}
 	b := bytes.NewBuffer(make([]byte, 0, size))
 	b.WriteString("{\n")
@@ -60,6 +72,29 @@ func (ri *ReportIndex) File(slug string) render.File {
 	listField(b, "files", ri.Files)
 	b.WriteString(",\n")
 	listField(b, "values", ri.Values)
+	if ri.Date != "" {
+		fmt.Fprintf(b, ",\n  \"date\": %s", quote(ri.Date))
+	}
+	if ri.TLP != "" {
+		fmt.Fprintf(b, ",\n  \"tlp\": %s", quote(ri.TLP))
+	}
+	if len(ri.Techniques) > 0 {
+		b.WriteString(",\n")
+		listField(b, "techniques", ri.Techniques)
+	}
+	if len(ri.Indicators) > 0 {
+		// One indicator a line: a bulk list's index stays a line per value, as its values are.
+		b.WriteString(",\n  \"indicators\": [")
+		for i, d := range ri.Indicators {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			data, _ := json.Marshal(d)
+			b.WriteString("\n    ")
+			b.Write(data)
+		}
+		b.WriteString("\n  ]")
+	}
 	b.WriteString("\n}\n")
 	return render.File{Path: indexPath(slug), Body: b.Bytes()}
 }

@@ -70,7 +70,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	}
-	root.AddCommand(newGenerate(stdout, stderr, logger), newPull(stdout, stderr), newTest(stdout), newLint(stdout), newVersion(stdout))
+	root.AddCommand(newGenerate(stdout, stderr, logger), newPull(stdout, stderr), newTest(stdout), newLint(stdout), newExport(stdout), newVersion(stdout))
 	var showVersion bool
 	root.Flags().BoolVar(&showVersion, "version", false, "print rulegen's version and exit")
 	root.RunE = func(cmd *cobra.Command, _ []string) error {

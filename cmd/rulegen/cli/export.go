@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rulegen/rulegen/generate/export"
+)
+
+func newExport(stdout io.Writer) *cobra.Command {
+	var opts export.Options
+	cmd := &cobra.Command{
+		Use:   "export --target TARGET [flags] [DIR]",
+		Short: "Write what an EDR imports from a rules directory: indicator files, with what to delete",
+		Long: `export reads a rules directory as generate wrote it (default: rules) and writes what
+the target imports into --out (default: export/TARGET):
+  mde          Microsoft Defender for Endpoint: indicators-NNN.csv, the portal's import
+               (500 indicators a file)
+  crowdstrike  CrowdStrike Falcon: indicators-NNN.json, bodies of the IOC API's create
+               request (200 a file)
+Each indicator keeps the expiry generate gave it; one already expired is left out. What the
+target cannot express is listed in unsupported.tsv with the reason. delete.csv or delete.json
+lists what the last export into the same directory deployed and this one does not (reports
+retired by --prune, indicators expired): a deploy step deletes those.`,
+		Args: maxOneDir,
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Rules = rulesDir(args)
+			if opts.Out == "" {
+				opts.Out = filepath.Join("export", opts.Target)
+			}
+			res, err := export.Export(opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, strings.Join(res.Files, ", "))
+			fmt.Fprintf(stdout, "; %d the target cannot take, %d expired, %d to delete\n", res.Unsupported, res.Expired, res.Deletions)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Target, "target", "", "what to write for: "+strings.Join(export.Targets(), ", "))
+	cmd.Flags().StringVar(&opts.Out, "out", "", "directory to write into (default export/TARGET)")
+	cmd.Flags().StringVar(&opts.AsOf, "as-of", "", "judge expiry as of this day, YYYY-MM-DD (default today)")
+	cmd.Flags().StringVar(&opts.Action, "action", "", "the target's action for every indicator (mde: Audit, Warn, Block, BlockAndRemediate, Allowed; crowdstrike: detect, prevent, no_action; default the first)")
+	cmd.MarkFlagRequired("target")
+	return cmd
+}
