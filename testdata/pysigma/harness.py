@@ -9,6 +9,8 @@ refused, and missing data is an error, never a silent skip.
 
     harness.py sigma ARGS...                  sigma-cli itself (e.g. check -c sigma-check.yml DIR)
     harness.py convert RULES_DIR              JSON: each target's verdict on each rule
+    harness.py ecs EVENTS...                  JSON: each sysmon and flat event case as an ECS
+                                              document (ecs_windows' field names beside its own)
     harness.py evaluate RULES_DIR EVENTS...   JSON: the rules pySigma's sqlite backend fires on
                                               each sysmon and flat event case
     harness.py yara RULES_DIR                 JSON: yara-python's (libyara 4.5) errors and
@@ -235,7 +237,10 @@ def evaluate(rules_dir, event_files):
     columns = sorted({k for c in cases for k in c["event"]} | fields, key=str.lower)
     columns = list({c.lower(): c for c in columns}.values())
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE logs (case_no, %s)" % ", ".join(quote(c) for c in columns))
+    # Sigma compares strings case-insensitively; the backend writes = for exact values, which
+    # SQLite compares case-sensitively unless the column collates NOCASE, as a log table for
+    # these queries must.
+    db.execute("CREATE TABLE logs (case_no, %s)" % ", ".join(quote(c) + " COLLATE NOCASE" for c in columns))
     for i, c in enumerate(cases):
         names = ["case_no"] + [quote(k) for k in c["event"]]
         db.execute("INSERT INTO logs (%s) VALUES (%s)" % (", ".join(names), ", ".join("?" * len(names))),
@@ -247,6 +252,54 @@ def evaluate(rules_dir, event_files):
             fired[case_no].append(rule)
     json.dump([{"file": c["file"], "line": c["line"], "fires": fired[i], "query_count": len(queries)}
                for i, c in enumerate(cases)], sys.stdout, indent=1)
+
+
+# The Sigma category of each Sysmon event the generated rules read.
+SYSMON_CATEGORIES = {1: "process_creation", 3: "network_connection", 11: "file_event", 13: "registry_set", 22: "dns_query"}
+
+
+def ecs_fields(plugins, category, field, cache={}):
+    """The field names the ecs_windows pipeline gives a Sysmon field in a Windows rule of the
+    category: what a converted Lucene query asks of an ECS index."""
+    from sigma.processing.resolver import ProcessingPipelineResolver
+
+    key = (category, field)
+    if key not in cache:
+        rule = {"title": "ecs", "logsource": {"product": "windows", "category": category},
+                "detection": {"sel": {field: "x"}, "condition": "sel"}}
+        collection = parse(json.dumps(rule))  # JSON is YAML
+        ProcessingPipelineResolver(plugins.pipelines).resolve(["ecs_windows"]).apply(collection.rules[0])
+        names = []
+
+        def walk(detection):
+            for item in getattr(detection, "detection_items", []):
+                if getattr(item, "field", None):
+                    names.append(item.field)
+                walk(item)
+
+        for detection in collection.rules[0].detection.detections.values():
+            walk(detection)
+        cache[key] = names
+    return cache[key]
+
+
+def ecs(event_files):
+    """Each sysmon and flat event case as an ECS document: its fields as they are (what rules of
+    other products and of no product ask), and each Sysmon field also under the names the
+    ecs_windows pipeline maps it to for the event's category."""
+    from sigma.plugins import InstalledSigmaPlugins
+
+    plugins = InstalledSigmaPlugins.autodiscover()
+    docs = []
+    for c in read_cases(event_files):
+        doc = dict(c["event"])
+        category = SYSMON_CATEGORIES.get(int(c["event"].get("EventID", 0) or 0))
+        if category:
+            for field, value in c["event"].items():
+                for name in ecs_fields(plugins, category, field):
+                    doc[name] = value
+        docs.append({"file": c["file"], "line": c["line"], "doc": doc})
+    json.dump(docs, sys.stdout, indent=1)
 
 
 def rule_fields(collection):
@@ -345,6 +398,9 @@ def main(argv):
             return 0
         if command == "yara-scan" and "--" in args:
             scan_yara(args)
+            return 0
+        if command == "ecs" and args:
+            ecs(args)
             return 0
         if command == "evaluate" and len(args) >= 2:
             evaluate(args[0], args[1:])

@@ -55,6 +55,21 @@ func Evaluate(root, rulesDir string, eventFiles ...string) ([]Evaluation, error)
 	return out, runJSON(root, &out, append([]string{"evaluate", rulesDir}, eventFiles...)...)
 }
 
+// ECSDocument is an event case as an ECS document (harness.py ecs).
+type ECSDocument struct {
+	File string         `json:"file"`
+	Line int            `json:"line"`
+	Doc  map[string]any `json:"doc"`
+}
+
+// ECS returns the sysmon and flat event cases of the files as ECS documents: each event's
+// fields as they are, and each Sysmon field also under the names pySigma's ecs_windows
+// pipeline gives it for the event's category.
+func ECS(root string, eventFiles ...string) ([]ECSDocument, error) {
+	var out []ECSDocument
+	return out, runJSON(root, &out, append([]string{"ecs"}, eventFiles...)...)
+}
+
 // YARAResult is what yara-python's libyara says of each rule file compiled alone, and of all
 // of them compiled together ("" as File).
 type YARAResult struct {

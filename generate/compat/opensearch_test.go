@@ -1,0 +1,303 @@
+package compat_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/pysigma"
+	"github.com/rulegen/rulegen/generate/sigma"
+)
+
+// TestOpenSearchAgreesWithSigmaGo runs every committed Sigma rule, converted by pySigma's
+// Lucene backend with the ecs_windows pipeline, as a query_string query in a real OpenSearch
+// 2.19 node (embedded from Maven Central, started on 127.0.0.1 and stopped after) over the event
+// cases indexed as ECS documents, case variants included: each event must fire exactly the
+// rules sigma-go fires. The index uses the mapping rulegen ships (examples/ecs-index-template.json:
+// keyword fields with a lowercase normalizer); in an index of plain keyword fields, as most ECS
+// templates have, the case variants are missed, which the test shows too.
+func TestOpenSearchAgreesWithSigmaGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts OpenSearch (about 10 s)")
+	}
+	root := golden.RepoRoot(t)
+	rulesDir := filepath.Join(root, "rules", "sigma")
+	eventFiles, err := filepath.Glob(filepath.Join(root, "testdata", "events", "*.jsonl"))
+	if err != nil || len(eventFiles) == 0 {
+		t.Fatalf("no event files: %v", err)
+	}
+	docs := ecsDocuments(t, root, eventFiles)
+	queries := luceneQueries(t, root, rulesDir)
+	cases := readEventCases(t, eventFiles)
+	if len(docs) != len(cases) {
+		t.Fatalf("%d ECS documents for %d cases", len(docs), len(cases))
+	}
+	node := startOpenSearch(t, root)
+
+	template := readFile(t, filepath.Join(root, "examples", "ecs-index-template.json"))
+	var shipped map[string]any
+	if err := json.Unmarshal([]byte(template), &shipped); err != nil {
+		t.Fatal(err)
+	}
+	node.createIndex(t, "events", shipped["template"])
+	node.createIndex(t, "events-plain", plainKeywords())
+	for _, index := range []string{"events", "events-plain"} {
+		node.index(t, index, docs)
+	}
+
+	evaluator := sigma.NewEvaluator(loadSigmaTree(t, rulesDir))
+	want := make([][]string, len(cases))
+	for i, c := range cases {
+		if want[i], err = evaluator.Matches(context.Background(), c.event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := node.fired(t, "events", queries, len(docs))
+	fired := 0
+	for i, c := range cases {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("%s:%d: OpenSearch fires %v, sigma-go %v", c.file, c.line, got[i], want[i])
+		}
+		if len(want[i]) > 0 {
+			fired++
+		}
+	}
+	plain := node.fired(t, "events-plain", queries, len(docs))
+	missed := 0
+	for i := range cases {
+		if !slices.Equal(plain[i], want[i]) {
+			missed++
+		}
+	}
+	if missed == 0 {
+		t.Errorf("an index of plain keyword fields agrees with sigma-go on every case: the case variants no longer test case")
+	}
+	t.Logf("%d cases, %d firing, %d queries: OpenSearch agrees with sigma-go on each; plain keyword fields miss %d", len(cases), fired, len(queries), missed)
+}
+
+// ecsDocuments are the event cases as ECS documents (the harness maps Sysmon's fields as the
+// ecs_windows pipeline does), with each ".caseless" field folded into its base field, whose
+// mapping carries that sub-field, as ECS's templates do.
+func ecsDocuments(t *testing.T, root string, eventFiles []string) []map[string]any {
+	t.Helper()
+	docs, err := pysigma.ECS(root, eventFiles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]map[string]any, len(docs))
+	for i, d := range docs {
+		out[i] = map[string]any{}
+		for k, v := range d.Doc {
+			out[i][strings.TrimSuffix(k, ".caseless")] = v
+		}
+	}
+	return out
+}
+
+// luceneQueries are the Lucene (ecs_windows) queries of each rule, by rule.
+func luceneQueries(t *testing.T, root, rulesDir string) map[string][]string {
+	t.Helper()
+	verdicts, err := pysigma.Convert(root, rulesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, v := range verdicts {
+		if v.Target == "lucene (ecs_windows)" {
+			if v.Error != "" {
+				t.Errorf("%s: %s", v.Rule, v.Error)
+			}
+			out[v.Rule] = v.Queries
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no Lucene queries")
+	}
+	return out
+}
+
+// plainKeywords is an index of keyword fields without a normalizer: exact, case-sensitive,
+// with the caseless sub-field ECS gives some fields.
+func plainKeywords() map[string]any {
+	return map[string]any{"mappings": map[string]any{"dynamic_templates": []any{map[string]any{"strings": map[string]any{
+		"match_mapping_type": "string",
+		"mapping": map[string]any{"type": "keyword", "fields": map[string]any{
+			"caseless": map[string]any{"type": "keyword", "normalizer": "lowercase"}}}}}}},
+		"settings": map[string]any{"analysis": map[string]any{"normalizer": map[string]any{
+			"lowercase": map[string]any{"type": "custom", "filter": []string{"lowercase"}}}}}}
+}
+
+type openSearch struct{ url string }
+
+// startOpenSearch starts the embedded node (testdata/opensearch, built by make
+// opensearch-deps) on free ports of 127.0.0.1 and stops it when the test ends.
+func startOpenSearch(t *testing.T, root string) *openSearch {
+	t.Helper()
+	dir := filepath.Join(root, "testdata", "opensearch", "target")
+	classpath, err := os.ReadFile(filepath.Join(dir, "classpath.txt"))
+	if err != nil {
+		t.Fatalf("the OpenSearch node is not built: run make opensearch-deps (%v)", err)
+	}
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Fatalf("OpenSearch needs Java 17: %v", err)
+	}
+	httpPort, transportPort := freePort(t), freePort(t)
+	cmd := exec.Command(java, "-Xms256m", "-Xmx512m", "-cp", filepath.Join(dir, "classes")+":"+strings.TrimSpace(string(classpath)),
+		"rulegen.Node", t.TempDir(), fmt.Sprint(httpPort), fmt.Sprint(transportPort))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	t.Cleanup(func() {
+		stdin.Close() // the node stops when its input closes
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	ready := make(chan bool, 1)
+	var out bytes.Buffer
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if sc.Text() == "ready" {
+				ready <- true
+			}
+		}
+		done <- cmd.Wait()
+	}()
+	select {
+	case <-ready:
+	case <-time.After(120 * time.Second):
+		t.Fatalf("OpenSearch did not start:\n%s\n%s", out.String(), tailOf(log.String()))
+	}
+	node := &openSearch{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
+	var info struct{ Version struct{ Number string } }
+	node.do(t, "GET", "/", nil, &info)
+	if !strings.HasPrefix(info.Version.Number, "2.19") {
+		t.Fatalf("port %d answers as %q, not the node started", httpPort, info.Version.Number)
+	}
+	return node
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func tailOf(s string) string {
+	if len(s) > 4000 {
+		return s[len(s)-4000:]
+	}
+	return s
+}
+
+func (o *openSearch) do(t *testing.T, method, path string, body io.Reader, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, o.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if strings.HasSuffix(path, "_bulk") || strings.Contains(path, "_bulk?") {
+		req.Header.Set("Content-Type", "application/x-ndjson")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %s: %s", method, path, resp.Status, tailOf(string(data)))
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+func (o *openSearch) createIndex(t *testing.T, name string, body any) {
+	t.Helper()
+	data, _ := json.Marshal(body)
+	o.do(t, "PUT", "/"+name, bytes.NewReader(data), nil)
+}
+
+// index adds the documents, each with its position as id, and makes them searchable.
+func (o *openSearch) index(t *testing.T, name string, docs []map[string]any) {
+	t.Helper()
+	var b bytes.Buffer
+	for i, d := range docs {
+		fmt.Fprintf(&b, `{"index":{"_id":"%d"}}`+"\n", i)
+		line, _ := json.Marshal(d)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	var res struct{ Errors bool }
+	o.do(t, "POST", "/"+name+"/_bulk?refresh=true", &b, &res)
+	if res.Errors {
+		t.Fatalf("%s: a document was refused", name)
+	}
+}
+
+// fired runs each rule's queries and returns, per document, the rules that match it, sorted.
+func (o *openSearch) fired(t *testing.T, index string, queries map[string][]string, n int) [][]string {
+	t.Helper()
+	out := make([][]string, n)
+	for rule, qs := range queries {
+		hit := map[int]bool{}
+		for _, q := range qs {
+			body, _ := json.Marshal(map[string]any{"size": n, "_source": false,
+				"query": map[string]any{"query_string": map[string]any{"query": q}}})
+			var res struct {
+				Hits struct{ Hits []struct{ ID string `json:"_id"` } }
+			}
+			o.do(t, "POST", "/"+index+"/_search", bytes.NewReader(body), &res)
+			for _, h := range res.Hits.Hits {
+				var i int
+				fmt.Sscan(h.ID, &i)
+				hit[i] = true
+			}
+		}
+		for i := range hit {
+			out[i] = append(out[i], rule)
+		}
+	}
+	for i := range out {
+		slices.Sort(out[i])
+	}
+	return out
+}
