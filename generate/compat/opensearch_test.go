@@ -283,7 +283,11 @@ func (o *openSearch) fired(t *testing.T, index string, queries map[string][]stri
 			body, _ := json.Marshal(map[string]any{"size": n, "_source": false,
 				"query": map[string]any{"query_string": map[string]any{"query": q}}})
 			var res struct {
-				Hits struct{ Hits []struct{ ID string `json:"_id"` } }
+				Hits struct {
+					Hits []struct {
+						ID string `json:"_id"`
+					}
+				}
 			}
 			o.do(t, "POST", "/"+index+"/_search", bytes.NewReader(body), &res)
 			for _, h := range res.Hits.Hits {
