@@ -67,11 +67,12 @@ type indicatorTarget struct {
 	name string
 	// kind is the target's type for a deployable, or "" and why it cannot take it.
 	kind func(report.Deployable) (string, string)
-	// batch is the most indicators one file holds; files are numbered from 001.
+	// batch is the most indicators one file holds.
 	batch int
 	// actions are the values Action may take; the first is the default.
 	actions []string
-	write   func(items []item, kinds []string, action string) (name string, body []byte, err error)
+	// write writes one batch, and says the extension of its file.
+	write func(items []item, kinds []string, action string) (ext string, body []byte, err error)
 	// deletions writes the list of what to delete, keyed as the state keys them.
 	deletions func(keys []string) (name string, body []byte)
 }
@@ -112,13 +113,15 @@ func Export(opts Options) (*Result, error) {
 	res.Indicators, res.Unsupported, res.Expired = len(exported), len(unsupported), len(expired)
 
 	var files []atomicdir.File
+	// Numbered from 001, as wide as the last number needs: the files sort in their order.
+	width := max(3, len(fmt.Sprint((len(exported)+t.batch-1)/t.batch)))
 	for start := 0; start < len(exported); start += t.batch {
 		end := min(start+t.batch, len(exported))
-		name, body, err := t.write(exported[start:end], kinds[start:end], action)
+		ext, body, err := t.write(exported[start:end], kinds[start:end], action)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, atomicdir.File{Path: fmt.Sprintf(name, start/t.batch+1), Body: body})
+		files = append(files, atomicdir.File{Path: fmt.Sprintf("indicators-%0*d%s", width, start/t.batch+1, ext), Body: body})
 	}
 	if len(unsupported) > 0 {
 		files = append(files, atomicdir.File{Path: "unsupported.tsv", Body: unsupportedList(t.name, unsupported)})

@@ -59,7 +59,7 @@ func mdeCSV(items []item, kinds []string, action string) (string, []byte, error)
 			describe(it), "", "", "", strings.Join(it.report.Techniques, ","), "TRUE"})
 	}
 	w.Flush()
-	return "indicators-%03d.csv", b.Bytes(), w.Error()
+	return ".csv", b.Bytes(), w.Error()
 }
 
 // mdeDeletions lists what to delete in the import's first two columns: Defender's API
@@ -148,7 +148,7 @@ func falconJSON(items []item, kinds []string, action string) (string, []byte, er
 		req.Indicators = append(req.Indicators, ioc)
 	}
 	body, err := json.MarshalIndent(req, "", "  ")
-	return "indicators-%03d.json", append(body, '\n'), err
+	return ".json", append(body, '\n'), err
 }
 
 // falconTags name the report and its techniques: Falcon's IOC management filters by tag.

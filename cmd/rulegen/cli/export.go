@@ -36,7 +36,7 @@ retired by --prune, indicators expired): a deploy step deletes those.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, strings.Join(res.Files, ", "))
+			fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, fileList(res.Files))
 			fmt.Fprintf(stdout, "; %d the target cannot take, %d expired, %d to delete\n", res.Unsupported, res.Expired, res.Deletions)
 			return nil
 		},
@@ -47,4 +47,13 @@ retired by --prune, indicators expired): a deploy step deletes those.`,
 	cmd.Flags().StringVar(&opts.Action, "action", "", "the target's action for every indicator (mde: Audit, Warn, Block, BlockAndRemediate, Allowed; crowdstrike: detect, prevent, no_action; default the first)")
 	cmd.MarkFlagRequired("target")
 	return cmd
+}
+
+// fileList names the files an export wrote: all of a few, the count and the first and last of
+// many (a bulk export writes hundreds).
+func fileList(files []string) string {
+	if len(files) <= 4 {
+		return strings.Join(files, ", ")
+	}
+	return fmt.Sprintf("%d files: %s … %s", len(files), files[0], files[len(files)-1])
 }
