@@ -7,9 +7,7 @@ package export
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,11 +30,17 @@ type Options struct {
 	// Action is the target's action for every indicator ("" for the target's default, which
 	// detects and alerts without blocking).
 	Action string
+	// For elastic: the Python that has pySigma (default python3), the index patterns the rules
+	// search (default DefaultElasticIndex) and the rules' license ("" for none).
+	Python  string
+	Index   []string
+	License string
 }
 
 // Result is what an export wrote.
 type Result struct {
 	Reports     int
+	Rules       int      // detections exported (elastic)
 	Indicators  int      // exported
 	Files       []string // written or unchanged, below Out
 	Unsupported int      // values the target cannot express (listed in unsupported.tsv)
@@ -50,8 +54,9 @@ const StateName = ".rulegen-export.json"
 
 // exportState is what StateName holds.
 type exportState struct {
-	Target     string   `json:"target"`
-	Indicators []string `json:"indicators"` // keys: the target's type, a tab, the value
+	Target     string                 `json:"target"`
+	Indicators []string               `json:"indicators,omitempty"` // keys: the target's type, a tab, the value
+	Rules      map[string]ruleVersion `json:"rules,omitempty"`      // detections, by rule id
 }
 
 // item is one indicator of one report, as the target will write it.
@@ -79,7 +84,7 @@ type indicatorTarget struct {
 
 // Targets lists the targets by name.
 func Targets() []string {
-	names := make([]string, 0, len(indicatorTargets))
+	names := []string{"elastic"}
 	for n := range indicatorTargets {
 		names = append(names, n)
 	}
@@ -92,6 +97,9 @@ var indicatorTargets = map[string]*indicatorTarget{"mde": mde, "crowdstrike": fa
 // Export writes the target's files for the rules directory into Out, replacing what an
 // earlier export wrote there, in one change.
 func Export(opts Options) (*Result, error) {
+	if opts.Target == "elastic" {
+		return exportElastic(opts)
+	}
 	t, ok := indicatorTargets[opts.Target]
 	if !ok {
 		return nil, fmt.Errorf("export: unknown target %q: want one of %s", opts.Target, strings.Join(Targets(), ", "))
@@ -213,20 +221,9 @@ func laterExpiry(a, b string) string {
 // deletions are the keys the last export into out deployed that this one does not: the
 // indicators of reports gone or pruned, and those expired since.
 func deletions(out, target string, now []string) ([]string, error) {
-	path := filepath.Join(out, StateName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	last, err := readState(out, target)
 	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
-	var last exportState
-	if err := json.Unmarshal(data, &last); err != nil {
-		return nil, fmt.Errorf("export: %s: not rulegen's export state (remove it): %v", path, err)
-	}
-	if last.Target != target {
-		return nil, fmt.Errorf("export: %s holds an export for %s, not %s: give each target a directory of its own", out, last.Target, target)
+		return nil, err
 	}
 	var gone []string
 	for _, k := range last.Indicators {
@@ -284,7 +281,7 @@ func writeAll(out string, files []atomicdir.File) error {
 // isExportFile says whether name is a file an export writes (so that a stale one is removed
 // and nothing else a user keeps there is).
 func isExportFile(name string) bool {
-	return strings.HasPrefix(name, "indicators-") || name == "unsupported.tsv" || strings.HasPrefix(name, "delete.")
+	return strings.HasPrefix(name, "indicators-") || name == "rules.ndjson" || name == "unsupported.tsv" || strings.HasPrefix(name, "delete.")
 }
 
 // ReadIndex reads the report index of a rules directory, sorted by file name.

@@ -18,6 +18,10 @@ func newExport(stdout io.Writer) *cobra.Command {
 		Short: "Write what an EDR imports from a rules directory: indicator files, with what to delete",
 		Long: `export reads a rules directory as generate wrote it (default: rules) and writes what
 the target imports into --out (default: export/TARGET):
+  elastic      Elastic Security: rules.ndjson for the detection engine's rule import
+               (POST /api/detection_engine/rules/_import), each Sigma rule converted by
+               pySigma's Lucene backend (ecs_windows), with its id, severity, ATT&CK
+               tactics and techniques, and a version that rises when its query changes
   mde          Microsoft Defender for Endpoint: indicators-NNN.csv, the portal's import
                (500 indicators a file)
   crowdstrike  CrowdStrike Falcon: indicators-NNN.json, bodies of the IOC API's create
@@ -25,7 +29,7 @@ the target imports into --out (default: export/TARGET):
 Each indicator keeps the expiry generate gave it; one already expired is left out. What the
 target cannot express is listed in unsupported.tsv with the reason. delete.csv or delete.json
 lists what the last export into the same directory deployed and this one does not (reports
-retired by --prune, indicators expired): a deploy step deletes those.`,
+and rules retired by --prune, indicators expired): a deploy step deletes those.`,
 		Args: maxOneDir,
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Rules = rulesDir(args)
@@ -36,7 +40,11 @@ retired by --prune, indicators expired): a deploy step deletes those.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, fileList(res.Files))
+			if opts.Target == "elastic" {
+				fmt.Fprintf(stdout, "%s: %d rules in %s (%s)", opts.Target, res.Rules, opts.Out, fileList(res.Files))
+			} else {
+				fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, fileList(res.Files))
+			}
 			fmt.Fprintf(stdout, "; %d the target cannot take, %d expired, %d to delete\n", res.Unsupported, res.Expired, res.Deletions)
 			return nil
 		},
@@ -45,6 +53,9 @@ retired by --prune, indicators expired): a deploy step deletes those.`,
 	cmd.Flags().StringVar(&opts.Out, "out", "", "directory to write into (default export/TARGET)")
 	cmd.Flags().StringVar(&opts.AsOf, "as-of", "", "judge expiry as of this day, YYYY-MM-DD (default today)")
 	cmd.Flags().StringVar(&opts.Action, "action", "", "the target's action for every indicator (mde: Audit, Warn, Block, BlockAndRemediate, Allowed; crowdstrike: detect, prevent, no_action; default the first)")
+	cmd.Flags().StringVar(&opts.Python, "python", "python3", "elastic: the Python that has pySigma and its Elasticsearch backend ("+export.PySigmaPins+")")
+	cmd.Flags().StringSliceVar(&opts.Index, "index", export.DefaultElasticIndex, "elastic: the index patterns the rules search")
+	cmd.Flags().StringVar(&opts.License, "license", "", "elastic: the rules' license, as the repository gives it (e.g. DRL-1.1)")
 	cmd.MarkFlagRequired("target")
 	return cmd
 }

@@ -1,0 +1,164 @@
+package compat_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rulegen/rulegen/generate/export"
+	"github.com/rulegen/rulegen/generate/internal/golden"
+)
+
+// venvPython is the Python of the pinned oracles, which has pySigma.
+func venvPython(t *testing.T, root string) string {
+	t.Helper()
+	python := filepath.Join(root, "testdata", "pysigma", "venv", "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		t.Fatalf("no pinned Python environment: run make pysigma-deps (%v)", err)
+	}
+	return python
+}
+
+// readNDJSON parses rules.ndjson back, refusing a field Elastic's rule schema does not have.
+func readNDJSON(t *testing.T, path string) []export.ElasticRule {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rules []export.ElasticRule
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var r export.ElasticRule
+		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		rules = append(rules, r)
+	}
+	return rules
+}
+
+// TestElasticExportOfCommittedRules exports rules/ for Elastic Security and reads the NDJSON
+// back: one rule per Sigma rule, its rule_id the Sigma id, its query the one pySigma's Lucene
+// backend gives (the query TestOpenSearchAgreesWithSigmaGo runs), severity and risk score from
+// the level, ATT&CK tactics by id with their techniques, the license given.
+func TestElasticExportOfCommittedRules(t *testing.T) {
+	root := golden.RepoRoot(t)
+	out := filepath.Join(t.TempDir(), "elastic")
+	res, err := export.Export(export.Options{Target: "elastic", Rules: filepath.Join(root, "rules"), Out: out,
+		Python: venvPython(t, root), License: "DRL-1.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := readNDJSON(t, filepath.Join(out, "rules.ndjson"))
+	harness := luceneQueries(t, root, filepath.Join(root, "rules", "sigma"))
+	if len(rules) != len(harness) || res.Rules != len(rules) {
+		t.Fatalf("%d rules exported, %d converted by the harness, export says %d", len(rules), len(harness), res.Rules)
+	}
+	var queries []string
+	for _, qs := range harness {
+		queries = append(queries, qs...)
+	}
+	tactic := regexp.MustCompile(`^TA\d{4}$`)
+	technique := regexp.MustCompile(`^T\d{4}$`)
+	seen := map[string]bool{}
+	tactics := 0
+	for _, r := range rules {
+		if seen[r.RuleID] || r.Name == "" || r.Description == "" || r.Type != "query" || r.Language != "lucene" ||
+			!slices.Contains(queries, r.Query) || len(r.Index) == 0 || r.Version != 1 || r.License != "DRL-1.1" ||
+			!slices.Contains([]string{"low", "medium", "high", "critical"}, r.Severity) || r.RiskScore < 0 || r.RiskScore > 100 {
+			t.Errorf("a rule Elastic would refuse, or another query than pySigma's: %+v", r)
+		}
+		seen[r.RuleID] = true
+		for _, th := range r.Threat {
+			tactics++
+			if th.Framework != "MITRE ATT&CK" || !tactic.MatchString(th.Tactic.ID) || th.Tactic.Name == "" {
+				t.Errorf("%s: threat %+v", r.RuleID, th)
+			}
+			for _, tech := range th.Technique {
+				if !technique.MatchString(tech.ID) || tech.Name == "" || !strings.HasPrefix(tech.Reference, "https://attack.mitre.org/techniques/") {
+					t.Errorf("%s: technique %+v", r.RuleID, tech)
+				}
+			}
+		}
+	}
+	if tactics == 0 {
+		t.Errorf("no rule maps to an ATT&CK tactic")
+	}
+}
+
+// A rule whose query changes is exported with a higher version, the others keep theirs; a rule
+// retired from the directory is listed for deletion by its rule_id.
+func TestElasticExportVersionsAndDeletions(t *testing.T) {
+	root := golden.RepoRoot(t)
+	rules := filepath.Join(t.TempDir(), "rules")
+	if err := os.CopyFS(rules, os.DirFS(filepath.Join(root, "rules"))); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(rules, "sigma", "*", "*.yml"))
+	slices.Sort(files)
+	changed, retired := files[0], files[1]
+	out := filepath.Join(t.TempDir(), "elastic")
+	opts := export.Options{Target: "elastic", Rules: rules, Out: out, Python: venvPython(t, root)}
+	if _, err := export.Export(opts); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := os.ReadFile(changed)
+	edited := regexp.MustCompile(`(?m)^(\s+- ')([^']+)'$`).ReplaceAllString(string(body), "${1}${2}x'")
+	if edited == string(body) {
+		t.Fatalf("nothing to change in %s", changed)
+	}
+	golden.WriteFile(t, changed, edited)
+	retiredID := sigmaID(t, retired)
+	if err := os.Remove(retired); err != nil {
+		t.Fatal(err)
+	}
+	res, err := export.Export(opts)
+	if err != nil || res.Deletions != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	changedID := sigmaID(t, changed)
+	for _, r := range readNDJSON(t, filepath.Join(out, "rules.ndjson")) {
+		if want := map[bool]int{true: 2, false: 1}[r.RuleID == changedID]; r.Version != want {
+			t.Errorf("%s: version %d, want %d", r.RuleID, r.Version, want)
+		}
+	}
+	deletions, _ := os.ReadFile(filepath.Join(out, "delete.json"))
+	if !strings.Contains(string(deletions), `"rule_id": "`+retiredID+`"`) {
+		t.Errorf("delete.json does not name the retired rule %s:\n%s", retiredID, deletions)
+	}
+}
+
+func sigmaID(t *testing.T, path string) string {
+	t.Helper()
+	body, _ := os.ReadFile(path)
+	m := regexp.MustCompile(`(?m)^id: (\S+)$`).FindStringSubmatch(string(body))
+	if m == nil {
+		t.Fatalf("%s has no id", path)
+	}
+	return m[1]
+}
+
+// Without pySigma the elastic target fails and says what to install; nothing is written.
+func TestElasticExportNamesWhatToInstall(t *testing.T) {
+	root := golden.RepoRoot(t)
+	out := filepath.Join(t.TempDir(), "elastic")
+	for _, python := range []string{"/nonexistent/python3", "/bin/true"} {
+		_, err := export.Export(export.Options{Target: "elastic", Rules: filepath.Join(root, "rules"), Out: out, Python: python})
+		if err == nil || !strings.Contains(err.Error(), export.PySigmaPins) && !strings.Contains(err.Error(), "pySigma") {
+			t.Errorf("%s: %v", python, err)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed export wrote %s", out)
+	}
+}
