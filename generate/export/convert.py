@@ -1,6 +1,7 @@
 """Converts Sigma rules into Lucene queries for Elastic with pySigma's Elasticsearch backend
-and its ecs_windows pipeline, for `rulegen export --target elastic`. It reads rule paths on the
-command line and prints JSON: {"<path>": {"queries": [...]} or {"error": "..."}}; without pySigma
+and its ecs_windows pipeline, for `rulegen export --target elastic`. It reads rule paths from
+its standard input, one a line (a feed's rules are more than a command line holds), and prints
+JSON: {"<path>": {"queries": [...]} or {"error": "..."}}; without pySigma
 it prints {"missing": "..."} and exits 3. rulegen writes everything around the queries."""
 import json
 import sys
@@ -14,11 +15,13 @@ except ImportError as e:
     sys.exit(3)
 
 out = {}
-for path in sys.argv[1:]:
+# One backend for all rules, as sigma-cli converts a collection.
+backend = LuceneBackend(ecs_windows())
+for path in sys.stdin.read().splitlines():
     with open(path, encoding="utf-8") as f:
         text = f.read()
     try:
-        queries = LuceneBackend(ecs_windows()).convert(SigmaCollection.from_yaml(text))
+        queries = backend.convert(SigmaCollection.from_yaml(text))
         out[path] = {"queries": [str(q) for q in queries]}
     except Exception as e:  # the backend's reason, reported with the rule
         out[path] = {"error": f"{type(e).__name__}: {e}"}

@@ -326,7 +326,8 @@ func convertLucene(python string, paths []string) (map[string]conversion, error)
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	script.Close()
-	cmd := exec.Command(python, append([]string{script.Name()}, paths...)...)
+	cmd := exec.Command(python, script.Name())
+	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
