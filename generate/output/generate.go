@@ -183,6 +183,13 @@ func build(ctx context.Context, args []string, opts *Options, out string, t targ
 		if o.Withheld != "" {
 			return nil
 		}
+		// The files are staged: the index needs their paths only, and a bulk list's bodies are
+		// hundreds of megabytes that need not live beside its index.
+		staged := make([]render.File, len(o.Files))
+		for i, f := range o.Files {
+			staged[i] = render.File{Path: f.Path}
+		}
+		o.Files = staged
 		mu.Lock()
 		latest = max(latest, o.Tally.Date)
 		if o.Tally.DatedByRun {
