@@ -61,9 +61,9 @@ type Options struct {
 
 // Outcome is what one report produced, before anything is written.
 type Outcome struct {
-	// Report is the normalised report, for Collect. Run lets it go once rendered (nil here),
-	// since a bulk list's indicators outweigh what a run's output needs of them, which Tally
-	// holds; so does an outcome from the cache.
+	// Report is the normalised report, kept for Collect only. Run leaves it nil, as does an
+	// outcome from the cache: a bulk list's normalised indicators outweigh what output needs
+	// of them, which Tally holds.
 	Report *report.Normalized
 	Tally  *Tally
 	Files  []render.File
