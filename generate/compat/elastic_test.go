@@ -12,6 +12,7 @@ import (
 
 	"github.com/rulegen/rulegen/generate/export"
 	"github.com/rulegen/rulegen/generate/internal/golden"
+	"github.com/rulegen/rulegen/generate/internal/pysigma"
 )
 
 // venvPython is the Python of the pinned oracles, which has pySigma.
@@ -154,11 +155,112 @@ func TestElasticExportNamesWhatToInstall(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "elastic")
 	for _, python := range []string{"/nonexistent/python3", "/bin/true"} {
 		_, err := export.Export(export.Options{Target: "elastic", Rules: filepath.Join(root, "rules"), Out: out, Python: python})
-		if err == nil || !strings.Contains(err.Error(), export.PySigmaPins) && !strings.Contains(err.Error(), "pySigma") {
+		if err == nil || !strings.Contains(err.Error(), export.PySigmaPins("elastic")) && !strings.Contains(err.Error(), "pySigma") {
 			t.Errorf("%s: %v", python, err)
 		}
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed export wrote %s", out)
+	}
+}
+
+// readConf parses a Splunk .conf file back: stanzas by name, each key once.
+func readConf(t *testing.T, path string) map[string]map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	var cur map[string]string
+	for n, line := range strings.Split(string(data), "\n") {
+		switch trimmed := strings.TrimSpace(line); {
+		case trimmed == "" || strings.HasPrefix(trimmed, "#"):
+		case strings.HasPrefix(trimmed, "[") && strings.HasSuffix(trimmed, "]"):
+			name := trimmed[1 : len(trimmed)-1]
+			if out[name] != nil {
+				t.Fatalf("%s:%d: stanza %q twice", path, n+1, name)
+			}
+			cur = map[string]string{}
+			out[name] = cur
+		default:
+			k, v, ok := strings.Cut(line, " = ")
+			if !ok || cur == nil || strings.HasSuffix(line, `\`) {
+				t.Fatalf("%s:%d: not a key = value line of a stanza: %q", path, n+1, line)
+			}
+			if _, dup := cur[k]; dup {
+				t.Fatalf("%s:%d: %s twice", path, n+1, k)
+			}
+			cur[k] = v
+		}
+	}
+	return out
+}
+
+// TestSplunkExportOfCommittedRules exports rules/ as a Splunk app and reads its .conf files
+// back: a saved search per Sigma rule, named by its id, scheduled, its search the SPL pySigma's
+// Splunk backend gives (splunk_windows), severity from the level, ATT&CK annotations as JSON.
+func TestSplunkExportOfCommittedRules(t *testing.T) {
+	root := golden.RepoRoot(t)
+	out := filepath.Join(t.TempDir(), "splunk")
+	res, err := export.Export(export.Options{Target: "splunk", Rules: filepath.Join(root, "rules"), Out: out, Python: venvPython(t, root)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := readConf(t, filepath.Join(out, "default", "app.conf"))
+	if app["package"]["id"] != "rulegen_detections" || app["launcher"]["version"] == "" {
+		t.Errorf("app.conf: %v", app)
+	}
+	searches := readConf(t, filepath.Join(out, "default", "savedsearches.conf"))
+	verdicts, err := pysigma.Convert(root, filepath.Join(root, "rules", "sigma"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, v := range verdicts {
+		if v.Target == "splunk (splunk_windows)" && len(v.Queries) == 1 {
+			want[export.SplunkStanza(sigmaID(t, filepath.Join(root, "rules", "sigma", v.Rule+".yml")))] = v.Queries[0]
+		}
+	}
+	if len(searches) != len(want) || res.Rules != len(want) {
+		t.Fatalf("%d saved searches, %d rules converted by the harness, export says %d", len(searches), len(want), res.Rules)
+	}
+	cron := regexp.MustCompile(`^\S+ \S+ \S+ \S+ \S+$`)
+	for name, s := range searches {
+		var annotations map[string][]string
+		if s["search"] != want[name] || s["enableSched"] != "1" || !cron.MatchString(s["cron_schedule"]) ||
+			!slices.Contains([]string{"1", "2", "3", "4", "5", "6"}, s["alert.severity"]) || s["description"] == "" ||
+			s["dispatch.earliest_time"] == "" || json.Unmarshal([]byte(s["action.correlationsearch.annotations"]), &annotations) != nil {
+			t.Errorf("%s: a saved search Splunk would run otherwise: %v", name, s)
+		}
+	}
+}
+
+// A Sigma rule retired from the directory is listed by its saved search's name for deletion.
+func TestSplunkExportListsRetiredSearches(t *testing.T) {
+	root := golden.RepoRoot(t)
+	rules := filepath.Join(t.TempDir(), "rules")
+	if err := os.CopyFS(rules, os.DirFS(filepath.Join(root, "rules"))); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(rules, "sigma", "*", "*.yml"))
+	out := filepath.Join(t.TempDir(), "splunk")
+	opts := export.Options{Target: "splunk", Rules: rules, Out: out, Python: venvPython(t, root)}
+	if _, err := export.Export(opts); err != nil {
+		t.Fatal(err)
+	}
+	retired := sigmaID(t, files[0])
+	if err := os.Remove(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := export.Export(opts); err != nil || res.Deletions != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	data, _ := os.ReadFile(filepath.Join(out, "delete.txt"))
+	if string(data) != export.SplunkStanza(retired)+"\n" {
+		t.Errorf("delete.txt: %q", data)
+	}
+	if _, ok := readConf(t, filepath.Join(out, "default", "savedsearches.conf"))[export.SplunkStanza(retired)]; ok {
+		t.Errorf("the retired rule's search is still in the app")
 	}
 }

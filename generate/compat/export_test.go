@@ -49,8 +49,8 @@ func TestExportOfEveryBundledInput(t *testing.T) {
 			t.Errorf("%s: the report index holds no indicators", name)
 		}
 		for _, target := range export.Targets() {
-			if target == "elastic" {
-				continue // detections, not indicators: TestElasticExportOfCommittedRules
+			if target == "elastic" || target == "splunk" {
+				continue // detections, not indicators: elastic_test.go
 			}
 			out := filepath.Join(t.TempDir(), target)
 			res, err := export.Export(export.Options{Target: target, Rules: dir, Out: out, AsOf: "2026-12-01"})

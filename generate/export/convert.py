@@ -1,22 +1,33 @@
-"""Converts Sigma rules into Lucene queries for Elastic with pySigma's Elasticsearch backend
-and its ecs_windows pipeline, for `rulegen export --target elastic`. It reads rule paths from
-its standard input, one a line (a feed's rules are more than a command line holds), and prints
-JSON: {"<path>": {"queries": [...]} or {"error": "..."}}; without pySigma
-it prints {"missing": "..."} and exits 3. rulegen writes everything around the queries."""
+"""Converts Sigma rules into a SIEM's queries with a pySigma backend and processing pipeline,
+for `rulegen export`: convert.py BACKEND [PIPELINE] (lucene ecs_windows, splunk splunk_windows).
+It reads rule paths from its standard input, one a line (a feed's rules are more than a command
+line holds), and prints JSON: {"<path>": {"queries": [...]} or {"error": "..."}}. Without pySigma
+or the backend it prints {"missing": "..."} and exits 3. rulegen writes everything around the
+queries."""
 import json
 import sys
 
 try:
-    from sigma.backends.elasticsearch import LuceneBackend
     from sigma.collection import SigmaCollection
-    from sigma.pipelines.elasticsearch.windows import ecs_windows
+    from sigma.plugins import InstalledSigmaPlugins
+    from sigma.processing.resolver import ProcessingPipelineResolver
 except ImportError as e:
     json.dump({"missing": str(e)}, sys.stdout)
     sys.exit(3)
 
-out = {}
+plugins = InstalledSigmaPlugins.autodiscover()
+name, pipelines = sys.argv[1], sys.argv[2:]
+if name not in plugins.backends:
+    json.dump({"missing": f"no pySigma backend {name}"}, sys.stdout)
+    sys.exit(3)
+try:
+    pipeline = ProcessingPipelineResolver(plugins.pipelines).resolve(pipelines) if pipelines else None
+except Exception as e:
+    json.dump({"missing": f"pipeline {' '.join(pipelines)}: {e}"}, sys.stdout)
+    sys.exit(3)
 # One backend for all rules, as sigma-cli converts a collection.
-backend = LuceneBackend(ecs_windows())
+backend = plugins.backends[name](pipeline)
+out = {}
 for path in sys.stdin.read().splitlines():
     with open(path, encoding="utf-8") as f:
         text = f.read()

@@ -27,9 +27,15 @@ import (
 //go:embed convert.py
 var convertScript []byte
 
-// PySigmaPins are the packages --target elastic needs in the Python it runs, as the tests pin
+// pySigmaPins are the packages each query target needs in the Python it runs, as the tests pin
 // them (testdata/pysigma/requirements.txt).
-const PySigmaPins = "pysigma==1.5.1 pysigma-backend-elasticsearch==2.1.1"
+var pySigmaPins = map[string]string{
+	"elastic": "pysigma==1.5.1 pysigma-backend-elasticsearch==2.1.1",
+	"splunk":  "pysigma==1.5.1 pysigma-backend-splunk==2.1.0",
+}
+
+// PySigmaPins says what to pip install for a target that converts queries.
+func PySigmaPins(target string) string { return pySigmaPins[target] }
 
 // ElasticRule is one detection rule as Elastic Security's rule import (POST
 // /api/detection_engine/rules/_import, NDJSON) takes it.
@@ -116,12 +122,7 @@ type ruleVersion struct {
 // exportElastic writes rules.ndjson for Elastic Security's rule import from the rules
 // directory's Sigma rules (not the deprecated ones), converted by pySigma.
 func exportElastic(opts Options) (*Result, error) {
-	sigmaDir := filepath.Join(opts.Rules, "sigma")
-	paths, err := activeSigmaRules(sigmaDir)
-	if err != nil {
-		return nil, err
-	}
-	converted, err := convertLucene(cmp.Or(opts.Python, "python3"), paths)
+	rules, unsupported, err := convertedRules(opts, "elastic", []string{"lucene", "ecs_windows"})
 	if err != nil {
 		return nil, err
 	}
@@ -130,60 +131,32 @@ func exportElastic(opts Options) (*Result, error) {
 		return nil, err
 	}
 	state := exportState{Target: "elastic", Rules: map[string]ruleVersion{}}
-	res := &Result{}
+	res := &Result{Rules: len(rules), Unsupported: len(unsupported)}
 	var ndjson bytes.Buffer
-	var unsupported []string
-	for _, path := range paths {
-		rel, _ := filepath.Rel(sigmaDir, path)
-		rel = filepath.ToSlash(rel)
-		meta, err := readSigmaMeta(path)
+	for _, r := range rules {
+		digest := sha256.Sum256([]byte(r.query))
+		v := ruleVersion{Query: hex.EncodeToString(digest[:]), Version: 1}
+		if old, ok := last.Rules[r.id]; ok {
+			v.Version = old.Version
+			if old.Query != v.Query {
+				v.Version++
+			}
+		}
+		state.Rules[r.id] = v
+		line, err := json.Marshal(elasticRule(r.meta, r.id, r.query, v.Version, opts))
 		if err != nil {
 			return nil, err
 		}
-		c := converted[path]
-		if c.Error != "" || len(c.Queries) == 0 {
-			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", rel, meta.ID, tsvField(cmp.Or(c.Error, "no query"))))
-			continue
-		}
-		for i, q := range c.Queries {
-			id := meta.ID
-			if len(c.Queries) > 1 { // one Elastic rule per query, each with an id of its own
-				id = fmt.Sprintf("%s-%d", meta.ID, i+1)
-			}
-			digest := sha256.Sum256([]byte(q))
-			v := ruleVersion{Query: hex.EncodeToString(digest[:]), Version: 1}
-			if old, ok := last.Rules[id]; ok {
-				v.Version = old.Version
-				if old.Query != v.Query {
-					v.Version++
-				}
-			}
-			state.Rules[id] = v
-			rule := elasticRule(meta, id, q, v.Version, opts)
-			line, err := json.Marshal(rule)
-			if err != nil {
-				return nil, err
-			}
-			ndjson.Write(line)
-			ndjson.WriteByte('\n')
-			res.Rules++
-		}
+		ndjson.Write(line)
+		ndjson.WriteByte('\n')
 	}
-	res.Unsupported = len(unsupported)
 	files := []atomicdir.File{{Path: "rules.ndjson", Body: ndjson.Bytes()}}
 	if len(unsupported) > 0 {
-		body := "# Sigma rules pySigma's Lucene backend (ecs_windows) does not convert.\n# rule\tid\treason\n" + strings.Join(unsupported, "\n") + "\n"
-		files = append(files, atomicdir.File{Path: "unsupported.tsv", Body: []byte(body)})
+		files = append(files, unsupportedRules("pySigma's Lucene backend (ecs_windows)", unsupported))
 	}
-	var gone []string
-	for id := range last.Rules {
-		if _, ok := state.Rules[id]; !ok {
-			gone = append(gone, id)
-		}
-	}
-	slices.Sort(gone)
-	if res.Deletions = len(gone); len(gone) > 0 {
-		// The body of POST /api/detection_engine/rules/_bulk_delete.
+	if gone := retiredRules(last, state); len(gone) > 0 {
+		res.Deletions = len(gone)
+		// The body of DELETE /api/detection_engine/rules/_bulk_delete.
 		var objects []map[string]string
 		for _, id := range gone {
 			objects = append(objects, map[string]string{"rule_id": id})
@@ -191,14 +164,7 @@ func exportElastic(opts Options) (*Result, error) {
 		body, _ := json.MarshalIndent(objects, "", "  ")
 		files = append(files, atomicdir.File{Path: "delete.json", Body: append(body, '\n')})
 	}
-	stateBody, _ := json.MarshalIndent(state, "", "  ")
-	files = append(files, atomicdir.File{Path: StateName, Body: append(stateBody, '\n')})
-	for _, f := range files {
-		if !atomicdir.Bookkeeping(f.Path) {
-			res.Files = append(res.Files, f.Path)
-		}
-	}
-	return res, writeAll(opts.Out, files)
+	return writeExport(opts.Out, res, files, state)
 }
 
 func elasticRule(meta sigmaMeta, id, query string, version int, opts Options) ElasticRule {
@@ -276,8 +242,12 @@ func threats(tags []string) []ElasticThreat {
 	return out
 }
 
-// activeSigmaRules are the rule files below dir but the deprecated ones, sorted.
+// activeSigmaRules are the rule files below dir but the deprecated ones, sorted; none when the
+// rules directory has no Sigma rules at all (its reports made YARA only).
 func activeSigmaRules(dir string) ([]string, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	var paths []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -292,7 +262,7 @@ func activeSigmaRules(dir string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("export: %s holds no Sigma rules: %w", dir, err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	return paths, nil
 }
@@ -314,8 +284,9 @@ type conversion struct {
 	Error   string   `json:"error"`
 }
 
-// convertLucene runs convert.py with python over the rule files.
-func convertLucene(python string, paths []string) (map[string]conversion, error) {
+// convertQueries runs convert.py with python and the backend and pipeline args over the rule
+// files, for target.
+func convertQueries(python, target string, args []string, paths []string) (map[string]conversion, error) {
 	script, err := os.CreateTemp("", "rulegen-convert-*.py")
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -326,15 +297,15 @@ func convertLucene(python string, paths []string) (map[string]conversion, error)
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	script.Close()
-	cmd := exec.Command(python, script.Name())
+	cmd := exec.Command(python, append([]string{script.Name()}, args...)...)
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	var missing struct{ Missing string }
 	if json.Unmarshal(out, &missing) == nil && missing.Missing != "" || errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("export --target elastic converts with pySigma, which %s lacks (%s): pip install %s, or give --python a Python that has them",
-			python, cmp.Or(missing.Missing, "no such program"), PySigmaPins)
+		return nil, fmt.Errorf("export --target %s converts with pySigma, which %s lacks (%s): pip install %s, or give --python a Python that has them",
+			target, python, cmp.Or(missing.Missing, "no such program"), pySigmaPins[target])
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export: pySigma: %v: %s", err, strings.TrimSpace(stderr.String()))

@@ -6,7 +6,6 @@ package export
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,7 +83,7 @@ type indicatorTarget struct {
 
 // Targets lists the targets by name.
 func Targets() []string {
-	names := []string{"elastic"}
+	names := []string{"elastic", "splunk"}
 	for n := range indicatorTargets {
 		names = append(names, n)
 	}
@@ -97,8 +96,11 @@ var indicatorTargets = map[string]*indicatorTarget{"mde": mde, "crowdstrike": fa
 // Export writes the target's files for the rules directory into Out, replacing what an
 // earlier export wrote there, in one change.
 func Export(opts Options) (*Result, error) {
-	if opts.Target == "elastic" {
+	switch opts.Target {
+	case "elastic":
 		return exportElastic(opts)
+	case "splunk":
+		return exportSplunk(opts)
 	}
 	t, ok := indicatorTargets[opts.Target]
 	if !ok {
@@ -148,14 +150,7 @@ func Export(opts Options) (*Result, error) {
 		name, body := t.deletions(gone)
 		files = append(files, atomicdir.File{Path: name, Body: body})
 	}
-	stateBody, _ := json.MarshalIndent(state, "", "  ")
-	files = append(files, atomicdir.File{Path: StateName, Body: append(stateBody, '\n')})
-	for _, f := range files {
-		if !atomicdir.Bookkeeping(f.Path) {
-			res.Files = append(res.Files, f.Path)
-		}
-	}
-	return res, writeAll(opts.Out, files)
+	return writeExport(opts.Out, res, files, state)
 }
 
 // choose picks the indicators the target takes, once each (the first report that gives one
@@ -282,6 +277,7 @@ func writeAll(out string, files []atomicdir.File) error {
 // and nothing else a user keeps there is).
 func isExportFile(name string) bool {
 	return strings.HasPrefix(name, "indicators-") || name == "rules.ndjson" || name == "unsupported.tsv" || strings.HasPrefix(name, "delete.")
+	// default/ (splunk) holds fixed names: rewritten, never stale
 }
 
 // ReadIndex reads the report index of a rules directory, sorted by file name.

@@ -22,6 +22,9 @@ the target imports into --out (default: export/TARGET):
                (POST /api/detection_engine/rules/_import), each Sigma rule converted by
                pySigma's Lucene backend (ecs_windows), with its id, severity, ATT&CK
                tactics and techniques, and a version that rises when its query changes
+  splunk       a Splunk app: default/app.conf and default/savedsearches.conf, a scheduled
+               search per Sigma rule (named by its id, so a new title keeps it), its SPL
+               from pySigma's Splunk backend (splunk_windows), severity and ATT&CK annotations
   mde          Microsoft Defender for Endpoint: indicators-NNN.csv, the portal's import
                (500 indicators a file)
   crowdstrike  CrowdStrike Falcon: indicators-NNN.json, bodies of the IOC API's create
@@ -40,7 +43,7 @@ and rules retired by --prune, indicators expired): a deploy step deletes those.`
 			if err != nil {
 				return err
 			}
-			if opts.Target == "elastic" {
+			if opts.Target == "elastic" || opts.Target == "splunk" {
 				fmt.Fprintf(stdout, "%s: %d rules in %s (%s)", opts.Target, res.Rules, opts.Out, fileList(res.Files))
 			} else {
 				fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, fileList(res.Files))
@@ -53,7 +56,7 @@ and rules retired by --prune, indicators expired): a deploy step deletes those.`
 	cmd.Flags().StringVar(&opts.Out, "out", "", "directory to write into (default export/TARGET)")
 	cmd.Flags().StringVar(&opts.AsOf, "as-of", "", "judge expiry as of this day, YYYY-MM-DD (default today)")
 	cmd.Flags().StringVar(&opts.Action, "action", "", "the target's action for every indicator (mde: Audit, Warn, Block, BlockAndRemediate, Allowed; crowdstrike: detect, prevent, no_action; default the first)")
-	cmd.Flags().StringVar(&opts.Python, "python", "python3", "elastic: the Python that has pySigma and its Elasticsearch backend ("+export.PySigmaPins+")")
+	cmd.Flags().StringVar(&opts.Python, "python", "python3", "elastic, splunk: the Python that has pySigma and the backend ("+export.PySigmaPins("elastic")+"; "+export.PySigmaPins("splunk")+")")
 	cmd.Flags().StringSliceVar(&opts.Index, "index", export.DefaultElasticIndex, "elastic: the index patterns the rules search")
 	cmd.Flags().StringVar(&opts.License, "license", "", "elastic: the rules' license, as the repository gives it (e.g. DRL-1.1)")
 	cmd.MarkFlagRequired("target")

@@ -1,0 +1,117 @@
+package export
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/rulegen/rulegen/generate/internal/atomicdir"
+)
+
+// splunkSeverity maps Sigma's level to savedsearches.conf's alert.severity (1 debug, 2 info,
+// 3 low, 4 medium, 5 high, 6 critical).
+var splunkSeverity = map[string]int{"informational": 2, "low": 3, "medium": 4, "high": 5, "critical": 6}
+
+// SplunkStanza names a rule's saved search by its Sigma id, so that a changed title leaves the
+// search where it is.
+func SplunkStanza(id string) string { return "rulegen " + id }
+
+// exportSplunk writes a Splunk app (default/app.conf, default/savedsearches.conf): a scheduled
+// search per Sigma rule (not the deprecated ones), its SPL from pySigma's Splunk backend with
+// the splunk_windows pipeline.
+func exportSplunk(opts Options) (*Result, error) {
+	rules, unsupported, err := convertedRules(opts, "splunk", []string{"splunk", "splunk_windows"})
+	if err != nil {
+		return nil, err
+	}
+	last, err := readState(opts.Out, "splunk")
+	if err != nil {
+		return nil, err
+	}
+	state := exportState{Target: "splunk", Rules: map[string]ruleVersion{}}
+	res := &Result{Rules: len(rules), Unsupported: len(unsupported)}
+	var conf strings.Builder
+	conf.WriteString("# Written by rulegen export --target splunk: one scheduled search per Sigma rule, named by its id.\n")
+	for _, r := range rules {
+		state.Rules[r.id] = ruleVersion{Version: 1}
+		writeStanza(&conf, r.meta, r.id, r.query)
+	}
+	files := []atomicdir.File{
+		{Path: "default/app.conf", Body: []byte(splunkApp)},
+		{Path: "default/savedsearches.conf", Body: []byte(conf.String())},
+	}
+	if len(unsupported) > 0 {
+		files = append(files, unsupportedRules("pySigma's Splunk backend (splunk_windows)", unsupported))
+	}
+	if gone := retiredRules(last, state); len(gone) > 0 {
+		res.Deletions = len(gone)
+		// The saved searches to delete (DELETE /servicesNS/nobody/rulegen_detections/saved/searches/{name}).
+		var names []string
+		for _, id := range gone {
+			names = append(names, SplunkStanza(id))
+		}
+		files = append(files, atomicdir.File{Path: "delete.txt", Body: []byte(strings.Join(names, "\n") + "\n")})
+	}
+	return writeExport(opts.Out, res, files, state)
+}
+
+const splunkApp = `# Written by rulegen export --target splunk.
+[install]
+is_configured = true
+
+[package]
+id = rulegen_detections
+
+[ui]
+is_visible = false
+label = rulegen detections
+
+[launcher]
+author = rulegen
+description = Detections rulegen generated from threat reports, as Sigma rules converted by pySigma.
+version = 1.0.0
+`
+
+// writeStanza writes one saved search: scheduled every five minutes over the last six, alerting
+// on any result, with the rule's severity and ATT&CK techniques.
+func writeStanza(b *strings.Builder, meta sigmaMeta, id, query string) {
+	severity := cmp.Or(splunkSeverity[meta.Level], 4)
+	var techniques []string
+	for _, tag := range meta.Tags {
+		if v, ok := strings.CutPrefix(strings.ToLower(tag), "attack.t"); ok && v != "" && v[0] >= '0' && v[0] <= '9' {
+			techniques = append(techniques, "T"+strings.ToUpper(v))
+		}
+	}
+	annotations, _ := json.Marshal(map[string][]string{"mitre_attack": nonNil(techniques)})
+	fmt.Fprintf(b, "\n[%s]\n", SplunkStanza(id))
+	for _, kv := range [][2]string{
+		{"description", meta.Title + ": " + cmp.Or(meta.Description, meta.Title)},
+		{"search", query},
+		{"enableSched", "1"},
+		{"cron_schedule", "*/5 * * * *"},
+		{"dispatch.earliest_time", "-6m"},
+		{"dispatch.latest_time", "now"},
+		{"counttype", "number of events"},
+		{"relation", "greater than"},
+		{"quantity", "0"},
+		{"alert.severity", fmt.Sprint(severity)},
+		{"alert.track", "1"},
+		{"action.correlationsearch.enabled", "1"},
+		{"action.correlationsearch.label", meta.Title},
+		{"action.correlationsearch.annotations", string(annotations)},
+	} {
+		fmt.Fprintf(b, "%s = %s\n", kv[0], confValue(kv[1]))
+	}
+}
+
+// confValue keeps a value on its line: a .conf value ends at the line's end (line breaks
+// become spaces, which SPL and descriptions take alike), unless the line ends with a
+// backslash, which a space after it stops.
+func confValue(v string) string {
+	v = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(v)
+	if strings.HasSuffix(v, `\`) {
+		v += " "
+	}
+	return v
+}
