@@ -15,7 +15,7 @@ func newExport(stdout io.Writer) *cobra.Command {
 	var opts export.Options
 	cmd := &cobra.Command{
 		Use:   "export --target TARGET [flags] [DIR]",
-		Short: "Write what an EDR imports from a rules directory: indicator files, with what to delete",
+		Short: "Write what a SIEM or EDR imports from a rules directory, with what to delete",
 		Long: `export reads a rules directory as generate wrote it (default: rules) and writes what
 the target imports into --out (default: export/TARGET):
   elastic      Elastic Security: rules.ndjson for the detection engine's rule import
@@ -30,7 +30,7 @@ the target imports into --out (default: export/TARGET):
   crowdstrike  CrowdStrike Falcon: indicators-NNN.json, bodies of the IOC API's create
                request (200 a file)
 Each indicator keeps the expiry generate gave it; one already expired is left out. What the
-target cannot express is listed in unsupported.tsv with the reason. delete.csv or delete.json
+target cannot express is listed in unsupported.tsv with the reason. delete.csv, .json or .txt
 lists what the last export into the same directory deployed and this one does not (reports
 and rules retired by --prune, indicators expired): a deploy step deletes those.`,
 		Args: maxOneDir,
