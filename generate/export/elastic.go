@@ -4,38 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
-	_ "embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 	"github.com/rulegen/rulegen/generate/normalize"
 )
-
-// convertScript runs pySigma's Elasticsearch backend: query languages stay with pySigma.
-//
-//go:embed convert.py
-var convertScript []byte
-
-// pySigmaPins are the packages each query target needs in the Python it runs, as the tests pin
-// them (testdata/pysigma/requirements.txt).
-var pySigmaPins = map[string]string{
-	"elastic": "pysigma==1.5.1 pysigma-backend-elasticsearch==2.1.1",
-	"splunk":  "pysigma==1.5.1 pysigma-backend-splunk==2.1.0",
-}
-
-// PySigmaPins says what to pip install for a target that converts queries.
-func PySigmaPins(target string) string { return pySigmaPins[target] }
 
 // ElasticRule is one detection rule as Elastic Security's rule import (POST
 // /api/detection_engine/rules/_import, NDJSON) takes it.
@@ -82,19 +58,6 @@ type ElasticTechnique struct {
 	Subtechnique []ElasticThreatEntry `json:"subtechnique,omitempty"`
 }
 
-// sigmaMeta is what export reads of a Sigma rule beside its detection.
-type sigmaMeta struct {
-	Title          string   `yaml:"title"`
-	ID             string   `yaml:"id"`
-	Description    string   `yaml:"description"`
-	Author         string   `yaml:"author"`
-	References     []string `yaml:"references"`
-	FalsePositives []string `yaml:"falsepositives"`
-	Tags           []string `yaml:"tags"`
-	Level          string   `yaml:"level"`
-	Status         string   `yaml:"status"`
-}
-
 // severities maps Sigma's level to Elastic's severity and its default risk score.
 var severities = map[string]struct {
 	severity string
@@ -110,13 +73,6 @@ var tactics = map[string]ElasticThreatEntry{
 	"discovery": {"TA0007", "Discovery", ""}, "lateral-movement": {"TA0008", "Lateral Movement", ""},
 	"collection": {"TA0009", "Collection", ""}, "command-and-control": {"TA0011", "Command and Control", ""},
 	"exfiltration": {"TA0010", "Exfiltration", ""}, "impact": {"TA0040", "Impact", ""},
-}
-
-// ruleVersion is what the export state keeps of an exported rule: its query's digest and the
-// version it was exported with, which rises when the query changes.
-type ruleVersion struct {
-	Query   string `json:"query_sha256"`
-	Version int    `json:"version"`
 }
 
 // exportElastic writes rules.ndjson for Elastic Security's rule import from the rules
@@ -240,99 +196,4 @@ func threats(tags []string) []ElasticThreat {
 		out = append(out, th)
 	}
 	return out
-}
-
-// activeSigmaRules are the rule files below dir but the deprecated ones, sorted; none when the
-// rules directory has no Sigma rules at all (its reports made YARA only).
-func activeSigmaRules(dir string) ([]string, error) {
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	var paths []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == "deprecated" && filepath.Dir(path) == dir {
-			return filepath.SkipDir
-		}
-		if d.Type().IsRegular() && strings.HasSuffix(path, ".yml") {
-			paths = append(paths, path)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
-	return paths, nil
-}
-
-func readSigmaMeta(path string) (sigmaMeta, error) {
-	var m sigmaMeta
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return m, fmt.Errorf("export: %w", err)
-	}
-	if err := yaml.Unmarshal(data, &m); err != nil || m.ID == "" || m.Title == "" {
-		return m, fmt.Errorf("export: %s: not a Sigma rule with a title and an id (%v)", path, err)
-	}
-	return m, nil
-}
-
-type conversion struct {
-	Queries []string `json:"queries"`
-	Error   string   `json:"error"`
-}
-
-// convertQueries runs convert.py with python and the backend and pipeline args over the rule
-// files, for target.
-func convertQueries(python, target string, args []string, paths []string) (map[string]conversion, error) {
-	script, err := os.CreateTemp("", "rulegen-convert-*.py")
-	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
-	defer os.Remove(script.Name())
-	if _, err := script.Write(convertScript); err != nil {
-		script.Close()
-		return nil, fmt.Errorf("export: %w", err)
-	}
-	script.Close()
-	cmd := exec.Command(python, append([]string{script.Name()}, args...)...)
-	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var missing struct{ Missing string }
-	if json.Unmarshal(out, &missing) == nil && missing.Missing != "" || errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("export --target %s converts with pySigma, which %s lacks (%s): pip install %s, or give --python a Python that has them",
-			target, python, cmp.Or(missing.Missing, "no such program"), pySigmaPins[target])
-	}
-	if err != nil {
-		return nil, fmt.Errorf("export: pySigma: %v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	var converted map[string]conversion
-	if err := json.Unmarshal(out, &converted); err != nil {
-		return nil, fmt.Errorf("export: pySigma's output: %w", err)
-	}
-	return converted, nil
-}
-
-// readState reads the last export into out, for target; an empty state when there is none.
-func readState(out, target string) (exportState, error) {
-	path := filepath.Join(out, StateName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return exportState{Target: target}, nil
-	}
-	if err != nil {
-		return exportState{}, fmt.Errorf("export: %w", err)
-	}
-	var last exportState
-	if err := json.Unmarshal(data, &last); err != nil {
-		return exportState{}, fmt.Errorf("export: %s: not rulegen's export state (remove it): %v", path, err)
-	}
-	if last.Target != target {
-		return exportState{}, fmt.Errorf("export: %s holds an export for %s, not %s: give each target a directory of its own", out, last.Target, target)
-	}
-	return last, nil
 }

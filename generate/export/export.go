@@ -6,7 +6,10 @@ package export
 
 import (
 	"cmp"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -56,6 +59,13 @@ type exportState struct {
 	Target     string                 `json:"target"`
 	Indicators []string               `json:"indicators,omitempty"` // keys: the target's type, a tab, the value
 	Rules      map[string]ruleVersion `json:"rules,omitempty"`      // detections, by rule id
+}
+
+// ruleVersion is what the export state keeps of an exported rule: its query's digest and the
+// version it was exported with, which rises when the query changes.
+type ruleVersion struct {
+	Query   string `json:"query_sha256"`
+	Version int    `json:"version"`
 }
 
 // item is one indicator of one report, as the target will write it.
@@ -178,7 +188,7 @@ func choose(t *indicatorTarget, reports []*runreport.ReportIndex, asOf string) (
 			}
 			key := kind + "\t" + d.Value
 			if i, ok := at[key]; ok {
-				exported[i].d.Expires = laterExpiry(exported[i].d.Expires, d.Expires)
+				exported[i].d.Expires = report.LaterExpiry(exported[i].d.Expires, d.Expires)
 				continue
 			}
 			at[key] = len(exported)
@@ -204,13 +214,6 @@ func sampleTaken(t *indicatorTarget, list []report.Deployable, i int) bool {
 		}
 	}
 	return false
-}
-
-func laterExpiry(a, b string) string {
-	if a == "" || b == "" {
-		return ""
-	}
-	return max(a, b)
 }
 
 // deletions are the keys the last export into out deployed that this one does not: the
@@ -304,4 +307,24 @@ func ReadIndex(rules string) ([]*runreport.ReportIndex, error) {
 		out = append(out, ri)
 	}
 	return out, nil
+}
+
+// readState reads the last export into out, for target; an empty state when there is none.
+func readState(out, target string) (exportState, error) {
+	path := filepath.Join(out, StateName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return exportState{Target: target}, nil
+	}
+	if err != nil {
+		return exportState{}, fmt.Errorf("export: %w", err)
+	}
+	var last exportState
+	if err := json.Unmarshal(data, &last); err != nil {
+		return exportState{}, fmt.Errorf("export: %s: not rulegen's export state (remove it): %v", path, err)
+	}
+	if last.Target != target {
+		return exportState{}, fmt.Errorf("export: %s holds an export for %s, not %s: give each target a directory of its own", out, last.Target, target)
+	}
+	return last, nil
 }

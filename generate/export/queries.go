@@ -1,12 +1,20 @@
 package export
 
 import (
+	"bytes"
 	"cmp"
+	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 )
@@ -84,4 +92,107 @@ func writeExport(out string, res *Result, files []atomicdir.File, state exportSt
 		}
 	}
 	return res, writeAll(out, files)
+}
+
+// convertScript runs pySigma's Elasticsearch backend: query languages stay with pySigma.
+//
+//go:embed convert.py
+var convertScript []byte
+
+// pySigmaPins are the packages each query target needs in the Python it runs, as the tests pin
+// them (testdata/pysigma/requirements.txt).
+var pySigmaPins = map[string]string{
+	"elastic": "pysigma==1.5.1 pysigma-backend-elasticsearch==2.1.1",
+	"splunk":  "pysigma==1.5.1 pysigma-backend-splunk==2.1.0",
+}
+
+// PySigmaPins says what to pip install for a target that converts queries.
+func PySigmaPins(target string) string { return pySigmaPins[target] }
+
+// sigmaMeta is what export reads of a Sigma rule beside its detection.
+type sigmaMeta struct {
+	Title          string   `yaml:"title"`
+	ID             string   `yaml:"id"`
+	Description    string   `yaml:"description"`
+	Author         string   `yaml:"author"`
+	References     []string `yaml:"references"`
+	FalsePositives []string `yaml:"falsepositives"`
+	Tags           []string `yaml:"tags"`
+	Level          string   `yaml:"level"`
+	Status         string   `yaml:"status"`
+}
+
+// activeSigmaRules are the rule files below dir but the deprecated ones, sorted; none when the
+// rules directory has no Sigma rules at all (its reports made YARA only).
+func activeSigmaRules(dir string) ([]string, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	var paths []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "deprecated" && filepath.Dir(path) == dir {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() && strings.HasSuffix(path, ".yml") {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return paths, nil
+}
+
+func readSigmaMeta(path string) (sigmaMeta, error) {
+	var m sigmaMeta
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return m, fmt.Errorf("export: %w", err)
+	}
+	if err := yaml.Unmarshal(data, &m); err != nil || m.ID == "" || m.Title == "" {
+		return m, fmt.Errorf("export: %s: not a Sigma rule with a title and an id (%v)", path, err)
+	}
+	return m, nil
+}
+
+type conversion struct {
+	Queries []string `json:"queries"`
+	Error   string   `json:"error"`
+}
+
+// convertQueries runs convert.py with python and the backend and pipeline args over the rule
+// files, for target.
+func convertQueries(python, target string, args []string, paths []string) (map[string]conversion, error) {
+	script, err := os.CreateTemp("", "rulegen-convert-*.py")
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(script.Name())
+	if _, err := script.Write(convertScript); err != nil {
+		script.Close()
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	script.Close()
+	cmd := exec.Command(python, append([]string{script.Name()}, args...)...)
+	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var missing struct{ Missing string }
+	if json.Unmarshal(out, &missing) == nil && missing.Missing != "" || errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("export --target %s converts with pySigma, which %s lacks (%s): pip install %s, or give --python a Python that has them",
+			target, python, cmp.Or(missing.Missing, "no such program"), pySigmaPins[target])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("export: pySigma: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var converted map[string]conversion
+	if err := json.Unmarshal(out, &converted); err != nil {
+		return nil, fmt.Errorf("export: pySigma's output: %w", err)
+	}
+	return converted, nil
 }

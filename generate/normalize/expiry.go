@@ -104,9 +104,6 @@ type seenDate struct {
 // stated reads what a report says of when a value was seen: last_seen, else first_seen.
 func stated(s report.Seen) (seenDate, bool) {
 	for _, c := range []struct{ text, what string }{{s.Last, "last seen"}, {s.First, "first seen"}} {
-		if c.text == "" {
-			continue
-		}
 		if t, ok := isoDate(c.text); ok {
 			return seenDate{t, c.what}, true
 		}
@@ -137,6 +134,9 @@ func newest(attrs []report.Attribute, read func(report.Seen) (seenDate, bool)) (
 // isoDate reads the day of an ISO 8601 time as MISP writes first_seen and last_seen
 // (2024-01-03T10:00:00.000000+00:00), in UTC.
 func isoDate(s string) (time.Time, bool) {
+	if s == "" { // most values say nothing: no layout need fail on it (a bulk list has a million)
+		return time.Time{}, false
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04:05", time.DateOnly} {
 		if t, err := time.Parse(layout, s); err == nil {
 			t = t.UTC()
@@ -200,9 +200,6 @@ func newExpirer(r *report.Normalized, policy Expiry) (*expirer, bool) {
 
 // noteUntil records the end of validity an attribute's report states, if any.
 func (e *expirer) noteUntil(a report.Attribute) {
-	if a.When().Until == "" {
-		return
-	}
 	if until, ok := isoDate(a.When().Until); ok {
 		e.until[a.Pos.Path] = until
 	}

@@ -552,7 +552,7 @@ func (r *Detections) Deployables() []Deployable {
 	seen := map[string]int{}
 	for _, e := range r.Endpoints {
 		if i, ok := seen[e.IP]; ok {
-			out[i].Expires = laterExpiry(out[i].Expires, e.Expires)
+			out[i].Expires = LaterExpiry(out[i].Expires, e.Expires)
 			continue
 		}
 		seen[e.IP] = len(out)
@@ -564,8 +564,8 @@ func (r *Detections) Deployables() []Deployable {
 	return out
 }
 
-// laterExpiry is the later of two expiry days, "" (never) being the latest.
-func laterExpiry(a, b string) string {
+// LaterExpiry is the later of two expiry days, "" (never) being the latest.
+func LaterExpiry(a, b string) string {
 	if a == "" || b == "" {
 		return ""
 	}
