@@ -3,9 +3,8 @@ package export
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -64,8 +63,8 @@ var severities = map[string]struct {
 	risk     int
 }{"informational": {"low", 21}, "low": {"low", 21}, "medium": {"medium", 47}, "high": {"high", 73}, "critical": {"critical", 99}}
 
-// tactics are ATT&CK Enterprise's tactics by the names Sigma's tags use.
-var tactics = map[string]ElasticThreatEntry{
+// attackTactics are ATT&CK Enterprise's tactics by the names Sigma's tags use.
+var attackTactics = map[string]ElasticThreatEntry{
 	"reconnaissance": {"TA0043", "Reconnaissance", ""}, "resource-development": {"TA0042", "Resource Development", ""},
 	"initial-access": {"TA0001", "Initial Access", ""}, "execution": {"TA0002", "Execution", ""},
 	"persistence": {"TA0003", "Persistence", ""}, "privilege-escalation": {"TA0004", "Privilege Escalation", ""},
@@ -75,10 +74,32 @@ var tactics = map[string]ElasticThreatEntry{
 	"exfiltration": {"TA0010", "Exfiltration", ""}, "impact": {"TA0040", "Impact", ""},
 }
 
+// ElasticMaxClauses is the fewest clauses a search may have that Elasticsearch and OpenSearch
+// both run: indices.query.bool.max_clause_count, 1,024 in OpenSearch and Elasticsearch 7, and
+// the least Elasticsearch 8's limit (set from the heap) can be.
+const ElasticMaxClauses = 1024
+
+// elasticQueries converts with pySigma's Lucene backend and ecs_windows, in queries of at most
+// ElasticMaxClauses terms.
+var elasticQueries = queryTarget{name: "elastic", backend: "lucene", pipelines: []string{"ecs_windows"},
+	over: func(query string) (float64, string) {
+		n := LuceneClauses(query)
+		if n <= ElasticMaxClauses {
+			return float64(n) / ElasticMaxClauses, ""
+		}
+		return float64(n) / ElasticMaxClauses, fmt.Sprintf("its query has %d clauses, past the %d a search may have", n, ElasticMaxClauses)
+	}}
+
+// LuceneClauses counts the terms of a query pySigma's Lucene backend writes: one more than
+// its boolean operators (NOT is one of AND's).
+func LuceneClauses(query string) int {
+	return strings.Count(query, " OR ") + strings.Count(query, " AND ") + 1
+}
+
 // exportElastic writes rules.ndjson for Elastic Security's rule import from the rules
 // directory's Sigma rules (not the deprecated ones), converted by pySigma.
 func exportElastic(opts Options) (*Result, error) {
-	rules, unsupported, err := convertedRules(opts, "elastic", []string{"lucene", "ecs_windows"})
+	rules, unsupported, err := convertedRules(opts, elasticQueries)
 	if err != nil {
 		return nil, err
 	}
@@ -90,16 +111,9 @@ func exportElastic(opts Options) (*Result, error) {
 	res := &Result{Rules: len(rules), Unsupported: len(unsupported)}
 	var ndjson bytes.Buffer
 	for _, r := range rules {
-		digest := sha256.Sum256([]byte(r.query))
-		v := ruleVersion{Query: hex.EncodeToString(digest[:]), Version: 1}
-		if old, ok := last.Rules[r.id]; ok {
-			v.Version = old.Version
-			if old.Query != v.Query {
-				v.Version++
-			}
-		}
+		v := nextVersion(last, r.id, r.query)
 		state.Rules[r.id] = v
-		line, err := json.Marshal(elasticRule(r.meta, r.id, r.query, v.Version, opts))
+		line, err := json.Marshal(elasticRule(r, v.Version, opts))
 		if err != nil {
 			return nil, err
 		}
@@ -123,13 +137,14 @@ func exportElastic(opts Options) (*Result, error) {
 	return writeExport(opts.Out, res, files, state)
 }
 
-func elasticRule(meta sigmaMeta, id, query string, version int, opts Options) ElasticRule {
+func elasticRule(qr queryRule, version int, opts Options) ElasticRule {
+	meta := qr.meta
 	sev := severities[meta.Level]
 	if sev.severity == "" {
 		sev = severities["medium"]
 	}
-	r := ElasticRule{RuleID: id, Name: meta.Title, Description: cmp.Or(meta.Description, meta.Title), Type: "query",
-		Language: "lucene", Query: query, Index: opts.Index, Interval: "5m", From: "now-6m", Enabled: true,
+	r := ElasticRule{RuleID: qr.id, Name: qr.title(), Description: cmp.Or(meta.Description, meta.Title), Type: "query",
+		Language: "lucene", Query: qr.query, Index: opts.Index, Interval: "5m", From: "now-6m", Enabled: true,
 		Severity: sev.severity, RiskScore: sev.risk, Author: []string{cmp.Or(meta.Author, "rulegen")}, License: opts.License,
 		References: nonNil(meta.References), FalsePositives: nonNil(meta.FalsePositives), Tags: nonNil(meta.Tags),
 		Threat: threats(meta.Tags), Version: version, MaxSignals: 100}
@@ -159,13 +174,13 @@ func threats(tags []string) []ElasticThreat {
 		case !ok:
 		case len(v) > 1 && v[0] == 't' && v[1] >= '0' && v[1] <= '9':
 			techniques = append(techniques, strings.ToUpper(v))
-		case tactics[v].ID != "":
+		case attackTactics[v].ID != "":
 			tacticNames = append(tacticNames, v)
 		}
 	}
 	out := []ElasticThreat{}
 	for _, name := range tacticNames {
-		ta := tactics[name]
+		ta := attackTactics[name]
 		ta.Reference = "https://attack.mitre.org/tactics/" + ta.ID + "/"
 		th := ElasticThreat{Framework: "MITRE ATT&CK", Tactic: ta}
 		byParent := map[string]int{}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 	"github.com/rulegen/rulegen/generate/report"
 	"github.com/rulegen/rulegen/generate/runreport"
@@ -93,7 +95,7 @@ type indicatorTarget struct {
 
 // Targets lists the targets by name.
 func Targets() []string {
-	names := []string{"elastic", "splunk"}
+	names := []string{"elastic", "sentinel", "splunk"}
 	for n := range indicatorTargets {
 		names = append(names, n)
 	}
@@ -103,6 +105,13 @@ func Targets() []string {
 
 var indicatorTargets = map[string]*indicatorTarget{"mde": mde, "crowdstrike": falcon}
 
+// WritesDetections says whether a target takes detections (queries a SIEM runs) rather than
+// indicator lists.
+func WritesDetections(target string) bool {
+	_, indicators := indicatorTargets[target]
+	return !indicators && slices.Contains(Targets(), target)
+}
+
 // Export writes the target's files for the rules directory into Out, replacing what an
 // earlier export wrote there, in one change.
 func Export(opts Options) (*Result, error) {
@@ -111,6 +120,8 @@ func Export(opts Options) (*Result, error) {
 		return exportElastic(opts)
 	case "splunk":
 		return exportSplunk(opts)
+	case "sentinel":
+		return exportSentinel(opts)
 	}
 	t, ok := indicatorTargets[opts.Target]
 	if !ok {
@@ -279,6 +290,10 @@ func writeAll(out string, files []atomicdir.File) error {
 // isExportFile says whether name is a file an export writes (so that a stale one is removed
 // and nothing else a user keeps there is).
 func isExportFile(name string) bool {
+	if id, ok := strings.CutSuffix(name, ".yaml"); ok { // sentinel: <id>.yaml
+		_, err := uuid.Parse(id)
+		return err == nil
+	}
 	return strings.HasPrefix(name, "indicators-") || name == "rules.ndjson" || name == "unsupported.tsv" || strings.HasPrefix(name, "delete.")
 	// default/ (splunk) holds fixed names: rewritten, never stale
 }

@@ -3,7 +3,9 @@ package export
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,21 +24,54 @@ import (
 // queryRule is one query a target gets from a Sigma rule: the rule's meta, the id the target
 // knows it by (the Sigma id; with -N when the backend gives several queries), the query.
 type queryRule struct {
-	meta  sigmaMeta
-	id    string
-	query string
+	meta sigmaMeta
+	file string // below the rules directory's sigma/
+	id   string
+	// part of parts: the rule's share of the alternatives, when a limit cut it into parts
+	part, parts int
+	query       string
 }
 
+// title is the rule's title, with its part when the platform's limit cut it into several.
+func (r queryRule) title() string {
+	if r.parts > 1 {
+		return fmt.Sprintf("%s (part %d of %d)", r.meta.Title, r.part, r.parts)
+	}
+	return r.meta.Title
+}
+
+// queryTarget is a SIEM whose detections are queries pySigma converts: its backend and
+// pipelines (with rulegen's own), and the platform's limit on a query.
+type queryTarget struct {
+	name      string
+	backend   string
+	pipelines []string
+	own       []pipelineFile
+	// over measures a query against the platform's limit: its share of it (above 1 past it)
+	// and, past it, why the platform refuses it. Nil for a platform with no documented limit.
+	over func(query string) (float64, string)
+}
+
+// splitRounds is how many times a rule past a limit is cut into twice as many parts before
+// it is listed as one the target cannot take.
+const splitRounds = 3
+
 // convertedRules converts the rules directory's Sigma rules (not the deprecated ones) with
-// pySigma's backend and pipeline (args), and returns the queries and, as TSV lines, the rules
-// the backend does not convert with its reason.
-func convertedRules(opts Options, target string, args []string) ([]queryRule, []string, error) {
+// the target's backend, and returns the queries and, as TSV lines, the rules it does not
+// convert with the reason. A query past the platform's limit is converted again as parts
+// within it, each a rule of its own (splitRule).
+func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error) {
 	sigmaDir := filepath.Join(opts.Rules, "sigma")
 	paths, err := activeSigmaRules(sigmaDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	converted, err := convertQueries(cmp.Or(opts.Python, "python3"), target, args, paths)
+	python := cmp.Or(opts.Python, "python3")
+	converted, err := convertQueries(python, qt, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	parts, tooBig, err := convertParts(python, qt, paths, converted)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -49,25 +84,150 @@ func convertedRules(opts Options, target string, args []string) ([]queryRule, []
 			return nil, nil, err
 		}
 		c := converted[path]
-		if c.Error != "" || len(c.Queries) == 0 {
-			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", filepath.ToSlash(rel), meta.ID, tsvField(cmp.Or(c.Error, "no query"))))
+		why := cmp.Or(c.Error, tooBig[path])
+		if why == "" && len(c.Queries) == 0 {
+			why = "no query"
+		}
+		if why != "" {
+			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", filepath.ToSlash(rel), meta.ID, tsvField(why)))
 			continue
 		}
-		for i, q := range c.Queries {
+		queries, form := c.Queries, "%s-%d" // a rule per query, each with an id of its own
+		if p, ok := parts[path]; ok {
+			queries, form = p, "%s-part%d"
+		}
+		for i, q := range queries {
 			id := meta.ID
-			if len(c.Queries) > 1 { // a rule per query, each with an id of its own
-				id = fmt.Sprintf("%s-%d", meta.ID, i+1)
+			if len(queries) > 1 {
+				id = fmt.Sprintf(form, meta.ID, i+1)
 			}
-			rules = append(rules, queryRule{meta: meta, id: id, query: q})
+			r := queryRule{meta: meta, file: filepath.ToSlash(rel), id: id, query: q}
+			if form == "%s-part%d" {
+				r.part, r.parts = i+1, len(queries)
+			}
+			rules = append(rules, r)
 		}
 	}
 	return rules, unsupported, nil
+}
+
+// convertParts converts again, in parts, the rules whose query is past the platform's limit:
+// the queries of each rule's parts, and why a rule could not be brought within the limit.
+func convertParts(python string, qt queryTarget, paths []string, converted map[string]conversion) (map[string][]string, map[string]string, error) {
+	parts, tooBig := map[string][]string{}, map[string]string{}
+	if qt.over == nil {
+		return parts, tooBig, nil
+	}
+	pending := map[string]int{} // rule file: into how many parts
+	for _, path := range paths {
+		if c := converted[path]; c.Error == "" && len(c.Queries) == 1 {
+			if share, why := qt.over(c.Queries[0]); why != "" {
+				pending[path] = int(share*1.25) + 1
+				tooBig[path] = why
+			}
+		}
+	}
+	for round := 0; round < splitRounds && len(pending) > 0; round++ {
+		dir, err := os.MkdirTemp("", "rulegen-parts-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("export: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		files := map[string][]string{}
+		var all []string
+		for _, path := range sortedKeys(pending) {
+			text, err := os.ReadFile(path)
+			if err != nil {
+				return nil, nil, fmt.Errorf("export: %w", err)
+			}
+			texts, err := splitRule(text, pending[path])
+			if err != nil {
+				tooBig[path] += "; " + err.Error()
+				delete(pending, path)
+				continue
+			}
+			for i, t := range texts {
+				f := filepath.Join(dir, fmt.Sprintf("%d-%d-%d.yml", round, len(files), i))
+				if err := os.WriteFile(f, t, 0o600); err != nil {
+					return nil, nil, fmt.Errorf("export: %w", err)
+				}
+				files[path] = append(files[path], f)
+				all = append(all, f)
+			}
+		}
+		if len(all) == 0 {
+			break
+		}
+		out, err := convertQueries(python, qt, all)
+		if err != nil {
+			return nil, nil, err
+		}
+		for path, fs := range files {
+			queries, fits := partQueries(qt, fs, out)
+			switch {
+			case queries == nil:
+				tooBig[path] += "; its parts do not convert"
+				delete(pending, path)
+			case fits:
+				parts[path] = queries
+				delete(tooBig, path)
+				delete(pending, path)
+			default:
+				pending[path] *= 2
+			}
+		}
+	}
+	for path := range pending {
+		tooBig[path] += fmt.Sprintf("; in %d parts one is still past it", pending[path]/2)
+	}
+	return parts, tooBig, nil
+}
+
+// partQueries are the queries of a rule's parts (nil when one does not convert to a single
+// query), and whether each is within the platform's limit.
+func partQueries(qt queryTarget, files []string, out map[string]conversion) ([]string, bool) {
+	var queries []string
+	fits := true
+	for _, f := range files {
+		c := out[f]
+		if c.Error != "" || len(c.Queries) != 1 {
+			return nil, false
+		}
+		if _, why := qt.over(c.Queries[0]); why != "" {
+			fits = false
+		}
+		queries = append(queries, c.Queries[0])
+	}
+	return queries, fits
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // unsupportedRules is the unsupported.tsv of the rules a backend does not convert.
 func unsupportedRules(backend string, lines []string) atomicdir.File {
 	body := "# Sigma rules " + backend + " does not convert.\n# rule\tid\treason\n" + strings.Join(lines, "\n") + "\n"
 	return atomicdir.File{Path: "unsupported.tsv", Body: []byte(body)}
+}
+
+// nextVersion is the version a rule is exported with: 1 the first time, then the last
+// export's, one higher when the query changed since.
+func nextVersion(last exportState, id, query string) ruleVersion {
+	digest := sha256.Sum256([]byte(query))
+	v := ruleVersion{Query: hex.EncodeToString(digest[:]), Version: 1}
+	if old, ok := last.Rules[id]; ok {
+		v.Version = old.Version
+		if old.Query != v.Query {
+			v.Version++
+		}
+	}
+	return v
 }
 
 // retiredRules are the ids of the last export's rules that this one does not have, sorted.
@@ -91,6 +251,7 @@ func writeExport(out string, res *Result, files []atomicdir.File, state exportSt
 			res.Files = append(res.Files, f.Path)
 		}
 	}
+	slices.Sort(res.Files)
 	return res, writeAll(out, files)
 }
 
@@ -102,8 +263,9 @@ var convertScript []byte
 // pySigmaPins are the packages each query target needs in the Python it runs, as the tests pin
 // them (testdata/pysigma/requirements.txt).
 var pySigmaPins = map[string]string{
-	"elastic": "pysigma==1.5.1 pysigma-backend-elasticsearch==2.1.1",
-	"splunk":  "pysigma==1.5.1 pysigma-backend-splunk==2.1.0",
+	"elastic":  "pysigma==1.5.1 pysigma-backend-elasticsearch==2.1.1",
+	"sentinel": "pysigma==1.5.1 pysigma-backend-kusto==1.0.1",
+	"splunk":   "pysigma==1.5.1 pysigma-backend-splunk==2.1.0",
 }
 
 // PySigmaPins says what to pip install for a target that converts queries.
@@ -164,20 +326,33 @@ type conversion struct {
 	Error   string   `json:"error"`
 }
 
-// convertQueries runs convert.py with python and the backend and pipeline args over the rule
-// files, for target.
-func convertQueries(python, target string, args []string, paths []string) (map[string]conversion, error) {
-	script, err := os.CreateTemp("", "rulegen-convert-*.py")
+// pipelineFile is a processing pipeline of rulegen's own, given to pySigma with the backend's.
+type pipelineFile struct {
+	name string
+	body []byte
+}
+
+// convertQueries runs convert.py with python, the target's backend and pipelines over the
+// rule files.
+func convertQueries(python string, qt queryTarget, paths []string) (map[string]conversion, error) {
+	dir, err := os.MkdirTemp("", "rulegen-convert-")
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	defer os.Remove(script.Name())
-	if _, err := script.Write(convertScript); err != nil {
-		script.Close()
+	defer os.RemoveAll(dir)
+	script := filepath.Join(dir, "convert.py")
+	if err := os.WriteFile(script, convertScript, 0o600); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	script.Close()
-	cmd := exec.Command(python, append([]string{script.Name()}, args...)...)
+	args := append([]string{qt.backend}, qt.pipelines...)
+	for _, p := range qt.own {
+		path := filepath.Join(dir, p.name)
+		if err := os.WriteFile(path, p.body, 0o600); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		args = append(args, path)
+	}
+	cmd := exec.Command(python, append([]string{script}, args...)...)
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -185,7 +360,7 @@ func convertQueries(python, target string, args []string, paths []string) (map[s
 	var missing struct{ Missing string }
 	if json.Unmarshal(out, &missing) == nil && missing.Missing != "" || errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("export --target %s converts with pySigma, which %s lacks (%s): pip install %s, or give --python a Python that has them",
-			target, python, cmp.Or(missing.Missing, "no such program"), pySigmaPins[target])
+			qt.name, python, cmp.Or(missing.Missing, "no such program"), pySigmaPins[qt.name])
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export: pySigma: %v: %s", err, strings.TrimSpace(stderr.String()))

@@ -17,11 +17,15 @@ var splunkSeverity = map[string]int{"informational": 2, "low": 3, "medium": 4, "
 // search where it is.
 func SplunkStanza(id string) string { return "rulegen " + id }
 
+// splunkQueries converts with pySigma's Splunk backend and splunk_windows. Splunk documents no
+// limit on a search's length.
+var splunkQueries = queryTarget{name: "splunk", backend: "splunk", pipelines: []string{"splunk_windows"}}
+
 // exportSplunk writes a Splunk app (default/app.conf, default/savedsearches.conf): a scheduled
 // search per Sigma rule (not the deprecated ones), its SPL from pySigma's Splunk backend with
 // the splunk_windows pipeline.
 func exportSplunk(opts Options) (*Result, error) {
-	rules, unsupported, err := convertedRules(opts, "splunk", []string{"splunk", "splunk_windows"})
+	rules, unsupported, err := convertedRules(opts, splunkQueries)
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +38,9 @@ func exportSplunk(opts Options) (*Result, error) {
 	var conf strings.Builder
 	conf.WriteString("# Written by rulegen export --target splunk: one scheduled search per Sigma rule, named by its id.\n")
 	for _, r := range rules {
-		state.Rules[r.id] = ruleVersion{Version: 1}
-		writeStanza(&conf, r.meta, r.id, r.query)
+		v := nextVersion(last, r.id, r.query)
+		state.Rules[r.id] = v
+		writeStanza(&conf, r, v.Version)
 	}
 	files := []atomicdir.File{
 		{Path: "default/app.conf", Body: []byte(splunkApp)},
@@ -74,8 +79,10 @@ version = 1.0.0
 `
 
 // writeStanza writes one saved search: scheduled every five minutes over the last six, alerting
-// on any result, with the rule's severity and ATT&CK techniques.
-func writeStanza(b *strings.Builder, meta sigmaMeta, id, query string) {
+// on any result, with the rule's severity, ATT&CK techniques, id and version (in Enterprise
+// Security's correlation search metadata, as Splunk's own detections carry them).
+func writeStanza(b *strings.Builder, r queryRule, version int) {
+	meta, id := r.meta, r.id
 	severity := cmp.Or(splunkSeverity[meta.Level], 4)
 	var techniques []string
 	for _, tag := range meta.Tags {
@@ -84,10 +91,11 @@ func writeStanza(b *strings.Builder, meta sigmaMeta, id, query string) {
 		}
 	}
 	annotations, _ := json.Marshal(map[string][]string{"mitre_attack": nonNil(techniques)})
+	metadata, _ := json.Marshal(map[string]string{"detection_id": id, "detection_version": fmt.Sprint(version)})
 	fmt.Fprintf(b, "\n[%s]\n", SplunkStanza(id))
 	for _, kv := range [][2]string{
-		{"description", meta.Title + ": " + cmp.Or(meta.Description, meta.Title)},
-		{"search", query},
+		{"description", r.title() + ": " + cmp.Or(meta.Description, meta.Title)},
+		{"search", r.query},
 		{"enableSched", "1"},
 		{"cron_schedule", "*/5 * * * *"},
 		{"dispatch.earliest_time", "-6m"},
@@ -98,8 +106,9 @@ func writeStanza(b *strings.Builder, meta sigmaMeta, id, query string) {
 		{"alert.severity", fmt.Sprint(severity)},
 		{"alert.track", "1"},
 		{"action.correlationsearch.enabled", "1"},
-		{"action.correlationsearch.label", meta.Title},
+		{"action.correlationsearch.label", r.title()},
 		{"action.correlationsearch.annotations", string(annotations)},
+		{"action.correlationsearch.metadata", string(metadata)},
 	} {
 		fmt.Fprintf(b, "%s = %s\n", kv[0], confValue(kv[1]))
 	}

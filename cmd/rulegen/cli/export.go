@@ -25,10 +25,16 @@ the target imports into --out (default: export/TARGET):
   splunk       a Splunk app: default/app.conf and default/savedsearches.conf, a scheduled
                search per Sigma rule (named by its id, so a new title keeps it), its SPL
                from pySigma's Splunk backend (splunk_windows), severity and ATT&CK annotations
+  sentinel     Microsoft Sentinel: <id>.yaml, a scheduled analytics rule per Sigma rule as
+               Azure-Sentinel's Detections/ holds them, its KQL from pySigma's Kusto backend
+               (sentinel_asim, with rulegen's tables for DNS and firewall logs)
   mde          Microsoft Defender for Endpoint: indicators-NNN.csv, the portal's import
                (500 indicators a file)
   crowdstrike  CrowdStrike Falcon: indicators-NNN.json, bodies of the IOC API's create
                request (200 a file)
+A rule whose query is past the platform's limit (elastic: 1,024 clauses; sentinel: 10,000
+characters) is exported as parts within it, each a rule with its share of the values.
+elastic, splunk and sentinel convert with pySigma: --python names a Python that has it.
 Each indicator keeps the expiry generate gave it; one already expired is left out. What the
 target cannot express is listed in unsupported.tsv with the reason. delete.csv, .json or .txt
 lists what the last export into the same directory deployed and this one does not (reports
@@ -43,7 +49,7 @@ and rules retired by --prune, indicators expired): a deploy step deletes those.`
 			if err != nil {
 				return err
 			}
-			if opts.Target == "elastic" || opts.Target == "splunk" {
+			if export.WritesDetections(opts.Target) {
 				fmt.Fprintf(stdout, "%s: %d rules in %s (%s)", opts.Target, res.Rules, opts.Out, fileList(res.Files))
 			} else {
 				fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, fileList(res.Files))
@@ -56,7 +62,8 @@ and rules retired by --prune, indicators expired): a deploy step deletes those.`
 	cmd.Flags().StringVar(&opts.Out, "out", "", "directory to write into (default export/TARGET)")
 	cmd.Flags().StringVar(&opts.AsOf, "as-of", "", "judge expiry as of this day, YYYY-MM-DD (default today)")
 	cmd.Flags().StringVar(&opts.Action, "action", "", "the target's action for every indicator (mde: Audit, Warn, Block, BlockAndRemediate, Allowed; crowdstrike: detect, prevent, no_action; default the first)")
-	cmd.Flags().StringVar(&opts.Python, "python", "python3", "elastic, splunk: the Python that has pySigma and the backend ("+export.PySigmaPins("elastic")+"; "+export.PySigmaPins("splunk")+")")
+	cmd.Flags().StringVar(&opts.Python, "python", "python3", "elastic, splunk, sentinel: the Python that has pySigma and the backend ("+
+		export.PySigmaPins("elastic")+"; "+export.PySigmaPins("splunk")+"; "+export.PySigmaPins("sentinel")+")")
 	cmd.Flags().StringSliceVar(&opts.Index, "index", export.DefaultElasticIndex, "elastic: the index patterns the rules search")
 	cmd.Flags().StringVar(&opts.License, "license", "", "elastic: the rules' license, as the repository gives it (e.g. DRL-1.1)")
 	cmd.MarkFlagRequired("target")
