@@ -97,48 +97,6 @@ func TestElasticExportOfCommittedRules(t *testing.T) {
 	}
 }
 
-// A rule whose query changes is exported with a higher version, the others keep theirs; a rule
-// retired from the directory is listed for deletion by its rule_id.
-func TestElasticExportVersionsAndDeletions(t *testing.T) {
-	root := golden.RepoRoot(t)
-	rules := filepath.Join(t.TempDir(), "rules")
-	if err := os.CopyFS(rules, os.DirFS(filepath.Join(root, "rules"))); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(rules, "sigma", "*", "*.yml"))
-	slices.Sort(files)
-	changed, retired := files[0], files[1]
-	out := filepath.Join(t.TempDir(), "elastic")
-	opts := export.Options{Target: "elastic", Rules: rules, Out: out, Python: venvPython(t, root)}
-	if _, err := export.Export(opts); err != nil {
-		t.Fatal(err)
-	}
-	body, _ := os.ReadFile(changed)
-	edited := regexp.MustCompile(`(?m)^(\s+- ')([^']+)'$`).ReplaceAllString(string(body), "${1}${2}x'")
-	if edited == string(body) {
-		t.Fatalf("nothing to change in %s", changed)
-	}
-	golden.WriteFile(t, changed, edited)
-	retiredID := sigmaID(t, retired)
-	if err := os.Remove(retired); err != nil {
-		t.Fatal(err)
-	}
-	res, err := export.Export(opts)
-	if err != nil || res.Deletions != 1 {
-		t.Fatalf("%+v, %v", res, err)
-	}
-	changedID := sigmaID(t, changed)
-	for _, r := range readNDJSON(t, filepath.Join(out, "rules.ndjson")) {
-		if want := map[bool]int{true: 2, false: 1}[r.RuleID == changedID]; r.Version != want {
-			t.Errorf("%s: version %d, want %d", r.RuleID, r.Version, want)
-		}
-	}
-	deletions, _ := os.ReadFile(filepath.Join(out, "delete.json"))
-	if !strings.Contains(string(deletions), `"rule_id": "`+retiredID+`"`) {
-		t.Errorf("delete.json does not name the retired rule %s:\n%s", retiredID, deletions)
-	}
-}
-
 func sigmaID(t *testing.T, path string) string {
 	t.Helper()
 	body, _ := os.ReadFile(path)
@@ -233,34 +191,5 @@ func TestSplunkExportOfCommittedRules(t *testing.T) {
 			s["dispatch.earliest_time"] == "" || json.Unmarshal([]byte(s["action.correlationsearch.annotations"]), &annotations) != nil {
 			t.Errorf("%s: a saved search Splunk would run otherwise: %v", name, s)
 		}
-	}
-}
-
-// A Sigma rule retired from the directory is listed by its saved search's name for deletion.
-func TestSplunkExportListsRetiredSearches(t *testing.T) {
-	root := golden.RepoRoot(t)
-	rules := filepath.Join(t.TempDir(), "rules")
-	if err := os.CopyFS(rules, os.DirFS(filepath.Join(root, "rules"))); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(rules, "sigma", "*", "*.yml"))
-	out := filepath.Join(t.TempDir(), "splunk")
-	opts := export.Options{Target: "splunk", Rules: rules, Out: out, Python: venvPython(t, root)}
-	if _, err := export.Export(opts); err != nil {
-		t.Fatal(err)
-	}
-	retired := sigmaID(t, files[0])
-	if err := os.Remove(files[0]); err != nil {
-		t.Fatal(err)
-	}
-	if res, err := export.Export(opts); err != nil || res.Deletions != 1 {
-		t.Fatalf("%+v, %v", res, err)
-	}
-	data, _ := os.ReadFile(filepath.Join(out, "delete.txt"))
-	if string(data) != export.SplunkStanza(retired)+"\n" {
-		t.Errorf("delete.txt: %q", data)
-	}
-	if _, ok := readConf(t, filepath.Join(out, "default", "savedsearches.conf"))[export.SplunkStanza(retired)]; ok {
-		t.Errorf("the retired rule's search is still in the app")
 	}
 }

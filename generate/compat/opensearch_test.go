@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rulegen/rulegen/generate/export"
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/internal/pysigma"
 	"github.com/rulegen/rulegen/generate/sigma"
@@ -86,6 +87,70 @@ func TestOpenSearchAgreesWithSigmaGo(t *testing.T) {
 		t.Errorf("an index of plain keyword fields agrees with sigma-go on every case: the case variants no longer test case")
 	}
 	t.Logf("%d cases, %d firing, %d queries: OpenSearch agrees with sigma-go on each; plain keyword fields miss %d", len(cases), fired, len(queries), missed)
+	t.Run("clause limit", func(t *testing.T) { clauseLimit(t, root, node, shipped["template"]) })
+}
+
+// clauseLimit exports for Elastic a rule of 1,500 C2 domains: OpenSearch refuses its whole query
+// (too many clauses), and runs each part the export cuts it into; together the parts find each
+// domain's DNS query, in the case the report gives and in upper case, and no other.
+func clauseLimit(t *testing.T, root string, node *openSearch, template any) {
+	const n = 1500
+	rules := filepath.Join(t.TempDir(), "rules")
+	var rule strings.Builder
+	rule.WriteString("title: 'Many C2 domains - C2 Domain DNS Query'\nid: 0f9b5d1e-8a53-4c5e-9d43-6a1f0b0c2e11\nstatus: experimental\n" +
+		"description: 'Detects DNS queries for 1,500 C2 domains.'\nauthor: rulegen\ndate: 2026-12-01\nlogsource:\n    product: windows\n" +
+		"    category: dns_query\ndetection:\n    selection_domain:\n        QueryName:\n")
+	domain := func(i int) string { return fmt.Sprintf("c2-%04d.botnet.example", i) }
+	for i := range n {
+		fmt.Fprintf(&rule, "            - '%s'\n", domain(i))
+	}
+	rule.WriteString("    condition: 1 of selection_*\nlevel: high\n")
+	golden.WriteFile(t, filepath.Join(rules, "sigma", "many", "dns_query_win_malware_c2_many.yml"), rule.String())
+	whole := luceneQueries(t, root, filepath.Join(rules, "sigma"))["many/dns_query_win_malware_c2_many"]
+	if len(whole) != 1 || export.LuceneClauses(whole[0]) <= export.ElasticMaxClauses {
+		t.Fatalf("the whole rule is not past the limit: %d queries", len(whole))
+	}
+	node.createIndex(t, "dns", template)
+	var docs []map[string]any
+	for _, i := range []int{0, 749, 1499} {
+		docs = append(docs, map[string]any{"dns.question.name": domain(i)}, map[string]any{"dns.question.name": strings.ToUpper(domain(i))})
+	}
+	docs = append(docs, map[string]any{"dns.question.name": domain(n)}) // not in the rule
+	node.index(t, "dns", docs)
+	if status, body := node.search(t, "dns", whole[0]); status < 400 || !strings.Contains(body, "too_many") {
+		t.Fatalf("OpenSearch ran the whole query of %d clauses: %d %s", export.LuceneClauses(whole[0]), status, tailOf(body))
+	}
+	out := filepath.Join(t.TempDir(), "elastic")
+	res, err := export.Export(export.Options{Target: "elastic", Rules: rules, Out: out, Python: venvPython(t, root)})
+	if err != nil || res.Split != 1 || res.Rules < 2 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	parts := map[string][]string{}
+	for _, r := range readNDJSON(t, filepath.Join(out, "rules.ndjson")) {
+		if export.LuceneClauses(r.Query) > export.ElasticMaxClauses {
+			t.Errorf("%s: %d clauses", r.RuleID, export.LuceneClauses(r.Query))
+		}
+		parts[r.RuleID] = []string{r.Query}
+	}
+	for i, rules := range node.fired(t, "dns", parts, len(docs)) {
+		if want := i < len(docs)-1; (len(rules) == 1) != want {
+			t.Errorf("%v: fires parts %v", docs[i], rules)
+		}
+	}
+	t.Logf("a query of %d clauses refused; %d parts run, each within %d", export.LuceneClauses(whole[0]), len(parts), export.ElasticMaxClauses)
+}
+
+// search runs a query_string query and returns the status and body, failing or not.
+func (o *openSearch) search(t *testing.T, index, query string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": map[string]any{"query_string": map[string]any{"query": query}}})
+	resp, err := http.Post(o.url+"/"+index+"/_search", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
 }
 
 // ecsDocuments are the event cases as ECS documents (the harness maps Sysmon's fields as the

@@ -108,7 +108,7 @@ func exportElastic(opts Options) (*Result, error) {
 		return nil, err
 	}
 	state := exportState{Target: "elastic", Rules: map[string]ruleVersion{}}
-	res := &Result{Rules: len(rules), Unsupported: len(unsupported)}
+	res := detectionResult(rules, unsupported)
 	var ndjson bytes.Buffer
 	for _, r := range rules {
 		v := nextVersion(last, r.id, r.query)

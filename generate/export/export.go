@@ -50,6 +50,28 @@ type Result struct {
 	Unsupported int      // values the target cannot express (listed in unsupported.tsv)
 	Expired     int      // indicators past their expiry, not exported
 	Deletions   int      // deployed by the last export, to be deleted now
+	Sigma       int      // Sigma rules read (detection targets)
+	Split       int      // of them, exported in parts, their query being past the platform's limit
+}
+
+// TargetDoc says what a target's export holds and how the platform loads it, for the README
+// and the help.
+type TargetDoc struct {
+	Files, LoadedBy, Needs string
+}
+
+// Docs are the targets' TargetDoc, by name.
+var Docs = map[string]TargetDoc{
+	"elastic": {"`rules.ndjson`: Elastic Security rules (`rule_id` the Sigma id, severity, ATT&CK `threat`, `version` rising with the query; `--license`, `--index`)",
+		"`POST /api/detection_engine/rules/_import?overwrite=true`", "pySigma's Lucene backend (ecs_windows): `--python` with `pysigma`, `pysigma-backend-elasticsearch`"},
+	"splunk": {"an app: `default/app.conf`, `default/savedsearches.conf` (a search per rule named `rulegen <id>`, every 5 min over 6, severity, ATT&CK annotations, id and version)",
+		"copy to `etc/apps/rulegen_detections`", "the Splunk backend (splunk_windows): `pysigma-backend-splunk`"},
+	"sentinel": {"`<id>.yaml`: scheduled analytics rules as Azure-Sentinel's `Detections/` (GUID, severity, tactics, techniques, `version` rising with the query)",
+		"Azure-Sentinel's YAML-to-ARM tooling or a deploy step (`alertRules/{id}`)", "the Kusto backend (sentinel_asim + rulegen's DNS and firewall tables): `pysigma-backend-kusto`"},
+	"mde": {"`indicators-NNN.csv`: Microsoft's import columns, 500 rows a file (the import's limit; 15,000 active per tenant)",
+		"Settings > Endpoints > Indicators > Import", "FileSha256, FileSha1, DomainName, IpAddress, Url; no MD5"},
+	"crowdstrike": {"`indicators-NNN.json`: bodies of `POST /iocs/entities/indicators/v1`, 200 a file",
+		"the IOC API", "sha256, md5, domain, ipv4, ipv6; no SHA-1, no URL"},
 }
 
 // StateName is the file in Out that records what an export wrote, for the next to say what

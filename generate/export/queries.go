@@ -212,8 +212,23 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // unsupportedRules is the unsupported.tsv of the rules a backend does not convert.
 func unsupportedRules(backend string, lines []string) atomicdir.File {
-	body := "# Sigma rules " + backend + " does not convert.\n# rule\tid\treason\n" + strings.Join(lines, "\n") + "\n"
+	body := "# Sigma rules " + backend + " does not convert, or whose query no parts bring within the platform's limit.\n# rule\tid\treason\n" + strings.Join(lines, "\n") + "\n"
 	return atomicdir.File{Path: "unsupported.tsv", Body: []byte(body)}
+}
+
+// detectionResult is a detection target's Result before it writes: the rules it exports, the
+// Sigma rules it does not, and those it exports in parts.
+func detectionResult(rules []queryRule, unsupported []string) *Result {
+	res := &Result{Rules: len(rules), Unsupported: len(unsupported), Sigma: len(unsupported)}
+	for _, r := range rules {
+		if r.part == 1 {
+			res.Split++
+		}
+		if r.part <= 1 {
+			res.Sigma++
+		}
+	}
+	return res
 }
 
 // nextVersion is the version a rule is exported with: 1 the first time, then the last

@@ -84,7 +84,7 @@ func exportSentinel(opts Options) (*Result, error) {
 		return nil, err
 	}
 	state := exportState{Target: "sentinel", Rules: map[string]ruleVersion{}}
-	res := &Result{}
+	res := detectionResult(rules, unsupported)
 	var files []atomicdir.File
 	for _, r := range rules {
 		id := SentinelID(r.id)
@@ -96,10 +96,8 @@ func exportSentinel(opts Options) (*Result, error) {
 		}
 		files = append(files, atomicdir.File{Path: id + ".yaml", Body: body})
 	}
-	res.Rules, res.Unsupported = len(state.Rules), len(unsupported)
 	if len(unsupported) > 0 {
-		slices.Sort(unsupported)
-		files = append(files, unsupportedRules("pySigma's Kusto backend (sentinel_asim) or Sentinel", unsupported))
+		files = append(files, unsupportedRules("pySigma's Kusto backend (sentinel_asim)", unsupported))
 	}
 	if gone := retiredRules(last, state); len(gone) > 0 {
 		res.Deletions = len(gone)
@@ -140,16 +138,8 @@ func sentinelRule(r queryRule, id string, version int) SentinelRule {
 // whose tactics are not all listed.
 func sentinelAttack(tags []string) (tactics, techniques []string) {
 	add := func(name string) {
-		ta, ok := attackTactics[name]
-		if !ok {
-			return
-		}
-		var s strings.Builder
-		for _, word := range strings.Fields(ta.Name) { // Command and Control: CommandAndControl
-			s.WriteString(strings.ToUpper(word[:1]) + word[1:])
-		}
-		if !slices.Contains(tactics, s.String()) {
-			tactics = append(tactics, s.String())
+		if s := sentinelTactic(name); s != "" && !slices.Contains(tactics, s) {
+			tactics = append(tactics, s)
 		}
 	}
 	for _, tag := range tags {
@@ -173,6 +163,24 @@ func sentinelAttack(tags []string) (tactics, techniques []string) {
 		add(v)
 	}
 	return nonNil(tactics), nonNil(techniques)
+}
+
+// sentinelTactic is Sentinel's name of an ATT&CK tactic (CommandAndControl), "" for one it
+// does not know. Sentinel's tactics predate ATT&CK v18, which split Defense Evasion into Stealth
+// and Defense Impairment: their techniques are Defense Evasion's there.
+func sentinelTactic(name string) string {
+	if name == "stealth" || name == "defense-impairment" {
+		name = "defense-evasion"
+	}
+	ta, ok := attackTactics[name]
+	if !ok {
+		return ""
+	}
+	var s strings.Builder
+	for _, word := range strings.Fields(ta.Name) { // Command and Control: CommandAndControl
+		s.WriteString(strings.ToUpper(word[:1]) + word[1:])
+	}
+	return s.String()
 }
 
 // clip cuts s to at most n characters.

@@ -34,7 +34,7 @@ func exportSplunk(opts Options) (*Result, error) {
 		return nil, err
 	}
 	state := exportState{Target: "splunk", Rules: map[string]ruleVersion{}}
-	res := &Result{Rules: len(rules), Unsupported: len(unsupported)}
+	res := detectionResult(rules, unsupported)
 	var conf strings.Builder
 	conf.WriteString("# Written by rulegen export --target splunk: one scheduled search per Sigma rule, named by its id.\n")
 	for _, r := range rules {

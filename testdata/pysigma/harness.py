@@ -42,6 +42,9 @@ TARGETS = [
     ("eql (ecs_windows)", "eql", ["ecs_windows"]),
     ("esql (ecs_windows)", "esql", ["ecs_windows"]),
     ("kusto, Sentinel ASIM (sentinel_asim)", "kusto", ["sentinel_asim"]),
+    # What export --target sentinel runs: sentinel_asim with rulegen's tables for DNS and firewall logs.
+    ("kusto, Sentinel ASIM + rulegen's tables (export)", "kusto",
+     ["sentinel_asim", str(REPO / "generate" / "export" / "sentinel_asim.yml")]),
     ("kusto, Defender XDR (microsoft_xdr)", "kusto", ["microsoft_xdr"]),
     ("sqlite", "sqlite", []),
 ]
