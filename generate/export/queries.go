@@ -120,10 +120,14 @@ func convertParts(python string, qt queryTarget, paths []string, converted map[s
 	}
 	pending := map[string]int{} // rule file: into how many parts
 	for _, path := range paths {
-		if c := converted[path]; c.Error == "" && len(c.Queries) == 1 {
-			if share, why := qt.over(c.Queries[0]); why != "" {
-				pending[path] = int(share*1.25) + 1
+		c := converted[path]
+		for _, q := range c.Queries {
+			if share, why := qt.over(q); why != "" {
 				tooBig[path] = why
+				if len(c.Queries) == 1 { // a rule the backend gives several queries for is not cut
+					pending[path] = int(share*1.25) + 1
+				}
+				break
 			}
 		}
 	}
@@ -238,7 +242,7 @@ func nextVersion(last exportState, id, query string) ruleVersion {
 	v := ruleVersion{Query: hex.EncodeToString(digest[:]), Version: 1}
 	if old, ok := last.Rules[id]; ok {
 		v.Version = old.Version
-		if old.Query != v.Query {
+		if old.Query != v.Query && old.Query != "" { // "": an export that kept no digest (splunk's first)
 			v.Version++
 		}
 	}
