@@ -69,6 +69,8 @@ var attackTactics = map[string]ElasticThreatEntry{
 	"initial-access": {"TA0001", "Initial Access", ""}, "execution": {"TA0002", "Execution", ""},
 	"persistence": {"TA0003", "Persistence", ""}, "privilege-escalation": {"TA0004", "Privilege Escalation", ""},
 	"defense-evasion": {"TA0005", "Defense Evasion", ""}, "credential-access": {"TA0006", "Credential Access", ""},
+	// ATT&CK v18 renamed TA0005 Stealth and split Defense Impairment from it.
+	"stealth": {"TA0005", "Stealth", ""}, "defense-impairment": {"TA0112", "Defense Impairment", ""},
 	"discovery": {"TA0007", "Discovery", ""}, "lateral-movement": {"TA0008", "Lateral Movement", ""},
 	"collection": {"TA0009", "Collection", ""}, "command-and-control": {"TA0011", "Command and Control", ""},
 	"exfiltration": {"TA0010", "Exfiltration", ""}, "impact": {"TA0040", "Impact", ""},
