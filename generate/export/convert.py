@@ -28,7 +28,7 @@ except Exception as e:
 # One backend for all rules, as sigma-cli converts a collection.
 backend = plugins.backends[name](pipeline)
 out = {}
-for path in sys.stdin.read().splitlines():
+for path in filter(None, sys.stdin.read().splitlines()):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     try:

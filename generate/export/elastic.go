@@ -35,7 +35,33 @@ type ElasticRule struct {
 	Threat         []ElasticThreat `json:"threat"`
 	Version        int             `json:"version"`
 	MaxSignals     int             `json:"max_signals"`
+	// An indicator match rule's: where the indicators are, and which event field each matches.
+	ThreatIndex         []string             `json:"threat_index,omitempty"`
+	ThreatQuery         string               `json:"threat_query,omitempty"`
+	ThreatLanguage      string               `json:"threat_language,omitempty"`
+	ThreatMapping       []ElasticThreatGroup `json:"threat_mapping,omitempty"`
+	ThreatIndicatorPath string               `json:"threat_indicator_path,omitempty"`
 }
+
+// ElasticThreatGroup is a threat_mapping entry: an event matches when all its entries do.
+type ElasticThreatGroup struct {
+	Entries []ElasticThreatEntryMapping `json:"entries"`
+}
+
+// ElasticThreatEntryMapping says an event field (field) equals an indicator field (value).
+type ElasticThreatEntryMapping struct {
+	Field string `json:"field"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// ElasticIndicatorIndex is the index the stored hashes are loaded into, which the indicator
+// match rules look them up in.
+const ElasticIndicatorIndex = "rulegen-indicators"
+
+// ElasticStoreAbove is the most hashes an Elastic rule keeps in its query: about eight rules of
+// ElasticMaxClauses. Past it they go to the indicator index.
+const ElasticStoreAbove = 8000
 
 // ElasticThreat is an ATT&CK tactic of a rule with its techniques.
 type ElasticThreat struct {
@@ -83,7 +109,7 @@ const ElasticMaxClauses = 1024
 
 // elasticQueries converts with pySigma's Lucene backend and ecs_windows, in queries of at most
 // ElasticMaxClauses terms.
-var elasticQueries = queryTarget{name: "elastic", backend: "lucene", pipelines: []string{"ecs_windows"},
+var elasticQueries = queryTarget{name: "elastic", backend: "lucene", pipelines: []string{"ecs_windows"}, storeAbove: ElasticStoreAbove,
 	over: func(query string) (float64, string) {
 		n := LuceneClauses(query)
 		if n <= ElasticMaxClauses {
@@ -112,10 +138,18 @@ func exportElastic(opts Options) (*Result, error) {
 	state := exportState{Target: "elastic", Rules: map[string]ruleVersion{}}
 	res := detectionResult(rules, unsupported)
 	var ndjson bytes.Buffer
+	var indicators bytes.Buffer
 	for _, r := range rules {
-		v := nextVersion(last, r.id, r.query)
-		state.Rules[r.id] = v
-		line, err := json.Marshal(elasticRule(r, v.Version, opts))
+		rule := elasticRule(r, 0, opts)
+		if r.hashes != nil {
+			indicatorMatch(&rule, r)
+			writeIndicators(&indicators, r)
+			state.Stores = append(state.Stores, r.id)
+		}
+		mapping, _ := json.Marshal(rule.ThreatMapping)
+		v := nextVersion(last, r.id, rule.Query+string(mapping))
+		state.Rules[r.id], rule.Version = v, v.Version
+		line, err := json.Marshal(rule)
 		if err != nil {
 			return nil, err
 		}
@@ -123,6 +157,15 @@ func exportElastic(opts Options) (*Result, error) {
 		ndjson.WriteByte('\n')
 	}
 	files := []atomicdir.File{{Path: "rules.ndjson", Body: ndjson.Bytes()}}
+	if stores := append(slices.Clone(state.Stores), retiredStores(last, state)...); len(stores) > 0 {
+		// Before loading indicators.ndjson (POST /_bulk), a deploy step empties what the lookup
+		// rules, current and retired, had in the index (POST /rulegen-indicators/_delete_by_query).
+		body, _ := json.MarshalIndent(map[string]any{"query": map[string]any{"terms": map[string]any{"rulegen.rule_id": stores}}}, "", "  ")
+		files = append(files, atomicdir.File{Path: "delete.indicators.json", Body: append(body, '\n')})
+	}
+	if indicators.Len() > 0 {
+		files = append(files, atomicdir.File{Path: "indicators.ndjson", Body: indicators.Bytes()})
+	}
 	if len(unsupported) > 0 {
 		files = append(files, unsupportedRules("pySigma's Lucene backend (ecs_windows)", unsupported))
 	}
@@ -154,6 +197,61 @@ func elasticRule(qr queryRule, version int, opts Options) ElasticRule {
 		r.Index = DefaultElasticIndex
 	}
 	return r
+}
+
+// ecsHashFields are the ECS fields of a process's hashes, by algorithm.
+var ecsHashFields = map[string]string{"sha256": "process.hash.sha256", "sha1": "process.hash.sha1", "md5": "process.hash.md5"}
+
+// indicatorMatch makes rule an indicator match rule that looks the process's hashes up in the
+// indicator index, among the indicators of this rule.
+func indicatorMatch(rule *ElasticRule, r queryRule) {
+	var exists []string
+	for _, a := range storeAlgorithms(r.hashes) {
+		exists = append(exists, ecsHashFields[a]+":*")
+		rule.ThreatMapping = append(rule.ThreatMapping, ElasticThreatGroup{Entries: []ElasticThreatEntryMapping{
+			{Field: ecsHashFields[a], Type: "mapping", Value: "threat.indicator.file.hash." + a}}})
+	}
+	rule.Type, rule.Query = "threat_match", strings.Join(exists, " OR ")
+	rule.ThreatIndex = []string{ElasticIndicatorIndex}
+	rule.ThreatQuery, rule.ThreatLanguage = fmt.Sprintf("rulegen.rule_id:%q", r.id), "lucene"
+	rule.ThreatIndicatorPath = "threat.indicator"
+	rule.Description += storeSummary(r.hashes, "the index "+ElasticIndicatorIndex)
+}
+
+// ElasticIndicator is a stored hash as the indicator index holds it (ECS threat.indicator).
+type ElasticIndicator struct {
+	Timestamp string `json:"@timestamp,omitempty"`
+	Rulegen   struct {
+		RuleID string `json:"rule_id"`
+	} `json:"rulegen"`
+	Threat struct {
+		Indicator struct {
+			Type        string `json:"type"`
+			Provider    string `json:"provider"`
+			Description string `json:"description"`
+			File        struct {
+				Hash map[string]string `json:"hash"`
+			} `json:"file"`
+		} `json:"indicator"`
+	} `json:"threat"`
+}
+
+// writeIndicators writes a lookup rule's hashes as a bulk request body for the indicator index,
+// each document's id its rule, algorithm and hash.
+func writeIndicators(b *bytes.Buffer, r queryRule) {
+	for _, h := range r.hashes {
+		var doc ElasticIndicator
+		doc.Timestamp = r.meta.Date
+		doc.Rulegen.RuleID = r.id
+		doc.Threat.Indicator.Type, doc.Threat.Indicator.Provider, doc.Threat.Indicator.Description = "file", "rulegen", r.meta.Title
+		doc.Threat.Indicator.File.Hash = map[string]string{h.Algorithm: h.Value}
+		action, _ := json.Marshal(map[string]any{"index": map[string]string{"_index": ElasticIndicatorIndex, "_id": r.id + ":" + h.Algorithm + ":" + h.Value}})
+		line, _ := json.Marshal(doc)
+		b.Write(action)
+		b.WriteByte('\n')
+		b.Write(line)
+		b.WriteByte('\n')
+	}
 }
 
 // DefaultElasticIndex are the index patterns rules search unless --index says otherwise.

@@ -83,6 +83,7 @@ type exportState struct {
 	Target     string                 `json:"target"`
 	Indicators []string               `json:"indicators,omitempty"` // keys: the target's type, a tab, the value
 	Rules      map[string]ruleVersion `json:"rules,omitempty"`      // detections, by rule id
+	Stores     []string               `json:"stores,omitempty"`     // indicator stores of lookup rules (watchlists, lookup rule ids)
 }
 
 // ruleVersion is what the export state keeps of an exported rule: its query's digest and the
@@ -316,7 +317,7 @@ func isExportFile(name string) bool {
 		_, err := uuid.Parse(id)
 		return err == nil
 	}
-	return strings.HasPrefix(name, "indicators-") || name == "rules.ndjson" || name == "unsupported.tsv" || strings.HasPrefix(name, "delete.")
+	return strings.HasPrefix(name, "indicators-") || strings.HasPrefix(name, "watchlist-") || name == "indicators.ndjson" || name == "rules.ndjson" || name == "unsupported.tsv" || strings.HasPrefix(name, "delete.")
 	// default/ (splunk) holds fixed names: rewritten, never stale
 }
 

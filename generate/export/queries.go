@@ -29,11 +29,16 @@ type queryRule struct {
 	id   string
 	// part of parts: the rule's share of the alternatives, when a limit cut it into parts
 	part, parts int
-	query       string
+	// hashes, for the rule that looks a rule's stored hashes up (its query is the target's)
+	hashes []storedHash
+	query  string
 }
 
 // title is the rule's title, with its part when the platform's limit cut it into several.
 func (r queryRule) title() string {
+	if r.hashes != nil {
+		return r.meta.Title + " (stored hashes)"
+	}
 	if r.parts > 1 {
 		return fmt.Sprintf("%s (part %d of %d)", r.meta.Title, r.part, r.parts)
 	}
@@ -50,7 +55,16 @@ type queryTarget struct {
 	// over measures a query against the platform's limit: its share of it (above 1 past it)
 	// and, past it, why the platform refuses it. Nil for a platform with no documented limit.
 	over func(query string) (float64, string)
+	// storeAbove is the most hashes a Windows process rule keeps in its query; past it they go
+	// to the target's indicator store (store.go). 0: the target has none.
+	storeAbove int
+	// lookupRule, for a target whose lookup pySigma converts, is the Sigma rule that looks a
+	// rule's stored hashes up (nil: the target writes its lookup itself).
+	lookupRule func(rule []byte, hashes []storedHash) []byte
 }
+
+// maxParts is about the most parts a rule past a limit is cut into: a store takes more hashes.
+const maxParts = 8
 
 // splitRounds is how many times a rule past a limit is cut into twice as many parts before
 // it is listed as one the target cannot take.
@@ -67,11 +81,35 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 		return nil, nil, err
 	}
 	python := cmp.Or(opts.Python, "python3")
-	converted, err := convertQueries(python, qt, paths)
+	plan, err := planStores(qt, paths)
+	defer plan.cleanup()
 	if err != nil {
 		return nil, nil, err
 	}
-	parts, tooBig, err := convertParts(python, qt, paths, converted)
+	var toConvert []string
+	for _, path := range paths {
+		src, stored := plan.rest[path]
+		switch {
+		case !stored:
+			toConvert = append(toConvert, path)
+		case src != "":
+			toConvert = append(toConvert, src)
+		}
+		if lookup := plan.lookup[path]; lookup != "" {
+			toConvert = append(toConvert, lookup)
+		}
+	}
+	converted, err := convertQueries(python, qt, toConvert)
+	if err != nil {
+		return nil, nil, err
+	}
+	for path, src := range plan.rest { // a stored rule's query is that of what it detects besides its hashes
+		converted[path] = conversion{}
+		if src != "" {
+			converted[path] = converted[src]
+		}
+	}
+	parts, tooBig, err := convertParts(python, qt, paths, plan.rest, converted)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,6 +123,20 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 		}
 		c := converted[path]
 		why := cmp.Or(c.Error, tooBig[path])
+		if hashes, stored := plan.hashes[path]; stored && why == "" {
+			lookup := queryRule{meta: meta, file: filepath.ToSlash(rel), id: lookupID(meta.ID), hashes: hashes}
+			if src := plan.lookup[path]; src != "" {
+				lc := converted[src]
+				if lc.Error != "" || len(lc.Queries) != 1 {
+					return nil, nil, fmt.Errorf("export: %s: the lookup of its hashes does not convert: %s", path, lc.Error)
+				}
+				lookup.query = lc.Queries[0]
+			}
+			rules = append(rules, lookup)
+			if len(c.Queries) == 0 {
+				continue // nothing but hashes
+			}
+		}
 		if why == "" && len(c.Queries) == 0 {
 			why = "no query"
 		}
@@ -111,9 +163,75 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 	return rules, unsupported, nil
 }
 
+// storePlan is what goes to a target's indicator store: by rule file, its hashes, the file of
+// what it detects besides them ("" for nothing) and, for a target whose lookup pySigma
+// converts, the file of the Sigma rule that looks them up.
+type storePlan struct {
+	hashes       map[string][]storedHash
+	rest, lookup map[string]string
+	dir          string // of the files, removed by cleanup
+}
+
+func (p *storePlan) cleanup() {
+	if p.dir != "" {
+		os.RemoveAll(p.dir)
+	}
+}
+
+// write writes a file of the plan, named by the rule file's index and what it is.
+func (p *storePlan) write(kind string, body []byte) (string, error) {
+	if p.dir == "" {
+		dir, err := os.MkdirTemp("", "rulegen-store-")
+		if err != nil {
+			return "", fmt.Errorf("export: %w", err)
+		}
+		p.dir = dir
+	}
+	path := filepath.Join(p.dir, fmt.Sprintf("%d-%s.yml", len(p.hashes), kind))
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		return "", fmt.Errorf("export: %w", err)
+	}
+	return path, nil
+}
+
+// planStores picks the rules whose hashes go to the target's indicator store.
+func planStores(qt queryTarget, paths []string) (*storePlan, error) {
+	plan := &storePlan{hashes: map[string][]storedHash{}, rest: map[string]string{}, lookup: map[string]string{}}
+	if qt.storeAbove == 0 {
+		return plan, nil
+	}
+	for _, path := range paths {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			return plan, fmt.Errorf("export: %w", err)
+		}
+		if countHashes(text) <= qt.storeAbove {
+			continue
+		}
+		hashes, rest, ok := storeHashes(text)
+		if !ok || len(hashes) <= qt.storeAbove {
+			continue
+		}
+		plan.rest[path] = ""
+		if rest != nil {
+			if plan.rest[path], err = plan.write("rest", rest); err != nil {
+				return plan, err
+			}
+		}
+		if qt.lookupRule != nil {
+			if plan.lookup[path], err = plan.write("lookup", qt.lookupRule(text, hashes)); err != nil {
+				return plan, err
+			}
+		}
+		plan.hashes[path] = hashes
+	}
+	return plan, nil
+}
+
 // convertParts converts again, in parts, the rules whose query is past the platform's limit:
-// the queries of each rule's parts, and why a rule could not be brought within the limit.
-func convertParts(python string, qt queryTarget, paths []string, converted map[string]conversion) (map[string][]string, map[string]string, error) {
+// the queries of each rule's parts, and why a rule could not be brought within the limit. A
+// stored rule's parts are cut from what it detects besides its hashes (sources).
+func convertParts(python string, qt queryTarget, paths []string, sources map[string]string, converted map[string]conversion) (map[string][]string, map[string]string, error) {
 	parts, tooBig := map[string][]string{}, map[string]string{}
 	if qt.over == nil {
 		return parts, tooBig, nil
@@ -140,7 +258,7 @@ func convertParts(python string, qt queryTarget, paths []string, converted map[s
 		files := map[string][]string{}
 		var all []string
 		for _, path := range sortedKeys(pending) {
-			text, err := os.ReadFile(path)
+			text, err := os.ReadFile(cmp.Or(sources[path], path))
 			if err != nil {
 				return nil, nil, fmt.Errorf("export: %w", err)
 			}
@@ -261,6 +379,17 @@ func retiredRules(last, now exportState) []string {
 	return gone
 }
 
+// retiredStores are the indicator stores the last export deployed that this one does not.
+func retiredStores(last, now exportState) []string {
+	var gone []string
+	for _, s := range last.Stores {
+		if !slices.Contains(now.Stores, s) {
+			gone = append(gone, s)
+		}
+	}
+	return gone
+}
+
 // writeExport adds the export state to files, notes the files in res and writes them into out.
 func writeExport(out string, res *Result, files []atomicdir.File, state exportState) (*Result, error) {
 	stateBody, _ := json.MarshalIndent(state, "", "  ")
@@ -300,6 +429,7 @@ type sigmaMeta struct {
 	FalsePositives []string `yaml:"falsepositives"`
 	Tags           []string `yaml:"tags"`
 	Level          string   `yaml:"level"`
+	Date           string   `yaml:"date"`
 	Status         string   `yaml:"status"`
 }
 
@@ -354,6 +484,9 @@ type pipelineFile struct {
 // convertQueries runs convert.py with python, the target's backend and pipelines over the
 // rule files.
 func convertQueries(python string, qt queryTarget, paths []string) (map[string]conversion, error) {
+	if len(paths) == 0 {
+		return map[string]conversion{}, nil
+	}
 	dir, err := os.MkdirTemp("", "rulegen-convert-")
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,13 +58,81 @@ const (
 //go:embed sentinel_asim.yml
 var SentinelPipeline []byte
 
+// sentinelWatchlistPipeline turns a watchlist placeholder into a lookup in the watchlist.
+//
+//go:embed sentinel_watchlist.yml
+var sentinelWatchlistPipeline []byte
+
+// SentinelStoreAbove is the most hashes a Sentinel rule keeps in its query: about eight rules of
+// SentinelMaxQuery characters. Past it they go to a watchlist.
+const SentinelStoreAbove = 1000
+
+// sentinelLocalUpload is the largest watchlist file Sentinel takes from a local upload (3.8 MB);
+// a larger one is uploaded from Azure Storage (up to 500 MB).
+const sentinelLocalUpload = 3800000
+
+// SentinelWatchlist is the alias of the watchlist of a Sigma rule's stored hashes.
+func SentinelWatchlist(sigmaID string) string {
+	hex := strings.ReplaceAll(sigmaID, "-", "")
+	return "rulegen_" + hex[:min(12, len(hex))]
+}
+
+// sentinelLookupRule is the Sigma rule that looks a rule's stored hashes up in its watchlist:
+// each algorithm's field (sentinel_asim names it) tested against the watchlist.
+func sentinelLookupRule(rule []byte, hashes []storedHash) []byte {
+	var meta sigmaMeta
+	yaml.Unmarshal(rule, &meta)
+	var b strings.Builder
+	fmt.Fprintf(&b, "title: rulegen hash lookup\nid: %s\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n", uuid.NewSHA1(uuid.NameSpaceURL, []byte(meta.ID)))
+	for _, a := range storeAlgorithms(hashes) {
+		fmt.Fprintf(&b, "    selection_%s:\n        %s|expand: '%%%s%%'\n", a, a, SentinelWatchlist(meta.ID))
+	}
+	b.WriteString("    condition: 1 of selection_*\n")
+	return []byte(b.String())
+}
+
+// SentinelWatchlistDefinition is what a watchlist of stored hashes is created with
+// (Microsoft.SecurityInsights/watchlists: its properties), its items in the CSV beside it.
+type SentinelWatchlistDefinition struct {
+	WatchlistAlias string `json:"watchlistAlias"`
+	DisplayName    string `json:"displayName"`
+	Description    string `json:"description"`
+	Provider       string `json:"provider"`
+	Source         string `json:"source"`
+	SourceType     string `json:"sourceType"`
+	ItemsSearchKey string `json:"itemsSearchKey"`
+	ContentType    string `json:"contentType"`
+}
+
+// sentinelWatchlist writes a lookup rule's watchlist: its items (CSV) and its definition.
+func sentinelWatchlist(r queryRule) []atomicdir.File {
+	alias := SentinelWatchlist(r.meta.ID)
+	var csv strings.Builder
+	csv.WriteString("SearchKey,Algorithm\n")
+	for _, h := range r.hashes {
+		csv.WriteString(h.Value + "," + h.Algorithm + "\n")
+	}
+	def := SentinelWatchlistDefinition{WatchlistAlias: alias, DisplayName: clip(r.meta.Title, sentinelMaxName),
+		Description: fmt.Sprintf("The %d hashes of the Sigma rule %s, which the analytics rule %s looks up.", len(r.hashes), r.meta.ID, SentinelID(r.id)),
+		Provider:    "rulegen", Source: "watchlist-" + alias + ".csv", SourceType: "Local file", ItemsSearchKey: "SearchKey", ContentType: "text/csv"}
+	if csv.Len() > sentinelLocalUpload {
+		def.SourceType = "AzureStorage"
+	}
+	body, _ := json.MarshalIndent(def, "", "  ")
+	return []atomicdir.File{
+		{Path: "watchlist-" + alias + ".csv", Body: []byte(csv.String())},
+		{Path: "watchlist-" + alias + ".json", Body: append(body, '\n')},
+	}
+}
+
 // sentinelSeverity maps Sigma's level to Sentinel's severity, which has no critical.
 var sentinelSeverity = map[string]string{"informational": "Informational", "low": "Low", "medium": "Medium", "high": "High", "critical": "High"}
 
 // sentinelQueries converts with pySigma's Kusto backend, sentinel_asim and rulegen's additions,
 // in queries of at most SentinelMaxQuery characters.
 var sentinelQueries = queryTarget{name: "sentinel", backend: "kusto", pipelines: []string{"sentinel_asim"},
-	own: []pipelineFile{{"rulegen_sentinel_asim.yml", SentinelPipeline}},
+	own:        []pipelineFile{{"rulegen_sentinel_asim.yml", SentinelPipeline}, {"rulegen_sentinel_watchlist.yml", sentinelWatchlistPipeline}},
+	storeAbove: SentinelStoreAbove, lookupRule: sentinelLookupRule,
 	over: func(query string) (float64, string) {
 		n := utf8.RuneCountInString(query)
 		if n <= SentinelMaxQuery {
@@ -95,6 +164,10 @@ func exportSentinel(opts Options) (*Result, error) {
 			return nil, fmt.Errorf("export: %s: %w", r.file, err)
 		}
 		files = append(files, atomicdir.File{Path: id + ".yaml", Body: body})
+		if r.hashes != nil {
+			files = append(files, sentinelWatchlist(r)...)
+			state.Stores = append(state.Stores, SentinelWatchlist(r.meta.ID))
+		}
 	}
 	if len(unsupported) > 0 {
 		files = append(files, unsupportedRules("pySigma's Kusto backend (sentinel_asim)", unsupported))
@@ -104,6 +177,10 @@ func exportSentinel(opts Options) (*Result, error) {
 		// The alert rules to delete, by the id their resource is named by
 		// (DELETE .../providers/Microsoft.SecurityInsights/alertRules/{id}).
 		files = append(files, atomicdir.File{Path: "delete.txt", Body: []byte(strings.Join(gone, "\n") + "\n")})
+	}
+	if gone := retiredStores(last, state); len(gone) > 0 {
+		// The watchlists to delete (DELETE .../providers/Microsoft.SecurityInsights/watchlists/{alias}).
+		files = append(files, atomicdir.File{Path: "delete.watchlists.txt", Body: []byte(strings.Join(gone, "\n") + "\n")})
 	}
 	return writeExport(opts.Out, res, files, state)
 }
@@ -125,8 +202,12 @@ func SentinelID(queryID string) string {
 func sentinelRule(r queryRule, id string, version int) SentinelRule {
 	meta := r.meta
 	tactics, techniques := sentinelAttack(meta.Tags)
+	description := cmp.Or(meta.Description, meta.Title)
+	if r.hashes != nil {
+		description += storeSummary(r.hashes, "the watchlist "+SentinelWatchlist(meta.ID))
+	}
 	return SentinelRule{
-		ID: id, Name: clip(r.title(), sentinelMaxName), Description: clip(cmp.Or(meta.Description, meta.Title), sentinelMaxDescription),
+		ID: id, Name: clip(r.title(), sentinelMaxName), Description: clip(description, sentinelMaxDescription),
 		Severity: cmp.Or(sentinelSeverity[meta.Level], "Medium"), RequiredDataConnectors: []SentinelConnector{},
 		QueryFrequency: "5m", QueryPeriod: "6m", TriggerOperator: "gt", TriggerThreshold: 0,
 		Tactics: tactics, RelevantTechniques: techniques, Query: r.query, Version: fmt.Sprintf("%d.0.0", version), Kind: "Scheduled",

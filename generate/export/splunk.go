@@ -19,7 +19,24 @@ func SplunkStanza(id string) string { return "rulegen " + id }
 
 // splunkQueries converts with pySigma's Splunk backend and splunk_windows. Splunk documents no
 // limit on a search's length.
-var splunkQueries = queryTarget{name: "splunk", backend: "splunk", pipelines: []string{"splunk_windows"}}
+var splunkQueries = queryTarget{name: "splunk", backend: "splunk", pipelines: []string{"splunk_windows"}, storeAbove: SplunkStoreAbove}
+
+// SplunkStoreAbove is the most hashes a Splunk search keeps: past it they go to the app's lookup.
+// Splunk documents no limit on a search's length; this is rulegen's, as long a search as
+// Elastic's rules hold.
+const SplunkStoreAbove = 8000
+
+// SplunkLookup is the app's lookup of stored hashes (lookups/<name>.csv, in transforms.conf).
+const SplunkLookup = "rulegen_indicators"
+
+// splunkLookupSearch looks a process's hashes (Sysmon's Hashes field: SHA1=…,MD5=…,SHA256=…) up
+// in the app's lookup, among the hashes of the rule id.
+func splunkLookupSearch(id string) string {
+	return `Hashes=* | eval rulegen_hash=split(lower(Hashes), ",") | mvexpand rulegen_hash` +
+		` | rex field=rulegen_hash "^(?<rulegen_algorithm>sha256|sha1|md5)=(?<rulegen_value>[0-9a-f]+)$"` +
+		` | lookup ` + SplunkLookup + ` hash AS rulegen_value OUTPUT rule_id AS rulegen_rule_id` +
+		` | search rulegen_rule_id="` + id + `"`
+}
 
 // exportSplunk writes a Splunk app (default/app.conf, default/savedsearches.conf): a scheduled
 // search per Sigma rule (not the deprecated ones), its SPL from pySigma's Splunk backend with
@@ -37,7 +54,17 @@ func exportSplunk(opts Options) (*Result, error) {
 	res := detectionResult(rules, unsupported)
 	var conf strings.Builder
 	conf.WriteString("# Written by rulegen export --target splunk: one scheduled search per Sigma rule, named by its id.\n")
+	// The lookup of stored hashes is always written, empty without them, so that no stale
+	// one stays.
+	lookup := "rule_id,algorithm,hash\n"
 	for _, r := range rules {
+		if r.hashes != nil {
+			r.query = splunkLookupSearch(r.id)
+			r.meta.Description += storeSummary(r.hashes, "the lookup "+SplunkLookup)
+			for _, h := range r.hashes {
+				lookup += r.id + "," + h.Algorithm + "," + h.Value + "\n"
+			}
+		}
 		v := nextVersion(last, r.id, r.query)
 		state.Rules[r.id] = v
 		writeStanza(&conf, r, v.Version)
@@ -45,6 +72,9 @@ func exportSplunk(opts Options) (*Result, error) {
 	files := []atomicdir.File{
 		{Path: "default/app.conf", Body: []byte(splunkApp)},
 		{Path: "default/savedsearches.conf", Body: []byte(conf.String())},
+		{Path: "default/transforms.conf", Body: []byte("# Written by rulegen export --target splunk: the stored hashes the lookup searches look up.\n[" +
+			SplunkLookup + "]\nfilename = " + SplunkLookup + ".csv\ncase_sensitive_match = false\n")},
+		{Path: "lookups/" + SplunkLookup + ".csv", Body: []byte(lookup)},
 	}
 	if len(unsupported) > 0 {
 		files = append(files, unsupportedRules("pySigma's Splunk backend (splunk_windows)", unsupported))
