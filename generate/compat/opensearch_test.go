@@ -88,6 +88,61 @@ func TestOpenSearchAgreesWithSigmaGo(t *testing.T) {
 	}
 	t.Logf("%d cases, %d firing, %d queries: OpenSearch agrees with sigma-go on each; plain keyword fields miss %d", len(cases), fired, len(queries), missed)
 	t.Run("clause limit", func(t *testing.T) { clauseLimit(t, root, node, shipped["template"]) })
+	t.Run("indicator index", func(t *testing.T) { indicatorIndex(t, root, node) })
+}
+
+// indicatorIndex exports a bulk hash list's rules for Elastic and loads indicators.ndjson, as
+// written, into OpenSearch by the bulk API; then does what the indicator match rule's
+// threat_mapping says for process events: each event hash the list holds finds its indicator
+// of this rule in the index, in the field the mapping names, and a hash it does not finds none.
+// (The indicator match itself runs in Kibana's detection engine, which the tests cannot start.)
+func indicatorIndex(t *testing.T, root string, node *openSearch) {
+	rules, sigmaID, hashes := bulkHashRules(t, 10000)
+	out := filepath.Join(t.TempDir(), "elastic")
+	if _, err := export.Export(export.Options{Target: "elastic", Rules: rules, Out: out, Python: venvPython(t, root)}); err != nil {
+		t.Fatal(err)
+	}
+	var rule export.ElasticRule
+	for _, r := range readNDJSON(t, filepath.Join(out, "rules.ndjson")) {
+		if r.RuleID == sigmaID+"-hashes" {
+			rule = r
+		}
+	}
+	if len(rule.ThreatMapping) == 0 {
+		t.Fatal("no indicator match rule")
+	}
+	node.createIndex(t, export.ElasticIndicatorIndex, plainKeywords())
+	body, err := os.Open(filepath.Join(out, "indicators.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	var res struct{ Errors bool }
+	node.do(t, "POST", "/_bulk?refresh=true", body, &res)
+	var count struct{ Count int }
+	node.do(t, "GET", "/"+export.ElasticIndicatorIndex+"/_count", nil, &count)
+	if res.Errors || count.Count != len(hashes) {
+		t.Fatalf("the index holds %d indicators of %d (errors: %v)", count.Count, len(hashes), res.Errors)
+	}
+	events := map[string]bool{hashes[0]: true, hashes[len(hashes)/2]: true, hashes[len(hashes)-1]: true, strings.Repeat("0", 64): false}
+	for hash, listed := range events {
+		found := 0
+		for _, group := range rule.ThreatMapping {
+			entry := group.Entries[0]
+			if entry.Field != "process.hash.sha256" {
+				continue // the events carry a SHA-256
+			}
+			query, _ := json.Marshal(map[string]any{"query": map[string]any{"bool": map[string]any{"filter": []any{
+				map[string]any{"query_string": map[string]any{"query": rule.ThreatQuery}},
+				map[string]any{"term": map[string]any{entry.Value: hash}}}}}})
+			var hits struct{ Count int }
+			node.do(t, "POST", "/"+export.ElasticIndicatorIndex+"/_count", bytes.NewReader(query), &hits)
+			found += hits.Count
+		}
+		if (found == 1) != listed || found > 1 {
+			t.Errorf("process.hash.sha256 %s (listed: %v) finds %d indicators", hash, listed, found)
+		}
+	}
 }
 
 // clauseLimit exports for Elastic a rule of 1,500 C2 domains: OpenSearch refuses its whole query

@@ -291,7 +291,7 @@ func deletionListed(t *testing.T, dir, id string) bool {
 func TestExportTableInREADME(t *testing.T) {
 	root := golden.RepoRoot(t)
 	var b strings.Builder
-	b.WriteString("| target | files | loaded by | takes | of `rules/` |\n|---|---|---|---|---|\n")
+	b.WriteString("| target | files | loaded by | takes | limits | of `rules/` |\n|---|---|---|---|---|---|\n")
 	for _, target := range export.Targets() {
 		doc, ok := export.Docs[target]
 		if !ok {
@@ -311,7 +311,7 @@ func TestExportTableInREADME(t *testing.T) {
 		} else {
 			took = fmt.Sprintf("%d indicators; %d listed", res.Indicators, res.Unsupported)
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", target, doc.Files, doc.LoadedBy, doc.Needs, took)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", target, doc.Files, doc.LoadedBy, doc.Needs, doc.Limits, took)
 	}
 	assertREADMEBlock(t, root, "export table", "TestExportTableInREADME", b.String())
 }

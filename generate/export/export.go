@@ -54,24 +54,27 @@ type Result struct {
 	Split       int      // of them, exported in parts, their query being past the platform's limit
 }
 
-// TargetDoc says what a target's export holds and how the platform loads it, for the README
-// and the help.
+// TargetDoc says what a target's export holds, how the platform loads it, what it takes, and
+// what the export does past the platform's limits, for the README and the help.
 type TargetDoc struct {
-	Files, LoadedBy, Needs string
+	Files, LoadedBy, Needs, Limits string
 }
 
 // Docs are the targets' TargetDoc, by name.
 var Docs = map[string]TargetDoc{
 	"elastic": {"`rules.ndjson`: Elastic Security rules (`rule_id` the Sigma id, severity, ATT&CK `threat`, `version` rising with the query; `--license`, `--index`)",
-		"`POST /api/detection_engine/rules/_import?overwrite=true`", "pySigma's Lucene backend (ecs_windows): `--python` with `pysigma`, `pysigma-backend-elasticsearch`"},
+		"`POST /api/detection_engine/rules/_import?overwrite=true`", "pySigma's Lucene backend (ecs_windows): `--python` with `pysigma`, `pysigma-backend-elasticsearch`",
+		"a query of at most 1,024 clauses (`indices.query.bool.max_clause_count`: OpenSearch's default, Elasticsearch 8's least), else in parts; over 8,000 hashes an indicator match rule over the index `rulegen-indicators` (`indicators.ndjson`: its `_bulk` body, after `_delete_by_query` with `delete.indicators.json`)"},
 	"splunk": {"an app: `default/app.conf`, `default/savedsearches.conf` (a search per rule named `rulegen <id>`, every 5 min over 6, severity, ATT&CK annotations, id and version)",
-		"copy to `etc/apps/rulegen_detections`", "the Splunk backend (splunk_windows): `pysigma-backend-splunk`"},
+		"copy to `etc/apps/rulegen_detections`", "the Splunk backend (splunk_windows): `pysigma-backend-splunk`",
+		"none documented; over 8,000 hashes a search using the app's lookup `rulegen_indicators` (`lookups/`, `default/transforms.conf`)"},
 	"sentinel": {"`<id>.yaml`: scheduled analytics rules as Azure-Sentinel's `Detections/` (GUID, severity, tactics, techniques, `version` rising with the query)",
-		"Azure-Sentinel's YAML-to-ARM tooling or a deploy step (`alertRules/{id}`)", "the Kusto backend (sentinel_asim + rulegen's DNS and firewall tables): `pysigma-backend-kusto`"},
-	"mde": {"`indicators-NNN.csv`: Microsoft's import columns, 500 rows a file (the import's limit; 15,000 active per tenant)",
-		"Settings > Endpoints > Indicators > Import", "FileSha256, FileSha1, DomainName, IpAddress, Url; no MD5"},
-	"crowdstrike": {"`indicators-NNN.json`: bodies of `POST /iocs/entities/indicators/v1`, 200 a file",
-		"the IOC API", "sha256, md5, domain, ipv4, ipv6; no SHA-1, no URL"},
+		"Azure-Sentinel's YAML-to-ARM tooling or a deploy step (`alertRules/{id}`)", "the Kusto backend (sentinel_asim + rulegen's DNS and firewall tables): `pysigma-backend-kusto`",
+		"a query of at most 10,000 characters (Azure-Sentinel's rule validation), else in parts; over 1,000 hashes a watchlist (`watchlist-<alias>.csv` and its definition; past 3.8 MB uploaded from Azure Storage) and a rule looking it up"},
+	"mde": {"`indicators-NNN.csv`: Microsoft's import columns", "Settings > Endpoints > Indicators > Import", "FileSha256, FileSha1, DomainName, IpAddress, Url; no MD5",
+		"500 rows a file (the import's limit); 15,000 indicators active per tenant"},
+	"crowdstrike": {"`indicators-NNN.json`: bodies of `POST /iocs/entities/indicators/v1`", "the IOC API", "sha256, md5, domain, ipv4, ipv6; no SHA-1, no URL",
+		"200 indicators a file"},
 }
 
 // StateName is the file in Out that records what an export wrote, for the next to say what

@@ -33,7 +33,11 @@ the target imports into --out (default: export/TARGET):
   crowdstrike  CrowdStrike Falcon: indicators-NNN.json, bodies of the IOC API's create
                request (200 a file)
 A rule whose query is past the platform's limit (elastic: 1,024 clauses; sentinel: 10,000
-characters) is exported as parts within it, each a rule with its share of the values.
+characters) is exported as parts within it, each a rule with its share of the values. A
+Windows process rule of more hashes than a query keeps (elastic, splunk: 8,000; sentinel:
+1,000) puts them in the platform's indicator store, looked up by one rule: elastic an
+indicator match rule over the index rulegen-indicators (indicators.ndjson, its bulk body),
+splunk the app's lookup rulegen_indicators, sentinel a watchlist (watchlist-<alias>.csv).
 elastic, splunk and sentinel convert with pySigma: --python names a Python that has it.
 Each indicator keeps the expiry generate gave it; one already expired is left out. What the
 target cannot express is listed in unsupported.tsv with the reason. delete.csv, .json or .txt
