@@ -19,7 +19,7 @@ RELEASE_DIR ?= bin
 RELEASE     := $(RELEASE_DIR)/rulegen-linux-amd64
 STATIC_LIBS := libyara.a libmagic.a libjansson.a libcrypto.a libbz2.a liblzma.a libz.a
 
-.PHONY: all deps pysigma-deps opensearch-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-bulk bench-pull scan-ratio clean
+.PHONY: all deps pysigma-deps opensearch-deps victorialogs-deps deps-static build release rules test test-release gate fuzz bench-scan test-short update-golden bench bench-feed bench-vendor bench-bulk bench-pull scan-ratio clean
 
 all: build
 
@@ -55,6 +55,17 @@ opensearch-deps:
 		mvn -q -B -f $(OPENSEARCH)/pom.xml compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt; \
 	fi
 
+# A VictoriaLogs node (Apache-2.0, a Go module) for the LogsQL real-engine test, built from the
+# module proxy into bin/ once per version.
+VICTORIALOGS_VERSION := v1.52.2
+VICTORIALOGS := bin/victoria-logs-$(VICTORIALOGS_VERSION)
+victorialogs-deps:
+	@if [ ! -x $(VICTORIALOGS) ]; then \
+		echo "building VictoriaLogs $(VICTORIALOGS_VERSION) ($(VICTORIALOGS))"; \
+		mkdir -p bin/victorialogs && GOBIN=$(CURDIR)/bin/victorialogs $(GO) install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$(VICTORIALOGS_VERSION) && \
+		mv bin/victorialogs/victoria-logs $(VICTORIALOGS) && rmdir bin/victorialogs; \
+	fi
+
 build: deps
 	$(GO) build -ldflags "$(STAMP)" -o $(BIN) ./cmd/rulegen
 
@@ -79,7 +90,7 @@ release: deps-static
 rules: build
 	./$(BIN) generate --author $(AUTHOR) --out rules testdata/reports
 
-test: deps pysigma-deps opensearch-deps
+test: deps pysigma-deps opensearch-deps victorialogs-deps
 	$(GO) vet ./...
 	$(GO) test ./...
 	$(MAKE) --no-print-directory test-release
@@ -98,7 +109,7 @@ gate: build
 	./$(BIN) test rules --fixtures testdata/fixtures/manifest.yaml --events testdata/events --junit bin/junit.xml
 
 # Everything but the GOROOT benign scan.
-test-short: deps pysigma-deps opensearch-deps
+test-short: deps pysigma-deps opensearch-deps victorialogs-deps
 	$(GO) test -short ./...
 
 # Each fuzz target for FUZZTIME (default 30s); the seed corpora alone run in every go test.

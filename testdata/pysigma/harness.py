@@ -47,6 +47,7 @@ TARGETS = [
      ["sentinel_asim", str(REPO / "generate" / "export" / "sentinel_asim.yml")]),
     ("kusto, Defender XDR (microsoft_xdr)", "kusto", ["microsoft_xdr"]),
     ("sqlite", "sqlite", []),
+    ("victoria_logs (LogsQL, values lower-cased)", "victoria_logs", [str(REPO / "examples" / "victorialogs-lowercase.yml")]),
 ]
 
 
