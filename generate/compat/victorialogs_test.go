@@ -200,4 +200,3 @@ func (v *victoriaLogs) fired(t *testing.T, project string, queries map[string][]
 	}
 	return out
 }
-
