@@ -3,6 +3,7 @@ package compat_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,7 +26,59 @@ func venvPython(t *testing.T, root string) string {
 	return python
 }
 
-// readNDJSON parses rules.ndjson back, refusing a field Elastic's rule schema does not have.
+// elasticSchema holds facts of Elastic's published rule schemas (elastic/detection-rules,
+// detection_rules/etc/api_schemas/9.2/9.2.query.json and 9.2.threat_match.json): the
+// properties a rule of each type may have (no others: additionalProperties false), those it
+// must have, and the enumerations.
+var elasticSchema = struct {
+	properties, threatMatch, required, threatMatchRequired []string
+	enums                                                  map[string][]string
+}{
+	properties: []string{"actions", "alert_suppression", "author", "building_block_type", "data_view_id", "description", "enabled",
+		"exceptions_list", "false_positives", "filters", "from", "index", "interval", "investigation_fields", "language", "license",
+		"max_signals", "meta", "name", "note", "query", "references", "related_integrations", "required_fields", "revision",
+		"risk_score", "risk_score_mapping", "rule_id", "rule_name_override", "setup", "severity", "severity_mapping", "tags", "threat",
+		"throttle", "timeline_id", "timeline_title", "timestamp_override", "to", "type", "version"},
+	threatMatch:         []string{"threat_filters", "threat_index", "threat_indicator_path", "threat_language", "threat_mapping", "threat_query"},
+	required:            []string{"author", "description", "language", "name", "query", "risk_score", "rule_id", "severity", "type"},
+	threatMatchRequired: []string{"threat_index", "threat_mapping"},
+	enums: map[string][]string{"language": {"eql", "esql", "kuery", "lucene"}, "threat_language": {"eql", "esql", "kuery", "lucene"},
+		"severity": {"low", "medium", "high", "critical"}, "type": {"query", "threat_match"}},
+}
+
+// checkElasticSchema holds one rule, as its NDJSON line, to elasticSchema.
+func checkElasticSchema(t *testing.T, line []byte) {
+	t.Helper()
+	var rule map[string]any
+	if err := json.Unmarshal(line, &rule); err != nil {
+		t.Fatal(err)
+	}
+	allowed, required := elasticSchema.properties, elasticSchema.required
+	if rule["type"] == "threat_match" {
+		allowed = append(slices.Clone(allowed), elasticSchema.threatMatch...)
+		required = append(slices.Clone(required), elasticSchema.threatMatchRequired...)
+	}
+	for key := range rule {
+		if !slices.Contains(allowed, key) {
+			t.Errorf("%v: %s is not a property of a %v rule", rule["rule_id"], key, rule["type"])
+		}
+	}
+	for _, key := range required {
+		if _, ok := rule[key]; !ok {
+			t.Errorf("%v: lacks %s", rule["rule_id"], key)
+		}
+	}
+	for key, values := range elasticSchema.enums {
+		if v, ok := rule[key]; ok && !slices.Contains(values, fmt.Sprint(v)) {
+			t.Errorf("%v: %s %v is none of %v", rule["rule_id"], key, v, values)
+		}
+	}
+	if risk, ok := rule["risk_score"].(float64); !ok || risk != float64(int(risk)) {
+		t.Errorf("%v: risk_score %v is no integer", rule["rule_id"], rule["risk_score"])
+	}
+}
+
+// readNDJSON parses rules.ndjson back, each rule held to Elastic's published schema.
 func readNDJSON(t *testing.T, path string) []export.ElasticRule {
 	t.Helper()
 	f, err := os.Open(path)
@@ -37,6 +90,7 @@ func readNDJSON(t *testing.T, path string) []export.ElasticRule {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
+		checkElasticSchema(t, sc.Bytes())
 		var r export.ElasticRule
 		dec := json.NewDecoder(strings.NewReader(sc.Text()))
 		dec.DisallowUnknownFields()
