@@ -211,3 +211,30 @@ func TestBulkHashListGoesToIndicatorStores(t *testing.T) {
 		})
 	}
 }
+
+// A report of 12,000 C2 domains makes rules of 24,000 values (each domain and its subdomains),
+// which Sentinel would take only as hundreds of rules: the export lists them as rules it cannot
+// take, with the reason, rather than crowd the workspace; no rule it writes is past the limit.
+func TestRulesPastTooManyPartsAreListed(t *testing.T) {
+	root := golden.RepoRoot(t)
+	in := filepath.Join(t.TempDir(), "in")
+	if err := synthfeed.WriteEvent(in, synthfeed.KindDomains, 12000, 3); err != nil {
+		t.Fatal(err)
+	}
+	rules := filepath.Join(t.TempDir(), "rules")
+	if _, err := output.Generate(context.Background(), []string{in}, output.Options{Out: rules,
+		Pipeline: pipeline.Options{Render: render.Options{Author: "rulegen"}}, Today: "2026-12-01"}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sentinel")
+	res, err := export.Export(export.Options{Target: "sentinel", Rules: rules, Out: out, Python: venvPython(t, root)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _ := os.ReadFile(filepath.Join(out, "unsupported.tsv"))
+	if res.Unsupported == 0 || strings.Count(string(listed), "more than the 50 rulegen cuts a rule into") != res.Unsupported {
+		t.Errorf("%+v:\n%s", res, listed)
+	}
+	readSentinel(t, out) // what is written is within the limit
+	t.Logf("%d rules listed, %d written", res.Unsupported, res.Rules)
+}

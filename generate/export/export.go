@@ -48,6 +48,7 @@ type Result struct {
 	Indicators  int      // exported
 	Files       []string // written or unchanged, below Out
 	Unsupported int      // values the target cannot express (listed in unsupported.tsv)
+	Warnings    []string // what the platform will not take as it is (a tenant's limit)
 	Expired     int      // indicators past their expiry, not exported
 	Deletions   int      // deployed by the last export, to be deleted now
 	Sigma       int      // Sigma rules read (detection targets)
@@ -111,6 +112,8 @@ type indicatorTarget struct {
 	kind func(report.Deployable) (string, string)
 	// batch is the most indicators one file holds.
 	batch int
+	// tenantLimit is the most indicators the platform keeps active (0: none documented).
+	tenantLimit int
 	// actions are the values Action may take; the first is the default.
 	actions []string
 	// write writes one batch, and says the extension of its file.
@@ -168,6 +171,10 @@ func Export(opts Options) (*Result, error) {
 	res := &Result{Reports: len(reports)}
 	exported, kinds, unsupported, expired := choose(t, reports, asOf)
 	res.Indicators, res.Unsupported, res.Expired = len(exported), len(unsupported), len(expired)
+	if t.tenantLimit > 0 && len(exported) > t.tenantLimit {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s keeps at most %d indicators active per tenant; this export has %d: import the newest, or narrow the reports",
+			t.name, t.tenantLimit, len(exported)))
+	}
 
 	var files []atomicdir.File
 	// Numbered from 001, as wide as the last number needs: the files sort in their order.

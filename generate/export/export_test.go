@@ -151,3 +151,20 @@ func TestExportErrors(t *testing.T) {
 		}
 	}
 }
+
+// Past Defender's 15,000 active indicators a tenant, the export still writes every indicator
+// and says that the tenant will not keep them all.
+func TestExportWarnsPastTheTenantLimit(t *testing.T) {
+	ri := runreport.ReportIndex{ID: "r1", Title: "A bulk list", Date: "2026-11-01"}
+	for i := range 15001 {
+		ri.Indicators = append(ri.Indicators, report.Deployable{Type: report.DeploySHA256, Value: sha256Of(i), Sample: i + 1})
+	}
+	res, err := export.Export(export.Options{Target: "mde", Rules: rulesDir(t, ri), Out: filepath.Join(t.TempDir(), "mde"), AsOf: "2026-12-01"})
+	if err != nil || res.Indicators != 15001 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "15000") {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	res, err = export.Export(export.Options{Target: "crowdstrike", Rules: rulesDir(t, ri), Out: filepath.Join(t.TempDir(), "cs"), AsOf: "2026-12-01"})
+	if err != nil || len(res.Warnings) != 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+}

@@ -63,8 +63,9 @@ type queryTarget struct {
 	lookupRule func(rule []byte, hashes []storedHash) []byte
 }
 
-// maxParts is about the most parts a rule past a limit is cut into: a store takes more hashes.
-const maxParts = 8
+// maxParts is the most rules a rule past a limit is cut into: more would crowd the platform
+// (Sentinel takes 512 analytics rules a workspace), and a store takes big hash sets.
+const maxParts = 50
 
 // splitRounds is how many times a rule past a limit is cut into twice as many parts before
 // it is listed as one the target cannot take.
@@ -249,6 +250,12 @@ func convertParts(python string, qt queryTarget, paths []string, sources map[str
 			}
 		}
 	}
+	for path, n := range pending {
+		if n > maxParts {
+			tooBig[path] += fmt.Sprintf("; it would take %d rules, more than the %d rulegen cuts a rule into", n, maxParts)
+			delete(pending, path)
+		}
+	}
 	for round := 0; round < splitRounds && len(pending) > 0; round++ {
 		dir, err := os.MkdirTemp("", "rulegen-parts-")
 		if err != nil {
@@ -293,6 +300,9 @@ func convertParts(python string, qt queryTarget, paths []string, sources map[str
 			case fits:
 				parts[path] = queries
 				delete(tooBig, path)
+				delete(pending, path)
+			case pending[path]*2 > maxParts:
+				tooBig[path] += fmt.Sprintf("; in %d parts one is still past it, and more than %d are too many", pending[path], maxParts)
 				delete(pending, path)
 			default:
 				pending[path] *= 2

@@ -19,6 +19,8 @@ import (
 var mde = &indicatorTarget{
 	name:  "mde",
 	batch: 500,
+	// "There's a limit of 15,000 indicators per tenant" (Microsoft's indicator documentation).
+	tenantLimit: 15000,
 	// Audit records and alerts without blocking; Warn, Block and BlockAndRemediate act.
 	actions: []string{"Audit", "Warn", "Block", "BlockAndRemediate", "Allowed"},
 	kind: func(d report.Deployable) (string, string) {

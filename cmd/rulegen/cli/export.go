@@ -44,7 +44,7 @@ target cannot express is listed in unsupported.tsv with the reason. delete.csv, 
 lists what the last export into the same directory deployed and this one does not (reports
 and rules retired by --prune, indicators expired): a deploy step deletes those.`,
 		Args: maxOneDir,
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Rules = rulesDir(args)
 			if opts.Out == "" {
 				opts.Out = filepath.Join("export", opts.Target)
@@ -59,6 +59,9 @@ and rules retired by --prune, indicators expired): a deploy step deletes those.`
 				fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, fileList(res.Files))
 			}
 			fmt.Fprintf(stdout, "; %d the target cannot take, %d expired, %d to delete\n", res.Unsupported, res.Expired, res.Deletions)
+			for _, w := range res.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "rulegen: warning: %s\n", w)
+			}
 			return nil
 		},
 	}
