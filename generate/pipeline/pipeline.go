@@ -461,7 +461,21 @@ func (p *run) process(normalised *report.Normalized, sink func(*Outcome, []strin
 		r.YARARules = quarantinedYARA(r, passingYARA(r, r.YARARules))
 	}
 	r.SigmaRules = keepPassing(r, r.SigmaRules, validSigma(r))
-	files, err := p.rd.Render([]*report.Normalized{r})
+	// The Sigma files are checked before the YARA files are rendered: a bulk list's Sigma parse
+	// and its YARA text are each hundreds of megabytes, and need not be held at once.
+	sigmaFiles, err := p.rd.RenderSigma(r)
+	if err != nil {
+		return err
+	}
+	sigmaRules, err := validateSigma(sigmaFiles)
+	if err != nil {
+		return err
+	}
+	yaraFiles, err := p.rd.RenderYARA(r)
+	if err != nil {
+		return err
+	}
+	files, err := render.SortFiles(append(sigmaFiles, yaraFiles...))
 	if err != nil {
 		return err
 	}
@@ -474,9 +488,7 @@ func (p *run) process(normalised *report.Normalized, sink func(*Outcome, []strin
 	if p.keepReports {
 		out.Report = r
 	}
-	if out.Rules, err = validateSigma(files); err != nil {
-		return err
-	}
+	out.Rules = sigmaRules
 	var names []string
 	if yara.Available {
 		if names, err = compileYARA(files); err != nil {

@@ -116,12 +116,21 @@ func New(opts Options) (*Renderer, error) {
 func (rd *Renderer) Render(reports []*report.Normalized) ([]File, error) {
 	var files []File
 	for _, r := range reports {
-		out, err := rd.renderReport(r, RuleBase(r))
+		sigmaFiles, err := rd.RenderSigma(r)
 		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", r.Source, err)
+			return nil, err
 		}
-		files = append(files, out...)
+		yaraFiles, err := rd.RenderYARA(r)
+		if err != nil {
+			return nil, err
+		}
+		files = append(append(files, sigmaFiles...), yaraFiles...)
 	}
+	return SortFiles(files)
+}
+
+// SortFiles sorts files by path and refuses two of one path.
+func SortFiles(files []File) ([]File, error) {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
@@ -131,29 +140,36 @@ func (rd *Renderer) Render(reports []*report.Normalized) ([]File, error) {
 	return files, nil
 }
 
-func (rd *Renderer) renderReport(r *report.Normalized, ruleBase string) ([]File, error) {
-	view, err := newYaraView(r, rd.opts, ruleBase)
+// RenderSigma renders a report's Sigma files: the templates' and its analysts' rules. With
+// RenderYARA it is Render, in two steps so that a caller can check the Sigma files, and let
+// their parse go, before the YARA files exist (a bulk list's are hundreds of megabytes).
+func (rd *Renderer) RenderSigma(r *report.Normalized) ([]File, error) {
+	files, err := rd.sigma.renderAll(newSigmaView(r, rd.opts.Author), func(entry string) string { return sigmaPath(entry, r.Slug, r.Platform) })
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", r.Source, err)
+	}
+	for i, a := range r.SigmaRules {
+		f, err := PassedSigma(r, a, i)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %s: Sigma rule %d: %w", r.Source, r.Source, i+1, err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// RenderYARA renders a report's YARA files and its skip list.
+func (rd *Renderer) RenderYARA(r *report.Normalized) ([]File, error) {
+	view, err := newYaraView(r, rd.opts, RuleBase(r))
 	if err == nil {
 		err = view.takePassedRules(rd.yara.passedMeta)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.Source, err)
+		return nil, fmt.Errorf("render %s: %s: %w", r.Source, r.Source, err)
 	}
-	yaraFiles, err := rd.yara.renderAll(view, func(entry string) string { return yaraPath(entry, r.Slug) })
+	files, err := rd.yara.renderAll(view, func(entry string) string { return yaraPath(entry, r.Slug) })
 	if err != nil {
-		return nil, err
-	}
-	sigmaFiles, err := rd.sigma.renderAll(newSigmaView(r, rd.opts.Author), func(entry string) string { return sigmaPath(entry, r.Slug, r.Platform) })
-	if err != nil {
-		return nil, err
-	}
-	files := append(yaraFiles, sigmaFiles...)
-	for i, a := range r.SigmaRules {
-		f, err := PassedSigma(r, a, i)
-		if err != nil {
-			return nil, fmt.Errorf("%s: Sigma rule %d: %w", r.Source, i+1, err)
-		}
-		files = append(files, f)
+		return nil, fmt.Errorf("render %s: %w", r.Source, err)
 	}
 	if f, ok := newFile(path.Join("skipped", r.Slug+".tsv"), SkipList(r)); ok {
 		files = append(files, f)

@@ -257,7 +257,11 @@ func sigmaTags(r *report.Normalized) map[string][]string {
 // would otherwise escape the next character is doubled, and the result is single-quoted YAML
 // (double-quoted with escapes when it holds control characters or invalid UTF-8).
 func SigmaString(s string) string {
+	if !strings.ContainsAny(s, `*?\`) { // most values: nothing to escape, no copy
+		return yamlQuote(s)
+	}
 	var b strings.Builder
+	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

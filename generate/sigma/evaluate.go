@@ -76,7 +76,11 @@ func literalValues(r *sigmago.Rule) error {
 }
 
 func unescape(s string) (string, error) {
+	if !strings.ContainsAny(s, `*?\`) { // most values: literal already, no copy
+		return s, nil
+	}
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

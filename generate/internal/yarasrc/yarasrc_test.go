@@ -1,6 +1,8 @@
 package yarasrc_test
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -92,5 +94,36 @@ func TestLayout(t *testing.T) {
 	}
 	if _, err := yarasrc.Layout("rule z condition: true"); err == nil {
 		t.Error("a rule without braces: no error")
+	}
+}
+
+// The hand scanner finds what the regular expression of an identifier finds, less members and
+// string references, on YARA source and on arbitrary bytes.
+func TestIdentifierSpansAgreeWithTheExpression(t *testing.T) {
+	identifier := regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+	want := func(code string) [][2]int {
+		var out [][2]int
+		for _, loc := range identifier.FindAllStringIndex(code, -1) {
+			if start := loc[0]; start > 0 && (yarasrc.IsIdentByte(code[start-1]) || strings.ContainsRune(".$#@!", rune(code[start-1]))) {
+				continue
+			}
+			out = append(out, [2]int{loc[0], loc[1]})
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "ab_Z09.$#@! \n\"{}"
+	inputs := []string{"", "rule a_1 { strings: $s = \"x\" condition: $s and #s > 2 and pe.imphash() == \"9a\" and 9abc }", "_x.y@z!w#v$u 1a2b"}
+	for range 2000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, in := range inputs {
+		if got, w := yarasrc.IdentifierSpans(in), want(in); !slices.Equal(got, w) {
+			t.Fatalf("%q: %v, the expression %v", in, got, w)
+		}
 	}
 }
