@@ -65,6 +65,56 @@ func TestExportOfEveryBundledInput(t *testing.T) {
 			}
 		}
 	}
+	exportDetectionsOfEveryInput(t, dirs)
+}
+
+// exportDetectionsOfEveryInput exports the Sigma rules of every bundled input, together in one
+// rules directory (a conversion per target, not per input), for every detection target: each
+// Sigma rule is exported, in parts or with a store, or listed with the reason; every file reads
+// back by its format's parser and is held to the target's schema.
+func exportDetectionsOfEveryInput(t *testing.T, dirs map[string]string) {
+	root := golden.RepoRoot(t)
+	all := filepath.Join(t.TempDir(), "all")
+	sigmaRules := 0
+	for name, dir := range dirs {
+		src := filepath.Join(dir, "sigma")
+		if _, err := os.Stat(src); name == "rules" || err != nil {
+			continue
+		}
+		if err := os.CopyFS(filepath.Join(all, "sigma", strings.NewReplacer("/", "_", ".", "_").Replace(name)), os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(src, "*", "*.yml"))
+		sigmaRules += len(files)
+	}
+	if sigmaRules == 0 {
+		t.Fatal("the bundled inputs make no Sigma rule")
+	}
+	for _, target := range export.Targets() {
+		if !export.WritesDetections(target) {
+			continue
+		}
+		out := filepath.Join(t.TempDir(), target)
+		res, err := export.Export(export.Options{Target: target, Rules: all, Out: out, Python: venvPython(t, root)})
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		deployed := detectionIDs(t, target, out)
+		listed, _ := os.ReadFile(filepath.Join(out, "unsupported.tsv"))
+		lines := 0
+		for line := range strings.Lines(string(listed)) {
+			if !strings.HasPrefix(line, "#") {
+				if f := strings.Split(line, "\t"); len(f) != 3 || strings.TrimSpace(f[2]) == "" {
+					t.Errorf("%s: unsupported.tsv: a line without its reason: %q", target, line)
+				}
+				lines++
+			}
+		}
+		if res.Sigma != sigmaRules || len(deployed) != res.Rules || lines != res.Unsupported || res.Rules < res.Sigma-res.Unsupported {
+			t.Errorf("%s: %d Sigma rules in the inputs; export: %+v; %d deployed read back, %d listed", target, sigmaRules, res, len(deployed), lines)
+		}
+		t.Logf("%s: %d Sigma rules of %d inputs: %d exported, %d in parts, %d listed", target, sigmaRules, len(dirs)-1, res.Rules, res.Split, res.Unsupported)
+	}
 }
 
 // readExport parses a target's files back and returns the values they hold, by value, with

@@ -116,6 +116,7 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 	}
 	var rules []queryRule
 	var unsupported []string
+	firstWithID := map[string]string{}
 	for _, path := range paths {
 		rel, _ := filepath.Rel(sigmaDir, path)
 		meta, err := readSigmaMeta(path)
@@ -124,6 +125,12 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 		}
 		c := converted[path]
 		why := cmp.Or(c.Error, tooBig[path])
+		if first, dup := firstWithID[meta.ID]; dup {
+			// A platform keeps one rule per id: the first keeps it (lint refuses the second).
+			why = "its id is that of " + first + ", which is exported"
+		} else {
+			firstWithID[meta.ID] = filepath.ToSlash(rel)
+		}
 		if hashes, stored := plan.hashes[path]; stored && why == "" {
 			lookup := queryRule{meta: meta, file: filepath.ToSlash(rel), id: lookupID(meta.ID), hashes: hashes}
 			if src := plan.lookup[path]; src != "" {
