@@ -27,7 +27,7 @@ func venvPython(t *testing.T, root string) string {
 }
 
 // elasticSchema holds facts of Elastic's published rule schemas (elastic/detection-rules,
-// detection_rules/etc/api_schemas/9.2/9.2.query.json and 9.2.threat_match.json): the
+// detection_rules/etc/api_schemas/9.2/9.2.query.json, 9.2.eql.json and 9.2.threat_match.json): the
 // properties a rule of each type may have (no others: additionalProperties false), those it
 // must have, and the enumerations.
 var elasticSchema = struct {
@@ -43,7 +43,7 @@ var elasticSchema = struct {
 	required:            []string{"author", "description", "language", "name", "query", "risk_score", "rule_id", "severity", "type"},
 	threatMatchRequired: []string{"threat_index", "threat_mapping"},
 	enums: map[string][]string{"language": {"eql", "esql", "kuery", "lucene"}, "threat_language": {"eql", "esql", "kuery", "lucene"},
-		"severity": {"low", "medium", "high", "critical"}, "type": {"query", "threat_match"}},
+		"severity": {"low", "medium", "high", "critical"}, "type": {"query", "eql", "threat_match"}},
 }
 
 // checkElasticSchema holds one rule, as its NDJSON line, to elasticSchema.
@@ -245,5 +245,38 @@ func TestSplunkExportOfCommittedRules(t *testing.T) {
 			s["dispatch.earliest_time"] == "" || json.Unmarshal([]byte(s["action.correlationsearch.annotations"]), &annotations) != nil {
 			t.Errorf("%s: a saved search Splunk would run otherwise: %v", name, s)
 		}
+	}
+}
+
+// With --language eql the rules are EQL rules, each query the one pySigma's EQL backend gives
+// (ecs_windows), held to Elastic's schema as the Lucene ones are.
+func TestElasticEQLExportOfCommittedRules(t *testing.T) {
+	root := golden.RepoRoot(t)
+	out := filepath.Join(t.TempDir(), "elastic")
+	res, err := export.Export(export.Options{Target: "elastic", Language: "eql", Rules: filepath.Join(root, "rules"), Out: out, Python: venvPython(t, root)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts, err := pysigma.Convert(root, filepath.Join(root, "rules", "sigma"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, v := range verdicts {
+		if v.Target == "eql (ecs_windows)" {
+			want = append(want, v.Queries...)
+		}
+	}
+	rules := readNDJSON(t, filepath.Join(out, "rules.ndjson"))
+	if len(rules) != len(want) || res.Rules != len(rules) {
+		t.Fatalf("%d EQL rules, %d queries from the harness", len(rules), len(want))
+	}
+	for _, r := range rules {
+		if r.Type != "eql" || r.Language != "eql" || !slices.Contains(want, r.Query) {
+			t.Errorf("%s: %s/%s %q is not pySigma's EQL", r.RuleID, r.Type, r.Language, r.Query)
+		}
+	}
+	if _, err := export.Export(export.Options{Target: "elastic", Language: "kql", Rules: filepath.Join(root, "rules"), Out: out, Python: venvPython(t, root)}); err == nil {
+		t.Errorf("an unknown language is taken")
 	}
 }

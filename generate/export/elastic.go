@@ -118,6 +118,11 @@ var elasticQueries = queryTarget{name: "elastic", backend: "lucene", pipelines: 
 		return float64(n) / ElasticMaxClauses, fmt.Sprintf("its query has %d clauses, past the %d a search may have", n, ElasticMaxClauses)
 	}}
 
+// elasticEQL converts with pySigma's EQL backend and ecs_windows, for EQL rules (--language
+// eql). An EQL list is one terms query, so a rule holds its values whole; the store still takes
+// a bulk list's hashes.
+var elasticEQL = queryTarget{name: "elastic", backend: "eql", pipelines: []string{"ecs_windows"}, storeAbove: ElasticStoreAbove}
+
 // LuceneClauses counts the terms of a query pySigma's Lucene backend writes: one more than
 // its boolean operators (NOT is one of AND's).
 func LuceneClauses(query string) int {
@@ -127,7 +132,15 @@ func LuceneClauses(query string) int {
 // exportElastic writes rules.ndjson for Elastic Security's rule import from the rules
 // directory's Sigma rules (not the deprecated ones), converted by pySigma.
 func exportElastic(opts Options) (*Result, error) {
-	rules, unsupported, err := convertedRules(opts, elasticQueries)
+	qt := elasticQueries
+	switch opts.Language {
+	case "", "lucene":
+	case "eql":
+		qt = elasticEQL
+	default:
+		return nil, fmt.Errorf("export: elastic takes no --language %q: want lucene or eql", opts.Language)
+	}
+	rules, unsupported, err := convertedRules(opts, qt)
 	if err != nil {
 		return nil, err
 	}
@@ -189,12 +202,15 @@ func elasticRule(qr queryRule, version int, opts Options) ElasticRule {
 		sev = severities["medium"]
 	}
 	r := ElasticRule{RuleID: qr.id, Name: qr.title(), Description: cmp.Or(meta.Description, meta.Title), Type: "query",
-		Language: "lucene", Query: qr.query, Index: opts.Index, Interval: "5m", From: "now-6m", Enabled: true,
+		Language: cmp.Or(opts.Language, "lucene"), Query: qr.query, Index: opts.Index, Interval: "5m", From: "now-6m", Enabled: true,
 		Severity: sev.severity, RiskScore: sev.risk, Author: []string{cmp.Or(meta.Author, "rulegen")}, License: opts.License,
 		References: nonNil(meta.References), FalsePositives: nonNil(meta.FalsePositives), Tags: nonNil(meta.Tags),
 		Threat: threats(meta.Tags), Version: version, MaxSignals: 100}
 	if len(r.Index) == 0 {
 		r.Index = DefaultElasticIndex
+	}
+	if r.Language == "eql" {
+		r.Type = "eql"
 	}
 	return r
 }
@@ -211,7 +227,7 @@ func indicatorMatch(rule *ElasticRule, r queryRule) {
 		rule.ThreatMapping = append(rule.ThreatMapping, ElasticThreatGroup{Entries: []ElasticThreatEntryMapping{
 			{Field: ecsHashFields[a], Type: "mapping", Value: "threat.indicator.file.hash." + a}}})
 	}
-	rule.Type, rule.Query = "threat_match", strings.Join(exists, " OR ")
+	rule.Type, rule.Language, rule.Query = "threat_match", "lucene", strings.Join(exists, " OR ")
 	rule.ThreatIndex = []string{ElasticIndicatorIndex}
 	rule.ThreatQuery, rule.ThreatLanguage = fmt.Sprintf("rulegen.rule_id:%q", r.id), "lucene"
 	rule.ThreatIndicatorPath = "threat.indicator"

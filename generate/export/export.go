@@ -39,6 +39,8 @@ type Options struct {
 	Python  string
 	Index   []string
 	License string
+	// Language is the elastic rules' query language: lucene (default) or eql.
+	Language string
 }
 
 // Result is what an export wrote.
@@ -64,7 +66,7 @@ type TargetDoc struct {
 // Docs are the targets' TargetDoc, by name.
 var Docs = map[string]TargetDoc{
 	"elastic": {"`rules.ndjson`: Elastic Security rules (`rule_id` the Sigma id, severity, ATT&CK `threat`, `version` rising with the query; `--license`, `--index`)",
-		"`POST /api/detection_engine/rules/_import?overwrite=true`", "pySigma's Lucene backend (ecs_windows): `--python` with `pysigma`, `pysigma-backend-elasticsearch`",
+		"`POST /api/detection_engine/rules/_import?overwrite=true`", "pySigma's Lucene backend, or EQL with `--language eql` (ecs_windows): `--python` with `pysigma`, `pysigma-backend-elasticsearch`",
 		"a query of at most 1,024 clauses (`indices.query.bool.max_clause_count`: OpenSearch's default, Elasticsearch 8's least), else in up to 50 parts; over 8,000 hashes an indicator match rule over the index `rulegen-indicators` (`indicators.ndjson`: its `_bulk` body, after `_delete_by_query` with `delete.indicators.json`)"},
 	"splunk": {"an app: `default/app.conf`, `default/savedsearches.conf` (a search per rule named `rulegen <id>`, every 5 min over 6, severity, ATT&CK annotations, id and version)",
 		"copy to `etc/apps/rulegen_detections`", "the Splunk backend (splunk_windows): `pysigma-backend-splunk`",

@@ -22,6 +22,7 @@ the target imports into --out (default: export/TARGET):
                (POST /api/detection_engine/rules/_import), each Sigma rule converted by
                pySigma's Lucene backend (ecs_windows), with its id, severity, ATT&CK
                tactics and techniques, and a version that rises when its query changes
+               (--language eql: EQL rules from pySigma's EQL backend)
   splunk       a Splunk app: default/app.conf and default/savedsearches.conf, a scheduled
                search per Sigma rule (named by its id, so a new title keeps it), its SPL
                from pySigma's Splunk backend (splunk_windows), severity and ATT&CK annotations
@@ -72,6 +73,7 @@ and rules retired by --prune, indicators expired): a deploy step deletes those.`
 	cmd.Flags().StringVar(&opts.Python, "python", "python3", "elastic, splunk, sentinel: the Python that has pySigma and the backend ("+
 		export.PySigmaPins("elastic")+"; "+export.PySigmaPins("splunk")+"; "+export.PySigmaPins("sentinel")+")")
 	cmd.Flags().StringSliceVar(&opts.Index, "index", export.DefaultElasticIndex, "elastic: the index patterns the rules search")
+	cmd.Flags().StringVar(&opts.Language, "language", "lucene", "elastic: the rules' query language, lucene or eql (pySigma's EQL backend)")
 	cmd.Flags().StringVar(&opts.License, "license", "", "elastic: the rules' license, as the repository gives it (e.g. DRL-1.1)")
 	cmd.MarkFlagRequired("target")
 	return cmd
