@@ -119,54 +119,43 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 	firstWithID := map[string]string{}
 	for _, path := range paths {
 		rel, _ := filepath.Rel(sigmaDir, path)
+		file := filepath.ToSlash(rel)
 		meta, err := readSigmaMeta(path)
 		if err != nil {
 			return nil, nil, err
 		}
-		c := converted[path]
-		why := cmp.Or(c.Error, tooBig[path])
-		if first, dup := firstWithID[meta.ID]; dup {
-			// A platform keeps one rule per id: the first keeps it (lint refuses the second).
-			why = "its id is that of " + first + ", which is exported"
-		} else {
-			firstWithID[meta.ID] = filepath.ToSlash(rel)
+		listed := func(why string) {
+			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", file, meta.ID, tsvField(why)))
 		}
-		if hashes, stored := plan.hashes[path]; stored && why == "" {
-			lookup := queryRule{meta: meta, file: filepath.ToSlash(rel), id: lookupID(meta.ID), hashes: hashes}
+		if first, dup := firstWithID[meta.ID]; dup {
+			listed("its id is that of " + first + ", which is exported") // a platform keeps one rule per id; lint refuses two
+			continue
+		}
+		firstWithID[meta.ID] = file
+		if hashes, stored := plan.hashes[path]; stored {
+			lookup := queryRule{meta: meta, file: file, id: lookupID(meta.ID), hashes: hashes}
 			if src := plan.lookup[path]; src != "" {
 				lc := converted[src]
-				if lc.Error != "" || len(lc.Queries) != 1 {
+				if lc.Error != "" || len(lc.Queries) != 1 { // rulegen's own rule: a defect, not the input's
 					return nil, nil, fmt.Errorf("export: %s: the lookup of its hashes does not convert: %s", path, lc.Error)
 				}
 				lookup.query = lc.Queries[0]
 			}
 			rules = append(rules, lookup)
-			if len(c.Queries) == 0 {
+			if plan.rest[path] == "" {
 				continue // nothing but hashes
 			}
 		}
+		c := converted[path]
+		why := cmp.Or(c.Error, tooBig[path])
 		if why == "" && len(c.Queries) == 0 {
 			why = "no query"
 		}
 		if why != "" {
-			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", filepath.ToSlash(rel), meta.ID, tsvField(why)))
+			listed(why)
 			continue
 		}
-		queries, form := c.Queries, "%s-%d" // a rule per query, each with an id of its own
-		if p, ok := parts[path]; ok {
-			queries, form = p, "%s-part%d"
-		}
-		for i, q := range queries {
-			id := meta.ID
-			if len(queries) > 1 {
-				id = fmt.Sprintf(form, meta.ID, i+1)
-			}
-			r := queryRule{meta: meta, file: filepath.ToSlash(rel), id: id, query: q}
-			if form == "%s-part%d" {
-				r.part, r.parts = i+1, len(queries)
-			}
-			rules = append(rules, r)
-		}
+		rules = append(rules, queryRules(meta, file, c.Queries, parts[path])...)
 	}
 	return rules, unsupported, nil
 }
@@ -234,6 +223,27 @@ func planStores(qt queryTarget, paths []string) (*storePlan, error) {
 		plan.hashes[path] = hashes
 	}
 	return plan, nil
+}
+
+// queryRules are the rules a Sigma rule's queries make: one, or one per query (id-N) when the
+// backend gives several, or one per part (id-partN) when a limit cut it.
+func queryRules(meta sigmaMeta, file string, queries, parts []string) []queryRule {
+	form := "%s-%d"
+	if parts != nil {
+		queries, form = parts, "%s-part%d"
+	}
+	var out []queryRule
+	for i, q := range queries {
+		r := queryRule{meta: meta, file: file, id: meta.ID, query: q}
+		if len(queries) > 1 {
+			r.id = fmt.Sprintf(form, meta.ID, i+1)
+		}
+		if parts != nil {
+			r.part, r.parts = i+1, len(parts)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // convertParts converts again, in parts, the rules whose query is past the platform's limit:
