@@ -55,6 +55,7 @@ type Result struct {
 	Deletions   int      // deployed by the last export, to be deleted now
 	Sigma       int      // Sigma rules read (detection targets)
 	Split       int      // of them, exported in parts, their query being past the platform's limit
+	Stored      int      // of them, with their hashes in the platform's indicator store
 }
 
 // TargetDoc says what a target's export holds, how the platform loads it, what it takes, and

@@ -368,15 +368,22 @@ func unsupportedRules(backend string, lines []string) atomicdir.File {
 // detectionResult is a detection target's Result before it writes: the rules it exports, the
 // Sigma rules it does not, and those it exports in parts.
 func detectionResult(rules []queryRule, unsupported []string) *Result {
-	res := &Result{Rules: len(rules), Unsupported: len(unsupported), Sigma: len(unsupported)}
+	res := &Result{Rules: len(rules), Unsupported: len(unsupported)}
+	files := map[string]bool{}
 	for _, r := range rules {
+		files[r.file] = true
 		if r.part == 1 {
 			res.Split++
 		}
-		if r.part <= 1 {
-			res.Sigma++
+		if r.hashes != nil {
+			res.Stored++
 		}
 	}
+	for _, line := range unsupported {
+		file, _, _ := strings.Cut(line, "\t")
+		files[file] = true
+	}
+	res.Sigma = len(files)
 	return res
 }
 

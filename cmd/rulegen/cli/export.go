@@ -55,7 +55,8 @@ and rules retired by --prune, indicators expired): a deploy step deletes those.`
 				return err
 			}
 			if export.WritesDetections(opts.Target) {
-				fmt.Fprintf(stdout, "%s: %d rules in %s (%s)", opts.Target, res.Rules, opts.Out, fileList(res.Files))
+				fmt.Fprintf(stdout, "%s: %d rules of %d Sigma rules (%d in parts, %d with a store of hashes) in %s (%s)",
+					opts.Target, res.Rules, res.Sigma, res.Split, res.Stored, opts.Out, fileList(res.Files))
 			} else {
 				fmt.Fprintf(stdout, "%s: %d reports, %d indicators in %s (%s)", opts.Target, res.Reports, res.Indicators, opts.Out, fileList(res.Files))
 			}
