@@ -176,3 +176,40 @@ func TestExportTableInREADME(t *testing.T) {
 	}
 	assertREADMEBlock(t, root, "export table", "TestExportTableInREADME", b.String())
 }
+
+// Rules a third party wrote are untrusted: a title that would close a .conf stanza and open
+// another, a description ending in a backslash, an id that is no UUID (with a tab in it). Every
+// detection target writes the first as data that its format's parser reads back as one rule,
+// and lists the second with the backend's reason, its line intact.
+func TestDetectionExportOfHostileRules(t *testing.T) {
+	root := golden.RepoRoot(t)
+	rules := filepath.Join(t.TempDir(), "rules")
+	hostile := "title: \"Evil]\\n[rulegen injected]\\nsearch = | delete\"\nid: 5d1e0f9b-8a53-4c5e-9d43-6a1f0b0c2e11\n" +
+		"description: 'ends in a backslash \\'\nlogsource:\n    product: windows\n    category: process_creation\n" +
+		"detection:\n    selection:\n        Image|endswith: '\\evil.exe'\n    condition: selection\nlevel: high\n"
+	golden.WriteFile(t, filepath.Join(rules, "sigma", "passed", "proc_creation_hostile.yml"), hostile)
+	golden.WriteFile(t, filepath.Join(rules, "sigma", "passed", "proc_creation_bad_id.yml"),
+		strings.Replace(hostile, "5d1e0f9b-8a53-4c5e-9d43-6a1f0b0c2e11", "\"not-a-uuid\\tx\"", 1))
+	for _, target := range []string{"elastic", "splunk", "sentinel"} {
+		out := filepath.Join(t.TempDir(), target)
+		res, err := export.Export(export.Options{Target: target, Rules: rules, Out: out, Python: venvPython(t, root)})
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		deployed := detectionIDs(t, target, out)
+		if res.Rules != 1 || res.Unsupported != 1 || len(deployed) != 1 {
+			t.Errorf("%s: %+v, read back %v", target, res, deployed)
+		}
+		for _, v := range deployed {
+			if !strings.HasPrefix(v[0], "Evil]") {
+				t.Errorf("%s: the title read back is %q", target, v[0])
+			}
+		}
+		listed, _ := os.ReadFile(filepath.Join(out, "unsupported.tsv"))
+		for line := range strings.Lines(string(listed)) {
+			if !strings.HasPrefix(line, "#") && len(strings.Split(line, "\t")) != 3 {
+				t.Errorf("%s: unsupported.tsv line of %d fields: %q", target, len(strings.Split(line, "\t")), line)
+			}
+		}
+	}
+}

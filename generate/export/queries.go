@@ -125,7 +125,7 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 			return nil, nil, err
 		}
 		listed := func(why string) {
-			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", file, meta.ID, tsvField(why)))
+			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", tsvField(file), tsvField(meta.ID), tsvField(why)))
 		}
 		if first, dup := firstWithID[meta.ID]; dup {
 			listed("its id is that of " + first + ", which is exported") // a platform keeps one rule per id; lint refuses two
