@@ -11,7 +11,7 @@ import (
 
 // A bulk hash list (a publication of 300,000 samples) makes one Sigma process rule with a value
 // per hash: no SIEM runs that query, nor the hundreds of rules its parts would be. Past the
-// target's StoreAbove, a Windows process rule's hashes go where the platform keeps indicators
+// target's storeAbove, a Windows process rule's hashes go where the platform keeps indicators
 // (an index, a lookup, a watchlist) and one rule looks the process's hashes up there; what the
 // rule detects besides its hashes stays a query pySigma converts.
 
@@ -54,22 +54,24 @@ func storeHashes(text []byte) (hashes []storedHash, rest []byte, ok bool) {
 	if cond == nil || cond.Kind != yaml.ScalarNode {
 		return nil, nil, false
 	}
-	if _, alternatives := alternativesOf(cond.Value); !alternatives {
+	chosen, alternatives := alternativesOf(cond.Value)
+	if !alternatives {
 		return nil, nil, false
 	}
 	var kept []*yaml.Node
-	others := 0
+	others := 0 // selections the condition takes that are left
 	for i := 0; i+1 < len(detection.Content); i += 2 {
 		name, sel := detection.Content[i], detection.Content[i+1]
-		values, left := hashSelection(sel)
-		hashes = append(hashes, values...)
-		if left == nil {
+		if name.Value == "condition" || !chosen(name.Value) { // a selection the condition leaves out detects nothing
+			kept = append(kept, name, sel)
 			continue
 		}
-		if name.Value != "condition" {
+		values, left := hashSelection(sel)
+		hashes = append(hashes, values...)
+		if left != nil {
+			kept = append(kept, name, left)
 			others++
 		}
-		kept = append(kept, name, left)
 	}
 	if len(hashes) == 0 {
 		return nil, nil, false
