@@ -396,23 +396,35 @@ func (o *openSearch) index(t *testing.T, name string, docs []map[string]any) {
 // fired runs each rule's queries and returns, per document, the rules that match it, sorted.
 func (o *openSearch) fired(t *testing.T, index string, queries map[string][]string, n int) [][]string {
 	t.Helper()
+	return firedByRule(queries, n, func(q string) []int {
+		body, _ := json.Marshal(map[string]any{"size": n, "_source": false,
+			"query": map[string]any{"query_string": map[string]any{"query": q}}})
+		var res struct {
+			Hits struct {
+				Hits []struct {
+					ID string `json:"_id"`
+				}
+			}
+		}
+		o.do(t, "POST", "/"+index+"/_search", bytes.NewReader(body), &res)
+		var hits []int
+		for _, h := range res.Hits.Hits {
+			var i int
+			fmt.Sscan(h.ID, &i)
+			hits = append(hits, i)
+		}
+		return hits
+	})
+}
+
+// firedByRule runs each rule's queries through an engine (search: the positions of the events
+// a query finds) and returns, per event of n, the rules that match it, sorted.
+func firedByRule(queries map[string][]string, n int, search func(query string) []int) [][]string {
 	out := make([][]string, n)
 	for rule, qs := range queries {
 		hit := map[int]bool{}
 		for _, q := range qs {
-			body, _ := json.Marshal(map[string]any{"size": n, "_source": false,
-				"query": map[string]any{"query_string": map[string]any{"query": q}}})
-			var res struct {
-				Hits struct {
-					Hits []struct {
-						ID string `json:"_id"`
-					}
-				}
-			}
-			o.do(t, "POST", "/"+index+"/_search", bytes.NewReader(body), &res)
-			for _, h := range res.Hits.Hits {
-				var i int
-				fmt.Sscan(h.ID, &i)
+			for _, i := range search(q) {
 				hit[i] = true
 			}
 		}

@@ -173,30 +173,21 @@ func (v *victoriaLogs) ingest(t *testing.T, project string, records []map[string
 // it, sorted.
 func (v *victoriaLogs) fired(t *testing.T, project string, queries map[string][]string, n int) [][]string {
 	t.Helper()
-	out := make([][]string, n)
-	for rule, qs := range queries {
-		hit := map[int]bool{}
-		for _, q := range qs {
-			data := v.request(t, "GET", "/select/logsql/query?"+url.Values{"query": {q + " | fields rulegen_case"}}.Encode(), project, nil)
-			sc := bufio.NewScanner(bytes.NewReader(data))
-			for sc.Scan() {
-				var rec struct {
-					Case string `json:"rulegen_case"`
-				}
-				if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-					t.Fatalf("%s: %v", sc.Text(), err)
-				}
-				var i int
-				fmt.Sscan(rec.Case, &i)
-				hit[i] = true
+	return firedByRule(queries, n, func(q string) []int {
+		data := v.request(t, "GET", "/select/logsql/query?"+url.Values{"query": {q + " | fields rulegen_case"}}.Encode(), project, nil)
+		var hits []int
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var rec struct {
+				Case string `json:"rulegen_case"`
 			}
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				t.Fatalf("%s: %v", sc.Text(), err)
+			}
+			var i int
+			fmt.Sscan(rec.Case, &i)
+			hits = append(hits, i)
 		}
-		for i := range hit {
-			out[i] = append(out[i], rule)
-		}
-	}
-	for i := range out {
-		slices.Sort(out[i])
-	}
-	return out
+		return hits
+	})
 }

@@ -140,11 +140,12 @@ func exportElastic(opts Options) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("export: elastic takes no --language %q: want lucene or eql", opts.Language)
 	}
-	rules, unsupported, err := convertedRules(opts, qt)
+	// The last export's state first: another target's directory fails before the conversion.
+	last, err := readState(opts.Out, "elastic")
 	if err != nil {
 		return nil, err
 	}
-	last, err := readState(opts.Out, "elastic")
+	rules, unsupported, err := convertedRules(opts, qt)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/rulegen/rulegen/generate/internal/atomicdir"
 	"github.com/rulegen/rulegen/generate/report"
 	"github.com/rulegen/rulegen/generate/runreport"
@@ -327,8 +325,7 @@ func writeAll(out string, files []atomicdir.File) error {
 // and nothing else a user keeps there is).
 func isExportFile(name string) bool {
 	if id, ok := strings.CutSuffix(name, ".yaml"); ok { // sentinel: <id>.yaml
-		_, err := uuid.Parse(id)
-		return err == nil
+		return report.IsUUID(id)
 	}
 	return strings.HasPrefix(name, "indicators-") || strings.HasPrefix(name, "watchlist-") || name == "indicators.ndjson" || name == "rules.ndjson" || name == "unsupported.tsv" || strings.HasPrefix(name, "delete.")
 	// default/ (splunk) holds fixed names: rewritten, never stale

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +61,7 @@ type queryTarget struct {
 	storeAbove int
 	// lookupRule, for a target whose lookup pySigma converts, is the Sigma rule that looks a
 	// rule's stored hashes up (nil: the target writes its lookup itself).
-	lookupRule func(rule []byte, hashes []storedHash) []byte
+	lookupRule func(meta sigmaMeta, hashes []storedHash) []byte
 }
 
 // maxParts is the most rules a rule past a limit is cut into: more would crowd the platform
@@ -82,7 +83,7 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 		return nil, nil, err
 	}
 	python := cmp.Or(opts.Python, "python3")
-	plan, err := planStores(qt, paths)
+	metas, plan, err := readRules(qt, paths)
 	defer plan.cleanup()
 	if err != nil {
 		return nil, nil, err
@@ -117,13 +118,10 @@ func convertedRules(opts Options, qt queryTarget) ([]queryRule, []string, error)
 	var rules []queryRule
 	var unsupported []string
 	firstWithID := map[string]string{}
-	for _, path := range paths {
+	for i, path := range paths {
 		rel, _ := filepath.Rel(sigmaDir, path)
 		file := filepath.ToSlash(rel)
-		meta, err := readSigmaMeta(path)
-		if err != nil {
-			return nil, nil, err
-		}
+		meta := metas[i]
 		listed := func(why string) {
 			unsupported = append(unsupported, fmt.Sprintf("%s\t%s\t%s", tsvField(file), tsvField(meta.ID), tsvField(why)))
 		}
@@ -191,18 +189,20 @@ func (p *storePlan) write(kind string, body []byte) (string, error) {
 	return path, nil
 }
 
-// planStores picks the rules whose hashes go to the target's indicator store.
-func planStores(qt queryTarget, paths []string) (*storePlan, error) {
+// readRules reads each rule file once: its meta, in the order of paths, and whether its
+// hashes go to the target's indicator store.
+func readRules(qt queryTarget, paths []string) ([]sigmaMeta, *storePlan, error) {
 	plan := &storePlan{hashes: map[string][]storedHash{}, rest: map[string]string{}, lookup: map[string]string{}}
-	if qt.storeAbove == 0 {
-		return plan, nil
-	}
-	for _, path := range paths {
+	metas := make([]sigmaMeta, len(paths))
+	for i, path := range paths {
 		text, err := os.ReadFile(path)
 		if err != nil {
-			return plan, fmt.Errorf("export: %w", err)
+			return nil, plan, fmt.Errorf("export: %w", err)
 		}
-		if countHashes(text) <= qt.storeAbove {
+		if metas[i], err = parseSigmaMeta(path, text); err != nil {
+			return nil, plan, err
+		}
+		if qt.storeAbove == 0 || countHashes(text) <= qt.storeAbove {
 			continue
 		}
 		hashes, rest, ok := storeHashes(text)
@@ -212,17 +212,17 @@ func planStores(qt queryTarget, paths []string) (*storePlan, error) {
 		plan.rest[path] = ""
 		if rest != nil {
 			if plan.rest[path], err = plan.write("rest", rest); err != nil {
-				return plan, err
+				return nil, plan, err
 			}
 		}
 		if qt.lookupRule != nil {
-			if plan.lookup[path], err = plan.write("lookup", qt.lookupRule(text, hashes)); err != nil {
-				return plan, err
+			if plan.lookup[path], err = plan.write("lookup", qt.lookupRule(metas[i], hashes)); err != nil {
+				return nil, plan, err
 			}
 		}
 		plan.hashes[path] = hashes
 	}
-	return plan, nil
+	return metas, plan, nil
 }
 
 // queryRules are the rules a Sigma rule's queries make: one, or one per query (id-N) when the
@@ -281,7 +281,7 @@ func convertParts(python string, qt queryTarget, paths []string, sources map[str
 		defer os.RemoveAll(dir)
 		files := map[string][]string{}
 		var all []string
-		for _, path := range sortedKeys(pending) {
+		for _, path := range slices.Sorted(maps.Keys(pending)) {
 			text, err := os.ReadFile(cmp.Or(sources[path], path))
 			if err != nil {
 				return nil, nil, fmt.Errorf("export: %w", err)
@@ -348,15 +348,6 @@ func partQueries(qt queryTarget, files []string, out map[string]conversion) ([]s
 		queries = append(queries, c.Queries[0])
 	}
 	return queries, fits
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // unsupportedRules is the unsupported.tsv of the rules a backend does not convert.
@@ -492,12 +483,8 @@ func activeSigmaRules(dir string) ([]string, error) {
 	return paths, nil
 }
 
-func readSigmaMeta(path string) (sigmaMeta, error) {
+func parseSigmaMeta(path string, data []byte) (sigmaMeta, error) {
 	var m sigmaMeta
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return m, fmt.Errorf("export: %w", err)
-	}
 	if err := yaml.Unmarshal(data, &m); err != nil || m.ID == "" || m.Title == "" {
 		return m, fmt.Errorf("export: %s: not a Sigma rule with a title and an id (%v)", path, err)
 	}

@@ -79,9 +79,7 @@ func SentinelWatchlist(sigmaID string) string {
 
 // sentinelLookupRule is the Sigma rule that looks a rule's stored hashes up in its watchlist:
 // each algorithm's field (sentinel_asim names it) tested against the watchlist.
-func sentinelLookupRule(rule []byte, hashes []storedHash) []byte {
-	var meta sigmaMeta
-	yaml.Unmarshal(rule, &meta)
+func sentinelLookupRule(meta sigmaMeta, hashes []storedHash) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "title: rulegen hash lookup\nid: %s\nlogsource:\n    product: windows\n    category: process_creation\ndetection:\n", uuid.NewSHA1(uuid.NameSpaceURL, []byte(meta.ID)))
 	for _, a := range storeAlgorithms(hashes) {
@@ -144,11 +142,12 @@ var sentinelQueries = queryTarget{name: "sentinel", backend: "kusto", pipelines:
 // exportSentinel writes a scheduled analytics rule per Sigma rule (not the deprecated ones),
 // each in <id>.yaml, its KQL from pySigma's Kusto backend with the sentinel_asim pipeline.
 func exportSentinel(opts Options) (*Result, error) {
-	rules, unsupported, err := convertedRules(opts, sentinelQueries)
+	// The last export's state first: another target's directory fails before the conversion.
+	last, err := readState(opts.Out, "sentinel")
 	if err != nil {
 		return nil, err
 	}
-	last, err := readState(opts.Out, "sentinel")
+	rules, unsupported, err := convertedRules(opts, sentinelQueries)
 	if err != nil {
 		return nil, err
 	}

@@ -42,11 +42,12 @@ func splunkLookupSearch(id string) string {
 // search per Sigma rule (not the deprecated ones), its SPL from pySigma's Splunk backend with
 // the splunk_windows pipeline.
 func exportSplunk(opts Options) (*Result, error) {
-	rules, unsupported, err := convertedRules(opts, splunkQueries)
+	// The last export's state first: another target's directory fails before the conversion.
+	last, err := readState(opts.Out, "splunk")
 	if err != nil {
 		return nil, err
 	}
-	last, err := readState(opts.Out, "splunk")
+	rules, unsupported, err := convertedRules(opts, splunkQueries)
 	if err != nil {
 		return nil, err
 	}
