@@ -105,6 +105,8 @@ func Consume(parsed *report.Report, opts Options) (*report.Normalized, error) {
 	r.Platform = platform(r)
 	r.Unflagged = nothingFlagged(&r.Report)
 	n := &normalizer{r: r, opts: opts}
+	// A bulk list is a million file objects: its files are allocated once, not grown.
+	r.Files = slices.Grow(r.Files, countObjects(r.Objects, "file"))
 	for _, a := range r.Attributes {
 		n.attribute(a)
 	}
@@ -119,6 +121,17 @@ func Consume(parsed *report.Report, opts Options) (*report.Normalized, error) {
 	tidy(r)
 	r.BulkC2 = r.C2Count() > opts.maxFullC2()
 	return r, nil
+}
+
+// countObjects counts the objects of a kind.
+func countObjects(objects []report.Object, name string) int {
+	n := 0
+	for _, o := range objects {
+		if o.Name == name {
+			n++
+		}
+	}
+	return n
 }
 
 // nothingFlagged says whether a report has attributes but flags none of them for detection.

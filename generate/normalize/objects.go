@@ -61,7 +61,7 @@ func (n *normalizer) object(o report.Object) {
 // The attributes it returns count as flagged for detection.
 func (n *normalizer) usable(o report.Object) []report.Attribute {
 	flagged := slices.ContainsFunc(o.Attributes, func(a report.Attribute) bool { return a.ToIDS && !a.Deleted })
-	var out []report.Attribute
+	out := make([]report.Attribute, 0, len(o.Attributes)) // one allocation, not one per attribute
 	for _, a := range o.Attributes {
 		switch {
 		case o.Deleted || a.Deleted:

@@ -17,19 +17,22 @@ import (
 
 var (
 	placeholder = regexp.MustCompile(`^(?:<[^<>]*>|\{\{.*\}\}|\[[A-Za-z0-9 _-]*\]|x{3,}|n/?a|none|null|tbd|todo|unknown|no idea|redacted|-+|\?+)$`)
-	hexDigits   = regexp.MustCompile(`^[0-9a-f]+$`)
 	domainLabel = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	topLabel    = regexp.MustCompile(`^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$`)
 )
 
 func isPlaceholder(v string) bool {
-	return placeholder.MatchString(strings.ToLower(strings.TrimSpace(v)))
+	v = strings.TrimSpace(v)
+	if report.IsHex(v) { // no placeholder is hex digits alone; most values of a bulk list are
+		return false
+	}
+	return placeholder.MatchString(strings.ToLower(v))
 }
 
 func checkHash(kind, v string) (string, error) {
 	v = strings.ToLower(strings.TrimSpace(v))
 	want := report.RenderedHashLength(kind)
-	if len(v) != want || !hexDigits.MatchString(v) {
+	if len(v) != want || !report.IsHex(v) {
 		return "", fmt.Errorf("malformed %s: want %d hex digits", kind, want)
 	}
 	if strings.Trim(v, "0") == "" {

@@ -19,6 +19,9 @@ type collector struct {
 	// seen holds every first- and last-seen date the publication states: its newest dates
 	// the report when nothing else does.
 	seen []string
+	// fileParts and networkParts are row's scratch: a row's object takes an exact copy, so
+	// that a list of a million rows does not leave a million half-empty grown slices.
+	fileParts, networkParts []report.Attribute
 }
 
 func newCollector(name string, format Format) *collector {
@@ -146,7 +149,9 @@ func isDigits(s string) bool {
 // sample's hashes with its name, size and path; an address with its names, port and dates.
 // cols says what each cell is.
 func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
-	var file, network, noted, names []report.Attribute
+	file, network := c.fileParts[:0], c.networkParts[:0]
+	defer func() { c.fileParts, c.networkParts = file[:0], network[:0] }()
+	var noted, names []report.Attribute
 	var comments []string
 	var seen report.Seen
 	for i, cell := range cells {
@@ -206,12 +211,12 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 	c.noteSeen(seen)
 	file = c.otherLocations(pos, file, comment)
 	if slices.ContainsFunc(file, isHash) || len(file) > 0 && len(network) == 0 {
-		c.r.Objects = append(c.r.Objects, object("file", pos, comment, seen, file))
+		c.r.Objects = append(c.r.Objects, object("file", pos, comment, seen, slices.Clone(file)))
 	} else {
 		network = append(network, file...)
 	}
 	if len(network) > 0 {
-		c.r.Objects = append(c.r.Objects, object("domain-ip", pos, comment, seen, network))
+		c.r.Objects = append(c.r.Objects, object("domain-ip", pos, comment, seen, slices.Clone(network)))
 	}
 }
 

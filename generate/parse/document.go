@@ -429,7 +429,7 @@ func hashAndName(text string) (string, string, bool) {
 		return "", "", false
 	}
 	hash, name := fields[0], strings.TrimPrefix(fields[1], "*")
-	if report.RenderedHashLength(report.HashTypeOfLength(len(hash))) == 0 || !hexOnly.MatchString(hash) {
+	if report.RenderedHashLength(report.HashTypeOfLength(len(hash))) == 0 || !report.IsHex(hash) {
 		return "", "", false
 	}
 	if _, isValue := valueOf(name); isValue && shapeOf(name) != "filename" || strings.ContainsAny(name, `/\`) {

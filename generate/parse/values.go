@@ -17,7 +17,6 @@ import (
 // what a value means beyond its shape is normalize's to decide.
 
 var (
-	hexOnly      = regexp.MustCompile(`^[0-9A-Fa-f]+$`)
 	domainLike   = regexp.MustCompile(`^(?i)[a-z0-9_-]+(\.[a-z0-9_-]+)*\.[a-z][a-z0-9-]*[a-z0-9]$`)
 	emailLike    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
 	registryLike = regexp.MustCompile(`^(?i)(HKLM|HKCU|HKU|HKCR|HKCC|HKEY_[A-Z_]+)\\`)
@@ -44,7 +43,7 @@ type typed struct {
 
 // shapeOf types one refanged token by its shape; "" when it is no indicator.
 func shapeOf(v string) string {
-	if t := report.HashTypeOfLength(len(v)); t != "" && hexOnly.MatchString(v) {
+	if t := report.HashTypeOfLength(len(v)); t != "" && report.IsHex(v) {
 		return t
 	}
 	if _, err := netip.ParseAddr(v); err == nil {

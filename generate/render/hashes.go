@@ -114,7 +114,13 @@ type sizeNode struct {
 
 // hashRules lays out a report's samples.
 func hashRules(samples []hashSample, layout Layout) []hashRule {
-	var sized, unsized []hashSample
+	withSize := 0
+	for _, f := range samples {
+		if f.Size > 0 {
+			withSize++
+		}
+	}
+	sized, unsized := make([]hashSample, 0, withSize), make([]hashSample, 0, len(samples)-withSize)
 	for _, f := range samples {
 		if f.Size > 0 {
 			sized = append(sized, f)
@@ -158,7 +164,14 @@ func sizedRules(sized []hashSample) []hashRule {
 
 // unsizedRules lays samples without a size out per hash algorithm, each a digest-prefix tree.
 func unsizedRules(unsized []hashSample) []hashRule {
+	count := map[string]int{}
+	for _, f := range unsized {
+		count[f.Algo]++
+	}
 	byAlgo := map[string][]hashSample{}
+	for algo, n := range count {
+		byAlgo[algo] = make([]hashSample, 0, n)
+	}
 	for _, f := range unsized {
 		byAlgo[f.Algo] = append(byAlgo[f.Algo], f)
 	}

@@ -36,8 +36,7 @@ func renameIdentifiers(text string, names map[string]string) (string, error) {
 			continue
 		}
 		last := 0
-		for _, loc := range yarasrc.IdentifierSpans(t.Text) {
-			start, end := loc[0], loc[1]
+		for start, end := range yarasrc.EachIdentifier(t.Text) {
 			if to, ok := names[t.Text[start:end]]; ok {
 				b.WriteString(t.Text[last:start])
 				b.WriteString(to)

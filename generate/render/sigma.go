@@ -140,6 +140,9 @@ func newSigmaView(r *report.Normalized, author string) sigmaView {
 	}
 	v.IPs = slices.Compact(v.IPs)
 	nameOnly := false
+	// A bulk list's million samples: room made once, not grown.
+	v.Hashes = slices.Grow(v.Hashes, len(r.Files))
+	dates["process_creation"] = slices.Grow(dates["process_creation"], len(r.Files))
 	for _, f := range r.Files {
 		executable := slices.Contains(executableExt, strings.ToLower(path.Ext(f.Name)))
 		switch {

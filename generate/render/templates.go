@@ -74,17 +74,18 @@ func (s *Set) execute(name string, data any) (out []byte, err error) {
 			err = fmt.Errorf("template %s: panic: %v", name, p)
 		}
 	}()
-	b := &chunks{}
+	b := &chunks{keep: spillBytes}
+	defer b.discard()
 	if err := s.tmpl.ExecuteTemplate(b, name, data); err != nil {
 		return nil, err
 	}
-	if b.size <= rerenderBytes {
-		return b.bytes(), nil
+	if out, ok := b.bytes(); ok {
+		return out, nil
 	}
-	// Joining would hold the file twice for a moment; writing it again into a buffer of its
-	// size holds it once, for the cost of a second rendering of what is rare.
+	// Neither joined in memory nor spilled (no temporary file could be written): writing it
+	// again into a buffer of its size holds it once, for the cost of a second rendering.
 	size := b.size
-	b = nil
+	b.discard()
 	again := bytes.NewBuffer(make([]byte, 0, size+1))
 	if err := s.tmpl.ExecuteTemplate(again, name, data); err != nil {
 		return nil, err
@@ -93,45 +94,6 @@ func (s *Set) execute(name string, data any) (out []byte, err error) {
 		return nil, fmt.Errorf("template %s: wrote %d bytes, then %d for the same data", name, size, again.Len())
 	}
 	return again.Bytes(), nil
-}
-
-// rerenderBytes is the size past which execute renders a file twice rather than join it.
-const rerenderBytes = 32 << 20
-
-// chunks collects what a template writes in pieces of at most chunkSize and joins them once,
-// exactly sized: a growing buffer would hold up to twice a file of hundreds of megabytes (a
-// bulk list's rules) beside the report.
-type chunks struct {
-	full [][]byte
-	cur  []byte
-	size int
-}
-
-const chunkSize = 1 << 20
-
-func (c *chunks) Write(p []byte) (int, error) {
-	n := len(p)
-	c.size += n
-	for len(p) > 0 {
-		if len(c.cur) == cap(c.cur) {
-			if c.cur != nil {
-				c.full = append(c.full, c.cur)
-			}
-			c.cur = make([]byte, 0, min(chunkSize, max(4096, 2*c.size)))
-		}
-		k := copy(c.cur[len(c.cur):cap(c.cur)], p)
-		c.cur = c.cur[:len(c.cur)+k]
-		p = p[k:]
-	}
-	return n, nil
-}
-
-func (c *chunks) bytes() []byte {
-	out := make([]byte, 0, c.size+1) // room for the final newline newFile may add
-	for _, full := range c.full {
-		out = append(out, full...)
-	}
-	return append(out, c.cur...)
 }
 
 // passedMeta runs the passedMeta template (in _meta.tmpl) for an analyst's rule of v's report

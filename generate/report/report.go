@@ -216,6 +216,7 @@ const (
 	FormatYARA        Format = "yara"        // a publisher's YARA rules (.yar, .yara)
 	FormatSigma       Format = "sigma"       // a publisher's Sigma rules (.yml, .yaml)
 	FormatLOKI        Format = "loki"        // a LOKI/THOR IOC list (value;comment lines)
+	FormatOpenIOC     Format = "openioc"     // an OpenIOC 1.0 or 1.1 document (.ioc)
 	FormatPublication Format = "publication" // a publication's files read as one report
 )
 
@@ -375,7 +376,8 @@ func (r *Detections) SkipPart(a Attribute, part, reason string) {
 // Values lists what the report's rules detect, one "kind value" line per indicator, sorted:
 // what a change summary compares between runs.
 func (r *Detections) Values() []string {
-	var out []string
+	out := make([]string, 0, len(r.Files)+len(r.Registry)+len(r.Domains)+len(r.Hostnames)+len(r.URLs)+
+		len(r.Mutexes)+len(r.Imphashes)+len(r.Endpoints)+len(r.YARARules))
 	for _, f := range r.Files {
 		switch {
 		case f.Role == RoleSample:
@@ -415,6 +417,9 @@ func (r *Detections) Values() []string {
 			out = append(out, "yara rule "+name)
 		}
 	}
+	if len(out) == 0 {
+		return nil // the index says null, as it always has
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
@@ -445,6 +450,16 @@ func IsUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// IsHex says whether s is hex digits only, of either case, and not empty: the shape of a hash.
+func IsHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ShortID is eight hex digits that stand for a report id in file and rule names.
@@ -511,6 +526,18 @@ type Deployable struct {
 	Sample int `json:"sample,omitempty"`
 }
 
+// deployableCount is how many Deployables r has, counted before they are made: a bulk
+// list's million are allocated once, not grown.
+func (r *Detections) deployableCount() int {
+	n := len(r.Domains) + len(r.Hostnames) + len(r.Endpoints) + len(r.URLs)
+	for _, f := range r.Files {
+		if f.Role == RoleSample {
+			n += min(len(f.SHA256), 1) + min(len(f.SHA1), 1) + min(len(f.MD5), 1)
+		}
+	}
+	return n
+}
+
 // DeployableType is the kind of a Deployable.
 type DeployableType string
 
@@ -528,7 +555,11 @@ const (
 // sample, domains and hostnames, addresses once each (the latest expiry of their ports), URLs;
 // in the order of the report's lists.
 func (r *Detections) Deployables() []Deployable {
-	var out []Deployable
+	n := r.deployableCount()
+	if n == 0 {
+		return nil
+	}
+	out := make([]Deployable, 0, n)
 	sample := 0
 	for _, f := range r.Files {
 		if f.Role != RoleSample {

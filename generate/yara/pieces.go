@@ -138,8 +138,8 @@ func scanRules(src string) (imports []string, rules []sourceRule, ok bool) {
 
 // noteUses lowers r.earliest to the earliest rule that code names.
 func noteUses(code string, index map[string]int, r *sourceRule) {
-	for _, loc := range yarasrc.IdentifierSpans(code) {
-		if k, ok := index[code[loc[0]:loc[1]]]; ok && k < r.earliest {
+	for start, end := range yarasrc.EachIdentifier(code) {
+		if k, ok := index[code[start:end]]; ok && k < r.earliest {
 			r.earliest = k
 		}
 	}

@@ -6,6 +6,7 @@ package yarasrc
 
 import (
 	"fmt"
+	"iter"
 	"regexp"
 	"strings"
 )
@@ -247,8 +248,8 @@ func Identifiers(text string) ([]string, error) {
 		if !t.Code {
 			continue
 		}
-		for _, loc := range IdentifierSpans(t.Text) {
-			if name := t.Text[loc[0]:loc[1]]; !seen[name] {
+		for start, end := range EachIdentifier(t.Text) {
+			if name := t.Text[start:end]; !seen[name] {
 				seen[name] = true
 				out = append(out, name)
 			}
@@ -257,29 +258,32 @@ func Identifiers(text string) ([]string, error) {
 	return out, nil
 }
 
-// IdentifierSpans are where identifiers stand in code (a code token's text), as [start, end)
-// pairs: not members (after a dot) nor string references ($a, #a, @a, !a).
+// EachIdentifier yields where identifiers stand in code (a code token's text), as start and end
+// offsets: not members (after a dot) nor string references ($a, #a, @a, !a).
 //
-// An identifier is [A-Za-z_][A-Za-z0-9_]*, scanned by hand: a bulk hash list's source has
-// millions, and a regular expression's match slices were a tenth of its run's allocations.
-func IdentifierSpans(code string) [][2]int {
-	var out [][2]int
-	for i := 0; i < len(code); {
-		c := code[i]
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			i++
-			continue
+// An identifier is [A-Za-z_][A-Za-z0-9_]*, scanned by hand and yielded, not collected: a bulk
+// hash list's source has millions, and a regular expression's match slices were a tenth of
+// its run's allocations.
+func EachIdentifier(code string) iter.Seq2[int, int] {
+	return func(yield func(start, end int) bool) {
+		for i := 0; i < len(code); {
+			c := code[i]
+			if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+				i++
+				continue
+			}
+			end := i + 1
+			for end < len(code) && IsIdentByte(code[end]) {
+				end++
+			}
+			if i == 0 || !IsIdentByte(code[i-1]) && strings.IndexByte(".$#@!", code[i-1]) < 0 {
+				if !yield(i, end) {
+					return
+				}
+			}
+			i = end
 		}
-		end := i + 1
-		for end < len(code) && IsIdentByte(code[end]) {
-			end++
-		}
-		if i == 0 || !IsIdentByte(code[i-1]) && strings.IndexByte(".$#@!", code[i-1]) < 0 {
-			out = append(out, [2]int{i, end})
-		}
-		i = end
 	}
-	return out
 }
 
 // Modifiers are the words before a rule's name: private, global.
