@@ -76,6 +76,7 @@ const (
 	FormatYARA            = report.FormatYARA
 	FormatSigma           = report.FormatSigma
 	FormatLOKI            = report.FormatLOKI
+	FormatOpenIOC         = report.FormatOpenIOC
 )
 
 // ParseFormat reads a --format value (see formatTable).
@@ -113,6 +114,9 @@ func Sniff(data []byte) Format {
 // document unless it is the rendering of a MISP event; a file without an extension (as some
 // vendors name theirs) is a hash list, an IOC list or a document by what its lines hold.
 func SniffFile(name string, data []byte) Format {
+	if isOpenIOC(data) { // whatever its name: .ioc, .xml
+		return FormatOpenIOC
+	}
 	if f := FormatOfName(name); f != FormatAuto {
 		return refined(f, data)
 	}
@@ -429,12 +433,19 @@ func publicationFiles(path string) ([]string, bool) {
 	var files []string
 	for _, e := range entries {
 		p := filepath.Join(path, e.Name())
-		if _, notRead := safefs.Regular(real, p, e); !IsPublicationFile(e.Name()) || notRead != "" {
+		if _, notRead := safefs.Regular(real, p, e); !IsPublicationFile(e.Name()) && !IsOpenIOCFile(p) || notRead != "" {
 			continue
 		}
 		files = append(files, p)
 	}
 	return files, true
+}
+
+// IsOpenIOCFile says whether the file at p is an OpenIOC document by its content, whatever its
+// name (Mandiant's are .ioc, others .xml).
+func IsOpenIOCFile(p string) bool {
+	head, err := safefs.Head(p, 4096)
+	return err == nil && isOpenIOC(head)
 }
 
 // IsPublicationFile says whether a file of a publication folder is read: a format rulegen

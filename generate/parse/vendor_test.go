@@ -625,3 +625,54 @@ func TestValuesAgreeWithTheirContext(t *testing.T) {
 		}
 	}
 }
+
+// OpenIOC documents (1.0 .ioc, 1.1 as .xml in Latin-1) are read by content: the terms rulegen
+// writes rules for become values, the hashes, name, size and path of an AND group one file;
+// a negated term, a regular expression, part of a name and a term without a rule are listed
+// with the reason; the short description titles the report and the authored date dates it.
+func TestOpenIOC(t *testing.T) {
+	dir := vendorPath(t, "variants", "2024-08-20-openioc")
+	r := readOne(t, filepath.Join(dir, "kestrel-backdoor.ioc"), parse.Options{})
+	if r.Format != parse.FormatOpenIOC || r.Title != "KESTREL BACKDOOR (METHODOLOGY)" || r.Date != "2024-08-20" {
+		t.Errorf("format %s, title %q, date %q", r.Format, r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"file: md5=4a3d5ae3fd1e4bbf1e2d5a4b3c6f7e81, filename=kestrelsvc.exe, size-in-bytes=73216",
+		"sha256 b7e1c0a7d54b6c9b5b1b7a2e3c3f7f7f9f1d1c3b2a5e6d7c8b9a0f1e2d3c4b5a",
+		"domain sync.kestrel-update.com",
+		"ip-dst 203.0.113.77", // a DNS term holding an address is typed by its shape
+		"ip-dst 45.95.11.90",
+		"url http://sync.kestrel-update.com/kestrel/stage2.bin",
+		`regkey HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run\KestrelSvc`,
+		`mutex Global\KestrelMtx_0x51`,
+		"text /kestrel/beacon.php !part of a value (Network/URI contains): rules match whole values",
+		"text kestrel !part of a value (FileItem/FileName contains): rules match whole values",
+		"text true !a negated OpenIOC term (FileItem/PEInfo/DigitalSignature/SignatureExists is): rules match what is there",
+		"text KestrelSvc !an OpenIOC term rulegen writes no rule for (ServiceItem/name)",
+	)
+	if got := stated(r); !slices.ContainsFunc(got, func(s string) bool { return strings.HasSuffix(s, "!an OpenIOC regular expression (FileItem/FullPath matches): rulegen writes no rule from a pattern") }) {
+		t.Errorf("the pattern is not listed with its reason:\n  %s", strings.Join(got, "\n  "))
+	}
+
+	data, err := os.ReadFile(filepath.Join(dir, "kestrel-installer.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := parse.SniffFile("kestrel-installer.xml", data); f != parse.FormatOpenIOC {
+		t.Fatalf("OpenIOC 1.1 named .xml sniffed as %s", f)
+	}
+	r = readOne(t, filepath.Join(dir, "kestrel-installer.xml"), parse.Options{})
+	if r.Title != "Kestrel installer" || r.Date != "2024-08-20" {
+		t.Errorf("title %q, date %q", r.Title, r.Date)
+	}
+	wantStated(t, r, `file: sha1=2fd4e1c67a2d28fced849ee1bb76e7391b93eb12, fullpath=C:\ProgramData\Kestrel\kinstall.exe`)
+	precise(t, data, r)
+
+	if _, err := parse.Bytes("broken.ioc", append(data[:len(data)/2:len(data)/2], "<<"...)); err == nil || !strings.Contains(err.Error(), "broken.ioc:") {
+		t.Errorf("a broken OpenIOC document: %v, want an error naming the file and line", err)
+	}
+}
+
+func FuzzOpenIOC(f *testing.F) {
+	fuzzVendor(f, "fuzz.ioc", "variants/2024-08-20-openioc/kestrel-backdoor.ioc", "variants/2024-08-20-openioc/kestrel-installer.xml")
+}

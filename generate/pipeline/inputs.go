@@ -167,6 +167,9 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 		dir := filepath.Dir(p)
 		switch {
 		case publications[dir]:
+			if kind := unreadKind(d.Name()); kind != "" && !parse.IsPublicationFile(d.Name()) && !parse.IsOpenIOCFile(p) {
+				found.Skipped = append(found.Skipped, notRead(p, kind))
+			}
 		case repositories[dir] && parse.FormatOfName(d.Name()) == parse.FormatDocument:
 			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "document", Reason: "the repository's own document, beside its publication folders", Source: report.Pos{File: p}})
 		case parse.IsPublicationMarker(d.Name()), sigma[p]:
@@ -175,9 +178,11 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 			isReadme(d.Name()) && dir != filepath.Clean(root):
 			out = append(out, p)
 		case strings.EqualFold(filepath.Ext(d.Name()), ".xml"):
-			// STIX 1.x packages are listed, as what they are; other XML is no report.
-			if head, err := safefs.Head(p, 4096); err == nil && parse.IsSTIX1(head) {
+			// STIX 1.x packages are listed, as what they are; OpenIOC is read; other XML is no report.
+			if head, err := safefs.Head(p, 4096); err == nil && (parse.IsSTIX1(head) || parse.IsOpenIOCFile(p)) {
 				out = append(out, p)
+			} else if err == nil {
+				found.Skipped = append(found.Skipped, notRead(p, "XML that is neither OpenIOC nor STIX"))
 			}
 		case filepath.Ext(d.Name()) == "" && !projectFiles[strings.ToUpper(d.Name())] && !isReadme(d.Name()):
 			// Some vendors name their lists without an extension: read what is text.
@@ -185,6 +190,10 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 				out = append(out, p)
 			} else if err == nil && len(head) > 0 {
 				found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "input", Reason: "not text (a binary file without an extension): not read", Source: report.Pos{File: p}})
+			}
+		default:
+			if kind := unreadKind(d.Name()); kind != "" {
+				found.Skipped = append(found.Skipped, notRead(p, kind))
 			}
 		}
 		return nil
@@ -199,6 +208,32 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 		return nil, fmt.Errorf("input %s: %w", root, err)
 	}
 	return out, nil
+}
+
+// unreadFormats name the files vendors publish beside their indicators that rulegen does not
+// read, by extension: listed as passed over with what they are, so that no file of
+// indicators is left without a word.
+var unreadFormats = map[string]string{
+	".rules": "Snort/Suricata rules", ".snort": "Snort rules", ".suricata": "Suricata rules",
+	".pdf": "a PDF", ".doc": "a Word document", ".docx": "a Word document", ".xls": "a spreadsheet", ".xlsx": "a spreadsheet",
+	".ods": "a spreadsheet", ".odt": "a document", ".rtf": "an RTF document", ".html": "an HTML page", ".htm": "an HTML page",
+	".xml": "XML", ".zip": "an archive", ".7z": "an archive", ".gz": "an archive", ".rar": "an archive", ".tar": "an archive",
+	".evtx": "a Windows event log", ".pcap": "a packet capture", ".pcapng": "a packet capture", ".ndb": "ClamAV signatures",
+	".hdb": "ClamAV signatures", ".ldb": "ClamAV signatures", ".kql": "KQL queries", ".spl": "Splunk searches", ".stix": "STIX",
+}
+
+// unreadKind is what a file rulegen does not read is, when it may hold indicators; "" for the
+// others (images, code, hidden files), which are passed over without a word.
+func unreadKind(name string) string {
+	if strings.HasPrefix(name, ".") {
+		return ""
+	}
+	return unreadFormats[strings.ToLower(filepath.Ext(name))]
+}
+
+// notRead lists a file a directory input holds and rulegen does not read.
+func notRead(p, kind string) report.Skipped {
+	return report.Skipped{Value: filepath.Base(p), Kind: "input", Reason: kind + ": a format rulegen does not read (convert its indicators to text, CSV or MISP)", Source: report.Pos{File: p}}
 }
 
 // publicationDirs finds the folders under root that are one publication each: they hold a file

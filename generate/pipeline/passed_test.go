@@ -173,6 +173,12 @@ func TestDirectoryInputsByContent(t *testing.T) {
 	golden.WriteFile(t, filepath.Join(dir, "pub", "sample"), "MZ\x00\x00\x90binary")
 	golden.WriteFile(t, filepath.Join(dir, "LICENSE"), "MIT")
 	list := golden.WriteFile(t, filepath.Join(dir, "pub2", "list.sha"), "0cc175b9c0f1b6a831c399e269772661\n")
+	// Files that may hold indicators rulegen does not read are listed as what they are, in a
+	// publication folder or not; an OpenIOC document is read whatever its name.
+	golden.WriteFile(t, filepath.Join(dir, "pub2", "network.rules"), "alert dns any any -> any any (msg:\"x\"; sid:1;)\n")
+	golden.WriteFile(t, filepath.Join(dir, "report.pdf"), "%PDF-1.7\n")
+	golden.WriteFile(t, filepath.Join(dir, "pom.xml"), "<project/>\n")
+	golden.WriteFile(t, filepath.Join(dir, "kestrel.xml"), `<?xml version="1.0"?><ioc xmlns="http://schemas.mandiant.com/2010/ioc"><short_description>K</short_description></ioc>`)
 	found, err := pipeline.FindInputs([]string{dir})
 	if err != nil {
 		t.Fatal(err)
@@ -181,11 +187,21 @@ func TestDirectoryInputsByContent(t *testing.T) {
 	for _, in := range found.Files {
 		names = append(names, filepath.Base(in))
 	}
-	if got := strings.Join(names, " "); got != "hashes_2024-05-01 network pub2" { // a .sha list makes its folder a publication
+	if got := strings.Join(names, " "); got != "kestrel.xml hashes_2024-05-01 network pub2" { // a .sha list makes its folder a publication
 		t.Errorf("inputs %s", got)
 	}
-	if len(found.Skipped) != 1 || found.Skipped[0].Value != "sample" || !strings.Contains(found.Skipped[0].Reason, "not text") {
-		t.Errorf("skipped %+v", found.Skipped)
+	skipped := map[string]string{}
+	for _, s := range found.Skipped {
+		skipped[s.Value] = s.Reason
+	}
+	for name, want := range map[string]string{"sample": "not text", "network.rules": "Snort/Suricata rules: a format rulegen does not read",
+		"report.pdf": "a PDF: a format rulegen does not read", "pom.xml": "XML that is neither OpenIOC nor STIX"} {
+		if !strings.Contains(skipped[name], want) {
+			t.Errorf("%s skipped as %q, want %q", name, skipped[name], want)
+		}
+	}
+	if len(skipped) != 4 {
+		t.Errorf("skipped %v", skipped)
 	}
 	for name, want := range map[string]parse.Format{"hashes_2024-05-01": parse.FormatHashes, "network": parse.FormatIOCs, "list.sha": parse.FormatHashes} {
 		for _, in := range append(found.Files, list) {
