@@ -650,7 +650,9 @@ func TestOpenIOC(t *testing.T) {
 		"text true !a negated OpenIOC term (FileItem/PEInfo/DigitalSignature/SignatureExists is): rules match what is there",
 		"text KestrelSvc !an OpenIOC term rulegen writes no rule for (ServiceItem/name)",
 	)
-	if got := stated(r); !slices.ContainsFunc(got, func(s string) bool { return strings.HasSuffix(s, "!an OpenIOC regular expression (FileItem/FullPath matches): rulegen writes no rule from a pattern") }) {
+	if got := stated(r); !slices.ContainsFunc(got, func(s string) bool {
+		return strings.HasSuffix(s, "!an OpenIOC regular expression (FileItem/FullPath matches): rulegen writes no rule from a pattern")
+	}) {
 		t.Errorf("the pattern is not listed with its reason:\n  %s", strings.Join(got, "\n  "))
 	}
 
