@@ -77,6 +77,7 @@ const (
 	FormatSigma           = report.FormatSigma
 	FormatLOKI            = report.FormatLOKI
 	FormatOpenIOC         = report.FormatOpenIOC
+	FormatJSON            = report.FormatJSON
 )
 
 // ParseFormat reads a --format value (see formatTable).
@@ -103,9 +104,15 @@ func Sniff(data []byte) Format {
 		if IsSTIXBundle(data) {
 			return FormatSTIX
 		}
-		return FormatMISP
+		if isMISPJSON(data) {
+			return FormatMISP
+		}
+		return FormatJSON
 	case '[':
-		return FormatMISP
+		if isMISPJSON(data) {
+			return FormatMISP
+		}
+		return FormatJSON
 	}
 	return FormatMarkdown
 }
@@ -298,6 +305,11 @@ func Each(name string, data []byte, opts Options, yield func(*report.Report) err
 		}
 		return yield(r)
 	}
+	if format == FormatJSON {
+		if err := checkDepth(name, data, limits.Depth); err != nil {
+			return err
+		}
+	}
 	if format == FormatMISP || format == FormatSTIX {
 		if err := checkDepth(name, data, limits.Depth); err != nil {
 			return err
@@ -331,6 +343,10 @@ func readOne(name string, data []byte, format Format, opts Options) (*report.Rep
 	if format == FormatDocument && !hasIndicators(p.r) {
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'"}
+	}
+	if format == FormatJSON && !hasIndicators(p.r) {
+		return nil, &InputError{Pos: report.Pos{File: name}, err: ErrNoIndicators,
+			Msg: "JSON that is neither a MISP event (no \"Event\", \"response\" or \"info\" key) nor a STIX bundle, and states no indicator"}
 	}
 	return publish(name, []string{name}, []*part{p}, opts)
 }

@@ -678,3 +678,44 @@ func TestOpenIOC(t *testing.T) {
 func FuzzOpenIOC(f *testing.F) {
 	fuzzVendor(f, "fuzz.ioc", "variants/2024-08-20-openioc/kestrel-backdoor.ioc", "variants/2024-08-20-openioc/kestrel-installer.xml")
 }
+
+// A vendor's JSON that is neither MISP nor STIX is read by its keys: {"type", "value"} objects
+// as a CSV's rows, an object of a hash, name and size as one file, lists typed by their key
+// (c2, domains), prose listed as free text; the top object's title and date are the report's.
+// JSON that states no indicator (a package.json) is no report.
+func TestVendorJSON(t *testing.T) {
+	path := vendorPath(t, "variants", "2024-08-21-json-iocs", "iocs.json")
+	r := readOne(t, path, parse.Options{})
+	if r.Format != parse.FormatJSON || r.Title != "Harrier loader campaign" || r.Date != "2024-08-21" {
+		t.Errorf("format %s, title %q, date %q", r.Format, r.Title, r.Date)
+	}
+	wantStated(t, r,
+		"file: sha256=0f3a9c1b7d2e4f6a8b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
+		"file: md5=5d41402abc4b2a76b9719d911017c592",
+		"domain-ip: domain=harrier-cdn.net",
+		"domain-ip: port=8443, ip=45.95.11.91", // keys in sorted order
+		"domain-ip: url=https://harrier-cdn.net/api/v2/check",
+		"file: filename=harrier.dll, sha256=1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3, size-in-bytes=204800",
+		"domain-ip: domain=harrier-relay.org",
+		"domain-ip: ip=185.225.74.12",
+		"domain-ip: domain=cdn-harrier.com",
+	)
+	for _, s := range stated(r) {
+		if strings.Contains(s, "rulegen tests") && !strings.HasPrefix(s, "text ") {
+			t.Errorf("an author's name became a value: %s", s)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	precise(t, data, r)
+	_, err = parse.Bytes("package.json", []byte(`{"name": "left-pad", "version": "1.3.0", "scripts": {"test": "node test.js"}}`))
+	if !errors.Is(err, parse.ErrNoIndicators) {
+		t.Errorf("a package.json: %v, want a document without indicators", err)
+	}
+}
+
+func FuzzVendorJSON(f *testing.F) {
+	fuzzVendor(f, "fuzz-vendor.json", "variants/2024-08-21-json-iocs/iocs.json")
+}

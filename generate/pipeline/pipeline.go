@@ -274,8 +274,7 @@ func (p *run) readEarly(inputs []string) ([]*report.Normalized, error) {
 	wg.Wait()
 	var early []*report.Normalized
 	for i, in := range inputs {
-		if reason := passOver(errs[i]); reason != "" && p.opts.Discovered[in] {
-			p.passedOver = append(p.passedOver, report.Skipped{Value: filepath.Base(in), Kind: "input", Reason: reason, Source: report.Pos{File: in}})
+		if p.passOver(in, errs[i]) {
 			continue
 		}
 		if errs[i] != nil {
@@ -288,6 +287,19 @@ func (p *run) readEarly(inputs []string) ([]*report.Normalized, error) {
 	}
 	normalize.UniqueSlugs(early)
 	return early, nil
+}
+
+// passOver lists an input found in a directory that failed with an error a run passes over
+// (see passOver), and says whether it did.
+func (p *run) passOver(in string, err error) bool {
+	reason := passOver(err)
+	if reason == "" || !p.opts.Discovered[in] {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.passedOver = append(p.passedOver, report.Skipped{Value: filepath.Base(in), Kind: "input", Reason: reason, Source: report.Pos{File: in}})
+	return true
 }
 
 // passOver is why a run passes over an input it found in a directory that failed with err:
@@ -344,7 +356,9 @@ func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []
 				} else {
 					err = p.input(ctx, j.path, sink)
 				}
-				if err != nil && !p.failed(input, err) {
+				if err != nil && j.report == nil && p.passOver(input, err) {
+					err = nil // JSON found in a directory that is no report (a package.json)
+				} else if err != nil && !p.failed(input, err) {
 					cancel(err)
 				}
 				for _, h := range held {

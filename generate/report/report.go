@@ -217,6 +217,7 @@ const (
 	FormatSigma       Format = "sigma"       // a publisher's Sigma rules (.yml, .yaml)
 	FormatLOKI        Format = "loki"        // a LOKI/THOR IOC list (value;comment lines)
 	FormatOpenIOC     Format = "openioc"     // an OpenIOC 1.0 or 1.1 document (.ioc)
+	FormatJSON        Format = "json"        // a vendor's JSON of indicators (neither MISP nor STIX)
 	FormatPublication Format = "publication" // a publication's files read as one report
 )
 
