@@ -58,6 +58,14 @@ func stated(r *report.Report) []string {
 	return out
 }
 
+// wantHeading checks what a report was read as, and its title and date.
+func wantHeading(t *testing.T, r *report.Report, format parse.Format, title, date string) {
+	t.Helper()
+	if r.Format != format || r.Title != title || r.Date != date {
+		t.Errorf("%s: format %s, title %q, date %q; want %s, %q, %q", r.Source, r.Format, r.Title, r.Date, format, title, date)
+	}
+}
+
 func wantStated(t *testing.T, r *report.Report, want ...string) {
 	t.Helper()
 	got := stated(r)
@@ -633,9 +641,7 @@ func TestValuesAgreeWithTheirContext(t *testing.T) {
 func TestOpenIOC(t *testing.T) {
 	dir := vendorPath(t, "variants", "2024-08-20-openioc")
 	r := readOne(t, filepath.Join(dir, "kestrel-backdoor.ioc"), parse.Options{})
-	if r.Format != parse.FormatOpenIOC || r.Title != "KESTREL BACKDOOR (METHODOLOGY)" || r.Date != "2024-08-20" {
-		t.Errorf("format %s, title %q, date %q", r.Format, r.Title, r.Date)
-	}
+	wantHeading(t, r, parse.FormatOpenIOC, "KESTREL BACKDOOR (METHODOLOGY)", "2024-08-20")
 	wantStated(t, r,
 		"file: md5=4a3d5ae3fd1e4bbf1e2d5a4b3c6f7e81, filename=kestrelsvc.exe, size-in-bytes=73216",
 		"sha256 b7e1c0a7d54b6c9b5b1b7a2e3c3f7f7f9f1d1c3b2a5e6d7c8b9a0f1e2d3c4b5a",
@@ -686,9 +692,7 @@ func FuzzOpenIOC(f *testing.F) {
 func TestVendorJSON(t *testing.T) {
 	path := vendorPath(t, "variants", "2024-08-21-json-iocs", "iocs.json")
 	r := readOne(t, path, parse.Options{})
-	if r.Format != parse.FormatJSON || r.Title != "Harrier loader campaign" || r.Date != "2024-08-21" {
-		t.Errorf("format %s, title %q, date %q", r.Format, r.Title, r.Date)
-	}
+	wantHeading(t, r, parse.FormatJSON, "Harrier loader campaign", "2024-08-21")
 	wantStated(t, r,
 		"file: sha256=0f3a9c1b7d2e4f6a8b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
 		"file: md5=5d41402abc4b2a76b9719d911017c592",
