@@ -449,7 +449,8 @@ func publicationFiles(path string) ([]string, bool) {
 	var files []string
 	for _, e := range entries {
 		p := filepath.Join(path, e.Name())
-		if _, notRead := safefs.Regular(real, p, e); !IsPublicationFile(e.Name()) && !IsOpenIOCFile(p) || notRead != "" {
+		// Never opened to sniff when it is not read (a link out of the folder, a FIFO).
+		if _, notRead := safefs.Regular(real, p, e); notRead != "" || !IsPublicationFile(e.Name()) && !IsOpenIOCFile(p) {
 			continue
 		}
 		files = append(files, p)
