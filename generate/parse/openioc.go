@@ -110,8 +110,11 @@ func readOpenIOC(name string, data []byte) (*part, error) {
 					item.raw = value
 				}
 			case "IndicatorItem":
-				if item != nil && len(groups) > 0 {
+				switch {
+				case item != nil && len(groups) > 0:
 					groups[len(groups)-1].items = append(groups[len(groups)-1].items, *item)
+				case item != nil: // outside any Indicator: a value of its own, never dropped
+					c.iocGroup(iocGroup{items: []iocItem{*item}}, p.title)
 				}
 				item = nil
 			case "Indicator":

@@ -676,6 +676,14 @@ func TestOpenIOC(t *testing.T) {
 	wantStated(t, r, `file: sha1=2fd4e1c67a2d28fced849ee1bb76e7391b93eb12, fullpath=C:\ProgramData\Kestrel\kinstall.exe`)
 	precise(t, data, r)
 
+	loose := `<ioc xmlns="http://schemas.mandiant.com/2010/ioc"><short_description>Loose</short_description><authored_date>2024-08-20</authored_date>` +
+		`<IndicatorItem condition="is"><Context search="DnsEntryItem/Host"/><Content>loose.kestrel-update.com</Content></IndicatorItem></ioc>`
+	if r, err := parse.Bytes("loose.ioc", []byte(loose)); err != nil {
+		t.Error(err)
+	} else {
+		wantStated(t, r, "domain loose.kestrel-update.com") // an item outside any Indicator is not dropped
+	}
+
 	if _, err := parse.Bytes("broken.ioc", append(data[:len(data)/2:len(data)/2], "<<"...)); err == nil || !strings.Contains(err.Error(), "broken.ioc:") {
 		t.Errorf("a broken OpenIOC document: %v, want an error naming the file and line", err)
 	}
