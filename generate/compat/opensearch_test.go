@@ -59,33 +59,8 @@ func TestOpenSearchAgreesWithSigmaGo(t *testing.T) {
 		node.index(t, index, docs)
 	}
 
-	evaluator := sigma.NewEvaluator(loadSigmaTree(t, rulesDir))
-	want := make([][]string, len(cases))
-	for i, c := range cases {
-		if want[i], err = evaluator.Matches(context.Background(), c.event); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := node.fired(t, "events", queries, len(docs))
-	fired := 0
-	for i, c := range cases {
-		if !slices.Equal(got[i], want[i]) {
-			t.Errorf("%s:%d: OpenSearch fires %v, sigma-go %v", c.file, c.line, got[i], want[i])
-		}
-		if len(want[i]) > 0 {
-			fired++
-		}
-	}
-	plain := node.fired(t, "events-plain", queries, len(docs))
-	missed := 0
-	for i := range cases {
-		if !slices.Equal(plain[i], want[i]) {
-			missed++
-		}
-	}
-	if missed == 0 {
-		t.Errorf("an index of plain keyword fields agrees with sigma-go on every case: the case variants no longer test case")
-	}
+	got, plain := node.fired(t, "events", queries, len(docs)), node.fired(t, "events-plain", queries, len(docs))
+	fired, missed := agreesWithSigmaGo(t, "OpenSearch", "an index of plain keyword fields", rulesDir, cases, got, plain)
 	t.Logf("%d cases, %d firing, %d queries: OpenSearch agrees with sigma-go on each; plain keyword fields miss %d", len(cases), fired, len(queries), missed)
 	t.Run("clause limit", func(t *testing.T) { clauseLimit(t, root, node, shipped["template"]) })
 	t.Run("indicator index", func(t *testing.T) { indicatorIndex(t, root, node) })
@@ -415,6 +390,35 @@ func (o *openSearch) fired(t *testing.T, index string, queries map[string][]stri
 		}
 		return hits
 	})
+}
+
+// agreesWithSigmaGo holds an engine's verdicts on the event cases (got: the rules it fires on
+// each) to sigma-go's, and requires that the same queries over the events as they would be
+// stored without the engine's case handling (plain, described by withoutCase) miss some case:
+// else the case variants no longer test case. It returns how many cases fire and how many
+// plain misses.
+func agreesWithSigmaGo(t *testing.T, engine, withoutCase, rulesDir string, cases []eventCase, got, plain [][]string) (fired, missed int) {
+	t.Helper()
+	evaluator := sigma.NewEvaluator(loadSigmaTree(t, rulesDir))
+	for i, c := range cases {
+		want, err := evaluator.Matches(context.Background(), c.event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[i], want) {
+			t.Errorf("%s:%d: %s fires %v, sigma-go %v", c.file, c.line, engine, got[i], want)
+		}
+		if len(want) > 0 {
+			fired++
+		}
+		if !slices.Equal(plain[i], want) {
+			missed++
+		}
+	}
+	if missed == 0 {
+		t.Errorf("%s: sigma-go's verdict on every case: the case variants no longer test case", withoutCase)
+	}
+	return fired, missed
 }
 
 // firedByRule runs each rule's queries through an engine (search: the positions of the events
