@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rulegen/rulegen/generate/report"
 )
 
 // A bulk hash list (a publication of 300,000 samples) makes one Sigma process rule with a value
@@ -110,7 +112,7 @@ func hashSelection(sel *yaml.Node) ([]storedHash, *yaml.Node) {
 	for _, v := range list.Content {
 		algo, hex, found := strings.Cut(v.Value, "=")
 		length, known := hashAlgorithms[strings.ToUpper(algo)]
-		if v.Kind != yaml.ScalarNode || !found || !known || len(hex) != length || strings.Trim(strings.ToLower(hex), "0123456789abcdef") != "" {
+		if v.Kind != yaml.ScalarNode || !found || !known || len(hex) != length || !report.IsHex(hex) {
 			left = append(left, v) // an imphash, or a value a lookup cannot compare whole
 			continue
 		}

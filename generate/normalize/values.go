@@ -30,8 +30,12 @@ func isPlaceholder(v string) bool {
 }
 
 func checkHash(kind, v string) (string, error) {
+	return hexDigest(kind, report.RenderedHashLength(kind), v)
+}
+
+// hexDigest accepts a digest of want hex digits, not all zeros, in lower case.
+func hexDigest(kind string, want int, v string) (string, error) {
 	v = strings.ToLower(strings.TrimSpace(v))
-	want := report.RenderedHashLength(kind)
 	if len(v) != want || !report.IsHex(v) {
 		return "", fmt.Errorf("malformed %s: want %d hex digits", kind, want)
 	}
@@ -157,12 +161,9 @@ var genericImphashes = map[string]string{
 // checkImphash accepts an imphash (32 hex digits, not all zeros) that is not a generic import
 // table's, in lower case.
 func checkImphash(v string) (string, error) {
-	h := strings.ToLower(strings.TrimSpace(v))
-	if len(h) != 32 || strings.Trim(h, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("malformed imphash: want 32 hex digits")
-	}
-	if strings.Trim(h, "0") == "" {
-		return "", fmt.Errorf("malformed imphash: all zeros")
+	h, err := hexDigest("imphash", 32, v)
+	if err != nil {
+		return "", err
 	}
 	if what, ok := genericImphashes[h]; ok {
 		return "", fmt.Errorf("generic imphash of every %s: it matches benign programs", what)

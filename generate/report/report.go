@@ -466,7 +466,7 @@ func IsHex(s string) bool {
 // ShortID is eight hex digits that stand for a report id in file and rule names.
 func ShortID(id string) string {
 	s := strings.ReplaceAll(id, "-", "")
-	if len(s) < 8 || strings.Trim(strings.ToLower(s[:8]), "0123456789abcdef") != "" {
+	if len(s) < 8 || !IsHex(s[:8]) {
 		s = strings.ReplaceAll(StableID("short", id), "-", "")
 	}
 	return strings.ToLower(s[:8])
