@@ -140,29 +140,21 @@ func exportElastic(opts Options) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("export: elastic takes no --language %q: want lucene or eql", opts.Language)
 	}
-	// The last export's state first: another target's directory fails before the conversion.
-	last, err := readState(opts.Out, "elastic")
+	d, err := startDetections(opts, "elastic", "pySigma's Lucene backend (ecs_windows)", qt)
 	if err != nil {
 		return nil, err
 	}
-	rules, unsupported, err := convertedRules(opts, qt)
-	if err != nil {
-		return nil, err
-	}
-	state := exportState{Target: "elastic", Rules: map[string]ruleVersion{}}
-	res := detectionResult(rules, unsupported)
 	var ndjson bytes.Buffer
 	var indicators bytes.Buffer
-	for _, r := range rules {
+	for _, r := range d.rules {
 		rule := elasticRule(r, 0, opts)
 		if r.hashes != nil {
 			indicatorMatch(&rule, r)
 			writeIndicators(&indicators, r)
-			state.Stores = append(state.Stores, r.id)
+			d.state.Stores = append(d.state.Stores, r.id)
 		}
 		mapping, _ := json.Marshal(rule.ThreatMapping)
-		v := nextVersion(last, r.id, rule.Query+string(mapping))
-		state.Rules[r.id], rule.Version = v, v.Version
+		rule.Version = d.version(r.id, rule.Query+string(mapping)).Version
 		line, err := json.Marshal(rule)
 		if err != nil {
 			return nil, err
@@ -171,7 +163,7 @@ func exportElastic(opts Options) (*Result, error) {
 		ndjson.WriteByte('\n')
 	}
 	files := []atomicdir.File{{Path: "rules.ndjson", Body: ndjson.Bytes()}}
-	if stores := append(slices.Clone(state.Stores), retiredStores(last, state)...); len(stores) > 0 {
+	if stores := append(slices.Clone(d.state.Stores), retiredStores(d.last, d.state)...); len(stores) > 0 {
 		// Before loading indicators.ndjson (POST /_bulk), a deploy step empties what the lookup
 		// rules, current and retired, had in the index (POST /rulegen-indicators/_delete_by_query).
 		body, _ := json.MarshalIndent(map[string]any{"query": map[string]any{"terms": map[string]any{"rulegen.rule_id": stores}}}, "", "  ")
@@ -180,20 +172,15 @@ func exportElastic(opts Options) (*Result, error) {
 	if indicators.Len() > 0 {
 		files = append(files, atomicdir.File{Path: "indicators.ndjson", Body: indicators.Bytes()})
 	}
-	if len(unsupported) > 0 {
-		files = append(files, unsupportedRules("pySigma's Lucene backend (ecs_windows)", unsupported))
-	}
-	if gone := retiredRules(last, state); len(gone) > 0 {
-		res.Deletions = len(gone)
+	return d.write(files, func(gone []string) atomicdir.File {
 		// The body of DELETE /api/detection_engine/rules/_bulk_delete.
 		var objects []map[string]string
 		for _, id := range gone {
 			objects = append(objects, map[string]string{"rule_id": id})
 		}
 		body, _ := json.MarshalIndent(objects, "", "  ")
-		files = append(files, atomicdir.File{Path: "delete.json", Body: append(body, '\n')})
-	}
-	return writeExport(opts.Out, res, files, state)
+		return atomicdir.File{Path: "delete.json", Body: append(body, '\n')}
+	})
 }
 
 func elasticRule(qr queryRule, version int, opts Options) ElasticRule {

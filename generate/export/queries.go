@@ -356,6 +356,52 @@ func unsupportedRules(backend string, lines []string) atomicdir.File {
 	return atomicdir.File{Path: "unsupported.tsv", Body: []byte(body)}
 }
 
+// detectionExport is a detection target's export under way: the last export's state, the
+// rules converted, and the state and result being made.
+type detectionExport struct {
+	out         string
+	backend     string // what converts the rules, as unsupported.tsv names it
+	last, state exportState
+	rules       []queryRule
+	unsupported []string
+	res         *Result
+}
+
+// startDetections reads the last export's state, then converts the rules: a directory that
+// belongs to another target fails before minutes of pySigma.
+func startDetections(opts Options, target, backend string, qt queryTarget) (*detectionExport, error) {
+	last, err := readState(opts.Out, target)
+	if err != nil {
+		return nil, err
+	}
+	rules, unsupported, err := convertedRules(opts, qt)
+	if err != nil {
+		return nil, err
+	}
+	return &detectionExport{out: opts.Out, backend: backend, last: last, state: exportState{Target: target, Rules: map[string]ruleVersion{}},
+		rules: rules, unsupported: unsupported, res: detectionResult(rules, unsupported)}, nil
+}
+
+// version is the version the rule id is exported with (nextVersion), noted in the new state.
+func (d *detectionExport) version(id, query string) ruleVersion {
+	v := nextVersion(d.last, id, query)
+	d.state.Rules[id] = v
+	return v
+}
+
+// write adds to files the rules the backend did not convert and, when rules retired since the
+// last export, the file deletion makes of their ids; then writes the export with its state.
+func (d *detectionExport) write(files []atomicdir.File, deletion func(gone []string) atomicdir.File) (*Result, error) {
+	if len(d.unsupported) > 0 {
+		files = append(files, unsupportedRules(d.backend, d.unsupported))
+	}
+	if gone := retiredRules(d.last, d.state); len(gone) > 0 {
+		d.res.Deletions = len(gone)
+		files = append(files, deletion(gone))
+	}
+	return writeExport(d.out, d.res, files, d.state)
+}
+
 // detectionResult is a detection target's Result before it writes: the rules it exports, the
 // Sigma rules it does not, and those it exports in parts.
 func detectionResult(rules []queryRule, unsupported []string) *Result {

@@ -142,46 +142,32 @@ var sentinelQueries = queryTarget{name: "sentinel", backend: "kusto", pipelines:
 // exportSentinel writes a scheduled analytics rule per Sigma rule (not the deprecated ones),
 // each in <id>.yaml, its KQL from pySigma's Kusto backend with the sentinel_asim pipeline.
 func exportSentinel(opts Options) (*Result, error) {
-	// The last export's state first: another target's directory fails before the conversion.
-	last, err := readState(opts.Out, "sentinel")
+	d, err := startDetections(opts, "sentinel", "pySigma's Kusto backend (sentinel_asim)", sentinelQueries)
 	if err != nil {
 		return nil, err
 	}
-	rules, unsupported, err := convertedRules(opts, sentinelQueries)
-	if err != nil {
-		return nil, err
-	}
-	state := exportState{Target: "sentinel", Rules: map[string]ruleVersion{}}
-	res := detectionResult(rules, unsupported)
 	var files []atomicdir.File
-	for _, r := range rules {
+	for _, r := range d.rules {
 		id := SentinelID(r.id)
-		v := nextVersion(last, id, r.query)
-		state.Rules[id] = v
-		body, err := sentinelYAML(sentinelRule(r, id, v.Version))
+		body, err := sentinelYAML(sentinelRule(r, id, d.version(id, r.query).Version))
 		if err != nil {
 			return nil, fmt.Errorf("export: %s: %w", r.file, err)
 		}
 		files = append(files, atomicdir.File{Path: id + ".yaml", Body: body})
 		if r.hashes != nil {
 			files = append(files, sentinelWatchlist(r)...)
-			state.Stores = append(state.Stores, SentinelWatchlist(r.meta.ID))
+			d.state.Stores = append(d.state.Stores, SentinelWatchlist(r.meta.ID))
 		}
 	}
-	if len(unsupported) > 0 {
-		files = append(files, unsupportedRules("pySigma's Kusto backend (sentinel_asim)", unsupported))
-	}
-	if gone := retiredRules(last, state); len(gone) > 0 {
-		res.Deletions = len(gone)
-		// The alert rules to delete, by the id their resource is named by
-		// (DELETE .../providers/Microsoft.SecurityInsights/alertRules/{id}).
-		files = append(files, atomicdir.File{Path: "delete.txt", Body: []byte(strings.Join(gone, "\n") + "\n")})
-	}
-	if gone := retiredStores(last, state); len(gone) > 0 {
+	if gone := retiredStores(d.last, d.state); len(gone) > 0 {
 		// The watchlists to delete (DELETE .../providers/Microsoft.SecurityInsights/watchlists/{alias}).
 		files = append(files, atomicdir.File{Path: "delete.watchlists.txt", Body: []byte(strings.Join(gone, "\n") + "\n")})
 	}
-	return writeExport(opts.Out, res, files, state)
+	return d.write(files, func(gone []string) atomicdir.File {
+		// The alert rules to delete, by the id their resource is named by
+		// (DELETE .../providers/Microsoft.SecurityInsights/alertRules/{id}).
+		return atomicdir.File{Path: "delete.txt", Body: []byte(strings.Join(gone, "\n") + "\n")}
+	})
 }
 
 // SentinelID is the GUID a Sentinel rule is known by: the Sigma id itself, or one derived from

@@ -42,54 +42,41 @@ func splunkLookupSearch(id string) string {
 // search per Sigma rule (not the deprecated ones), its SPL from pySigma's Splunk backend with
 // the splunk_windows pipeline.
 func exportSplunk(opts Options) (*Result, error) {
-	// The last export's state first: another target's directory fails before the conversion.
-	last, err := readState(opts.Out, "splunk")
+	d, err := startDetections(opts, "splunk", "pySigma's Splunk backend (splunk_windows)", splunkQueries)
 	if err != nil {
 		return nil, err
 	}
-	rules, unsupported, err := convertedRules(opts, splunkQueries)
-	if err != nil {
-		return nil, err
-	}
-	state := exportState{Target: "splunk", Rules: map[string]ruleVersion{}}
-	res := detectionResult(rules, unsupported)
 	var conf strings.Builder
 	conf.WriteString("# Written by rulegen export --target splunk: one scheduled search per Sigma rule, named by its id.\n")
 	// The lookup of stored hashes is always written, empty without them, so that no stale
 	// one stays.
-	lookup := "rule_id,algorithm,hash\n"
-	for _, r := range rules {
+	var lookup strings.Builder
+	lookup.WriteString("rule_id,algorithm,hash\n")
+	for _, r := range d.rules {
 		if r.hashes != nil {
 			r.query = splunkLookupSearch(r.id)
 			r.meta.Description += storeSummary(r.hashes, "the lookup "+SplunkLookup)
 			for _, h := range r.hashes {
-				lookup += r.id + "," + h.Algorithm + "," + h.Value + "\n"
+				lookup.WriteString(r.id + "," + h.Algorithm + "," + h.Value + "\n")
 			}
 		}
-		v := nextVersion(last, r.id, r.query)
-		state.Rules[r.id] = v
-		writeStanza(&conf, r, v.Version)
+		writeStanza(&conf, r, d.version(r.id, r.query).Version)
 	}
 	files := []atomicdir.File{
 		{Path: "default/app.conf", Body: []byte(splunkApp)},
 		{Path: "default/savedsearches.conf", Body: []byte(conf.String())},
 		{Path: "default/transforms.conf", Body: []byte("# Written by rulegen export --target splunk: the stored hashes the lookup searches look up.\n[" +
 			SplunkLookup + "]\nfilename = " + SplunkLookup + ".csv\ncase_sensitive_match = false\n")},
-		{Path: "lookups/" + SplunkLookup + ".csv", Body: []byte(lookup)},
+		{Path: "lookups/" + SplunkLookup + ".csv", Body: []byte(lookup.String())},
 	}
-	if len(unsupported) > 0 {
-		files = append(files, unsupportedRules("pySigma's Splunk backend (splunk_windows)", unsupported))
-	}
-	if gone := retiredRules(last, state); len(gone) > 0 {
-		res.Deletions = len(gone)
+	return d.write(files, func(gone []string) atomicdir.File {
 		// The saved searches to delete (DELETE /servicesNS/nobody/rulegen_detections/saved/searches/{name}).
 		var names []string
 		for _, id := range gone {
 			names = append(names, SplunkStanza(id))
 		}
-		files = append(files, atomicdir.File{Path: "delete.txt", Body: []byte(strings.Join(names, "\n") + "\n")})
-	}
-	return writeExport(opts.Out, res, files, state)
+		return atomicdir.File{Path: "delete.txt", Body: []byte(strings.Join(names, "\n") + "\n")}
+	})
 }
 
 const splunkApp = `# Written by rulegen export --target splunk.
