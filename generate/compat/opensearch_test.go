@@ -202,8 +202,9 @@ func ecsDocuments(t *testing.T, root string, eventFiles []string) []map[string]a
 	return out
 }
 
-// luceneQueries are the Lucene (ecs_windows) queries of each rule, by rule.
-func luceneQueries(t *testing.T, root, rulesDir string) map[string][]string {
+// targetQueries are the queries of each rule, by rule, for one target of the conversion harness
+// (testdata/pysigma), every conversion error reported.
+func targetQueries(t *testing.T, root, rulesDir, target string) map[string][]string {
 	t.Helper()
 	verdicts, err := pysigma.Convert(root, rulesDir)
 	if err != nil {
@@ -211,7 +212,7 @@ func luceneQueries(t *testing.T, root, rulesDir string) map[string][]string {
 	}
 	out := map[string][]string{}
 	for _, v := range verdicts {
-		if v.Target == "lucene (ecs_windows)" {
+		if v.Target == target {
 			if v.Error != "" {
 				t.Errorf("%s: %s", v.Rule, v.Error)
 			}
@@ -219,9 +220,15 @@ func luceneQueries(t *testing.T, root, rulesDir string) map[string][]string {
 		}
 	}
 	if len(out) == 0 {
-		t.Fatal("no Lucene queries")
+		t.Fatalf("no queries of %s", target)
 	}
 	return out
+}
+
+// luceneQueries are the Lucene (ecs_windows) queries of each rule, by rule.
+func luceneQueries(t *testing.T, root, rulesDir string) map[string][]string {
+	t.Helper()
+	return targetQueries(t, root, rulesDir, "lucene (ecs_windows)")
 }
 
 // plainKeywords is an index of keyword fields without a normalizer: exact, case-sensitive,

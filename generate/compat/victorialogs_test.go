@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/rulegen/rulegen/generate/internal/golden"
-	"github.com/rulegen/rulegen/generate/internal/pysigma"
 )
 
 // logsQLTarget is the harness's LogsQL target: pySigma's VictoriaLogs backend with rulegen's
@@ -38,22 +37,7 @@ func TestVictoriaLogsAgreesWithSigmaGo(t *testing.T) {
 	rulesDir := filepath.Join(root, "rules", "sigma")
 	eventFiles, _ := filepath.Glob(filepath.Join(root, "testdata", "events", "*.jsonl"))
 	cases := readEventCases(t, eventFiles)
-	verdicts, err := pysigma.Convert(root, rulesDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := map[string][]string{}
-	for _, v := range verdicts {
-		if v.Target == logsQLTarget {
-			if v.Error != "" {
-				t.Errorf("%s: %s", v.Rule, v.Error)
-			}
-			queries[v.Rule] = v.Queries
-		}
-	}
-	if len(queries) == 0 {
-		t.Fatal("no LogsQL queries")
-	}
+	queries := targetQueries(t, root, rulesDir, logsQLTarget)
 	node := startVictoriaLogs(t, root)
 	lowered, asIs := make([]map[string]any, len(cases)), make([]map[string]any, len(cases))
 	for i, c := range cases {
