@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -61,6 +62,7 @@ func readOpenIOC(name string, data []byte) (*part, error) {
 	var groups []*iocGroup
 	var item *iocItem
 	var text strings.Builder
+	rootDay := ""
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -80,6 +82,8 @@ func readOpenIOC(name string, data []byte) (*part, error) {
 				}
 			}
 			switch t.Name.Local {
+			case "ioc", "OpenIOC": // 1.1 says when it was published, 1.0 only when it last changed
+				rootDay = cmp.Or(isoDay(attr(t, "published-date")), isoDay(attr(t, "last-modified")))
 			case "Indicator":
 				groups = append(groups, &iocGroup{and: strings.EqualFold(attr(t, "operator"), "AND")})
 			case "IndicatorItem":
@@ -126,8 +130,8 @@ func readOpenIOC(name string, data []byte) (*part, error) {
 			text.Reset()
 		}
 	}
-	if day := attrDate(data); day != "" && len(p.dates) == 0 {
-		p.dates = append(p.dates, day)
+	if rootDay != "" && len(p.dates) == 0 {
+		p.dates = append(p.dates, rootDay)
 	}
 	return p, nil
 }
@@ -151,18 +155,6 @@ func singleByteCharset(label string, in io.Reader) (io.Reader, error) {
 		return strings.NewReader(b.String()), nil
 	}
 	return nil, fmt.Errorf("encoding %q: rulegen reads OpenIOC in UTF-8, ASCII or Latin-1", label)
-}
-
-// attrDate is the day of an OpenIOC 1.1 published-date or a 1.0 last-modified attribute.
-func attrDate(data []byte) string {
-	for _, key := range []string{`published-date="`, `last-modified="`} {
-		if _, rest, ok := bytes.Cut(data, []byte(key)); ok {
-			if v, _, ok := bytes.Cut(rest, []byte(`"`)); ok {
-				return isoDay(string(v))
-			}
-		}
-	}
-	return ""
 }
 
 func attr(e xml.StartElement, name string) string {

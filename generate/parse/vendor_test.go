@@ -684,6 +684,12 @@ func TestOpenIOC(t *testing.T) {
 		wantStated(t, r, "domain loose.kestrel-update.com") // an item outside any Indicator is not dropped
 	}
 
+	undated := `<ioc xmlns="http://schemas.mandiant.com/2010/ioc" last-modified="2024-08-23T10:00:00"><short_description>Undated</short_description>` +
+		`<definition><Indicator operator="OR"><IndicatorItem condition="is"><Context search="DnsEntryItem/Host"/><Content>undated.kestrel-update.com</Content></IndicatorItem></Indicator></definition></ioc>`
+	if r, err := parse.Bytes("undated.ioc", []byte(undated)); err != nil || r.Date != "2024-08-23" {
+		t.Errorf("without an authored date, the last change dates it: %v, %v", r, err)
+	}
+
 	if _, err := parse.Bytes("broken.ioc", append(data[:len(data)/2:len(data)/2], "<<"...)); err == nil || !strings.Contains(err.Error(), "broken.ioc:") {
 		t.Errorf("a broken OpenIOC document: %v, want an error naming the file and line", err)
 	}
