@@ -19,9 +19,9 @@ import (
 // (a negated term, a regular expression, a part of a name, a term without a rule) is listed
 // with the reason. The short description is the title, the authored date the date.
 
-// isOpenIOC says whether data is an OpenIOC document: XML whose root is ioc (1.0) or OpenIOC
+// IsOpenIOC says whether data is an OpenIOC document: XML whose root is ioc (1.0) or OpenIOC
 // (1.1).
-func isOpenIOC(data []byte) bool {
+func IsOpenIOC(data []byte) bool {
 	head := data[:min(len(data), 4096)]
 	if firstByte(head) != '<' {
 		return false

@@ -121,7 +121,7 @@ func Sniff(data []byte) Format {
 // document unless it is the rendering of a MISP event; a file without an extension (as some
 // vendors name theirs) is a hash list, an IOC list or a document by what its lines hold.
 func SniffFile(name string, data []byte) Format {
-	if isOpenIOC(data) { // whatever its name: .ioc, .xml
+	if IsOpenIOC(data) { // whatever its name: .ioc, .xml
 		return FormatOpenIOC
 	}
 	if f := FormatOfName(name); f != FormatAuto {
@@ -462,7 +462,7 @@ func publicationFiles(path string) ([]string, bool) {
 // name (Mandiant's are .ioc, others .xml).
 func IsOpenIOCFile(p string) bool {
 	head, err := safefs.Head(p, 4096)
-	return err == nil && isOpenIOC(head)
+	return err == nil && IsOpenIOC(head)
 }
 
 // IsPublicationFile says whether a file of a publication folder is read: a format rulegen

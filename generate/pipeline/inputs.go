@@ -179,7 +179,7 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 			out = append(out, p)
 		case strings.EqualFold(filepath.Ext(d.Name()), ".xml"):
 			// STIX 1.x packages are listed, as what they are; OpenIOC is read; other XML is no report.
-			if head, err := safefs.Head(p, 4096); err == nil && (parse.IsSTIX1(head) || parse.IsOpenIOCFile(p)) {
+			if head, err := safefs.Head(p, 4096); err == nil && (parse.IsSTIX1(head) || parse.IsOpenIOC(head)) {
 				out = append(out, p)
 			} else if err == nil {
 				found.Skipped = append(found.Skipped, notRead(p, "XML that is neither OpenIOC nor STIX"))
