@@ -329,11 +329,7 @@ func (p *run) workers() int {
 func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []string) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	type job struct {
-		report *report.Normalized // already parsed and normalised
-		path   string             // a MISP JSON file to read
-	}
-	jobs := make(chan job)
+	jobs := make(chan *job)
 	var wg sync.WaitGroup
 	for range p.workers() {
 		wg.Go(func() {
@@ -349,14 +345,14 @@ func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []
 					}
 				}
 				var err error
-				input := j.path
-				if j.report != nil {
-					input = j.report.Source
-					err = p.process(j.report, sink)
-				} else {
+				input, streamed := j.path, j.path != ""
+				if streamed {
 					err = p.input(ctx, j.path, sink)
+				} else {
+					input = j.report.Source
+					err = p.process(j.take(), sink)
 				}
-				if err != nil && j.report == nil && p.passOver(input, err) {
+				if err != nil && streamed && p.passOver(input, err) {
 					err = nil // JSON found in a directory that is no report (a package.json)
 				} else if err != nil && !p.failed(input, err) {
 					cancel(err)
@@ -377,7 +373,7 @@ func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []
 			}
 		})
 	}
-	send := func(j job) bool {
+	send := func(j *job) bool {
 		select {
 		case jobs <- j:
 			return true
@@ -388,12 +384,12 @@ func (p *run) parallel(ctx context.Context, early []*report.Normalized, files []
 feed:
 	for i, r := range early {
 		early[i] = nil // the job holds it, and lets it go once rendered
-		if !send(job{report: r}) {
+		if !send(&job{report: r}) {
 			break feed
 		}
 	}
 	for _, f := range files {
-		if !send(job{path: f}) {
+		if !send(&job{path: f}) {
 			break
 		}
 	}
@@ -403,6 +399,20 @@ feed:
 		return err
 	}
 	return ctx.Err()
+}
+
+// job is an input for a worker: a report already read, or a file to read.
+type job struct {
+	report *report.Normalized // already parsed and normalised
+	path   string             // a MISP JSON file to read
+}
+
+// take hands the job's report over: once rendered, a bulk list's model (hundreds of megabytes)
+// need not live through the YARA check, so nothing in the worker may keep pointing at it.
+func (j *job) take() *report.Normalized {
+	r := j.report
+	j.report = nil
+	return r
 }
 
 // input reads, normalises, renders and checks the reports of one MISP JSON file, or takes their
@@ -717,10 +727,28 @@ func compileYARA(files []render.File) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generated YARA does not compile (a template or escaping defect):\n%w", err)
 	}
-	for i := range names {
-		names[i] = strings.Clone(names[i]) // outlive the body, whatever is done with it later
+	return cloneAll(names), nil
+}
+
+// cloneAll copies strings that point into a rendered body so that they outlive it, whatever
+// is done with it later: into one buffer, as a bulk list's million names would be a million
+// allocations.
+func cloneAll(names []string) []string {
+	size := 0
+	for _, n := range names {
+		size += len(n)
 	}
-	return names, nil
+	var all strings.Builder
+	all.Grow(size)
+	for _, n := range names {
+		all.WriteString(n)
+	}
+	joined, at := all.String(), 0
+	for i, n := range names {
+		names[i] = joined[at : at+len(n)]
+		at += len(n)
+	}
+	return names
 }
 
 // Collect runs the pipeline and returns every outcome, sorted by source, and every file,

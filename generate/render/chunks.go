@@ -3,6 +3,7 @@ package render
 import (
 	"bufio"
 	"os"
+	"runtime"
 )
 
 // spillBytes is the size past which a rendered file is spilled to a temporary file rather
@@ -96,6 +97,12 @@ func (c *chunks) discard() {
 func (c *chunks) bytes() (out []byte, ok bool) {
 	if c.counting {
 		return nil, false
+	}
+	if c.spill != nil {
+		// What rendered a file this size (the template's data, hundreds of megabytes for a bulk
+		// list) is garbage now: collected before the buffer is made, the buffer takes its place
+		// instead of adding to it at the run's peak.
+		runtime.GC()
 	}
 	out = make([]byte, c.size, c.size+1)
 	if c.spill == nil {

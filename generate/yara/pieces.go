@@ -4,6 +4,7 @@ import (
 	"iter"
 	"regexp"
 	"strings"
+	"unsafe"
 
 	"github.com/rulegen/rulegen/generate/internal/yarasrc"
 )
@@ -17,7 +18,8 @@ const pieceBytes = 2 << 20
 
 // piece is a run of whole rules of a source that libyara can check alone: the source's
 // imports on its first line, then the rules as the source writes them, starting at line
-// firstLine of the source, so that libyara's line numbers need only an offset.
+// firstLine of the source, so that libyara's line numbers need only an offset. Its text is
+// good until the next piece is asked for.
 type piece struct {
 	text      string
 	firstLine int
@@ -37,7 +39,8 @@ var (
 
 // pieces cuts src into pieces of about limit bytes, between rules, never between a rule and
 // one it uses. A source it cannot read (libyara will say why) is one piece. Each piece is
-// made as it is asked for: a piece is a copy, and a source may be hundreds of megabytes.
+// made as it is asked for, in one buffer that the next piece overwrites: a source may be
+// hundreds of megabytes, and libyara copies what it is given.
 func pieces(src string, limit int) iter.Seq[piece] {
 	return func(yield func(piece) bool) {
 		if len(src) <= limit {
@@ -57,13 +60,18 @@ func pieces(src string, limit int) iter.Seq[piece] {
 			safe[k] = low >= k
 		}
 		header := strings.Join(imports, " ") + " "
+		var buf []byte
+		withHeader := func(body string) string {
+			buf = append(append(buf[:0], header...), body...)
+			return unsafe.String(unsafe.SliceData(buf), len(buf))
+		}
 		from, line := 0, 1
 		for k := 1; k < len(rules); k++ {
 			cut := rules[k-1].end
 			if !safe[k] || cut-from < limit {
 				continue
 			}
-			if !yield(piece{text: header + src[from:cut], firstLine: line}) {
+			if !yield(piece{text: withHeader(src[from:cut]), firstLine: line}) {
 				return
 			}
 			line += strings.Count(src[from:cut], "\n")
@@ -73,7 +81,7 @@ func pieces(src string, limit int) iter.Seq[piece] {
 			yield(piece{text: src, firstLine: 1})
 			return
 		}
-		yield(piece{text: header + src[from:], firstLine: line})
+		yield(piece{text: withHeader(src[from:]), firstLine: line})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode"
 )
 
 // The types and helpers below need no libyara: builds without cgo have them too.
@@ -87,18 +88,30 @@ func Declarations(source string) []Declaration {
 	n := 0
 	for line := range strings.Lines(source) {
 		n++
-		fields := strings.Fields(line)
-		for len(fields) > 0 && (fields[0] == "private" || fields[0] == "global") {
-			fields = fields[1:]
+		word, rest := firstWord(line)
+		for word == "private" || word == "global" {
+			word, rest = firstWord(rest)
 		}
-		if len(fields) < 2 || fields[0] != "rule" {
+		if word != "rule" {
 			continue
 		}
-		name, _, _ := strings.Cut(fields[1], ":")
+		name, _ := firstWord(rest)
+		name, _, _ = strings.Cut(name, ":")
 		name, _, _ = strings.Cut(name, "{")
 		if name != "" {
 			out = append(out, Declaration{Name: name, Line: n})
 		}
 	}
 	return out
+}
+
+// firstWord splits s after its first run of non-space characters, as strings.Fields would cut
+// it, without making the list: a bulk list's YARA has millions of lines.
+func firstWord(s string) (word, rest string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	end := strings.IndexFunc(s, unicode.IsSpace)
+	if end < 0 {
+		return s, ""
+	}
+	return s[:end], s[end:]
 }

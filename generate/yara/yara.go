@@ -5,6 +5,7 @@
 package yara
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	yr "github.com/hillu/go-yara/v4"
@@ -169,32 +171,44 @@ func checkTogether(sources []Source, lineOffset int) error {
 }
 
 // checkInPieces checks large sources piece by piece (pieces), each piece alone, and then what
-// pieces cannot see of each other: a rule name declared twice.
+// pieces cannot see of each other: a rule name declared twice. The names are sorted to find
+// those, not counted in a map: a bulk list declares a million.
 func checkInPieces(sources []Source) ([]string, error) {
 	defer releaseCompilers()
-	declared := map[string]bool{}
-	var names []string
-	var dup CompileError
-	for _, s := range sources {
+	type declared struct {
+		Declaration
+		source int
+	}
+	var all []declared
+	for i, s := range sources {
 		for p := range pieces(s.Text, pieceBytes) {
 			if err := checkTogether([]Source{{Name: s.Name, Text: p.text}}, p.firstLine-1); err != nil {
 				return nil, err
 			}
 		}
 		for _, d := range Declarations(s.Text) {
-			if declared[d.Name] {
-				dup.Errors = append(dup.Errors, Message{File: s.Name, Line: d.Line, Text: fmt.Sprintf("duplicated identifier %q", d.Name)})
-				continue
-			}
-			declared[d.Name] = true
-			names = append(names, d.Name)
+			all = append(all, declared{d, i})
 		}
 	}
-	if len(dup.Errors) > 0 {
-		return nil, &dup
+	slices.SortStableFunc(all, func(a, b declared) int { return strings.Compare(a.Name, b.Name) })
+	names := make([]string, 0, len(all))
+	var again []declared // every declaration after a name's first, in the sources' order
+	for i, d := range all {
+		if i > 0 && all[i-1].Name == d.Name {
+			again = append(again, d)
+			continue
+		}
+		names = append(names, d.Name)
 	}
-	slices.Sort(names)
-	return names, nil
+	if len(again) == 0 {
+		return names, nil
+	}
+	slices.SortFunc(again, func(a, b declared) int { return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.Line, b.Line)) })
+	var dup CompileError
+	for _, d := range again {
+		dup.Errors = append(dup.Errors, Message{File: sources[d.source].Name, Line: d.Line, Text: fmt.Sprintf("duplicated identifier %q", d.Name)})
+	}
+	return nil, &dup
 }
 
 // checker is a compiler that Check reuses: a new compiler's first source costs about 60% more

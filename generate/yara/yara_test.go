@@ -290,4 +290,9 @@ func TestCheckInPiecesNamesTheSourceLine(t *testing.T) {
 			t.Errorf("got %v, want %q", err, bad.want)
 		}
 	}
+	// A name the big source declares, declared again by the next source, is that source's error.
+	_, err = yara.Check(yara.Source{Name: "big.yar", Text: good}, yara.Source{Name: "next.yar", Text: "rule A { condition: true }\nrule H7 { condition: true }\n"})
+	if err == nil || !strings.Contains(err.Error(), `next.yar:2: duplicated identifier "H7"`) {
+		t.Errorf("a name declared in two sources: %v", err)
+	}
 }
