@@ -26,15 +26,6 @@ import (
 // Labels, headings and columns that say a value is no indicator (a registrar, a detection
 // name, a Tox id, a key) keep it out of the rules, with the reason.
 
-// flavour is how a document marks its structure.
-type flavour int
-
-const (
-	flavourText     flavour = iota // sectioned text or a plain IOC list (*.txt)
-	flavourMarkdown                // Markdown: # headings, pipe tables, ``` blocks
-	flavourAsciiDoc                // AsciiDoc: = headings, |=== tables, ---- blocks
-)
-
 // heading is a heading (or a text SECTION: line) in force, with what it says of its values.
 type heading struct {
 	level int
@@ -43,18 +34,18 @@ type heading struct {
 }
 
 type docReader struct {
-	c       *collector
-	flavour flavour
-	title   string   // the first heading
-	dates   []string // dates the document states (Date: lines, :revdate:)
+	c *collector
+	// list says the document is an IOC list, whose lines are meant as values: a plain link is
+	// one, prose is listed as free text, and its first heading is no title.
+	list  bool
+	title string   // the first heading
+	dates []string // dates the document states (Date: lines, :revdate:)
 	// mentioned are the ISO dates anywhere in it (see part.mentioned).
 	mentioned []string
 	heads     []heading
-	fence     string // the delimiter of the open literal block, "" outside one
-	pem       bool   // inside a PEM block (-----BEGIN … -----END)
+	pem       bool // inside a PEM block (-----BEGIN … -----END)
 	group     *fileGroup
-	lines     []string
-	i         int // the line being read, 0-based
+	line      int // the line being read, from 1
 }
 
 // fileGroup is the labelled lines of one file (hash, size, name, location).
@@ -64,52 +55,48 @@ type fileGroup struct {
 	cells []string
 }
 
-func readDocument(name string, data []byte, fl flavour, format Format) *docReader {
-	d := &docReader{c: newCollector(name, format), flavour: fl}
+// readDocument reads a document of a syntax; an IOC list (FormatIOCs) is read as a list.
+func readDocument(name string, data []byte, syn syntax, format Format) *docReader {
+	d := &docReader{c: newCollector(name, format), list: format == FormatIOCs}
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	d.mentioned = datesIn(text)
-	d.lines = strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	for d.i = 0; d.i < len(d.lines); d.i++ {
-		d.line(strings.TrimRight(d.lines[d.i], " \t\r"))
+	for b := range syn(text) {
+		d.line = b.line
+		d.block(b)
 	}
 	d.endGroup()
 	return d
 }
 
-func (d *docReader) pos() report.Pos { return report.Pos{File: d.c.r.Source, Line: d.i + 1} }
+func (d *docReader) pos() report.Pos { return report.Pos{File: d.c.r.Source, Line: d.line} }
 
-func (d *docReader) line(text string) {
-	if d.fence != "" {
-		d.inFence(text)
-		return
+func (d *docReader) block(b block) {
+	if b.kind != blockLiteral {
+		d.pem = false
 	}
-	trimmed := strings.TrimSpace(text)
-	switch {
-	case trimmed == "":
+	switch b.kind {
+	case blockBreak:
 		d.endGroup()
-		return
-	case strings.HasPrefix(trimmed, "//") && !strings.HasPrefix(trimmed, "///"):
-		return // a comment in AsciiDoc and in text lists
-	case d.heading(trimmed):
-		return
-	case d.flavour == flavourText && strings.HasPrefix(trimmed, "#"):
-		return // a comment in a text list
-	case d.flavour == flavourAsciiDoc && d.asciiDocMarkup(trimmed):
-		return
-	case isFence(trimmed):
+	case blockHeading:
+		d.heading(b.level, b.text)
+	case blockDate:
+		d.dates = append(d.dates, b.text)
+	case blockLiteral:
+		d.literal(b.text)
+	case blockTable:
 		d.endGroup()
-		d.fence = trimmed
-		return
-	case isTableDelimiter(trimmed):
-		d.endGroup()
-		d.asciiDocTable()
-		return
-	case strings.HasPrefix(trimmed, "|") && d.i+1 < len(d.lines) && isPipeSeparator(d.lines[d.i+1]):
-		d.endGroup()
-		d.pipeTable()
-		return
+		d.table(b.rows, b.lines)
+	case blockText:
+		d.text(b.text, b.bullet)
+	case blockOutside:
+		if mentionsIndicator(b.text) {
+			d.c.unusable(d.pos(), b.text, reasonOutside)
+		}
 	}
-	item, bullet := bulletItem(trimmed)
+}
+
+// text reads a line of text, its bullet stripped.
+func (d *docReader) text(item string, bullet bool) {
 	if strings.IndexFunc(item, isAlnum) < 0 {
 		return // an empty bullet, a rule, a separator
 	}
@@ -131,30 +118,18 @@ func (d *docReader) line(text string) {
 	d.item(item, m, comment)
 }
 
-// heading reads a Markdown or AsciiDoc heading ("#" in text lists too, where it was a comment).
-func (d *docReader) heading(text string) bool {
-	mark := byte('#')
-	if d.flavour == flavourAsciiDoc {
-		mark = '='
-	}
-	level := 0
-	for level < len(text) && text[level] == mark {
-		level++
-	}
-	if level == 0 || level > 6 || level == len(text) || text[level] != ' ' {
-		return false
-	}
+// heading reads a heading: the first names a document (not a list), and each says what the
+// values under it are, until a heading of its level or above.
+func (d *docReader) heading(level int, title string) {
 	d.endGroup()
-	title := strings.TrimSpace(strings.Trim(text[level:], string(mark)+" "))
 	m := meaningOf(title)
-	if d.title == "" && d.flavour != flavourText {
+	if d.title == "" && !d.list {
 		d.title, m = title, meaning{} // the title names the report, not a kind of value
 	}
 	for len(d.heads) > 0 && d.heads[len(d.heads)-1].level >= level {
 		d.heads = d.heads[:len(d.heads)-1]
 	}
 	d.heads = append(d.heads, heading{level: level, m: m, text: title})
-	return true
 }
 
 // section reads a text SECTION: line (DOMAINS:, Infection traffic:, URLS, SHA256 (…)) that
@@ -191,46 +166,9 @@ func (d *docReader) context() (m meaning, comment string) {
 	return meaning{}, ""
 }
 
-// asciiDocMarkup passes over AsciiDoc's block attributes, titles and document attributes,
-// keeping a :revdate: as the document's date.
-func (d *docReader) asciiDocMarkup(text string) bool {
-	switch {
-	case strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") && !strings.Contains(text, " "):
-		return true
-	case strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") && strings.Contains(text, "="):
-		return true
-	case strings.HasPrefix(text, ".") && len(text) > 1 && text[1] != '.' && text[1] != ' ':
-		return true // a block title
-	case strings.HasPrefix(text, ":") && strings.Count(text, ":") >= 2:
-		name, value, _ := strings.Cut(text[1:], ":")
-		if name == "revdate" || name == "date" {
-			d.dates = append(d.dates, strings.TrimSpace(value))
-		}
-		return true
-	}
-	return false
-}
-
-func isFence(text string) bool {
-	for _, f := range []string{"----", "```", "....", "~~~"} {
-		if strings.HasPrefix(text, f) && strings.Trim(text, f[:1]) == "" {
-			return true
-		}
-		if f == "```" && strings.HasPrefix(text, f) && !strings.Contains(text[3:], "`") {
-			return true // ```text
-		}
-	}
-	return false
-}
-
-// inFence reads a line of a literal block: one value a line (or "hash  name"), typed by the
-// headings above; a PEM key is one skipped value.
-func (d *docReader) inFence(text string) {
-	trimmed := strings.TrimSpace(text)
-	if trimmed == d.fence || strings.HasPrefix(d.fence, "```") && trimmed == "```" {
-		d.fence, d.pem = "", false
-		return
-	}
+// literal reads a line of a literal block: one value a line (or "hash  name"), typed by the
+// headings above, or labelled by a word that says what it is; a PEM key is one skipped value.
+func (d *docReader) literal(trimmed string) {
 	switch {
 	case strings.HasPrefix(trimmed, "-----BEGIN "):
 		d.pem = true
@@ -242,21 +180,12 @@ func (d *docReader) inFence(text string) {
 	case d.pem || trimmed == "":
 		return
 	}
+	if label, value, ok := labelled(trimmed); ok && meaningOf(label).role != roleNone {
+		d.labelled(label, value) // Mutex: Local\KF_1, in a block as on a line of text
+		return
+	}
 	m, comment := d.context()
 	d.item(trimmed, m, comment)
-}
-
-// bulletItem strips a list bullet: "- ", "* ", "+ ", "• ", "1. ".
-func bulletItem(text string) (string, bool) {
-	for _, b := range []string{"- ", "* ", "+ ", "• ", "** ", "*** "} {
-		if strings.HasPrefix(text, b) {
-			return strings.TrimSpace(text[len(b):]), true
-		}
-	}
-	if i := strings.Index(text, ". "); i > 0 && i <= 3 && isDigits(text[:i]) {
-		return strings.TrimSpace(text[i+2:]), true
-	}
-	return text, false
 }
 
 // labelled splits "Label: value" where the label is a few words (not a value, a URL scheme or
@@ -390,7 +319,7 @@ func (d *docReader) item(text string, m meaning, comment string) {
 func (d *docReader) values(text string, m meaning) ([]typed, string, bool) {
 	if m.role == roleNone {
 		vals, note, ok := lineValues(text)
-		if ok && d.flavour != flavourText && len(referenceLinks(text)) > 0 {
+		if ok && !d.list && len(referenceLinks(text)) > 0 {
 			return nil, "", false
 		}
 		return vals, note, ok
@@ -413,7 +342,7 @@ func (d *docReader) prose(pos report.Pos, text string) {
 	for _, l := range referenceLinks(text) {
 		d.c.reference(pos, l)
 	}
-	if d.flavour == flavourText || mentionsIndicator(text) {
+	if d.list || mentionsIndicator(text) {
 		d.c.text(pos, text)
 	}
 }

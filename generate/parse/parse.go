@@ -78,6 +78,7 @@ const (
 	FormatLOKI            = report.FormatLOKI
 	FormatOpenIOC         = report.FormatOpenIOC
 	FormatJSON            = report.FormatJSON
+	FormatHTML            = report.FormatHTML
 )
 
 // ParseFormat reads a --format value (see formatTable).
@@ -123,6 +124,9 @@ func Sniff(data []byte) Format {
 func SniffFile(name string, data []byte) Format {
 	if IsOpenIOC(data) { // whatever its name: .ioc, .xml
 		return FormatOpenIOC
+	}
+	if IsHTML(data) { // a saved page, whatever its name
+		return FormatHTML
 	}
 	if f := FormatOfName(name); f != FormatAuto {
 		return refined(f, data)
@@ -340,7 +344,7 @@ func readOne(name string, data []byte, format Format, opts Options) (*report.Rep
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a Sigma rule: no YAML document with detection and logsource at its top"}
 	}
-	if format == FormatDocument && !hasIndicators(p.r) {
+	if (format == FormatDocument || format == FormatHTML) && !hasIndicators(p.r) {
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'"}
 	}

@@ -12,13 +12,15 @@ import (
 // line). A header that names its columns (SHA-1, Filename, IP address, First seen) makes each
 // row one object; a table without one is read cell by cell as lines under its heading.
 
-// asciiDocTable reads the |=== block starting at the current line.
-func (d *docReader) asciiDocTable() {
+// asciiDocTable reads the |=== block whose delimiter is lines[at]: its rows, each row's line,
+// and the index of its closing delimiter (or of the last line).
+func asciiDocTable(lines []string, at int) (rows [][]string, rowLines []int, end int) {
 	var cells []string
 	var cellLine []int
 	cols := 0
-	for d.i++; d.i < len(d.lines); d.i++ {
-		line := strings.TrimSpace(d.lines[d.i])
+	i := at + 1
+	for ; i < len(lines); i++ {
+		line := strings.TrimSpace(lines[i])
 		if isTableDelimiter(line) {
 			break
 		}
@@ -37,42 +39,38 @@ func (d *docReader) asciiDocTable() {
 		}
 		for _, p := range parts {
 			cells = append(cells, p)
-			cellLine = append(cellLine, d.i+1)
+			cellLine = append(cellLine, i+1)
 		}
 	}
+	end = min(i, len(lines)-1)
 	if cols == 0 {
-		return
+		return nil, nil, end
 	}
-	var rows [][]string
-	var lines []int
 	for i := 0; i+cols <= len(cells); i += cols {
 		rows = append(rows, cells[i:i+cols])
-		lines = append(lines, cellLine[i])
+		rowLines = append(rowLines, cellLine[i])
 	}
-	d.table(rows, lines)
+	return rows, rowLines, end
 }
 
-// pipeTable reads the Markdown table whose header is the current line.
-func (d *docReader) pipeTable() {
-	rows := [][]string{pipeCells(d.lines[d.i])}
-	lines := []int{d.i + 1}
-	for d.i += 2; d.i < len(d.lines); d.i++ {
-		line := strings.TrimSpace(d.lines[d.i])
+// pipeTable reads the Markdown table whose header is lines[at]: its rows, each row's line, and
+// the index of its last line.
+func pipeTable(lines []string, at int) (rows [][]string, rowLines []int, end int) {
+	rows, rowLines = [][]string{pipeCells(lines[at])}, []int{at + 1}
+	i := at + 2
+	for ; i < len(lines); i++ {
+		line := strings.TrimSpace(lines[i])
 		if !strings.HasPrefix(line, "|") {
-			d.i-- // the line after the table is read as any line
-			break
+			break // the line after the table is read as any line
 		}
 		rows = append(rows, pipeCells(line))
-		lines = append(lines, d.i+1)
+		rowLines = append(rowLines, i+1)
 	}
-	d.table(rows, lines)
+	return rows, rowLines, i - 1
 }
 
-// table reads rows whose first may be a header; lines are each row's line number. The table's
-// last line is the current one, and stays so.
+// table reads rows whose first may be a header; lines are each row's line number.
 func (d *docReader) table(rows [][]string, lines []int) {
-	end := d.i
-	defer func() { d.i = end }()
 	if len(rows) == 0 {
 		return
 	}
@@ -83,7 +81,7 @@ func (d *docReader) table(rows [][]string, lines []int) {
 			rows, lines = rows[1:], lines[1:] // names of columns that hold no kind of value
 		}
 		for i, row := range rows {
-			d.i = lines[i] - 1
+			d.line = lines[i]
 			for _, cell := range row {
 				if !absent(cell) {
 					d.item(cell, m, comment)

@@ -2,6 +2,7 @@ package parse_test
 
 import (
 	"errors"
+	"html"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -430,7 +431,11 @@ var regexEscape = regexp.MustCompile(`\\([^A-Za-z0-9])`)
 
 func precise(t *testing.T, data []byte, r *report.Report) {
 	t.Helper()
-	text := strings.ToLower(defang.Refang(string(data)))
+	source := string(data)
+	if r.Format == parse.FormatHTML {
+		source = html.UnescapeString(source) // what the page says: &amp; is &
+	}
+	text := strings.ToLower(defang.Refang(source))
 	text += "\n" + regexEscape.ReplaceAllString(text, "$1") // a LOKI filename IOC's literal name
 	check := func(a report.Attribute) {
 		if a.Type == "text" || a.Type == "link" || a.Type == "yara" || a.Type == "sigma" || a.Type == "size-in-bytes" || a.Rel() == "size-in-bytes" || strings.Contains(a.Value, `"`) {
@@ -736,4 +741,81 @@ func TestVendorJSON(t *testing.T) {
 
 func FuzzVendorJSON(f *testing.F) {
 	fuzzVendor(f, "fuzz-vendor.json", "variants/2024-08-21-json-iocs/iocs.json")
+}
+
+// An HTML page is a document like any other: the Markdown publication written out as a web
+// page (headings, a table with a head, lists of code, a <pre> block) states the same values.
+// What the page's site adds around it states none: its scripts are passed over, and its
+// sidebar's and footer's lines that mention values are listed as outside the publication.
+func TestHTMLPage(t *testing.T) {
+	path := filepath.Join(golden.RepoRoot(t), "testdata", "syntaxes", "operation-example.html")
+	r := readOne(t, path, parse.Options{})
+	wantHeading(t, r, parse.FormatHTML, "Operation Example: indicators of compromise", "2024-06-03")
+	md := readOne(t, vendorPath(t, "variants", "2024-06-03-markdown-tables.md"), parse.Options{})
+	var got, outside []string
+	for _, s := range stated(r) {
+		if strings.HasSuffix(s, "!the web page's navigation, sidebar or footer, not the publication") {
+			outside = append(outside, s)
+		} else {
+			got = append(got, s)
+		}
+	}
+	if len(outside) != 3 || !strings.Contains(outside[0], "soc@example-research.org") || !strings.Contains(outside[1], "other-c2[.]top") || !strings.Contains(outside[2], "198.51.100.7") {
+		t.Errorf("outside the publication: %q", outside)
+	}
+	if want := stated(md); !slices.Equal(got, want) {
+		t.Errorf("the page states\n  %s\nthe same publication in Markdown\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	precise(t, data, r)
+	// Each value is placed at its line of the page.
+	lines := strings.Split(string(data), "\n")
+	for _, a := range r.Attributes {
+		if a.Type == "link" || a.Unusable != "" {
+			continue
+		}
+		if l := a.Pos.Line; l < 1 || l > len(lines) || !strings.Contains(strings.ToLower(defang.Refang(lines[l-1])), strings.ToLower(a.Value)) {
+			t.Errorf("%s %q at line %d, which does not hold it", a.Type, a.Value, a.Pos.Line)
+		}
+	}
+	for name, page := range map[string]string{
+		"advisory":   "<!DOCTYPE html>\n<html><body><h1>X</h1><p>SHA256: " + strings.Repeat("ab", 32) + "</p></body></html>",
+		"saved.txt":  "  <!-- saved from url=(0014)about:internet -->\n<html><body><p>evil[.]com</p></body></html>",
+		"page.htm":   "<p>hxxp://evil[.]com/a?b=1&amp;c=2</p>",
+		"notes.md":   "# Notes\n\n<b>not a page</b>\n",
+		"feed.xml":   `<?xml version="1.0"?><rss><channel><title>x</title></channel></rss>`,
+		"page.xhtml": `<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>`,
+	} {
+		got := parse.SniffFile(name, []byte(page))
+		switch name {
+		case "notes.md":
+			if got != parse.FormatDocument {
+				t.Errorf("%s: %q, want %q", name, got, parse.FormatDocument)
+			}
+		case "feed.xml":
+			if got == parse.FormatHTML {
+				t.Errorf("%s: RSS read as a page", name)
+			}
+		default:
+			if got != parse.FormatHTML {
+				t.Errorf("%s: %q, want %q", name, got, parse.FormatHTML)
+			}
+		}
+	}
+	// Entities are read as what they stand for; a page without indicators is no report.
+	q, err := parse.Bytes("page.htm", []byte("<h1>Q</h1><p>Date: 2024-01-02</p><h2>URLs</h2><ul><li>hxxp://evil[.]com/a?b=1&amp;c=2</li></ul>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, q, "url http://evil.com/a?b=1&c=2")
+	if _, err := parse.Bytes("about.html", []byte("<html><body><h1>About us</h1><p>We write software.</p></body></html>")); !errors.Is(err, parse.ErrNoIndicators) {
+		t.Errorf("a page without indicators: %v, want a document without indicators", err)
+	}
+}
+
+func FuzzHTML(f *testing.F) {
+	fuzzVendor(f, "fuzz-page.html", "variants/2024-06-09-html-page.html")
 }

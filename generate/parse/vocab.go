@@ -43,6 +43,7 @@ const (
 	reasonPayment      = "a payment or contact id (wallet, Tox), not seen by file or endpoint rules"
 	reasonAccount      = "an account name: too generic for a rule"
 	reasonKey          = "a cryptographic key, not an indicator"
+	reasonOutside      = "the web page's navigation, sidebar or footer, not the publication"
 	reasonNetContext   = "network context (hosting provider, ASN, country), not an indicator"
 	reasonURLPath      = "a URL path without its host: it would match the same path on any site"
 	reasonCertificate  = "a code-signing certificate's fingerprint or serial, not a file's hash"

@@ -216,7 +216,7 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 var unreadFormats = map[string]string{
 	".rules": "Snort/Suricata rules", ".snort": "Snort rules", ".suricata": "Suricata rules",
 	".pdf": "a PDF", ".doc": "a Word document", ".docx": "a Word document", ".xls": "a spreadsheet", ".xlsx": "a spreadsheet",
-	".ods": "a spreadsheet", ".odt": "a document", ".rtf": "an RTF document", ".html": "an HTML page", ".htm": "an HTML page",
+	".ods": "a spreadsheet", ".odt": "a document", ".rtf": "an RTF document",
 	".xml": "XML", ".zip": "an archive", ".7z": "an archive", ".gz": "an archive", ".rar": "an archive", ".tar": "an archive",
 	".evtx": "a Windows event log", ".pcap": "a packet capture", ".pcapng": "a packet capture", ".ndb": "ClamAV signatures",
 	".hdb": "ClamAV signatures", ".ldb": "ClamAV signatures", ".kql": "KQL queries", ".spl": "Splunk searches", ".stix": "STIX",

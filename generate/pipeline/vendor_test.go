@@ -32,8 +32,8 @@ func generateVendor(t *testing.T, layout render.Layout) ([]*pipeline.Outcome, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(outcomes) != 19 {
-		t.Fatalf("%d reports from %v, want 19", len(outcomes), inputs)
+	if len(outcomes) != 20 {
+		t.Fatalf("%d reports from %v, want 20", len(outcomes), inputs)
 	}
 	return outcomes, files
 }

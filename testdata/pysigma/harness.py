@@ -365,15 +365,49 @@ def scan_yara(args):
     json.dump(out, sys.stdout, indent=1)
 
 
+def page_text(markup):
+    """A web page's text as its reader sees it: its elements' text, a line per block, without its
+    markup, scripts and styles (ioc-finder reads text, and finds markup glued to values)."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts, self.hidden = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("script", "style"):
+                self.hidden += 1
+            elif tag not in ("a", "b", "i", "em", "strong", "code", "span", "time", "small", "sup", "sub"):
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag):
+            if tag in ("script", "style"):
+                self.hidden = max(self.hidden - 1, 0)
+            else:
+                self.parts.append("\n" if tag not in ("a", "b", "i", "em", "strong", "code", "span", "time") else "")
+
+        def handle_data(self, data):
+            if not self.hidden:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)
+
+
 def find_iocs(paths):
-    """What ioc-finder, an IOC extractor, finds in each file: the recall rulegen's readers are
-    held to."""
+    """What ioc-finder, an IOC extractor, finds in each file (a web page's text): the recall
+    rulegen's readers are held to."""
     from ioc_finder import find_iocs as finder
 
     kinds = ("md5s", "sha1s", "sha256s", "domains", "ipv4s", "urls")
     out = {}
     for p in paths:
         text = Path(p).read_text(encoding="utf-8", errors="replace")
+        if Path(p).suffix.lower() in (".html", ".htm", ".xhtml"):
+            text = page_text(text)
         found = finder(text)
         out[p] = {k: sorted(set(found.get(k, []))) for k in kinds}
     json.dump(out, sys.stdout, indent=1)

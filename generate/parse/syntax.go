@@ -1,0 +1,172 @@
+package parse
+
+import (
+	"iter"
+	"strings"
+)
+
+// A syntax turns a document into blocks (headings, lines of text, literal blocks, tables), and
+// the document reader (document.go) reads blocks the same whatever syntax marked them: what a
+// value is, a heading or a column says, in Markdown as in AsciiDoc or HTML. Each syntax knows
+// only its own markup. The syntaxes written a line at a time share one line classifier
+// (lineSyntax.blocks); HTML has its own (html.go).
+type syntax func(text string) iter.Seq[block]
+
+type blockKind uint8
+
+const (
+	blockText       blockKind = iota // a line of text: a bullet, a labelled line, values or prose
+	blockBreak                       // an empty line or a block's edge: it ends a file's labelled lines
+	blockHeading                     // a heading, level 1 to 6
+	blockLiteral                     // a line of a literal block (fenced code, ----, <pre>)
+	blockLiteralEnd                  // the end of a literal block
+	blockTable                       // a table's rows, its header first if it has one
+	blockDate                        // a date the markup states (AsciiDoc's :revdate:)
+	blockOutside                     // text around the publication (a web page's navigation, footer)
+)
+
+// block is one piece of a document's structure.
+type block struct {
+	kind   blockKind
+	line   int    // where it is, from 1
+	text   string // trimmed
+	level  int    // a heading's
+	bullet bool   // a text line that is a list item
+	rows   [][]string
+	lines  []int // each row's line
+}
+
+// lineSyntax is a syntax written a line at a time: plain text, Markdown, AsciiDoc.
+type lineSyntax struct {
+	// headingMark starts a heading line, repeated for its level: # in Markdown (and in text, as
+	// people write titles there too), = in AsciiDoc.
+	headingMark byte
+	// markup reads a line that is the syntax's own markup and no content (a text list's #
+	// comment, AsciiDoc's attributes and block titles), with a date it states.
+	markup func(trimmed string) (date string, isMarkup bool)
+}
+
+var (
+	textSyntax     = lineSyntax{headingMark: '#', markup: textComment}
+	markdownSyntax = lineSyntax{headingMark: '#', markup: func(string) (string, bool) { return "", false }}
+	asciiDocSyntax = lineSyntax{headingMark: '=', markup: asciiDocMarkup}
+)
+
+// blocks classifies the lines of text: blank lines, // comments, headings, the syntax's
+// markup, fenced blocks, AsciiDoc |=== and Markdown pipe tables, and lines of text.
+func (s lineSyntax) blocks(text string) iter.Seq[block] {
+	return func(yield func(block) bool) {
+		lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+		fence := ""
+		for i := 0; i < len(lines); i++ {
+			trimmed, n := strings.TrimSpace(lines[i]), i+1
+			if fence != "" {
+				b := block{kind: blockLiteral, line: n, text: trimmed}
+				if trimmed == fence || strings.HasPrefix(fence, "```") && trimmed == "```" {
+					fence, b.kind = "", blockLiteralEnd
+				}
+				if !yield(b) {
+					return
+				}
+				continue
+			}
+			b := block{kind: blockText, line: n, text: trimmed}
+			switch {
+			case trimmed == "":
+				b.kind = blockBreak
+			case strings.HasPrefix(trimmed, "//") && !strings.HasPrefix(trimmed, "///"):
+				continue // a comment in AsciiDoc and in text lists
+			case s.heading(&b):
+			case s.markupLine(&b):
+				if b.text == "" {
+					continue
+				}
+			case isFence(trimmed):
+				fence, b.kind = trimmed, blockBreak
+			case isTableDelimiter(trimmed):
+				b.kind = blockTable
+				b.rows, b.lines, i = asciiDocTable(lines, i)
+			case strings.HasPrefix(trimmed, "|") && i+1 < len(lines) && isPipeSeparator(lines[i+1]):
+				b.kind = blockTable
+				b.rows, b.lines, i = pipeTable(lines, i)
+			default:
+				b.text, b.bullet = bulletItem(trimmed)
+			}
+			if !yield(b) {
+				return
+			}
+		}
+	}
+}
+
+// heading reads a heading line (#### Title, == Title) into b.
+func (s lineSyntax) heading(b *block) bool {
+	text := b.text
+	level := 0
+	for level < len(text) && text[level] == s.headingMark {
+		level++
+	}
+	if level == 0 || level > 6 || level == len(text) || text[level] != ' ' {
+		return false
+	}
+	b.kind, b.level = blockHeading, level
+	b.text = strings.TrimSpace(strings.Trim(text[level:], string(s.headingMark)+" "))
+	return true
+}
+
+// markupLine reads a line of the syntax's own markup into b: a date it states, or nothing.
+func (s lineSyntax) markupLine(b *block) bool {
+	date, ok := s.markup(b.text)
+	if ok {
+		b.kind, b.text = blockDate, date
+	}
+	return ok
+}
+
+// textComment is a text list's comment line (# …; "# Title" is a heading).
+func textComment(trimmed string) (string, bool) { return "", strings.HasPrefix(trimmed, "#") }
+
+// asciiDocMarkup reads AsciiDoc's block attributes, block titles and document attributes, with
+// :revdate: (or :date:) as the document's date.
+func asciiDocMarkup(text string) (date string, ok bool) {
+	switch {
+	case strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") && !strings.Contains(text, " "):
+		return "", true
+	case strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") && strings.Contains(text, "="):
+		return "", true
+	case strings.HasPrefix(text, ".") && len(text) > 1 && text[1] != '.' && text[1] != ' ':
+		return "", true // a block title
+	case strings.HasPrefix(text, ":") && strings.Count(text, ":") >= 2:
+		name, value, _ := strings.Cut(text[1:], ":")
+		if name == "revdate" || name == "date" {
+			return strings.TrimSpace(value), true
+		}
+		return "", true
+	}
+	return "", false
+}
+
+func isFence(text string) bool {
+	for _, f := range []string{"----", "```", "....", "~~~"} {
+		if strings.HasPrefix(text, f) && strings.Trim(text, f[:1]) == "" {
+			return true
+		}
+		if f == "```" && strings.HasPrefix(text, f) && !strings.Contains(text[3:], "`") {
+			return true // ```text
+		}
+	}
+	return false
+}
+
+// bulletItem strips a list bullet: "- ", "* ", "+ ", "• ", "1. ".
+func bulletItem(text string) (string, bool) {
+	for _, b := range []string{"- ", "* ", "+ ", "• ", "** ", "*** "} {
+		if strings.HasPrefix(text, b) {
+			return strings.TrimSpace(text[len(b):]), true
+		}
+	}
+	if i := strings.Index(text, ". "); i > 0 && i <= 3 && isDigits(text[:i]) {
+		return strings.TrimSpace(text[i+2:]), true
+	}
+	return text, false
+}
