@@ -39,9 +39,16 @@ var htmlSkipped = map[string]bool{
 	"button": true, "select": true, "iframe": true,
 }
 
-// htmlChrome are the elements that hold the site's text around the publication (a <header>
-// too, outside the <main> or <article> of a page that marks its content).
-var htmlChrome = map[string]bool{"nav": true, "footer": true, "aside": true, "form": true}
+// htmlChrome are the elements that hold the site's text around the publication: anywhere in a
+// page that does not mark its content, outside its <main> or <article> in one that does (where
+// a <header> is the site's too; inside, a header, aside or footer is the post's own).
+var htmlChrome = map[string]bool{"nav": true, "footer": true, "aside": true, "header": true}
+
+// opened is an open element that may be the site's chrome.
+type opened struct {
+	name   string
+	chrome bool
+}
 
 // htmlInline are the elements that do not break a line of text.
 var htmlInline = map[string]bool{
@@ -60,10 +67,9 @@ type htmlReader struct {
 	// it is the site's, depth how many such elements are open.
 	articled bool
 	depth    int
-	// chrome counts the open elements of the site's chrome; headers says of each open
-	// <header> whether it is the site's.
-	chrome  int
-	headers []bool
+	// chrome counts the open elements of the site's chrome among those that may be (open).
+	chrome int
+	open   []opened
 
 	skip     string // the skipped element open, "" for none
 	skipNest int
@@ -97,7 +103,7 @@ func htmlBlocks(text string) iter.Seq[block] {
 			if tt == html.ErrorToken {
 				break
 			}
-			raw := string(z.Raw())
+			newlines := bytes.Count(z.Raw(), []byte("\n")) // before Text and TagName reuse it
 			switch tt {
 			case html.TextToken:
 				h.onText(string(z.Text()))
@@ -111,7 +117,7 @@ func htmlBlocks(text string) iter.Seq[block] {
 				name, _ := z.TagName()
 				h.end(string(name))
 			}
-			h.line += strings.Count(raw, "\n")
+			h.line += newlines
 		}
 		h.flush()
 		h.endTable()
@@ -177,17 +183,8 @@ func (h *htmlReader) start(name string, selfClosing bool) {
 		}
 		return
 	}
-	if name == "header" && !selfClosing {
-		site := h.articled && h.depth == 0
-		h.headers = append(h.headers, site)
-		if site {
-			h.flush()
-			h.chrome++
-		}
-	}
 	if htmlChrome[name] && !selfClosing {
-		h.flush()
-		h.chrome++
+		h.openChrome(name)
 	}
 	if name == "br" {
 		h.lineBreak()
@@ -261,11 +258,35 @@ func (h *htmlReader) end(name string) {
 			h.depth = max(h.depth-1, 0)
 		}
 	}
-	if htmlChrome[name] || name == "header" && len(h.headers) > 0 && h.headers[len(h.headers)-1] {
-		h.chrome = max(h.chrome-1, 0)
+	if htmlChrome[name] {
+		h.closeChrome(name)
 	}
-	if name == "header" && len(h.headers) > 0 {
-		h.headers = h.headers[:len(h.headers)-1]
+}
+
+// openChrome notes an element that may be the site's chrome, and whether it is.
+func (h *htmlReader) openChrome(name string) {
+	chrome := h.depth == 0 && (h.articled || name != "header")
+	if chrome {
+		h.flush()
+		h.chrome++
+	}
+	h.open = append(h.open, opened{name, chrome})
+}
+
+// closeChrome closes the innermost open element of that name, and those left open inside it.
+func (h *htmlReader) closeChrome(name string) {
+	for i := len(h.open) - 1; i >= 0; i-- {
+		if h.open[i].name != name {
+			continue
+		}
+		for _, o := range h.open[i:] {
+			if o.chrome {
+				h.flush()
+				h.chrome--
+			}
+		}
+		h.open = h.open[:i]
+		return
 	}
 }
 

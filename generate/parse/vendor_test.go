@@ -754,7 +754,7 @@ func TestHTMLPage(t *testing.T) {
 	md := readOne(t, vendorPath(t, "variants", "2024-06-03-markdown-tables.md"), parse.Options{})
 	var got, outside []string
 	for _, s := range stated(r) {
-		if strings.HasSuffix(s, "!the web page's navigation, sidebar or footer, not the publication") {
+		if strings.HasSuffix(s, "!"+outsideReason) {
 			outside = append(outside, s)
 		} else {
 			got = append(got, s)
@@ -811,10 +811,26 @@ func TestHTMLPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStated(t, q, "url http://evil.com/a?b=1&c=2")
+	// Inside the post, an aside or a footer is the post's; a form around the whole page (as
+	// ASP.NET writes them) is no chrome.
+	post, err := parse.Bytes("post.html", []byte(`<html><body><nav>evil-menu[.]com</nav><article><h1>P</h1><p>Date: 2024-01-02</p>
+<aside><p>C2: side-c2[.]com</p></aside><footer>Also seen: foot-c2[.]com</footer></article><footer>site-foot[.]com</footer></body></html>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, post, "domain side-c2.com", "domain foot-c2.com", "domain evil-menu.com !"+outsideReason, "domain site-foot.com !"+outsideReason)
+	aspx, err := parse.Bytes("post.aspx.html", []byte(`<html><body><form id="aspnetForm"><h1>Q</h1><p>Date: 2024-01-02</p><p>C2: form-c2[.]com</p></form></body></html>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, aspx, "domain form-c2.com")
 	if _, err := parse.Bytes("about.html", []byte("<html><body><h1>About us</h1><p>We write software.</p></body></html>")); !errors.Is(err, parse.ErrNoIndicators) {
 		t.Errorf("a page without indicators: %v, want a document without indicators", err)
 	}
 }
+
+// outsideReason is why a web page's chrome states no value.
+const outsideReason = "the web page's navigation, sidebar or footer, not the publication"
 
 func FuzzHTML(f *testing.F) {
 	fuzzVendor(f, "fuzz-page.html", "variants/2024-06-09-html-page.html")
