@@ -87,6 +87,9 @@ func (d *docReader) block(b block) {
 		d.endGroup()
 		d.table(b.rows, b.lines)
 	case blockText:
+		if b.strong && !b.bullet && d.boldHeading(b.text) {
+			return
+		}
 		d.text(b.text, b.bullet)
 	case blockOutside:
 		if mentionsIndicator(b.text) {
@@ -132,6 +135,23 @@ func (d *docReader) heading(level int, title string) {
 	d.heads = append(d.heads, heading{level: level, m: m, text: title})
 }
 
+// boldHeading reads a line written all in bold that holds no value and is no labelled line
+// as a sub-heading: posts write **Mutexes** where a heading would do.
+func (d *docReader) boldHeading(text string) bool {
+	label := strings.TrimSuffix(text, ":")
+	if len(strings.Fields(label)) > 8 || len(label) > 80 {
+		return false
+	}
+	if _, _, ok := lineValues(text); ok {
+		return false
+	}
+	if _, _, ok := labelled(text); ok {
+		return false
+	}
+	d.pushSection(label)
+	return true
+}
+
 // section reads a text SECTION: line (DOMAINS:, Infection traffic:, URLS, SHA256 (…)) that
 // types the lines after it, until the next section or heading.
 func (d *docReader) section(text string) bool {
@@ -147,12 +167,17 @@ func (d *docReader) section(text string) bool {
 	if !hasColon && !caps {
 		return false
 	}
+	d.pushSection(label)
+	return true
+}
+
+// pushSection puts a section under the headings in force, in place of the section before it.
+func (d *docReader) pushSection(label string) {
 	d.endGroup()
 	for len(d.heads) > 0 && d.heads[len(d.heads)-1].level >= 7 {
 		d.heads = d.heads[:len(d.heads)-1]
 	}
 	d.heads = append(d.heads, heading{level: 7, m: meaningOf(label), text: label})
-	return true
 }
 
 // context is what the headings in force say of a value: the innermost that says anything,

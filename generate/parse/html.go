@@ -76,6 +76,9 @@ type htmlReader struct {
 	text     strings.Builder // the line of text being gathered
 	textLine int
 	bullet   bool // the line is a list item's first
+	// bold counts the open <b> and <strong>; plain says the line has text outside them.
+	bold  int
+	plain bool
 	level    int  // inside a heading of this level; 0 outside
 	pre      *strings.Builder
 	preLine  int
@@ -162,6 +165,9 @@ func (h *htmlReader) onText(s string) {
 		h.cell.WriteString(s)
 	case h.tables > 0: // a caption, or text between a table's cells
 	default:
+		if h.bold == 0 && strings.TrimSpace(s) != "" {
+			h.plain = true
+		}
 		if h.textLine == 0 || strings.TrimSpace(h.text.String()) == "" {
 			lead := s[:len(s)-len(strings.TrimLeft(s, " \t\r\n\f"))]
 			h.textLine = h.line + strings.Count(lead, "\n")
@@ -189,6 +195,9 @@ func (h *htmlReader) start(name string, selfClosing bool) {
 	if name == "br" {
 		h.lineBreak()
 		return
+	}
+	if name == "b" || name == "strong" {
+		h.bold++
 	}
 	if htmlInline[name] || h.pre != nil {
 		return
@@ -243,6 +252,9 @@ func (h *htmlReader) end(name string) {
 			}
 		}
 		return
+	}
+	if name == "b" || name == "strong" {
+		h.bold = max(h.bold-1, 0)
 	}
 	switch {
 	case name == "a":
@@ -355,11 +367,11 @@ func (h *htmlReader) lineBreak() {
 func (h *htmlReader) flush() {
 	text := collapse(h.text.String())
 	h.text.Reset()
-	b := block{kind: blockText, line: h.textLine, text: text, bullet: h.bullet}
+	b := block{kind: blockText, line: h.textLine, text: text, bullet: h.bullet, strong: !h.plain}
 	if h.level > 0 {
 		b.kind, b.level = blockHeading, h.level
 	}
-	h.level, h.bullet, h.textLine, h.href = 0, false, 0, ""
+	h.level, h.bullet, h.textLine, h.href, h.plain = 0, false, 0, "", false
 	if text != "" {
 		h.emit(b)
 	}

@@ -32,6 +32,9 @@ type block struct {
 	text   string // trimmed
 	level  int    // a heading's
 	bullet bool   // a text line that is a list item
+	// strong says a text line is written all in bold (**Mutexes**, <p><strong>C2</strong></p>):
+	// a heading by its looks, when it holds no value.
+	strong bool
 	rows   [][]string
 	lines  []int // each row's line
 }
@@ -91,6 +94,9 @@ func (s lineSyntax) blocks(text string) iter.Seq[block] {
 				b.rows, b.lines, i = pipeTable(lines, i)
 			default:
 				b.text, b.bullet = bulletItem(trimmed)
+				if !b.bullet {
+					b.text, b.strong = boldLine(b.text)
+				}
 			}
 			if !yield(b) {
 				return
@@ -156,6 +162,26 @@ func isFence(text string) bool {
 		}
 	}
 	return false
+}
+
+// boldLine strips the marks of a line written all in bold (**Samples**, **C2:**, __Mutexes__:).
+func boldLine(text string) (string, bool) {
+	for _, mark := range []string{"**", "__"} {
+		inner, ok := strings.CutPrefix(text, mark)
+		if !ok {
+			continue
+		}
+		inner, colon := strings.CutSuffix(inner, ":")
+		inner, closed := strings.CutSuffix(inner, mark)
+		if !closed || inner == "" || strings.Contains(inner, mark) || strings.TrimSpace(inner) != inner {
+			continue
+		}
+		if colon {
+			inner += ":"
+		}
+		return inner, true
+	}
+	return text, false
 }
 
 // bulletItem strips a list bullet: "- ", "* ", "+ ", "• ", "1. ".

@@ -835,3 +835,19 @@ const outsideReason = "the web page's navigation, sidebar or footer, not the pub
 func FuzzHTML(f *testing.F) {
 	fuzzVendor(f, "fuzz-page.html", "variants/2024-06-09-html-page.html")
 }
+
+// A line written all in bold is a heading by its looks (posts write **Mutexes** where a heading
+// would do), in Markdown as in HTML; a value in bold stays a value.
+func TestBoldLinesAreHeadings(t *testing.T) {
+	for name, doc := range map[string]string{
+		"post.md": "# T\n\nDate: 2024-01-02\n\n**Mutexes**\n\nGlobal\\KFMutex1\n\n**Network:**\n\nevil[.]com\n\n**evil2[.]com**\n",
+		"post.html": "<h1>T</h1><p>Date: 2024-01-02</p><p><strong>Mutexes</strong></p><p>Global\\KFMutex1</p>" +
+			"<p><b>Network:</b></p><p>evil[.]com</p><p><strong>evil2[.]com</strong></p>",
+	} {
+		r, err := parse.Bytes(name, []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStated(t, r, `mutex Global\KFMutex1`, "domain evil.com", "domain evil2.com")
+	}
+}
