@@ -10,7 +10,8 @@ import (
 )
 
 // A document is a publication written for people: Markdown or AsciiDoc (ESET's README.adoc),
-// or sectioned text (Unit42's, a plain IOC list). What a value is, it says around the value:
+// an HTML page, or sectioned text (Unit42's, a plain IOC list). Its syntax makes blocks of its
+// markup (syntax.go, html.go), and what a value is, the blocks say around the value:
 //
 //   - headings (# / == / SHA-1 hashes), and in text SECTION: lines (DOMAINS:, URLS), type the
 //     lines, bullets and delimited blocks under them; a sub-heading without a type of its own

@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"context"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"weak"
 
 	"github.com/rulegen/rulegen/generate/normalize"
 	"github.com/rulegen/rulegen/generate/render"
@@ -47,5 +50,37 @@ func TestProcessLeavesTheNormalisedReportAlone(t *testing.T) {
 		if !strings.HasPrefix(f.Path, "skipped/") && (strings.Contains(string(f.Body), "Broken") || strings.Contains(string(f.Body), "not a rule")) {
 			t.Errorf("%s holds a rule that failed its check", f.Path)
 		}
+	}
+}
+
+// A worker lets a report go once it is rendered: what it delivers (after the YARA check) holds
+// no reference to the normalised model, which for a bulk list is hundreds of megabytes. A
+// worker's frame once kept it alive through the check by testing the job's report after the
+// call that processed it.
+func TestWorkerLetsTheReportGo(t *testing.T) {
+	parsed := &report.Report{Source: "t.txt", Format: report.FormatHashes, ID: "7a0c4a3e-0000-4000-8000-000000000003", Title: "Held", Date: "2024-01-01",
+		Objects: []report.Object{{Name: "file", Attributes: []report.Attribute{
+			{Type: "sha256", Value: strings.Repeat("ab", 32), ToIDS: true}, {Type: "filename", Value: "a.exe", ToIDS: true}}}}}
+	normalised, err := normalize.Report(parsed, normalize.Options{})
+	if err != nil || len(normalised.Files) != 1 {
+		t.Fatalf("%v, %+v", err, normalised)
+	}
+	files := weak.Make(&normalised.Files[0])
+	delivered, alive := false, false
+	p, err := newRun(Options{Render: render.Options{Author: "t"}}, func(*Outcome) error {
+		runtime.GC()
+		delivered, alive = true, files.Value() != nil
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := []*report.Normalized{normalised}
+	normalised = nil
+	if err := p.parallel(context.Background(), early, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !delivered || alive {
+		t.Errorf("delivered %v; the report's files still reachable when delivered: %v", delivered, alive)
 	}
 }
