@@ -276,12 +276,18 @@ func publicationDirs(root string, own ownDirs) (publications, repositories, sigm
 }
 
 // onePublication says whether a folder holding files of vendors' formats is one publication:
-// it holds at most one CSV, one AsciiDoc document and one JSON export. A folder of many CSVs
-// (SophosLabs' repository) or of many MISP events with a stray CSV is a folder of reports,
-// each read alone: their values must not merge.
+// it holds at most one CSV, one AsciiDoc document, one JSON export and one web page. A folder
+// of many CSVs (SophosLabs' repository), of saved blog posts, or of many MISP events with a
+// stray CSV is a folder of reports, each read alone: their values must not merge.
 func onePublication(dir string) bool {
-	for _, pattern := range []string{"*.[cC][sS][vV]", "*.[tT][sS][vV]", "*.adoc", "*.asciidoc", "*.json"} {
-		if files, _ := filepath.Glob(filepath.Join(dir, pattern)); len(files) > 1 {
+	for _, patterns := range [][]string{{"*.[cC][sS][vV]"}, {"*.[tT][sS][vV]"}, {"*.adoc"}, {"*.asciidoc"}, {"*.json"},
+		{"*.[hH][tT][mM]", "*.[hH][tT][mM][lL]", "*.[xX][hH][tT][mM][lL]"}} {
+		n := 0
+		for _, pattern := range patterns {
+			files, _ := filepath.Glob(filepath.Join(dir, pattern))
+			n += len(files)
+		}
+		if n > 1 {
 			return false
 		}
 	}

@@ -179,6 +179,11 @@ func TestDirectoryInputsByContent(t *testing.T) {
 	golden.WriteFile(t, filepath.Join(dir, "report.pdf"), "%PDF-1.7\n")
 	golden.WriteFile(t, filepath.Join(dir, "pom.xml"), "<project/>\n")
 	golden.WriteFile(t, filepath.Join(dir, "kestrel.xml"), `<?xml version="1.0"?><ioc xmlns="http://schemas.mandiant.com/2010/ioc"><short_description>K</short_description></ioc>`)
+	// Saved blog posts are a report each; a page beside its CSV is one publication.
+	golden.WriteFile(t, filepath.Join(dir, "posts", "2024-01-02-one.html"), "<h1>One</h1><p>one-c2[.]com</p>")
+	golden.WriteFile(t, filepath.Join(dir, "posts", "2024-01-03-two.HTM"), "<h1>Two</h1><p>two-c2[.]com</p>")
+	golden.WriteFile(t, filepath.Join(dir, "post3", "index.html"), "<h1>Three</h1><p>three-c2[.]com</p>")
+	golden.WriteFile(t, filepath.Join(dir, "post3", "iocs.csv"), "type,value\ndomain,three-c2[.]com\n")
 	found, err := pipeline.FindInputs([]string{dir})
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +192,8 @@ func TestDirectoryInputsByContent(t *testing.T) {
 	for _, in := range found.Files {
 		names = append(names, filepath.Base(in))
 	}
-	if got := strings.Join(names, " "); got != "kestrel.xml hashes_2024-05-01 network pub2" { // a .sha list makes its folder a publication
+	// A .sha list makes its folder a publication.
+	if got := strings.Join(names, " "); got != "kestrel.xml post3 2024-01-02-one.html 2024-01-03-two.HTM hashes_2024-05-01 network pub2" {
 		t.Errorf("inputs %s", got)
 	}
 	skipped := map[string]string{}
