@@ -77,11 +77,11 @@ type htmlReader struct {
 	textLine int
 	bullet   bool // the line is a list item's first
 	// bold counts the open <b> and <strong>; plain says the line has text outside them.
-	bold  int
-	plain bool
-	level    int  // inside a heading of this level; 0 outside
-	pre      *strings.Builder
-	preLine  int
+	bold    int
+	plain   bool
+	level   int // inside a heading of this level; 0 outside
+	pre     *strings.Builder
+	preLine int
 
 	// href is the target of the link being read in running text, and anchorAt where its text
 	// starts: a link is written as Markdown writes it, [text](target).
