@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"iter"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
 )
 
 // An HTML page (a vendor's blog post or advisory, saved from the web) is read as a document:
@@ -18,7 +20,21 @@ import (
 
 // readHTMLDocument reads a vendor's HTML page.
 func readHTMLDocument(name string, data []byte) (*part, error) {
-	return readDocument(name, data, htmlBlocks, FormatHTML).part(), nil
+	return readDocument(name, pageText(data), htmlBlocks, FormatHTML).part(), nil
+}
+
+// pageText is a page in UTF-8: as it is when it is valid UTF-8, else decoded from the
+// encoding its byte-order mark or <meta charset> declares (windows-1252 when none does, as
+// browsers read such pages).
+func pageText(data []byte) []byte {
+	if utf8.Valid(data) {
+		return data
+	}
+	enc, _, _ := charset.DetermineEncoding(data, "")
+	if decoded, err := enc.NewDecoder().Bytes(data); err == nil {
+		return decoded
+	}
+	return data
 }
 
 // IsHTML says whether data (a file's first bytes) is an HTML page, whatever its name.

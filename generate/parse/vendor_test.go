@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rulegen/rulegen/generate/internal/defang"
 	"github.com/rulegen/rulegen/generate/internal/golden"
 	"github.com/rulegen/rulegen/generate/parse"
 	"github.com/rulegen/rulegen/generate/report"
+	"golang.org/x/net/html/charset"
 )
 
 // readOne reads a file or a publication folder that holds one report.
@@ -433,6 +435,11 @@ func precise(t *testing.T, data []byte, r *report.Report) {
 	t.Helper()
 	source := string(data)
 	if r.Format == parse.FormatHTML {
+		if !utf8.Valid(data) { // a page in the encoding it declares
+			enc, _, _ := charset.DetermineEncoding(data, "")
+			decoded, _ := enc.NewDecoder().Bytes(data)
+			source = string(decoded)
+		}
 		source = html.UnescapeString(source) // what the page says: &amp; is &
 	}
 	text := strings.ToLower(defang.Refang(source))
@@ -811,6 +818,14 @@ func TestHTMLPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStated(t, q, "url http://evil.com/a?b=1&c=2")
+	// A page that is not UTF-8 is read in the encoding it declares.
+	latin, err := parse.Bytes("page.html", []byte("<html><head><meta charset=\"windows-1252\"></head><body><h1>Op\xe9ration \x93Kestrel\x94</h1>"+
+		"<p>Date: 2024-01-02</p><p>C2: kestrel[.]example-c2.com</p></body></html>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeading(t, latin, parse.FormatHTML, "Opération “Kestrel”", "2024-01-02")
+	wantStated(t, latin, "domain kestrel.example-c2.com")
 	// Inside the post, an aside or a footer is the post's; a form around the whole page (as
 	// ASP.NET writes them) is no chrome.
 	post, err := parse.Bytes("post.html", []byte(`<html><body><nav>evil-menu[.]com</nav><article><h1>P</h1><p>Date: 2024-01-02</p>
