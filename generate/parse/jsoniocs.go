@@ -38,7 +38,11 @@ var (
 )
 
 func readJSONIOCs(name string, data []byte) (*part, error) {
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\ufeff"))))
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if ext := extOf(name); ext == ".jsonl" || ext == ".ndjson" {
+		return readJSONLines(name, data)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
@@ -55,6 +59,41 @@ func readJSONIOCs(name string, data []byte) (*part, error) {
 	walkJSON(c, name, "", doc, meaning{})
 	p.seen, p.mentioned = c.seen, datesIn(string(data))
 	return p, nil
+}
+
+// readJSONLines reads JSON Lines (.jsonl, .ndjson): a value a line, each read as the items
+// of a list are, and placed at its line.
+func readJSONLines(name string, data []byte) (*part, error) {
+	c := newCollector(name, FormatJSON)
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, inputError(report.Pos{File: name, Line: n}, "not a line of JSON Lines: %v", err)
+		}
+		attrs, objects := len(c.r.Attributes), len(c.r.Objects)
+		walkJSON(c, name, "", v, meaning{})
+		atLine(c.r.Attributes[attrs:], n)
+		for i := range c.r.Objects[objects:] {
+			o := &c.r.Objects[objects+i]
+			o.Pos.Line = n
+			atLine(o.Attributes, n)
+		}
+	}
+	return &part{r: c.r, seen: c.seen, mentioned: datesIn(string(data))}, nil
+}
+
+// atLine places what a line of JSON Lines gave at that line.
+func atLine(attrs []report.Attribute, line int) {
+	for i := range attrs {
+		attrs[i].Pos.Line = line
+	}
 }
 
 // firstString is the first of keys that obj holds as a string.

@@ -746,6 +746,31 @@ func TestVendorJSON(t *testing.T) {
 	}
 }
 
+// JSON Lines (.jsonl, .ndjson): each line is read as a list's item is, at its line; a line
+// that is not JSON is an error naming it.
+func TestJSONLines(t *testing.T) {
+	data := "{\"indicator\": \"" + strings.Repeat("3f", 32) + "\", \"type\": \"sha256\", \"comment\": \"dropper\"}\n\n" +
+		"{\"indicator\": \"kite-c2[.]net\", \"type\": \"domain\"}\n"
+	r, err := parse.Bytes("2024-03-01-kite.ndjson", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeading(t, r, parse.FormatJSON, "kite", "2024-03-01")
+	wantStated(t, r, "file: sha256="+strings.Repeat("3f", 32), "domain-ip: domain=kite-c2.net")
+	if len(r.Objects) != 2 || r.Objects[0].Attributes[0].Pos.Line != 1 || r.Objects[1].Pos.Line != 3 || r.Objects[1].Attributes[0].Pos.Line != 3 {
+		t.Errorf("not at their lines: %+v", r.Objects)
+	}
+	_, err = parse.Bytes("x.jsonl", []byte("{\"type\": \"domain\", \"value\": \"a-c2.net\"}\n{not json\n"))
+	if err == nil || !strings.Contains(err.Error(), "x.jsonl:2") {
+		t.Errorf("a line that is not JSON: %v", err)
+	}
+}
+
+func FuzzJSONLines(f *testing.F) {
+	f.Add([]byte("{\"indicator\": \"kite-c2[.]net\", \"type\": \"domain\"}\n{\"sha256\": \"" + strings.Repeat("3f", 32) + "\", \"name\": \"a.exe\"}\n"))
+	fuzzVendor(f, "fuzz.ndjson")
+}
+
 func FuzzVendorJSON(f *testing.F) {
 	fuzzVendor(f, "fuzz-vendor.json", "variants/2024-08-21-json-iocs/iocs.json")
 }

@@ -280,7 +280,7 @@ func publicationDirs(root string, own ownDirs) (publications, repositories, sigm
 // of many CSVs (SophosLabs' repository), of saved blog posts, or of many MISP events with a
 // stray CSV is a folder of reports, each read alone: their values must not merge.
 func onePublication(dir string) bool {
-	for _, patterns := range [][]string{{"*.[cC][sS][vV]"}, {"*.[tT][sS][vV]"}, {"*.adoc"}, {"*.asciidoc"}, {"*.json"},
+	for _, patterns := range [][]string{{"*.[cC][sS][vV]"}, {"*.[tT][sS][vV]"}, {"*.adoc"}, {"*.asciidoc"}, {"*.json", "*.jsonl", "*.ndjson"},
 		{"*.[hH][tT][mM]", "*.[hH][tT][mM][lL]", "*.[xX][hH][tT][mM][lL]"}} {
 		n := 0
 		for _, pattern := range patterns {
