@@ -128,8 +128,12 @@ func htmlBlocks(text string) iter.Seq[block] {
 				h.onText(string(z.Text()))
 			case html.StartTagToken, html.SelfClosingTagToken:
 				name, hasAttr := z.TagName()
-				if string(name) == "a" && hasAttr {
+				switch {
+				case !hasAttr:
+				case string(name) == "a":
 					h.link(z)
+				case string(name) == "meta" || string(name) == "time":
+					h.published(z)
 				}
 				h.start(string(name), tt == html.SelfClosingTagToken)
 			case html.EndTagToken:
@@ -329,6 +333,36 @@ func (h *htmlReader) endInTable(name string) {
 		h.endCell()
 	case name == "tr":
 		h.endRow()
+	}
+}
+
+// publishedKeys name a page's publication date in its <meta> tags (Open Graph's article
+// properties, schema.org's itemprop, Dublin Core, common CMS names), and on a <time>.
+var publishedKeys = map[string]bool{
+	"article:published_time": true, "og:published_time": true, "datepublished": true, "date": true, "dc.date": true,
+	"dc.date.issued": true, "dcterms.created": true, "dcterms.issued": true, "publish-date": true, "pubdate": true,
+	"publication_date": true, "citation_publication_date": true, "parsely-pub-date": true, "sailthru.date": true,
+}
+
+// published reads a publication date a <meta> tag or a <time itemprop="datePublished"> states:
+// the page's own word on when it was published, as a Date: line is.
+func (h *htmlReader) published(z *html.Tokenizer) {
+	var named bool
+	var value string
+	for {
+		key, val, more := z.TagAttr()
+		switch string(key) {
+		case "name", "property", "itemprop":
+			named = named || publishedKeys[strings.ToLower(strings.TrimSpace(string(val)))]
+		case "content", "datetime":
+			value = strings.TrimSpace(string(val))
+		}
+		if !more {
+			break
+		}
+	}
+	if named && value != "" && !h.stopped && !h.yield(block{kind: blockDate, line: h.line, text: value}) {
+		h.stopped = true
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -364,11 +365,46 @@ func newest(parts []*part, d dater, dates func(*part) []string) string {
 	return newest
 }
 
-// isoDateInText is an ISO date standing in text.
-var isoDateInText = regexp.MustCompile(`\b(?:19|20)\d\d-[01]\d-[0-3]\d\b`)
+var (
+	// isoDateInText is an ISO date standing in text, or starting a date and time (2024-08-22T09:00).
+	isoDateInText = regexp.MustCompile(`\b((?:19|20)\d\d-[01]\d-[0-3]\d)(?:\b|T\d)`)
+	// writtenDateInText is a date written out: 12 March 2024, 3rd Aug. 2024, March 12, 2024.
+	writtenDateInText = regexp.MustCompile(`(?i)\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?,?\s+((?:19|20)\d\d)|([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d))\b`)
+)
 
-// datesIn are the ISO dates in text.
-func datesIn(text string) []string { return isoDateInText.FindAllString(text, -1) }
+// months are the months' names and abbreviations, as dates are written out in English.
+var months = map[string]time.Month{}
+
+func init() {
+	for m := time.January; m <= time.December; m++ {
+		months[strings.ToLower(m.String())] = m
+		months[strings.ToLower(m.String()[:3])] = m
+	}
+	months["sept"] = time.September
+}
+
+// datesIn are the dates in text, as YYYY-MM-DD: ISO dates (a date and time's day too) and
+// dates written out in English.
+func datesIn(text string) []string {
+	var out []string
+	for _, m := range isoDateInText.FindAllStringSubmatch(text, -1) {
+		out = append(out, m[1])
+	}
+	for _, m := range writtenDateInText.FindAllStringSubmatch(text, -1) {
+		day, month, year := m[1], m[2], m[3]
+		if day == "" {
+			month, day, year = m[4], m[5], m[6]
+		}
+		if mon, ok := months[strings.ToLower(month)]; ok {
+			d, _ := strconv.Atoi(day)
+			y, _ := strconv.Atoi(year)
+			if t := time.Date(y, mon, d, 0, 0, 0, 0, time.UTC); t.Day() == d {
+				out = append(out, t.Format(time.DateOnly))
+			}
+		}
+	}
+	return out
+}
 
 func firstNonEmpty(values ...string) string {
 	for _, v := range values {

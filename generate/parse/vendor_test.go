@@ -370,10 +370,20 @@ func TestPublicationDates(t *testing.T) {
 		"# T\nDate: March 1, 2023\n\n- evil[.]com\n":                                             "2023-03-01",
 		"# T\nSee https://blog.example.org/2022/10/05/post/\n\n- evil[.]com\n":                   "2022-10-05",
 		"# T\nActive from 2021-02-03 to 2021-04-05.\n\n- evil[.]com\n":                           "2021-04-05",
+		// Dates written out, or a date and time, in prose; never a day that is not one.
+		"# T\nPublished 12 March 2024, updated Mar. 14th, 2024.\n\n- evil[.]com\n":            "2024-03-14",
+		"# T\nFirst seen 2023-11-04T10:00:00Z; 31 February 2024 is no day.\n\n- evil[.]com\n": "2023-11-04",
+		// A page's <meta> publication date is stated, and wins over dates it mentions.
+		`<html><head><meta property="article:published_time" content="2024-08-22T09:00:00+00:00"></head>` +
+			`<body><h1>T</h1><p>Seen 2024-08-30.</p><p>evil[.]com</p></body></html>`: "2024-08-22",
+		`<html><body><h1>T</h1><time itemprop="datePublished" datetime="2024-05-06">May 6</time><p>evil[.]com</p></body></html>`: "2024-05-06",
 	} {
 		name := "doc.md"
-		if strings.HasPrefix(src, "=") {
+		switch {
+		case strings.HasPrefix(src, "="):
 			name = "doc.adoc"
+		case strings.HasPrefix(src, "<"):
+			name = "page.html"
 		}
 		var got *report.Report
 		if err := parse.Each(name, []byte(src), parse.Options{}, func(r *report.Report) error { got = r; return nil }); err != nil {
