@@ -350,6 +350,9 @@ func (d *docReader) values(text string, m meaning) ([]typed, string, bool) {
 		}
 		return vals, note, ok
 	}
+	if m.role == roleType && !sentenceFree(m.typ, text) {
+		return nil, "", false
+	}
 	vals, ok := typedAs(m, text)
 	if ok && m.role == roleHash {
 		for _, v := range vals {
@@ -359,6 +362,22 @@ func (d *docReader) values(text string, m meaning) ([]typed, string, bool) {
 		}
 	}
 	return vals, "", ok
+}
+
+// sentenceFree says whether a line under a heading that types it (Mutexes, File names,
+// Registry keys), whose kind no pattern checks, can be a value of that kind rather than a
+// sentence about them: a name of a few words that does not end a sentence, a key with a path.
+func sentenceFree(typ, text string) bool {
+	words := len(strings.Fields(text))
+	switch typ {
+	case "filename", "name":
+		return words <= 4 && !strings.HasSuffix(text, ".") && !strings.HasSuffix(text, ":")
+	case "mutex":
+		return words <= 3 && !strings.HasSuffix(text, ".") && !strings.HasSuffix(text, ":")
+	case "regkey":
+		return strings.Contains(text, `\`)
+	}
+	return true
 }
 
 // prose is a line that states no value: its plain links are references; it is listed as free

@@ -47,11 +47,14 @@ type lineSyntax struct {
 	// markup reads a line that is the syntax's own markup and no content (a text list's #
 	// comment, AsciiDoc's attributes and block titles), with a date it states.
 	markup func(trimmed string) (date string, isMarkup bool)
+	// html says the syntax may embed HTML blocks (Markdown: GitHub READMEs write tables and
+	// lists in HTML), which the HTML syntax reads.
+	html bool
 }
 
 var (
 	textSyntax     = lineSyntax{headingMark: '#', markup: textComment}
-	markdownSyntax = lineSyntax{headingMark: '#', markup: func(string) (string, bool) { return "", false }}
+	markdownSyntax = lineSyntax{headingMark: '#', markup: func(string) (string, bool) { return "", false }, html: true}
 	asciiDocSyntax = lineSyntax{headingMark: '=', markup: asciiDocMarkup}
 )
 
@@ -92,6 +95,15 @@ func (s lineSyntax) blocks(text string) iter.Seq[block] {
 			case strings.HasPrefix(trimmed, "|") && i+1 < len(lines) && isPipeSeparator(lines[i+1]):
 				b.kind = blockTable
 				b.rows, b.lines, i = pipeTable(lines, i)
+			case s.html && htmlBlockTag(trimmed) != "":
+				end := htmlBlockEnd(lines, i, htmlBlockTag(trimmed))
+				for b := range htmlBlocks(strings.Join(lines[i:end+1], "\n")) {
+					if !yield(offsetBlock(b, i)) {
+						return
+					}
+				}
+				i = end
+				continue
 			default:
 				b.text, b.bullet = bulletItem(trimmed)
 				if !b.bullet {
@@ -103,6 +115,57 @@ func (s lineSyntax) blocks(text string) iter.Seq[block] {
 			}
 		}
 	}
+}
+
+// htmlBlockTags are the elements that start an HTML block in Markdown.
+var htmlBlockTags = map[string]bool{"table": true, "thead": true, "tbody": true, "tr": true, "ul": true, "ol": true, "li": true,
+	"p": true, "div": true, "pre": true, "dl": true, "details": true, "blockquote": true, "section": true, "article": true,
+	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true}
+
+// htmlBlockTag is the element an HTML block in Markdown starts with (<table>, <ul class=…>), or "".
+func htmlBlockTag(trimmed string) string {
+	rest, ok := strings.CutPrefix(trimmed, "<")
+	if !ok {
+		return ""
+	}
+	end := strings.IndexAny(rest, " \t>/")
+	if end <= 0 {
+		return ""
+	}
+	if name := strings.ToLower(rest[:end]); htmlBlockTags[name] {
+		return name
+	}
+	return ""
+}
+
+// htmlBlockEnd is the index of the last line of the HTML block that starts at lines[at]: the
+// line that closes its element, else the line before the next blank one.
+func htmlBlockEnd(lines []string, at int, tag string) int {
+	closing := "</" + tag
+	for i := at; i < len(lines); i++ {
+		if strings.Contains(strings.ToLower(lines[i]), closing) {
+			return i
+		}
+	}
+	for i := at + 1; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) == "" {
+			return i - 1
+		}
+	}
+	return len(lines) - 1
+}
+
+// offsetBlock places a block read from lines starting at index at where it stands.
+func offsetBlock(b block, at int) block {
+	b.line += at
+	if b.lines != nil {
+		lines := make([]int, len(b.lines))
+		for i, l := range b.lines {
+			lines[i] = l + at
+		}
+		b.lines = lines
+	}
+	return b
 }
 
 // heading reads a heading line (#### Title, == Title) into b.

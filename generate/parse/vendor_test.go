@@ -640,15 +640,19 @@ func TestLOKILists(t *testing.T) {
 // a location that is no path is no dropped file, and ATT&CK names are no file names.
 func TestValuesAgreeWithTheirContext(t *testing.T) {
 	doc := "# Operation Smart Quote\n\nDate: 2024-08-01\n\n## Files\n\n- aero_arrow.cur”\n- driver = “dement.dll”\n- T1059.001 PowerShell\n- Command and Scripting Interpreter: PowerShell\n\n" +
-		"## Hosts\n\n| Name | IP address |\n|---|---|\n| update.exe | 45.95.11.200 |\n| relay.evil-host.com | 45.95.11.201 |\n\n## Dropped\n\nLocation: Germany\nFile: C:\\Users\\Public\\kite.exe\n"
+		"## Hosts\n\n| Name | IP address |\n|---|---|\n| update.exe | 45.95.11.200 |\n| relay.evil-host.com | 45.95.11.201 |\n\n## Dropped\n\nLocation: Germany\nFile: C:\\Users\\Public\\kite.exe\n" +
+		// A sentence under a heading that types its lines is no value of the kind.
+		"\n## Mutexes\n\nThe loader creates the following mutex, once a session:\n\nGlobal\\KiteMtx\n\nIt exits when the Mutex exists already.\n" +
+		"\n## Registry\n\nPersistence goes under the Run key\n\nHKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Kite\n"
 	r, err := parse.Bytes("x.md", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := stated(r)
-	wantStated(t, r, "filename aero_arrow.cur", "filename dement.dll", "domain-ip: ip=45.95.11.200", "domain-ip: ip=45.95.11.201, domain=relay.evil-host.com")
+	wantStated(t, r, "filename aero_arrow.cur", "filename dement.dll", "domain-ip: ip=45.95.11.200", "domain-ip: ip=45.95.11.201, domain=relay.evil-host.com",
+		`mutex Global\KiteMtx`, `regkey HKCU\Software\Microsoft\Windows\CurrentVersion\Run\Kite`)
 	for _, s := range got {
-		for _, never := range []string{"update.exe", "Germany", "PowerShell", "”", "driver"} {
+		for _, never := range []string{"update.exe", "Germany", "PowerShell", "”", "driver", "following mutex", "exists already", "goes under"} {
 			if strings.Contains(s, never) && !strings.HasPrefix(s, "text ") {
 				t.Errorf("%q states %q", never, s)
 			}
@@ -899,5 +903,27 @@ func TestBoldLinesAreHeadings(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantStated(t, r, `mutex Global\KFMutex1`, "domain evil.com", "domain evil2.com")
+	}
+}
+
+// Markdown may embed HTML blocks (GitHub READMEs write tables and lists in HTML): they are read
+// as a page's blocks are, under the Markdown headings around them, at their lines.
+func TestMarkdownEmbedsHTML(t *testing.T) {
+	doc := "# Heron backdoor\n\nDate: 2024-04-02\n\n<table>\n<tr><th>SHA256</th><th>Filename</th></tr>\n\n" +
+		"<tr><td>" + strings.Repeat("9f", 32) + "</td><td>heron.dll</td></tr>\n</table>\n\n## Mutexes\n\n<ul>\n<li>Global\\HeronMtx</li>\n</ul>\n\n" +
+		"<https://example.org/heron> is an autolink, not HTML.\n"
+	r, err := parse.Bytes("README.md", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, r, "file: sha256="+strings.Repeat("9f", 32)+", filename=heron.dll", `mutex Global\HeronMtx`, "link https://example.org/heron")
+	lines := strings.Split(doc, "\n")
+	for _, a := range r.Attributes {
+		if a.Type == "mutex" && !strings.Contains(lines[a.Pos.Line-1], a.Value) {
+			t.Errorf("%s at line %d: %q", a.Value, a.Pos.Line, lines[a.Pos.Line-1])
+		}
+	}
+	if len(r.Objects) != 1 || r.Objects[0].Pos.Line != 8 {
+		t.Errorf("the sample's row is line 8: %+v", r.Objects)
 	}
 }
