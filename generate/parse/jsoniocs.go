@@ -176,6 +176,12 @@ func jsonString(c *collector, pos report.Pos, s string, under meaning) {
 	case s == "":
 	case under.role == roleType || under.role == roleHash || under.role == roleNetwork:
 		c.row(pos, []meaning{under}, []string{s})
+	case len(referenceLinks(s)) > 0 && under.role == roleNone:
+		// A plain link that no key calls an indicator (a "homepage", a "reference") is where the
+		// document points its readers, as in a document's prose.
+		for _, l := range referenceLinks(s) {
+			c.reference(pos, l)
+		}
 	default:
 		if v, ok := valueOf(s); ok {
 			c.value(pos, v, "", report.Seen{})

@@ -754,6 +754,17 @@ func TestVendorJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	precise(t, data, r)
+	// A plain link no key calls an indicator is a reference, not a URL to detect.
+	home, err := parse.Bytes("2024-01-02-tool.json", []byte(`{"title": "T", "homepage": "https://github.com/example/tool", "c2": ["evil-c2[.]com"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, home, "link https://github.com/example/tool", "domain-ip: domain=evil-c2.com")
+	for _, s := range stated(home) {
+		if strings.HasPrefix(s, "url ") {
+			t.Errorf("a homepage became %s", s)
+		}
+	}
 	_, err = parse.Bytes("package.json", []byte(`{"name": "left-pad", "version": "1.3.0", "scripts": {"test": "node test.js"}}`))
 	if !errors.Is(err, parse.ErrNoIndicators) {
 		t.Errorf("a package.json: %v, want a document without indicators", err)

@@ -29,6 +29,12 @@ var projectFiles = map[string]bool{"LICENSE": true, "LICENCE": true, "NOTICE": t
 	"CHANGELOG": true, "CONTRIBUTING": true, "MAKEFILE": true, "DOCKERFILE": true, "CODEOWNERS": true, "VERSION": true,
 	"SOURCES": true}
 
+// projectJSON are JSON files that configure a repository's tools (npm, Composer, TypeScript,
+// editors): never reports, though they hold links to the project's own pages.
+var projectJSON = map[string]bool{"package.json": true, "package-lock.json": true, "composer.json": true, "composer.lock": true,
+	"tsconfig.json": true, "jsconfig.json": true, "bower.json": true, "lerna.json": true, "renovate.json": true,
+	"deno.json": true, "angular.json": true, "app.json": true, "vercel.json": true, "firebase.json": true}
+
 // isReadme says whether a file is a folder's README (README.md, README.txt, README).
 func isReadme(name string) bool {
 	switch name {
@@ -174,6 +180,8 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "document", Reason: "the repository's own document, beside its publication folders", Source: report.Pos{File: p}})
 		case parse.IsPublicationMarker(d.Name()), sigma[p]:
 			out = append(out, p)
+		case projectJSON[strings.ToLower(d.Name())]:
+			found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "input", Reason: "a project's own file (npm, Composer, TypeScript), not a report", Source: report.Pos{File: p}})
 		case slices.Contains(reportExtensions, strings.ToLower(filepath.Ext(p))) && !slices.Contains(docFiles, d.Name()),
 			isReadme(d.Name()) && dir != filepath.Clean(root):
 			out = append(out, p)

@@ -184,6 +184,8 @@ func TestDirectoryInputsByContent(t *testing.T) {
 	golden.WriteFile(t, filepath.Join(dir, "posts", "2024-01-03-two.HTM"), "<h1>Two</h1><p>two-c2[.]com</p>")
 	golden.WriteFile(t, filepath.Join(dir, "post3", "index.html"), "<h1>Three</h1><p>three-c2[.]com</p>")
 	golden.WriteFile(t, filepath.Join(dir, "post3", "iocs.csv"), "type,value\ndomain,three-c2[.]com\n")
+	// A project's own JSON is no report, though it links to the project's pages.
+	golden.WriteFile(t, filepath.Join(dir, "tools", "package.json"), `{"name": "t", "repository": {"url": "git+https://github.com/example/t.git"}}`)
 	found, err := pipeline.FindInputs([]string{dir})
 	if err != nil {
 		t.Fatal(err)
@@ -201,12 +203,12 @@ func TestDirectoryInputsByContent(t *testing.T) {
 		skipped[s.Value] = s.Reason
 	}
 	for name, want := range map[string]string{"sample": "not text", "network.rules": "Snort/Suricata rules: a format rulegen does not read",
-		"report.pdf": "a PDF: a format rulegen does not read", "pom.xml": "XML that is neither OpenIOC nor STIX"} {
+		"report.pdf": "a PDF: a format rulegen does not read", "pom.xml": "XML that is neither OpenIOC nor STIX", "package.json": "a project's own file"} {
 		if !strings.Contains(skipped[name], want) {
 			t.Errorf("%s skipped as %q, want %q", name, skipped[name], want)
 		}
 	}
-	if len(skipped) != 4 {
+	if len(skipped) != 5 {
 		t.Errorf("skipped %v", skipped)
 	}
 	for name, want := range map[string]parse.Format{"hashes_2024-05-01": parse.FormatHashes, "network": parse.FormatIOCs, "list.sha": parse.FormatHashes} {
