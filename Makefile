@@ -121,7 +121,7 @@ fuzz: deps
 	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzMISP$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzIOCs$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./generate/parse -run '^$$' -fuzz '^FuzzSTIX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
-	@for target in FuzzCSV FuzzAsciiDoc FuzzMarkdownDocument FuzzSectionedText FuzzHashList FuzzLOKIList FuzzOpenIOC FuzzVendorJSON FuzzJSONLines FuzzHTML FuzzSigmaFile; do \
+	@for target in FuzzCSV FuzzAsciiDoc FuzzMarkdownDocument FuzzSectionedText FuzzHashList FuzzLOKIList FuzzOpenIOC FuzzVendorJSON FuzzJSONLines FuzzHTML FuzzXLSX FuzzSigmaFile; do \
 		$(GO) test ./generate/parse -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
 	done
 	$(GO) test ./generate/parse/stixpattern -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s

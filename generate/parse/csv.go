@@ -36,8 +36,7 @@ func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 	rd.LazyQuotes = lazy
 	c := newCollector(name, FormatCSV)
 	p := &part{r: c.r}
-	var cols []meaning
-	headerless := false
+	rows := &sheetReader{c: c, p: p, sep: string(rd.Comma)}
 	for {
 		record, err := rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -51,37 +50,53 @@ func readCSVQuotes(name string, data []byte, lazy bool) (*part, error) {
 			return nil, inputError(report.Pos{File: name}, "%v", err)
 		}
 		line, _ := rd.FieldPos(0)
-		pos := report.Pos{File: name, Line: line}
-		if blankRecord(record) {
-			continue
+		if err := rows.row(report.Pos{File: name, Line: line}, record); err != nil {
+			return nil, err
 		}
-		if headerless {
-			headerlessRow(c, pos, record)
-			continue
-		}
-		if cols == nil {
-			if cols = headerMeanings(record); cols == nil {
-				if !rowHasValues(record) {
-					return nil, &InputError{Pos: pos, err: ErrNoIndicators, Msg: fmt.Sprintf("no header naming a value column (value, indicator, ioc, data, observable, or a kind such as sha256, domain, url), and no value in its first row: %q", safefs.Prefix(strings.Join(record, string(rd.Comma)), quotedBytes))}
-				}
-				headerless = true // values from the first row: a list without a header
-				headerlessRow(c, pos, record)
-			}
-			continue
-		}
-		if title, ok := describes(cols, record, c, pos); ok {
-			if p.title == "" {
-				p.title = title
-			}
-			continue
-		}
-		c.tableRow(pos, cols, record)
 	}
-	if cols == nil && !headerless {
+	if !rows.started() {
 		return nil, inputError(report.Pos{File: name, Line: 1}, "empty CSV: no header row")
 	}
 	p.seen, p.mentioned = c.seen, datesIn(string(data))
 	return p, nil
+}
+
+// sheetReader reads the rows of a table a row at a time, a CSV file's or a spreadsheet's
+// sheet's: the first that is not blank is its header, or its first row of values when it
+// names no column.
+type sheetReader struct {
+	c          *collector
+	p          *part
+	sep        string // what joins a row's cells when an error quotes it
+	cols       []meaning
+	headerless bool
+}
+
+func (s *sheetReader) started() bool { return s.cols != nil || s.headerless }
+
+func (s *sheetReader) row(pos report.Pos, record []string) error {
+	switch {
+	case blankRecord(record):
+	case s.headerless:
+		headerlessRow(s.c, pos, record)
+	case s.cols == nil:
+		if s.cols = headerMeanings(record); s.cols == nil {
+			if !rowHasValues(record) {
+				return &InputError{Pos: pos, err: ErrNoIndicators, Msg: fmt.Sprintf("no header naming a value column (value, indicator, ioc, data, observable, or a kind such as sha256, domain, url), and no value in its first row: %q", safefs.Prefix(strings.Join(record, s.sep), quotedBytes))}
+			}
+			s.headerless = true // values from the first row: a list without a header
+			headerlessRow(s.c, pos, record)
+		}
+	default:
+		if title, ok := describes(s.cols, record, s.c, pos); ok {
+			if s.p.title == "" {
+				s.p.title = title
+			}
+			return nil
+		}
+		s.c.tableRow(pos, s.cols, record)
+	}
+	return nil
 }
 
 // describes reads a row whose type is "description" or "reference" (Description,<url>,<text>):

@@ -35,6 +35,7 @@ var formatTable = []formatSpec{
 	{format: FormatIOCs, help: "a plain IOC list or sectioned text", extensions: []string{".txt"}, read: readIOCList},
 	{format: FormatDocument, help: "a vendor's Markdown or AsciiDoc document", extensions: []string{".adoc", ".asciidoc"}, marker: true, read: readVendorDocument},
 	{format: FormatCSV, help: "CSV or TSV, by its header or its values' shapes", extensions: []string{".csv", ".tsv"}, marker: true, read: readCSV},
+	{format: FormatXLSX, help: "a spreadsheet (.xlsx), each sheet read as a CSV file", extensions: []string{".xlsx"}, marker: true, read: readXLSX},
 	{format: FormatHashes, help: "a hash list, maybe with file names", extensions: []string{".md5", ".sha", ".sha1", ".sha256", ".sha512"}, marker: true,
 		read: func(name string, data []byte) (*part, error) { return readHashes(name, data), nil }},
 	{format: FormatYARA, help: "a publisher's YARA rules", extensions: []string{".yar", ".yara"}, marker: true,

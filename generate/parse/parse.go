@@ -79,6 +79,7 @@ const (
 	FormatOpenIOC         = report.FormatOpenIOC
 	FormatJSON            = report.FormatJSON
 	FormatHTML            = report.FormatHTML
+	FormatXLSX            = report.FormatXLSX
 )
 
 // ParseFormat reads a --format value (see formatTable).
@@ -344,7 +345,7 @@ func readOne(name string, data []byte, format Format, opts Options) (*report.Rep
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a Sigma rule: no YAML document with detection and logsource at its top"}
 	}
-	if (format == FormatDocument || format == FormatHTML) && !hasIndicators(p.r) {
+	if (format == FormatDocument || format == FormatHTML || format == FormatXLSX) && !hasIndicators(p.r) {
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'"}
 	}

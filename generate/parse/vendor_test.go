@@ -1,7 +1,10 @@
 package parse_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"errors"
+	"fmt"
 	"html"
 	"os"
 	"path/filepath"
@@ -937,4 +940,94 @@ func TestMarkdownEmbedsHTML(t *testing.T) {
 	if len(r.Objects) != 1 || r.Objects[0].Pos.Line != 8 {
 		t.Errorf("the sample's row is line 8: %+v", r.Objects)
 	}
+}
+
+// xlsx builds a spreadsheet: each sheet's rows of cells, written as a spreadsheet program
+// writes them (shared strings, inline strings, numbers, cell references that skip columns).
+func xlsx(t testing.TB, sheets [][2]string, shared []string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	add := func(name, body string) {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	var book, rels strings.Builder
+	book.WriteString(`<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>`)
+	rels.WriteString(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">`)
+	for i, sh := range sheets {
+		fmt.Fprintf(&book, `<sheet name="%s" sheetId="%d" r:id="rId%d"/>`, sh[0], i+1, i+1)
+		fmt.Fprintf(&rels, `<Relationship Id="rId%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet%d.xml"/>`, i+1, i+1)
+		add(fmt.Sprintf("xl/worksheets/sheet%d.xml", i+1), `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`+sh[1]+`</sheetData></worksheet>`)
+	}
+	add("xl/workbook.xml", book.String()+`</sheets></workbook>`)
+	add("xl/_rels/workbook.xml.rels", rels.String()+`</Relationships>`)
+	var sst strings.Builder
+	sst.WriteString(`<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+	for i, s := range shared {
+		if i == 1 { // rich text: runs of one string
+			fmt.Fprintf(&sst, `<si><r><t>%s</t></r><r><rPr><b/></rPr><t>%s</t></r></si>`, s[:2], s[2:])
+			continue
+		}
+		fmt.Fprintf(&sst, `<si><t>%s</t></si>`, s)
+	}
+	add("xl/sharedStrings.xml", sst.String()+`</sst>`)
+	add("[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A spreadsheet's sheets are tables read as CSV files are: a header naming columns, a row one
+// object, each value at its row and sheet; a sheet of notes states nothing; a broken or
+// oversized archive is an error naming the file, never unpacked into memory.
+func TestSpreadsheet(t *testing.T) {
+	hash := strings.Repeat("7c", 32)
+	data := xlsx(t, [][2]string{
+		{"Samples", `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>Size</t></is></c></row>` +
+			`<row r="2"><c r="A2" t="inlineStr"><is><t>` + hash + `</t></is></c><c r="B2" t="s"><v>2</v></c><c r="C2"><v>204800</v></c></row>` +
+			`<row r="4"><c r="A4" t="inlineStr"><is><t>` + strings.Repeat("8d", 32) + `</t></is></c><c r="C4"><v>1024</v></c></row>`},
+		{"Network", `<row r="1"><c r="A1" t="inlineStr"><is><t>Indicator</t></is></c><c r="B1" t="inlineStr"><is><t>Type</t></is></c></row>` +
+			`<row r="2"><c r="A2" t="inlineStr"><is><t>kite-c2[.]com</t></is></c><c r="B2" t="inlineStr"><is><t>domain</t></is></c></row>`},
+		{"Notes", `<row r="1"><c r="A1" t="inlineStr"><is><t>Written for rulegen's tests on 12 March 2024.</t></is></c></row>`},
+	}, []string{"SHA256", "File name", "kite.dll"})
+	r, err := parse.Bytes("kite-iocs.xlsx", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeading(t, r, parse.FormatXLSX, "kite iocs", "2024-03-12")
+	wantStated(t, r, "file: sha256="+hash+", filename=kite.dll, size-in-bytes=204800", "file: sha256="+strings.Repeat("8d", 32)+", size-in-bytes=1024",
+		"domain-ip: domain=kite-c2.com")
+	for _, o := range r.Objects {
+		if p := o.Attributes[0].Pos; o.Name == "domain-ip" && (p.Line != 2 || p.Path != "Network") || o.Attributes[0].Value == hash && (p.Line != 2 || p.Path != "Samples") {
+			t.Errorf("%s at %s", o.Attributes[0].Value, p)
+		}
+	}
+	for name, broken := range map[string][]byte{
+		"cut.xlsx":  data[:len(data)/2],
+		"bomb.xlsx": xlsx(t, [][2]string{{"S", `<row r="1"><c r="A1"><v>` + strings.Repeat("0", 65<<20) + `</v></c></row>`}}, nil),
+		"deep.xlsx": xlsx(t, [][2]string{{"S", `<row r="1"><c r="ZZZZ1"><v>1</v></c></row>`}}, nil),
+	} {
+		_, err := parse.Bytes(name, broken)
+		if !errors.Is(err, parse.ErrInput) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v, want an input error naming it", name, err)
+		}
+	}
+}
+
+// Any bytes named .xlsx give a report or an input error naming the file, never a panic: a
+// spreadsheet is an untrusted archive.
+func FuzzXLSX(f *testing.F) {
+	f.Add(xlsx(f, [][2]string{{"S", `<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>evil[.]com</t></is></c></row>`}}, []string{"Domain", "rich text"}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := parse.Each("fuzz.xlsx", data, parse.Options{Date: "2024-01-01"}, func(*report.Report) error { return nil })
+		var inputErr *parse.InputError
+		if err != nil && !errors.As(err, &inputErr) {
+			t.Fatalf("not an input error: %v", err)
+		}
+	})
 }

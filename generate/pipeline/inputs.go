@@ -223,7 +223,7 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 // indicators is left without a word.
 var unreadFormats = map[string]string{
 	".rules": "Snort/Suricata rules", ".snort": "Snort rules", ".suricata": "Suricata rules",
-	".pdf": "a PDF", ".doc": "a Word document", ".docx": "a Word document", ".xls": "a spreadsheet", ".xlsx": "a spreadsheet",
+	".pdf": "a PDF", ".doc": "a Word document", ".docx": "a Word document", ".xls": "a spreadsheet (.xls; save it as .xlsx or CSV)",
 	".ods": "a spreadsheet", ".odt": "a document", ".rtf": "an RTF document",
 	".xml": "XML", ".zip": "an archive", ".7z": "an archive", ".gz": "an archive", ".rar": "an archive", ".tar": "an archive",
 	".evtx": "a Windows event log", ".pcap": "a packet capture", ".pcapng": "a packet capture", ".ndb": "ClamAV signatures",
@@ -284,12 +284,13 @@ func publicationDirs(root string, own ownDirs) (publications, repositories, sigm
 }
 
 // onePublication says whether a folder holding files of vendors' formats is one publication:
-// it holds at most one CSV, one AsciiDoc document, one JSON export and one web page. A folder
+// it holds at most one CSV, one AsciiDoc document, one JSON export, one web page and one
+// spreadsheet. A folder
 // of many CSVs (SophosLabs' repository), of saved blog posts, or of many MISP events with a
 // stray CSV is a folder of reports, each read alone: their values must not merge.
 func onePublication(dir string) bool {
 	for _, patterns := range [][]string{{"*.[cC][sS][vV]"}, {"*.[tT][sS][vV]"}, {"*.adoc"}, {"*.asciidoc"}, {"*.json", "*.jsonl", "*.ndjson"},
-		{"*.[hH][tT][mM]", "*.[hH][tT][mM][lL]", "*.[xX][hH][tT][mM][lL]"}} {
+		{"*.[hH][tT][mM]", "*.[hH][tT][mM][lL]", "*.[xX][hH][tT][mM][lL]"}, {"*.[xX][lL][sS][xX]"}} {
 		n := 0
 		for _, pattern := range patterns {
 			files, _ := filepath.Glob(filepath.Join(dir, pattern))

@@ -219,6 +219,7 @@ const (
 	FormatOpenIOC     Format = "openioc"     // an OpenIOC 1.0 or 1.1 document (.ioc)
 	FormatJSON        Format = "json"        // a vendor's JSON of indicators (neither MISP nor STIX)
 	FormatHTML        Format = "html"        // a vendor's HTML page (a blog post saved from the web)
+	FormatXLSX        Format = "xlsx"        // a vendor's spreadsheet (Office Open XML)
 	FormatPublication Format = "publication" // a publication's files read as one report
 )
 
