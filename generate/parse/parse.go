@@ -129,6 +129,9 @@ func SniffFile(name string, data []byte) Format {
 	if IsHTML(data) { // a saved page, whatever its name
 		return FormatHTML
 	}
+	if extOf(name) == "" && IsXLSX(data) {
+		return FormatXLSX
+	}
 	if f := FormatOfName(name); f != FormatAuto {
 		return refined(f, data)
 	}

@@ -425,7 +425,8 @@ func TestSniffFile(t *testing.T) {
 	for name, want := range map[string]parse.Format{
 		"iocs.csv": parse.FormatCSV, "x.TSV": parse.FormatCSV, "README.adoc": parse.FormatDocument, "rules.yar": parse.FormatYARA,
 		"samples.sha256": parse.FormatHashes, "samples.txt": parse.FormatHashes, "list.txt": parse.FormatIOCs,
-		"README.md": parse.FormatDocument, "event.json": parse.FormatMISP,
+		"README.md": parse.FormatDocument, "event.json": parse.FormatMISP, "c2.lst": parse.FormatIOCs, "domains.list": parse.FormatIOCs,
+		"SAMPLES.sha256sum": parse.FormatHashes,
 	} {
 		if got := parse.SniffFile(name, []byte(`{"Event": {}}`)); name != "README.md" && got != want {
 			t.Errorf("%s: %q, want %q", name, got, want)
@@ -1006,6 +1007,9 @@ func TestSpreadsheet(t *testing.T) {
 		if p := o.Attributes[0].Pos; o.Name == "domain-ip" && (p.Line != 2 || p.Path != "Network") || o.Attributes[0].Value == hash && (p.Line != 2 || p.Path != "Samples") {
 			t.Errorf("%s at %s", o.Attributes[0].Value, p)
 		}
+	}
+	if got := parse.SniffFile("kite-iocs", data); got != parse.FormatXLSX {
+		t.Errorf("a spreadsheet without an extension: %q", got)
 	}
 	for name, broken := range map[string][]byte{
 		"cut.xlsx":  data[:len(data)/2],

@@ -16,7 +16,7 @@ import (
 )
 
 // reportExtensions are the file names a directory input contributes.
-var reportExtensions = []string{".md", ".markdown", ".json", ".txt"}
+var reportExtensions = []string{".md", ".markdown", ".json", ".txt", ".lst", ".list"}
 
 // docFiles are documentation kept beside reports (where they came from), not reports. Below
 // the folder given, a README.md is read, as a vendor's campaign folder holds its indicators in
@@ -193,8 +193,9 @@ func walk(root string, own ownDirs, found *Found) ([]string, error) {
 				found.Skipped = append(found.Skipped, notRead(p, "XML that is neither OpenIOC nor STIX"))
 			}
 		case filepath.Ext(d.Name()) == "" && !projectFiles[strings.ToUpper(d.Name())] && !isReadme(d.Name()):
-			// Some vendors name their lists without an extension: read what is text.
-			if head, err := safefs.Head(p, 8<<10); err == nil && parse.IsText(head) && len(head) > 0 {
+			// Some vendors name their lists without an extension: read what is text, or a
+			// spreadsheet.
+			if head, err := safefs.Head(p, 8<<10); err == nil && (parse.IsText(head) || parse.IsXLSX(head)) && len(head) > 0 {
 				out = append(out, p)
 			} else if err == nil && len(head) > 0 {
 				found.Skipped = append(found.Skipped, report.Skipped{Value: d.Name(), Kind: "input", Reason: "not text (a binary file without an extension): not read", Source: report.Pos{File: p}})

@@ -184,6 +184,10 @@ func TestDirectoryInputsByContent(t *testing.T) {
 	golden.WriteFile(t, filepath.Join(dir, "posts", "2024-01-03-two.HTM"), "<h1>Two</h1><p>two-c2[.]com</p>")
 	golden.WriteFile(t, filepath.Join(dir, "post3", "index.html"), "<h1>Three</h1><p>three-c2[.]com</p>")
 	golden.WriteFile(t, filepath.Join(dir, "post3", "iocs.csv"), "type,value\ndomain,three-c2[.]com\n")
+	// Lists named as their tools name them, and a spreadsheet without an extension.
+	golden.WriteFile(t, filepath.Join(dir, "c2.lst"), "lst-c2[.]com\n")
+	golden.WriteFile(t, filepath.Join(dir, "sums", "SAMPLES.sha256sum"), strings.Repeat("ab", 32)+"  a.exe\n")
+	golden.WriteFile(t, filepath.Join(dir, "sheet"), "PK\x03\x04\x14\x00\x00\x00xl/workbook.xml")
 	// A project's own JSON is no report, though it links to the project's pages.
 	golden.WriteFile(t, filepath.Join(dir, "tools", "package.json"), `{"name": "t", "repository": {"url": "git+https://github.com/example/t.git"}}`)
 	found, err := pipeline.FindInputs([]string{dir})
@@ -195,7 +199,7 @@ func TestDirectoryInputsByContent(t *testing.T) {
 		names = append(names, filepath.Base(in))
 	}
 	// A .sha list makes its folder a publication.
-	if got := strings.Join(names, " "); got != "kestrel.xml post3 2024-01-02-one.html 2024-01-03-two.HTM hashes_2024-05-01 network pub2" {
+	if got := strings.Join(names, " "); got != "c2.lst kestrel.xml post3 2024-01-02-one.html 2024-01-03-two.HTM hashes_2024-05-01 network pub2 sheet sums" {
 		t.Errorf("inputs %s", got)
 	}
 	skipped := map[string]string{}
