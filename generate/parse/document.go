@@ -126,7 +126,7 @@ func (d *docReader) text(item string, bullet bool) {
 // values under it are, until a heading of its level or above.
 func (d *docReader) heading(level int, title string) {
 	d.endGroup()
-	m := meaningOf(title)
+	m := headingMeaning(title)
 	if d.title == "" && !d.list {
 		d.title, m = title, meaning{} // the title names the report, not a kind of value
 	}
@@ -178,7 +178,19 @@ func (d *docReader) pushSection(label string) {
 	for len(d.heads) > 0 && d.heads[len(d.heads)-1].level >= 7 {
 		d.heads = d.heads[:len(d.heads)-1]
 	}
-	d.heads = append(d.heads, heading{level: 7, m: meaningOf(label), text: label})
+	d.heads = append(d.heads, heading{level: 7, m: headingMeaning(label), text: label})
+}
+
+// headingMeaning is what a heading says of the values under it. Words that name a table's
+// columns for what they hold beside the values (IOC, Notes, Description, Type, Date) say nothing
+// of a heading's values, which are read by their shapes.
+func headingMeaning(text string) meaning {
+	m := meaningOf(text)
+	switch m.role {
+	case roleComment, roleDate, roleFirstSeen, roleLastSeen, roleValue, roleKind:
+		return meaning{}
+	}
+	return m
 }
 
 // context is what the headings in force say of a value: the innermost that says anything,
@@ -217,6 +229,11 @@ func (d *docReader) literal(trimmed string) {
 // labelled splits "Label: value" where the label is a few words (not a value, a URL scheme or
 // a drive letter).
 func labelled(text string) (label, value string, ok bool) {
+	for _, mark := range []string{"**", "__"} {
+		if strings.HasPrefix(text, mark) { // **SHA256:** …, a bold label with its colon
+			text = strings.Replace(text, ":"+mark, mark+":", 1)
+		}
+	}
 	label, value, ok = strings.Cut(text, ": ")
 	if !ok {
 		return "", "", false

@@ -47,15 +47,17 @@ type lineSyntax struct {
 	// markup reads a line that is the syntax's own markup and no content (a text list's #
 	// comment, AsciiDoc's attributes and block titles), with a date it states.
 	markup func(trimmed string) (date string, isMarkup bool)
+	// bold are the marks around bold text: a line written all in bold is a heading by its looks.
+	bold []string
 	// html says the syntax may embed HTML blocks (Markdown: GitHub READMEs write tables and
 	// lists in HTML), which the HTML syntax reads.
 	html bool
 }
 
 var (
-	textSyntax     = lineSyntax{headingMark: '#', markup: textComment}
-	markdownSyntax = lineSyntax{headingMark: '#', markup: func(string) (string, bool) { return "", false }, html: true}
-	asciiDocSyntax = lineSyntax{headingMark: '=', markup: asciiDocMarkup}
+	textSyntax     = lineSyntax{headingMark: '#', markup: textComment, bold: []string{"**", "__"}}
+	markdownSyntax = lineSyntax{headingMark: '#', markup: func(string) (string, bool) { return "", false }, bold: []string{"**", "__"}, html: true}
+	asciiDocSyntax = lineSyntax{headingMark: '=', markup: asciiDocMarkup, bold: []string{"**", "*"}}
 )
 
 // blocks classifies the lines of text: blank lines, // comments, headings, the syntax's
@@ -107,7 +109,7 @@ func (s lineSyntax) blocks(text string) iter.Seq[block] {
 			default:
 				b.text, b.bullet = bulletItem(trimmed)
 				if !b.bullet {
-					b.text, b.strong = boldLine(b.text)
+					b.text, b.strong = boldLine(b.text, s.bold)
 				}
 			}
 			if !yield(b) {
@@ -227,9 +229,10 @@ func isFence(text string) bool {
 	return false
 }
 
-// boldLine strips the marks of a line written all in bold (**Samples**, **C2:**, __Mutexes__:).
-func boldLine(text string) (string, bool) {
-	for _, mark := range []string{"**", "__"} {
+// boldLine strips the marks of a line written all in bold (**Samples**, **C2:**, __Mutexes__:,
+// AsciiDoc's *Mutexes*).
+func boldLine(text string, marks []string) (string, bool) {
+	for _, mark := range marks {
 		inner, ok := strings.CutPrefix(text, mark)
 		if !ok {
 			continue

@@ -910,6 +910,7 @@ func FuzzHTML(f *testing.F) {
 func TestBoldLinesAreHeadings(t *testing.T) {
 	for name, doc := range map[string]string{
 		"post.md": "# T\n\nDate: 2024-01-02\n\n**Mutexes**\n\nGlobal\\KFMutex1\n\n**Network:**\n\nevil[.]com\n\n**evil2[.]com**\n",
+		"post.adoc": "= T\n:revdate: 2024-01-02\n\n*Mutexes*\n\nGlobal\\KFMutex1\n\n*Network:*\n\nevil[.]com\n\n*evil2[.]com*\n",
 		"post.html": "<h1>T</h1><p>Date: 2024-01-02</p><p><strong>Mutexes</strong></p><p>Global\\KFMutex1</p>" +
 			"<p><b>Network:</b></p><p>evil[.]com</p><p><strong>evil2[.]com</strong></p>",
 	} {
@@ -919,6 +920,13 @@ func TestBoldLinesAreHeadings(t *testing.T) {
 		}
 		wantStated(t, r, `mutex Global\KFMutex1`, "domain evil.com", "domain evil2.com")
 	}
+	// A bold label with its colon inside the marks labels its value, and a file's labelled
+	// lines stay one file.
+	r, err := parse.Bytes("post.md", []byte("# T\n\nDate: 2024-01-02\n\n**SHA256:** "+strings.Repeat("2c", 32)+"\n**File name:** owl.exe\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, r, "file: sha256="+strings.Repeat("2c", 32)+", filename=owl.exe")
 }
 
 // Markdown may embed HTML blocks (GitHub READMEs write tables and lists in HTML): they are read
@@ -1034,4 +1042,20 @@ func FuzzXLSX(f *testing.F) {
 			t.Fatalf("not an input error: %v", err)
 		}
 	})
+}
+
+// A heading that names what a table's column holds beside its values (IOC, Notes,
+// Description, Type) says nothing of the values under it: they are read by their shapes, never
+// dropped without a word.
+func TestHeadingsNamingColumnsDropNothing(t *testing.T) {
+	for name, doc := range map[string]string{
+		"a.md": "# T\n\nDate: 2024-01-02\n\n## IOC\n\n- a-c2[.]com\n\n## Indicators\n\n- b-c2[.]com\n\n## Notes\n\n- c-c2[.]com\n\n## Description\n\nd-c2[.]com\n",
+		"b.md": "# T\n\nDate: 2024-01-02\n\n**IOC**\n\n- a-c2[.]com\n\n**Notes:**\n\n- b-c2[.]com\n\n**Type**\n\nc-c2[.]com\n\n**Description**\n\nd-c2[.]com\n",
+	} {
+		r, err := parse.Bytes(name, []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStated(t, r, "domain a-c2.com", "domain b-c2.com", "domain c-c2.com", "domain d-c2.com")
+	}
 }
