@@ -909,7 +909,7 @@ func FuzzHTML(f *testing.F) {
 // would do), in Markdown as in HTML; a value in bold stays a value.
 func TestBoldLinesAreHeadings(t *testing.T) {
 	for name, doc := range map[string]string{
-		"post.md": "# T\n\nDate: 2024-01-02\n\n**Mutexes**\n\nGlobal\\KFMutex1\n\n**Network:**\n\nevil[.]com\n\n**evil2[.]com**\n",
+		"post.md":   "# T\n\nDate: 2024-01-02\n\n**Mutexes**\n\nGlobal\\KFMutex1\n\n**Network:**\n\nevil[.]com\n\n**evil2[.]com**\n",
 		"post.adoc": "= T\n:revdate: 2024-01-02\n\n*Mutexes*\n\nGlobal\\KFMutex1\n\n*Network:*\n\nevil[.]com\n\n*evil2[.]com*\n",
 		"post.html": "<h1>T</h1><p>Date: 2024-01-02</p><p><strong>Mutexes</strong></p><p>Global\\KFMutex1</p>" +
 			"<p><b>Network:</b></p><p>evil[.]com</p><p><strong>evil2[.]com</strong></p>",
