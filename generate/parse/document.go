@@ -423,6 +423,9 @@ func hashAndName(text string) (string, string, bool) {
 	if report.RenderedHashLength(report.HashTypeOfLength(len(hash))) == 0 || !report.IsHex(hash) {
 		return "", "", false
 	}
+	if strings.HasPrefix(name, "(") || strings.HasPrefix(name, "[") {
+		return "", "", false // "HASH (loader)": a note on the hash, not its name
+	}
 	if _, isValue := valueOf(name); isValue && shapeOf(name) != "filename" || strings.ContainsAny(name, `/\`) {
 		return "", "", false
 	}

@@ -115,8 +115,11 @@ func headerMeanings(row []string) []meaning {
 			return nil
 		}
 		cols[i] = meaningOf(cleanCell(cell))
-		if strings.TrimSpace(cell) == "" {
-			cols[i] = meaning{role: roleNetwork} // a column without a name: its values' shapes type them
+		switch spacedWords(cleanCell(cell)) {
+		case "", "file", "files", "sample", "samples":
+			// A column without a name, or one that holds a file by its hash or its name: its
+			// values' shapes type them.
+			cols[i] = meaning{role: roleNetwork}
 		}
 		switch cols[i].role {
 		case roleType, roleHash, roleNetwork, roleValue:

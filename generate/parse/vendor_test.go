@@ -1059,3 +1059,20 @@ func TestHeadingsNamingColumnsDropNothing(t *testing.T) {
 		wantStated(t, r, "domain a-c2.com", "domain b-c2.com", "domain c-c2.com", "domain d-c2.com")
 	}
 }
+
+// A "File" or "Sample" column holds a file by its name or its hash, typed by shape; a note in
+// parentheses after a hash is no file name.
+func TestFileColumnsAndHashNotes(t *testing.T) {
+	h := strings.Repeat("2c", 32)
+	r, err := parse.Bytes("x.md", []byte("# T\n\nDate: 2024-01-02\n\n## Malware samples\n\n| File | SHA256 |\n|---|---|\n| k.exe | "+h+" |\n\n"+
+		"| Sample | Description |\n|---|---|\n| "+strings.Repeat("3d", 20)+" | the loader |\n\n## Files\n\n- "+strings.Repeat("4e", 20)+" (loader)\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStated(t, r, "file: filename=k.exe, sha256="+h, "file: sha1="+strings.Repeat("3d", 20), "sha1 "+strings.Repeat("4e", 20))
+	for _, s := range stated(r) {
+		if strings.Contains(s, "(loader)") {
+			t.Errorf("a note became a name: %s", s)
+		}
+	}
+}
