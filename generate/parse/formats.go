@@ -41,7 +41,7 @@ var formatTable = []formatSpec{
 	{format: FormatYARA, help: "a publisher's YARA rules", extensions: []string{".yar", ".yara"}, marker: true,
 		read: func(name string, data []byte) (*part, error) { return readYARA(name, data), nil }},
 	{format: FormatSigma, help: "a publisher's Sigma rules", extensions: []string{".yml", ".yaml"}, read: readSigma},
-	{format: FormatJSON, help: "a vendor's JSON of indicators (neither MISP nor STIX), typed by its keys; JSON Lines too", extensions: []string{".jsonl", ".ndjson"}, marker: true, read: readJSONIOCs},
+	{format: FormatJSON, help: "a vendor's JSON of indicators (neither MISP nor STIX), typed by its keys (JSON Lines too)", extensions: []string{".jsonl", ".ndjson"}, marker: true, read: readJSONIOCs},
 	{format: FormatHTML, help: "a vendor's HTML page (a blog post or advisory saved from the web)", extensions: []string{".html", ".htm", ".xhtml"}, marker: true, read: readHTMLDocument},
 	{format: FormatOpenIOC, help: "an OpenIOC 1.0 or 1.1 document (XML)", extensions: []string{".ioc"}, marker: true, read: readOpenIOC},
 	{format: FormatLOKI, help: "a LOKI/THOR value;comment list", base: FormatIOCs, refine: isLOKI,
