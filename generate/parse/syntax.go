@@ -21,7 +21,7 @@ const (
 	blockLiteral                     // a line of a literal block (fenced code, ----, <pre>)
 	blockLiteralEnd                  // the end of a literal block
 	blockTable                       // a table's rows, its header first if it has one
-	blockDate                        // a date the markup states (AsciiDoc's :revdate:)
+	blockDate                        // a date the markup states (:revdate:, a page's <meta>)
 	blockOutside                     // text around the publication (a web page's navigation, footer)
 )
 
