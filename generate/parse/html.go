@@ -14,8 +14,8 @@ import (
 // its headings, list items, paragraphs, tables and preformatted blocks are the blocks a
 // Markdown document has, so a heading or a column says what a value is here as there.
 // Scripts and styles are passed over; what the site puts around the publication (its
-// navigation, header, sidebars, footer and forms) is no part of it, and a line of it that
-// mentions a value is listed with that reason. A link in running text is read as Markdown
+// navigation, header, sidebars and footer) is no part of it, and a line of it that mentions a
+// value is listed with that reason. A link in running text is read as Markdown
 // writes one, [text](target).
 
 // readHTMLDocument reads a vendor's HTML page.

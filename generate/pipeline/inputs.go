@@ -286,9 +286,9 @@ func publicationDirs(root string, own ownDirs) (publications, repositories, sigm
 
 // onePublication says whether a folder holding files of vendors' formats is one publication:
 // it holds at most one CSV, one AsciiDoc document, one JSON export, one web page and one
-// spreadsheet. A folder
-// of many CSVs (SophosLabs' repository), of saved blog posts, or of many MISP events with a
-// stray CSV is a folder of reports, each read alone: their values must not merge.
+// spreadsheet. A folder of many CSVs (SophosLabs' repository), of saved blog posts, or of many
+// MISP events with a stray CSV is a folder of reports, each read alone: their values must not
+// merge.
 func onePublication(dir string) bool {
 	for _, patterns := range [][]string{{"*.[cC][sS][vV]"}, {"*.[tT][sS][vV]"}, {"*.adoc"}, {"*.asciidoc"}, {"*.json", "*.jsonl", "*.ndjson"},
 		{"*.[hH][tT][mM]", "*.[hH][tT][mM][lL]", "*.[xX][hH][tT][mM][lL]"}, {"*.[xX][lL][sS][xX]"}} {
