@@ -348,9 +348,13 @@ func readOne(name string, data []byte, format Format, opts Options) (*report.Rep
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a Sigma rule: no YAML document with detection and logsource at its top"}
 	}
-	if (format == FormatDocument || format == FormatHTML || format == FormatXLSX) && !hasIndicators(p.r) {
+	if format == FormatDocument && !hasIndicators(p.r) {
 		return nil, &InputError{Pos: report.Pos{File: name, Line: 1}, err: ErrNoIndicators,
 			Msg: "not a threat report: no indicators in its tables, lists or labelled lines, and none of the sections '## Key Intelligence', '## Indicators of Compromise', '## Objects'"}
+	}
+	if (format == FormatHTML || format == FormatXLSX) && !hasIndicators(p.r) {
+		return nil, &InputError{Pos: report.Pos{File: name}, err: ErrNoIndicators,
+			Msg: "not a threat report: no indicators in its tables, lists, labelled lines or text"}
 	}
 	if format == FormatJSON && !hasIndicators(p.r) {
 		return nil, &InputError{Pos: report.Pos{File: name}, err: ErrNoIndicators,
