@@ -70,7 +70,11 @@ type sheetReader struct {
 	sep        string // what joins a row's cells when an error quotes it
 	cols       []meaning
 	headerless bool
+	titles     int // rows of one cell above the header (a spreadsheet's title), passed over
 }
+
+// maxTitleRows is how many rows of one cell may stand above a table's header.
+const maxTitleRows = 3
 
 func (s *sheetReader) started() bool { return s.cols != nil || s.headerless }
 
@@ -81,6 +85,10 @@ func (s *sheetReader) row(pos report.Pos, record []string) error {
 		headerlessRow(s.c, pos, record)
 	case s.cols == nil:
 		if s.cols = headerMeanings(record); s.cols == nil {
+			if !rowHasValues(record) && filledCells(record) == 1 && s.titles < maxTitleRows {
+				s.titles++ // "Kite campaign IOCs" above the header
+				return nil
+			}
 			if !rowHasValues(record) {
 				return &InputError{Pos: pos, err: ErrNoIndicators, Msg: fmt.Sprintf("no header naming a value column (value, indicator, ioc, data, observable, or a kind such as sha256, domain, url), and no value in its first row: %q", safefs.Prefix(strings.Join(record, s.sep), quotedBytes))}
 			}
@@ -141,6 +149,17 @@ func delimiter(name string, data []byte) rune {
 		return ';'
 	}
 	return ','
+}
+
+// filledCells counts the cells of a row that hold something.
+func filledCells(record []string) int {
+	n := 0
+	for _, f := range record {
+		if strings.TrimSpace(f) != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func blankRecord(record []string) bool {

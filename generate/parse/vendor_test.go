@@ -991,8 +991,9 @@ func xlsx(t testing.TB, sheets [][2]string, shared []string) []byte {
 	return buf.Bytes()
 }
 
-// A spreadsheet's sheets are tables read as CSV files are: a header naming columns, a row one
-// object, each value at its row and sheet; a sheet of notes states nothing; a broken or
+// A spreadsheet's sheets are tables read as CSV files are: a header naming columns (a title
+// above it passed over), a row one object, each value at its row and sheet; a sheet of notes
+// states nothing; a broken or
 // oversized archive is an error naming the file, never unpacked into memory.
 func TestSpreadsheet(t *testing.T) {
 	hash := strings.Repeat("7c", 32)
@@ -1000,8 +1001,9 @@ func TestSpreadsheet(t *testing.T) {
 		{"Samples", `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>Size</t></is></c></row>` +
 			`<row r="2"><c r="A2" t="inlineStr"><is><t>` + hash + `</t></is></c><c r="B2" t="s"><v>2</v></c><c r="C2"><v>204800</v></c></row>` +
 			`<row r="4"><c r="A4" t="inlineStr"><is><t>` + strings.Repeat("8d", 32) + `</t></is></c><c r="C4"><v>1024</v></c></row>`},
-		{"Network", `<row r="1"><c r="A1" t="inlineStr"><is><t>Indicator</t></is></c><c r="B1" t="inlineStr"><is><t>Type</t></is></c></row>` +
-			`<row r="2"><c r="A2" t="inlineStr"><is><t>kite-c2[.]com</t></is></c><c r="B2" t="inlineStr"><is><t>domain</t></is></c></row>`},
+		{"Network", `<row r="1"><c r="A1" t="inlineStr"><is><t>Kite network indicators</t></is></c></row>` +
+			`<row r="3"><c r="A3" t="inlineStr"><is><t>Indicator</t></is></c><c r="B3" t="inlineStr"><is><t>Type</t></is></c></row>` +
+			`<row r="4"><c r="A4" t="inlineStr"><is><t>kite-c2[.]com</t></is></c><c r="B4" t="inlineStr"><is><t>domain</t></is></c></row>`},
 		{"Notes", `<row r="1"><c r="A1" t="inlineStr"><is><t>Written for rulegen's tests on 12 March 2024.</t></is></c></row>`},
 	}, []string{"SHA256", "File name", "kite.dll"})
 	r, err := parse.Bytes("kite-iocs.xlsx", data)
@@ -1012,7 +1014,7 @@ func TestSpreadsheet(t *testing.T) {
 	wantStated(t, r, "file: sha256="+hash+", filename=kite.dll, size-in-bytes=204800", "file: sha256="+strings.Repeat("8d", 32)+", size-in-bytes=1024",
 		"domain-ip: domain=kite-c2.com")
 	for _, o := range r.Objects {
-		if p := o.Attributes[0].Pos; o.Name == "domain-ip" && (p.Line != 2 || p.Path != "Network") || o.Attributes[0].Value == hash && (p.Line != 2 || p.Path != "Samples") {
+		if p := o.Attributes[0].Pos; o.Name == "domain-ip" && (p.Line != 4 || p.Path != "Network") || o.Attributes[0].Value == hash && (p.Line != 2 || p.Path != "Samples") {
 			t.Errorf("%s at %s", o.Attributes[0].Value, p)
 		}
 	}
