@@ -1001,7 +1001,7 @@ func TestSpreadsheet(t *testing.T) {
 		{"Samples", `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>Size</t></is></c></row>` +
 			`<row r="2"><c r="A2" t="inlineStr"><is><t>` + hash + `</t></is></c><c r="B2" t="s"><v>2</v></c><c r="C2"><v>204800</v></c></row>` +
 			`<row r="4"><c r="A4" t="inlineStr"><is><t>` + strings.Repeat("8d", 32) + `</t></is></c><c r="C4"><v>1024</v></c></row>`},
-		{"Network", `<row r="1"><c r="A1" t="inlineStr"><is><t>Kite network indicators</t></is></c></row>` +
+		{"Network", `<row r="1"><c r="A1" t="inlineStr"><is><t>Prepared by Example Labs</t></is></c></row>` +
 			`<row r="3"><c r="A3" t="inlineStr"><is><t>Indicator</t></is></c><c r="B3" t="inlineStr"><is><t>Type</t></is></c></row>` +
 			`<row r="4"><c r="A4" t="inlineStr"><is><t>kite-c2[.]com</t></is></c><c r="B4" t="inlineStr"><is><t>domain</t></is></c></row>`},
 		{"Notes", `<row r="1"><c r="A1" t="inlineStr"><is><t>Written for rulegen's tests on 12 March 2024.</t></is></c></row>`},
