@@ -315,10 +315,7 @@ func conversionTable(verdicts []pysigma.Verdict, categories map[string]string) s
 func TestSQLiteEvaluatorAgreesWithSigmaGo(t *testing.T) {
 	root := golden.RepoRoot(t)
 	rulesDir := filepath.Join(root, "rules", "sigma")
-	eventFiles, err := filepath.Glob(filepath.Join(root, "testdata", "events", "*.jsonl"))
-	if err != nil || len(eventFiles) == 0 {
-		t.Fatalf("no event files: %v", err)
-	}
+	eventFiles := eventCaseFiles(t, root)
 	inSQLite, err := pysigma.Evaluate(root, rulesDir, eventFiles...)
 	if err != nil {
 		t.Fatal(err)
@@ -356,6 +353,16 @@ type eventCase struct {
 }
 
 // readEventCases reads the sysmon and flat cases of --events files, in file and line order.
+// eventCaseFiles are the event cases' files (testdata/events/*.jsonl); none is a failure.
+func eventCaseFiles(t *testing.T, root string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "testdata", "events", "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no event files: %v", err)
+	}
+	return files
+}
+
 func readEventCases(t *testing.T, files []string) []eventCase {
 	t.Helper()
 	var cases []eventCase

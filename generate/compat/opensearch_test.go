@@ -36,10 +36,7 @@ func TestOpenSearchAgreesWithSigmaGo(t *testing.T) {
 	}
 	root := golden.RepoRoot(t)
 	rulesDir := filepath.Join(root, "rules", "sigma")
-	eventFiles, err := filepath.Glob(filepath.Join(root, "testdata", "events", "*.jsonl"))
-	if err != nil || len(eventFiles) == 0 {
-		t.Fatalf("no event files: %v", err)
-	}
+	eventFiles := eventCaseFiles(t, root)
 	docs := ecsDocuments(t, root, eventFiles)
 	queries := luceneQueries(t, root, rulesDir)
 	cases := readEventCases(t, eventFiles)

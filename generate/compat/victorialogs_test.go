@@ -35,7 +35,7 @@ func TestVictoriaLogsAgreesWithSigmaGo(t *testing.T) {
 	}
 	root := golden.RepoRoot(t)
 	rulesDir := filepath.Join(root, "rules", "sigma")
-	eventFiles, _ := filepath.Glob(filepath.Join(root, "testdata", "events", "*.jsonl"))
+	eventFiles := eventCaseFiles(t, root)
 	cases := readEventCases(t, eventFiles)
 	queries := targetQueries(t, root, rulesDir, logsQLTarget)
 	node := startVictoriaLogs(t, root)
