@@ -137,8 +137,8 @@ func isDigits(s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
+	for i := range len(s) {
+		if !isDigit(s[i]) {
 			return false
 		}
 	}
@@ -161,7 +161,7 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 		m := cols[i]
 		switch m.role {
 		case roleComment, roleNone:
-			comments = append(comments, strings.Join(strings.Fields(cleanCell(cell)), " "))
+			comments = append(comments, collapse(cleanCell(cell)))
 			noted = append(noted, hashesIn(pos, cell)...)
 			continue
 		case roleFirstSeen:
@@ -171,7 +171,7 @@ func (c *collector) row(pos report.Pos, cols []meaning, cells []string) {
 			seen.Last = isoDay(cell)
 			continue
 		case roleNot:
-			c.unusable(pos, strings.Join(strings.Fields(cleanCell(cell)), " "), m.reason)
+			c.unusable(pos, collapse(cleanCell(cell)), m.reason)
 			continue
 		case roleReference:
 			for _, l := range referenceLinks(cell) {

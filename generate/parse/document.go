@@ -257,7 +257,7 @@ func labelled(text string) (label, value string, ok bool) {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-func isAlnum(c rune) bool { return c < 128 && (isLetter(byte(c)) || c >= '0' && c <= '9') }
+func isAlnum(c rune) bool { return c < 128 && (isLetter(byte(c)) || isDigit(byte(c))) }
 
 // labelled reads "Label: value": a file's labelled parts make one object; other values stand
 // alone.
