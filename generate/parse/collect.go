@@ -83,6 +83,9 @@ func (c *collector) noteSeen(s report.Seen) {
 // the value's shape agrees or says nothing, else the shape (a "Domain" column holding an
 // address). ok is false when the value cannot be read as that kind.
 func typedAs(m meaning, raw string) ([]typed, bool) {
+	if m.role == roleType && !sentenceFree(m.typ, cleanCell(raw)) {
+		return nil, false
+	}
 	switch {
 	case m.role == roleType && (m.typ == "filename" || m.typ == "name" || m.typ == "mutex" || m.typ == "size-in-bytes" || m.typ == "port"):
 		v := defang.Refang(cleanCell(raw))

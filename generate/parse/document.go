@@ -367,9 +367,6 @@ func (d *docReader) values(text string, m meaning) ([]typed, string, bool) {
 		}
 		return vals, note, ok
 	}
-	if m.role == roleType && !sentenceFree(m.typ, text) {
-		return nil, "", false
-	}
 	vals, ok := typedAs(m, text)
 	if ok && m.role == roleHash {
 		for _, v := range vals {
@@ -381,8 +378,8 @@ func (d *docReader) values(text string, m meaning) ([]typed, string, bool) {
 	return vals, "", ok
 }
 
-// sentenceFree says whether a line under a heading that types it (Mutexes, File names,
-// Registry keys), whose kind no pattern checks, can be a value of that kind rather than a
+// sentenceFree says whether text that a heading, a column or a label types (Mutexes, File
+// names, Registry keys), of a kind no pattern checks, can be a value of that kind rather than a
 // sentence about them: a name of a few words that does not end a sentence, a key with a path.
 func sentenceFree(typ, text string) bool {
 	words := len(strings.Fields(text))

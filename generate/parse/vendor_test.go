@@ -647,16 +647,18 @@ func TestValuesAgreeWithTheirContext(t *testing.T) {
 		"## Hosts\n\n| Name | IP address |\n|---|---|\n| update.exe | 45.95.11.200 |\n| relay.evil-host.com | 45.95.11.201 |\n\n## Dropped\n\nLocation: Germany\nFile: C:\\Users\\Public\\kite.exe\n" +
 		// A sentence under a heading that types its lines is no value of the kind.
 		"\n## Mutexes\n\nThe loader creates the following mutex, once a session:\n\nGlobal\\KiteMtx\n\nIt exits when the Mutex exists already.\n" +
-		"\n## Registry\n\nPersistence goes under the Run key\n\nHKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Kite\n"
+		"\n## Registry\n\nPersistence goes under the Run key\n\nHKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Kite\n" +
+		// A table's cell is held to the same: a column names a kind, a sentence is none of it.
+		"\n## Host\n\n| Mutex | Note |\n|---|---|\n| Local\\KiteOnce | single instance |\n| Created when the loader starts. | |\n"
 	r, err := parse.Bytes("x.md", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := stated(r)
 	wantStated(t, r, "filename aero_arrow.cur", "filename dement.dll", "domain-ip: ip=45.95.11.200", "domain-ip: ip=45.95.11.201, domain=relay.evil-host.com",
-		`mutex Global\KiteMtx`, `regkey HKCU\Software\Microsoft\Windows\CurrentVersion\Run\Kite`)
+		`mutex Global\KiteMtx`, `regkey HKCU\Software\Microsoft\Windows\CurrentVersion\Run\Kite`, `domain-ip: mutex=Local\KiteOnce`)
 	for _, s := range got {
-		for _, never := range []string{"update.exe", "Germany", "PowerShell", "”", "driver", "following mutex", "exists already", "goes under"} {
+		for _, never := range []string{"update.exe", "Germany", "PowerShell", "”", "driver", "following mutex", "exists already", "goes under", "loader starts"} {
 			if strings.Contains(s, never) && !strings.HasPrefix(s, "text ") {
 				t.Errorf("%q states %q", never, s)
 			}
