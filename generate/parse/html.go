@@ -153,6 +153,11 @@ func (h *htmlReader) emit(b block) {
 		h.emitOutside(b)
 		return
 	}
+	h.send(b)
+}
+
+// send yields a block unless the reader of blocks has stopped.
+func (h *htmlReader) send(b block) {
 	if !h.stopped && !h.yield(b) {
 		h.stopped = true
 	}
@@ -167,8 +172,8 @@ func (h *htmlReader) emitOutside(b block) {
 		}
 	}
 	for _, text := range texts {
-		if text != "" && !h.stopped && !h.yield(block{kind: blockOutside, line: b.line, text: text}) {
-			h.stopped = true
+		if text != "" {
+			h.send(block{kind: blockOutside, line: b.line, text: text})
 		}
 	}
 }
@@ -361,8 +366,8 @@ func (h *htmlReader) published(z *html.Tokenizer) {
 			break
 		}
 	}
-	if named && value != "" && !h.stopped && !h.yield(block{kind: blockDate, line: h.line, text: value}) {
-		h.stopped = true
+	if named && value != "" {
+		h.send(block{kind: blockDate, line: h.line, text: value}) // the site's date, chrome or not
 	}
 }
 
