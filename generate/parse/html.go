@@ -408,7 +408,6 @@ func (h *htmlReader) endLink() {
 // lineBreak is a <br>: a new line in a block, a cell or a literal block.
 func (h *htmlReader) lineBreak() {
 	switch {
-	case h.skip != "":
 	case h.pre != nil:
 		h.pre.WriteString("\n")
 	case h.cell != nil:
