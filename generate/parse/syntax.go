@@ -2,6 +2,7 @@ package parse
 
 import (
 	"iter"
+	"slices"
 	"strings"
 )
 
@@ -65,6 +66,7 @@ var (
 func (s lineSyntax) blocks(text string) iter.Seq[block] {
 	return func(yield func(block) bool) {
 		lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+		ends := &htmlBlockEnds{lines: lines, closing: map[string][]int{}}
 		fence := ""
 		for i := 0; i < len(lines); i++ {
 			trimmed, n := strings.TrimSpace(lines[i]), i+1
@@ -79,6 +81,10 @@ func (s lineSyntax) blocks(text string) iter.Seq[block] {
 				continue
 			}
 			b := block{kind: blockText, line: n, text: trimmed}
+			tag := ""
+			if s.html {
+				tag = htmlBlockTag(trimmed)
+			}
 			switch {
 			case trimmed == "":
 				b.kind = blockBreak
@@ -97,8 +103,8 @@ func (s lineSyntax) blocks(text string) iter.Seq[block] {
 			case strings.HasPrefix(trimmed, "|") && i+1 < len(lines) && isPipeSeparator(lines[i+1]):
 				b.kind = blockTable
 				b.rows, b.lines, i = pipeTable(lines, i)
-			case s.html && htmlBlockTag(trimmed) != "":
-				end := htmlBlockEnd(lines, i, htmlBlockTag(trimmed))
+			case tag != "":
+				end := ends.end(i, tag)
 				for b := range htmlBlocks(strings.Join(lines[i:end+1], "\n")) {
 					if !yield(offsetBlock(b, i)) {
 						return
@@ -140,21 +146,43 @@ func htmlBlockTag(trimmed string) string {
 	return ""
 }
 
-// htmlBlockEnd is the index of the last line of the HTML block that starts at lines[at]: the
-// line that closes its element, else the line before the next blank one.
-func htmlBlockEnd(lines []string, at int, tag string) int {
-	closing := "</" + tag
-	for i := at; i < len(lines); i++ {
-		if strings.Contains(strings.ToLower(lines[i]), closing) {
-			return i
+// htmlBlockEnds finds where Markdown's HTML blocks end. The lines that close each element, and
+// the blank lines, are found once for the document: a search from each block would read the
+// rest of the document again for every unclosed one.
+type htmlBlockEnds struct {
+	lines   []string
+	closing map[string][]int // by element: the lines holding its end tag
+	blanks  []int
+}
+
+// end is the index of the last line of the HTML block of element tag that starts at
+// lines[at]: the line that closes the element, else the line before the next blank one.
+func (e *htmlBlockEnds) end(at int, tag string) int {
+	closes, ok := e.closing[tag]
+	if !ok {
+		closing := "</" + tag
+		for i, l := range e.lines {
+			if strings.Contains(strings.ToLower(l), closing) {
+				closes = append(closes, i)
+			}
+		}
+		e.closing[tag] = closes
+	}
+	if k, _ := slices.BinarySearch(closes, at); k < len(closes) {
+		return closes[k]
+	}
+	if e.blanks == nil {
+		e.blanks = []int{}
+		for i, l := range e.lines {
+			if strings.TrimSpace(l) == "" {
+				e.blanks = append(e.blanks, i)
+			}
 		}
 	}
-	for i := at + 1; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) == "" {
-			return i - 1
-		}
+	if k, _ := slices.BinarySearch(e.blanks, at+1); k < len(e.blanks) {
+		return e.blanks[k] - 1
 	}
-	return len(lines) - 1
+	return len(e.lines) - 1
 }
 
 // offsetBlock places a block read from lines starting at index at where it stands.
