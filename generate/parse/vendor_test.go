@@ -1023,14 +1023,19 @@ func TestSpreadsheet(t *testing.T) {
 	if got := parse.SniffFile("kite-iocs", data); got != parse.FormatXLSX {
 		t.Errorf("a spreadsheet without an extension: %q", got)
 	}
-	for name, broken := range map[string][]byte{
-		"cut.xlsx":  data[:len(data)/2],
-		"bomb.xlsx": xlsx(t, [][2]string{{"S", `<row r="1"><c r="A1"><v>` + strings.Repeat("0", 65<<20) + `</v></c></row>`}}, nil),
-		"deep.xlsx": xlsx(t, [][2]string{{"S", `<row r="1"><c r="ZZZZ1"><v>1</v></c></row>`}}, nil),
+	for name, broken := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"cut.xlsx":  {data[:len(data)/2], "not a spreadsheet"},
+		"bomb.xlsx": {xlsx(t, [][2]string{{"S", `<row r="1"><c r="A1"><v>` + strings.Repeat("0", 65<<20) + `</v></c></row>`}}, nil), "MiB uncompressed"},
+		"deep.xlsx": {xlsx(t, [][2]string{{"S", `<row r="1"><c r="ZZZZ1"><v>1</v></c></row>`}}, nil), "past column"},
+		// Rows of one cell at the last column would be 16,384 cells each.
+		"wide.xlsx": {xlsx(t, [][2]string{{"S", strings.Repeat(`<row><c r="XFD1" t="inlineStr"><is><t>wide-c2[.]com</t></is></c></row>`, 3)}}, nil), "past column"},
 	} {
-		_, err := parse.Bytes(name, broken)
-		if !errors.Is(err, parse.ErrInput) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s: %v, want an input error naming it", name, err)
+		_, err := parse.Bytes(name, broken.data)
+		if !errors.Is(err, parse.ErrInput) || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), broken.want) {
+			t.Errorf("%s: %v, want an input error naming it: %s", name, err, broken.want)
 		}
 	}
 }

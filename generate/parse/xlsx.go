@@ -23,6 +23,11 @@ import (
 // maxSheetPart is the most of one part of a spreadsheet read (a sheet, its shared strings).
 const maxSheetPart = 64 << 20
 
+// maxSheetColumns is the most columns a sheet's table may have: cells are placed by their
+// column, and a sheet of rows with one cell at the format's last column (XFD) would make
+// every row 16,384 cells.
+const maxSheetColumns = 1024
+
 // IsXLSX says whether data (a file's first bytes) is a zip archive holding a workbook.
 func IsXLSX(data []byte) bool {
 	return bytes.HasPrefix(data, []byte("PK\x03\x04")) && bytes.Contains(data[:min(len(data), 64<<10)], []byte("xl/"))
@@ -157,8 +162,8 @@ func (b *xlsxBook) eachRow(part string, fn func(n int, cells []string) error) er
 		var cells []string
 		for j, c := range row.Cells {
 			col := columnOf(c.Ref, j)
-			if col >= 16384 { // past the format's last column (XFD)
-				return inputError(report.Pos{File: b.name, Line: n}, "cell %q: not a column", c.Ref)
+			if col >= maxSheetColumns {
+				return inputError(report.Pos{File: b.name, Line: n}, "cell %q: past column %d, more than a table of indicators has", c.Ref, maxSheetColumns)
 			}
 			for len(cells) < col {
 				cells = append(cells, "")
