@@ -14,3 +14,12 @@ func BenchmarkUnclosedHTMLBlocks(b *testing.B) {
 		readDocument("x.md", doc, markdownSyntax.blocks, FormatDocument)
 	}
 }
+
+// A web page's paragraph of 20,000 links: each link is written as [text](target) once, when the
+// line ends (3.9 s for this page when each link rewrote the line so far; 0.18 s since).
+func BenchmarkManyLinksInALine(b *testing.B) {
+	doc := []byte("<h1>T</h1><p>" + strings.Repeat(`see <a href="https://example.org/a">this post</a> and `, 20000) + "</p>")
+	for b.Loop() {
+		readDocument("x.html", doc, htmlBlocks, FormatHTML)
+	}
+}

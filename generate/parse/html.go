@@ -100,9 +100,10 @@ type htmlReader struct {
 	preLine int
 
 	// href is the target of the link being read in running text, and anchorAt where its text
-	// starts: a link is written as Markdown writes it, [text](target).
+	// starts: a link is written as Markdown writes it, [text](target), when its line ends.
 	href     string
 	anchorAt int
+	links    []linkSpan
 
 	tables  int // open tables; only the outermost's cells are gathered
 	rows    [][]string
@@ -387,8 +388,15 @@ func (h *htmlReader) link(z *html.Tokenizer) {
 	}
 }
 
-// endLink writes a link to the web whose text is not its target as [text](target), as
-// Markdown would: where the publication points its readers.
+// linkSpan is a link's text in the line being gathered, from at to end, and its target.
+type linkSpan struct {
+	at, end int
+	href    string
+}
+
+// endLink notes a link to the web whose text is not its target, to be written as
+// [text](target), as Markdown would: where the publication points its readers. It is written
+// when the line ends, so that a line of many links is not copied for each.
 func (h *htmlReader) endLink() {
 	href := h.href
 	h.href = ""
@@ -396,13 +404,23 @@ func (h *htmlReader) endLink() {
 	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") || h.anchorAt > h.text.Len() {
 		return
 	}
-	text := h.text.String()
-	anchor := collapse(text[h.anchorAt:])
-	if anchor == "" || anchor == href {
+	if anchor := collapse(h.text.String()[h.anchorAt:]); anchor == "" || anchor == href {
 		return
 	}
-	h.text.Reset()
-	h.text.WriteString(text[:h.anchorAt] + "[" + anchor + "](" + href + ")")
+	h.links = append(h.links, linkSpan{at: h.anchorAt, end: h.text.Len(), href: href})
+}
+
+// withLinks is a line with its links written as [text](target).
+func withLinks(line string, links []linkSpan) string {
+	var b strings.Builder
+	prev := 0
+	for _, l := range links {
+		b.WriteString(line[prev:l.at])
+		b.WriteString("[" + collapse(line[l.at:l.end]) + "](" + l.href + ")")
+		prev = l.end
+	}
+	b.WriteString(line[prev:])
+	return b.String()
 }
 
 // lineBreak is a <br>: a new line in a block, a cell or a literal block.
@@ -419,8 +437,9 @@ func (h *htmlReader) lineBreak() {
 
 // flush ends the line of text (or the heading) being gathered.
 func (h *htmlReader) flush() {
-	text := collapse(h.text.String())
+	text := collapse(withLinks(h.text.String(), h.links))
 	h.text.Reset()
+	h.links = h.links[:0]
 	b := block{kind: blockText, line: h.textLine, text: text, bullet: h.bullet, strong: !h.plain}
 	if h.level > 0 {
 		b.kind, b.level = blockHeading, h.level
