@@ -83,9 +83,11 @@ type htmlReader struct {
 	// it is the site's, depth how many such elements are open.
 	articled bool
 	depth    int
-	// chrome counts the open elements of the site's chrome among those that may be (open).
+	// chrome counts the open elements of the site's chrome among those that may be (open);
+	// opens counts open's elements by name, so that an end tag with none open costs nothing.
 	chrome int
 	open   []opened
+	opens  map[string]int
 
 	skip     string // the skipped element open, "" for none
 	skipNest int
@@ -116,7 +118,7 @@ type htmlReader struct {
 func htmlBlocks(text string) iter.Seq[block] {
 	return func(yield func(block) bool) {
 		lower := strings.ToLower(text)
-		h := &htmlReader{yield: yield, line: 1, articled: strings.Contains(lower, "<main") || strings.Contains(lower, "<article")}
+		h := &htmlReader{yield: yield, line: 1, articled: strings.Contains(lower, "<main") || strings.Contains(lower, "<article"), opens: map[string]int{}}
 		z := html.NewTokenizer(strings.NewReader(text))
 		for !h.stopped {
 			tt := z.Next()
@@ -309,10 +311,14 @@ func (h *htmlReader) openChrome(name string) {
 		h.chrome++
 	}
 	h.open = append(h.open, opened{name, chrome})
+	h.opens[name]++
 }
 
 // closeChrome closes the innermost open element of that name, and those left open inside it.
 func (h *htmlReader) closeChrome(name string) {
+	if h.opens[name] == 0 {
+		return
+	}
 	for i := len(h.open) - 1; i >= 0; i-- {
 		if h.open[i].name != name {
 			continue
@@ -322,6 +328,7 @@ func (h *htmlReader) closeChrome(name string) {
 				h.flush()
 				h.chrome--
 			}
+			h.opens[o.name]--
 		}
 		h.open = h.open[:i]
 		return
